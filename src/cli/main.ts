@@ -1,0 +1,109 @@
+#!/usr/bin/env node
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { ScenarioError, loadScenarioFile } from "../scenario/load.js";
+import { StoreError } from "../store/event-store.js";
+import { ExitCode, UsageError } from "./exit-codes.js";
+import { inspectCommand } from "./inspect.js";
+import { replayCommand } from "./replay.js";
+import { runCommand } from "./run.js";
+
+/**
+ * `testbed`: a thin shell over the library. Exit codes: 0 ok, 1 a run or a verification failed,
+ * 2 bad input (scenario file, flags, database, run id), 130 interrupted (Ctrl-C / SIGTERM).
+ */
+function integer(what: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`expected ${what}, got "${value}"`);
+    return n;
+  };
+}
+
+function positiveInteger(what: string) {
+  return (value: string): number => {
+    const n = integer(what)(value);
+    if (n < 1) throw new InvalidArgumentError(`expected ${what}, got "${value}"`);
+    return n;
+  };
+}
+
+function existingDatabase(file: string): string {
+  if (!existsSync(file)) throw new UsageError(`${file}: no such results database`);
+  return file;
+}
+
+function buildProgram(): Command {
+  const program = new Command("testbed")
+    .description("vm-testbed: simulate and compare cloud hosting models (ephemeral, vps, persistent-ha)")
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command("run")
+    .description("run a scenario and record it in a results database")
+    .argument("<scenario>", "scenario file (YAML)")
+    .addOption(new Option("--seed <n>", "seed (default: the scenario's seed, else 1)").argParser(integer("an integer seed")))
+    .option("--out <dir>", "results directory (default: results/<scenario name>)")
+    .option("--db <file>", "results database (default: <out>/runs.db)")
+    .option("--no-events", "store only the run record and metrics, not the event log")
+    .option("--json", "print the results as JSON on stdout")
+    .option("--quiet", "no progress bar")
+    .action(async (file: string, opts: { seed?: number; out?: string; db?: string; events: boolean; json?: boolean; quiet?: boolean }) => {
+      const loaded = loadScenarioFile(file);
+      const db = opts.db ?? join(opts.out ?? join("results", loaded.scenario.name), "runs.db");
+      process.exitCode = await runCommand(loaded, {
+        seed: opts.seed ?? loaded.scenario.seed ?? 1,
+        db,
+        storeEvents: opts.events,
+        json: opts.json === true,
+        progress: opts.quiet !== true,
+      });
+    });
+
+  program
+    .command("replay")
+    .description("rebuild runs from their stored events; --verify checks them against what the run recorded")
+    .argument("<db>", "results database")
+    .addOption(new Option("--run <id>", "only this run (default: every run with a stored log)").argParser(positiveInteger("a run id")))
+    .option("--verify", "check digests, checkpoints, final state hash and metrics; exit 1 on any difference")
+    .option("--json", "print the reports as JSON on stdout")
+    .action((db: string, opts: { run?: number; verify?: boolean; json?: boolean }) => {
+      process.exitCode = replayCommand(existingDatabase(db), { runId: opts.run, verify: opts.verify === true, json: opts.json === true });
+    });
+
+  program
+    .command("inspect")
+    .description("list the runs in a results database, or the last events of one run")
+    .argument("<db>", "results database")
+    .addOption(new Option("--run <id>", "show this run and its last events").argParser(positiveInteger("a run id")))
+    .addOption(new Option("--tail <n>", "how many events to show with --run").argParser(positiveInteger("a positive count")).default(20))
+    .option("--json", "print as JSON on stdout")
+    .action((db: string, opts: { run?: number; tail: number; json?: boolean }) => {
+      process.exitCode = inspectCommand(existingDatabase(db), { runId: opts.run, tail: opts.tail, json: opts.json === true });
+    });
+
+  return program;
+}
+
+async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv, { from: "user" });
+    return typeof process.exitCode === "number" ? process.exitCode : ExitCode.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.code === "commander.helpDisplayed" || error.code === "commander.version" || error.code === "commander.help"
+        ? ExitCode.ok
+        : ExitCode.badInput;
+    }
+    if (error instanceof ScenarioError || error instanceof UsageError || error instanceof StoreError) {
+      process.stderr.write(`${error.message}\n`);
+      return ExitCode.badInput;
+    }
+    process.stderr.write(`testbed: ${(error as Error).stack ?? String(error)}\n`);
+    return ExitCode.failed;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

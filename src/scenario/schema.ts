@@ -1,0 +1,122 @@
+import { z } from "zod";
+import type { DistributionSpec } from "../kernel/distributions.js";
+
+/**
+ * The scenario file schema. Objects are strict: an unknown key is an error, never ignored.
+ * Every constraint carries the "expected ..." text that the loader prints after the field path.
+ */
+const expected = (what: string) => ({ error: `expected ${what}` });
+
+const positiveNumber = () => z.number(expected("a positive number")).positive(expected("a positive number"));
+const nonNegativeNumber = () => z.number(expected("a number ≥ 0")).nonnegative(expected("a number ≥ 0"));
+const finiteNumber = () => z.number(expected("a finite number"));
+const positiveInteger = () =>
+  z.number(expected("a positive integer")).int(expected("a positive integer")).positive(expected("a positive integer"));
+const name = () =>
+  z
+    .string(expected("a name (letters, digits, '-', '_', '.')"))
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, expected("a name (letters, digits, '-', '_', '.')"));
+
+const distributionObject = z.discriminatedUnion(
+  "type",
+  [
+    z.strictObject({ type: z.literal("exponential"), mean: positiveNumber() }),
+    z.strictObject({ type: z.literal("weibull"), shape: positiveNumber(), scale: positiveNumber() }),
+    z.strictObject({ type: z.literal("lognormal"), mu: finiteNumber(), sigma: nonNegativeNumber() }),
+    z
+      .strictObject({ type: z.literal("uniform"), min: nonNegativeNumber(), max: nonNegativeNumber() })
+      .refine((u) => u.max >= u.min, { error: "expected max ≥ min", path: ["max"] }),
+    z.strictObject({ type: z.literal("deterministic"), value: nonNegativeNumber() }),
+    z.strictObject({
+      type: z.literal("empirical"),
+      samples: z.array(nonNegativeNumber(), expected("a list of numbers ≥ 0")).min(1, expected("at least one sample")),
+    }),
+  ],
+  expected("a distribution: a number, or an object with type exponential | weibull | lognormal | uniform | deterministic | empirical"),
+);
+
+/** A non-negative duration or size: a plain number (a fixed value) or a distribution object. */
+const distribution = () =>
+  z.preprocess(
+    (v) => (typeof v === "number" ? { type: "deterministic", value: v } : v),
+    distributionObject,
+  ) as unknown as z.ZodType<DistributionSpec>;
+
+const hostGroup = z
+  .strictObject({
+    /** The host's id, or with `count` > 1 the prefix of `name-001`, `name-002`, ... */
+    name: name(),
+    count: positiveInteger().default(1),
+    vcpus: positiveInteger(),
+    memoryGiB: positiveNumber(),
+    diskGiB: positiveNumber(),
+    /** The rack (failure domain) all hosts of the group are in. */
+    rack: name().optional(),
+    /** Or: spread the group's hosts round-robin over racks `rack-1` ... `rack-N`. */
+    racks: positiveInteger().optional(),
+  })
+  .refine((g) => g.rack === undefined || g.racks === undefined, {
+    error: "expected either rack or racks, not both",
+    path: ["racks"],
+  });
+
+const failureProcess = z.strictObject({
+  /** Time from a host coming up to its next failure of this kind (hours). */
+  timeToFailureHours: distribution(),
+  /** Time from that failure until the host is up again (hours). */
+  timeToRepairHours: distribution(),
+});
+
+const scenarioObject = z.strictObject({
+  name: name(),
+  description: z.string(expected("a text")).optional(),
+  /** The default seed; `--seed` overrides it. Not part of the scenario hash. */
+  seed: z.number(expected("an integer")).int(expected("an integer")).optional(),
+  /** Length of the observed period (hours). */
+  durationHours: positiveNumber(),
+  cluster: z.strictObject({
+    hosts: z.array(hostGroup, expected("a list of host groups")).min(1, expected("at least one host group")),
+  }),
+  failures: z
+    .strictObject({
+      host: z
+        .strictObject({
+          /** Transient crash: the host reboots (minutes). */
+          crash: failureProcess.optional(),
+          /** Hardware failure: the host is repaired (hours to days). */
+          hardware: failureProcess.optional(),
+        })
+        .optional(),
+    })
+    .optional(),
+});
+
+export const scenarioSchema = scenarioObject.superRefine((scenario, ctx) => {
+  const firstGroup = new Map<string, number>();
+  scenario.cluster.hosts.forEach((group, i) => {
+    for (const id of hostIds(group)) {
+      const other = firstGroup.get(id);
+      if (other === undefined) firstGroup.set(id, i);
+      else {
+        ctx.addIssue({
+          code: "custom",
+          path: ["cluster", "hosts", i, "name"],
+          message: `expected unique host names, but ${id} is also a host of cluster.hosts[${other}]`,
+          input: group.name,
+        });
+        return;
+      }
+    }
+  });
+});
+
+/** The ids of a group's hosts: its name, or name-001 ... name-N when it has several. */
+export function hostIds(group: { name: string; count: number }): string[] {
+  if (group.count === 1) return [group.name];
+  const width = Math.max(3, String(group.count).length);
+  return Array.from({ length: group.count }, (_, i) => `${group.name}-${String(i + 1).padStart(width, "0")}`);
+}
+
+export type Scenario = z.infer<typeof scenarioObject>;
+export type HostGroup = z.infer<typeof hostGroup>;
+export type FailureProcessSpec = z.infer<typeof failureProcess>;

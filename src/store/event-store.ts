@@ -1,0 +1,325 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+import { chainDigest, type EventRow } from "./event-codec.js";
+
+/**
+ * The event store: one SQLite file (better-sqlite3) holding runs, their event logs and state
+ * checkpoints. WAL journal with synchronous=NORMAL: a committed transaction survives the process
+ * being killed; events are written in batched transactions.
+ *
+ * Consistency rules: a run row is inserted (status `running`) before any of its events, and
+ * becomes `complete` in the same transaction as its last events, final state hash and metrics.
+ * A run that stops early is marked `failed` or `interrupted`; one killed outright stays `running`
+ * with a dead pid and is reported as `killed`. Nothing ever updates or deletes a complete run.
+ */
+export type RunStatus = "running" | "complete" | "failed" | "interrupted";
+
+export interface RunMeta {
+  scenarioName: string;
+  scenarioFile: string | null;
+  scenarioYaml: string;
+  scenarioJson: string;
+  scenarioHash: string;
+  seed: number;
+  serviceModel: string | null;
+  packageVersion: string;
+  gitCommit: string | null;
+  eventsStored: boolean;
+}
+
+export interface RunOutcome {
+  eventCount: number;
+  finalT: number;
+  stateHash: string;
+  logHash: string;
+  metrics: unknown;
+}
+
+export interface RunRecord extends RunMeta {
+  id: number;
+  startedAt: string;
+  endedAt: string | null;
+  status: RunStatus;
+  eventCount: number | null;
+  finalT: number | null;
+  stateHash: string | null;
+  logHash: string | null;
+  metrics: unknown;
+  error: string | null;
+  pid: number | null;
+}
+
+export type StoredEventRow = [seq: number, t: number, type: string, payload: string, digest: number];
+
+const SCHEMA_VERSION = "1";
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  scenario_name TEXT NOT NULL,
+  scenario_file TEXT,
+  scenario_yaml TEXT NOT NULL,
+  scenario_json TEXT NOT NULL,
+  scenario_hash TEXT NOT NULL,
+  seed INTEGER NOT NULL,
+  service_model TEXT,
+  package_version TEXT NOT NULL,
+  git_commit TEXT,
+  events_stored INTEGER NOT NULL,
+  started_at TEXT NOT NULL,
+  ended_at TEXT,
+  status TEXT NOT NULL CHECK (status IN ('running', 'complete', 'failed', 'interrupted')),
+  event_count INTEGER,
+  final_t INTEGER,
+  state_hash TEXT,
+  log_hash TEXT,
+  metrics_json TEXT,
+  error TEXT,
+  pid INTEGER
+);
+CREATE INDEX IF NOT EXISTS runs_by_scenario ON runs (scenario_hash, seed, status);
+CREATE TABLE IF NOT EXISTS events (
+  run_id INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  t INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  digest INTEGER NOT NULL,
+  PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS checkpoints (
+  run_id INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  state_hash TEXT NOT NULL,
+  PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
+`;
+
+export class StoreError extends Error {}
+
+export class EventStore {
+  private readonly db: Database.Database;
+  private readonly appendBatch: (runId: number, rows: readonly StoredEventRow[]) => void;
+  private readonly insertCheckpoint: (runId: number, seq: number, stateHash: string) => void;
+
+  private constructor(readonly file: string, options: { readonly: boolean }) {
+    try {
+      this.db = new Database(file, { readonly: options.readonly, fileMustExist: options.readonly });
+      if (!options.readonly) {
+        this.db.pragma("journal_mode = WAL");
+        this.db.pragma("synchronous = NORMAL");
+        this.db.exec(SCHEMA);
+        this.db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)").run(SCHEMA_VERSION);
+      }
+      const version = (this.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined)?.value;
+      if (version !== SCHEMA_VERSION) throw new StoreError(`${file}: schema version ${version ?? "(none)"}, expected ${SCHEMA_VERSION}`);
+    } catch (error) {
+      if (error instanceof StoreError) throw error;
+      throw new StoreError(`${file}: not a vm-testbed results database (${(error as Error).message})`);
+    }
+    if (options.readonly) {
+      this.appendBatch = this.insertCheckpoint = () => {
+        throw new StoreError(`${file} is open read-only`);
+      };
+      return;
+    }
+    const insertEvent = this.db.prepare("INSERT INTO events (run_id, seq, t, type, payload, digest) VALUES (?, ?, ?, ?, ?, ?)");
+    const insertCheckpoint = this.db.prepare("INSERT INTO checkpoints (run_id, seq, state_hash) VALUES (?, ?, ?)");
+    this.appendBatch = this.db.transaction((runId: number, rows: readonly StoredEventRow[]) => {
+      for (const [seq, t, type, payload, digest] of rows) insertEvent.run(runId, seq, t, type, payload, digest);
+    });
+    this.insertCheckpoint = (runId, seq, stateHash) => void insertCheckpoint.run(runId, seq, stateHash);
+  }
+
+  /** Opens (creating if needed) a results database for writing. */
+  static open(file: string): EventStore {
+    mkdirSync(dirname(file), { recursive: true });
+    return new EventStore(file, { readonly: false });
+  }
+
+  /** Opens an existing results database read-only. */
+  static openReadonly(file: string): EventStore {
+    return new EventStore(file, { readonly: true });
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  beginRun(meta: RunMeta, startedAt: string): number {
+    const result = this.db
+      .prepare(
+        `INSERT INTO runs (scenario_name, scenario_file, scenario_yaml, scenario_json, scenario_hash, seed, service_model,
+           package_version, git_commit, events_stored, started_at, status, pid)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?)`,
+      )
+      .run(
+        meta.scenarioName,
+        meta.scenarioFile,
+        meta.scenarioYaml,
+        meta.scenarioJson,
+        meta.scenarioHash,
+        meta.seed,
+        meta.serviceModel,
+        meta.packageVersion,
+        meta.gitCommit,
+        meta.eventsStored ? 1 : 0,
+        startedAt,
+        process.pid,
+      );
+    return Number(result.lastInsertRowid);
+  }
+
+  /** Appends a batch of event rows to a running run, in one transaction. */
+  appendEvents(runId: number, rows: readonly StoredEventRow[]): void {
+    this.appendBatch(runId, rows);
+  }
+
+  addCheckpoint(runId: number, seq: number, stateHash: string): void {
+    this.insertCheckpoint(runId, seq, stateHash);
+  }
+
+  /** Writes the last events and marks the run complete, atomically. */
+  completeRun(runId: number, lastRows: readonly StoredEventRow[], outcome: RunOutcome, endedAt: string): void {
+    this.db.transaction(() => {
+      this.appendBatch(runId, lastRows);
+      const changed = this.db
+        .prepare(
+          `UPDATE runs SET status = 'complete', ended_at = ?, event_count = ?, final_t = ?, state_hash = ?, log_hash = ?, metrics_json = ?
+           WHERE id = ? AND status = 'running'`,
+        )
+        .run(endedAt, outcome.eventCount, outcome.finalT, outcome.stateHash, outcome.logHash, JSON.stringify(outcome.metrics), runId).changes;
+      if (changed !== 1) throw new StoreError(`run ${runId} is not running; refusing to complete it`);
+    })();
+  }
+
+  /** Marks a running run as stopped early; complete runs are never touched. */
+  abandonRun(runId: number, status: "failed" | "interrupted", error: string, endedAt: string): void {
+    this.db.prepare("UPDATE runs SET status = ?, error = ?, ended_at = ? WHERE id = ? AND status = 'running'").run(status, error, endedAt, runId);
+  }
+
+  listRuns(): RunRecord[] {
+    return (this.db.prepare("SELECT * FROM runs ORDER BY id").all() as RawRun[]).map(toRecord);
+  }
+
+  getRun(runId: number): RunRecord | undefined {
+    const raw = this.db.prepare("SELECT * FROM runs WHERE id = ?").get(runId) as RawRun | undefined;
+    return raw && toRecord(raw);
+  }
+
+  /** Streams a run's events in seq order without loading the log into memory. */
+  iterateEvents(runId: number): IterableIterator<StoredEventRow> {
+    return this.db
+      .prepare("SELECT seq, t, type, payload, digest FROM events WHERE run_id = ? ORDER BY seq")
+      .raw(true)
+      .iterate(runId) as IterableIterator<StoredEventRow>;
+  }
+
+  storedEventCount(runId: number): number {
+    return (this.db.prepare("SELECT count(*) AS n FROM events WHERE run_id = ?").get(runId) as { n: number }).n;
+  }
+
+  /** The last `n` events of a run, oldest first. */
+  tailEvents(runId: number, n: number): StoredEventRow[] {
+    const rows = this.db
+      .prepare("SELECT seq, t, type, payload, digest FROM events WHERE run_id = ? ORDER BY seq DESC LIMIT ?")
+      .raw(true)
+      .all(runId, n) as StoredEventRow[];
+    return rows.reverse();
+  }
+
+  checkpoints(runId: number): Map<number, string> {
+    const rows = this.db.prepare("SELECT seq, state_hash FROM checkpoints WHERE run_id = ? ORDER BY seq").all(runId) as {
+      seq: number;
+      state_hash: string;
+    }[];
+    return new Map(rows.map((r) => [r.seq, r.state_hash]));
+  }
+}
+
+/**
+ * Buffers a run's events and writes them in batches. The digest chain starts at 0 and runs
+ * over every event, so the digest of row k covers rows 1..k.
+ */
+export class EventWriter {
+  private buffer: StoredEventRow[] = [];
+  private digest = 0;
+
+  constructor(
+    private readonly store: EventStore,
+    readonly runId: number,
+    private readonly batchSize = 10_000,
+  ) {}
+
+  /** Adds an encoded event; `line` is its `eventLine`. */
+  add(row: EventRow, line: string): void {
+    this.digest = chainDigest(this.digest, line);
+    this.buffer.push([row.seq, row.t, row.type, row.payload, this.digest]);
+    if (this.buffer.length >= this.batchSize) this.flush();
+  }
+
+  flush(): void {
+    if (this.buffer.length === 0) return;
+    this.store.appendEvents(this.runId, this.buffer);
+    this.buffer = [];
+  }
+
+  /** The events not yet written, handed over to `completeRun` so they commit with the run's end. */
+  takeBuffered(): StoredEventRow[] {
+    const rows = this.buffer;
+    this.buffer = [];
+    return rows;
+  }
+}
+
+interface RawRun {
+  id: number;
+  scenario_name: string;
+  scenario_file: string | null;
+  scenario_yaml: string;
+  scenario_json: string;
+  scenario_hash: string;
+  seed: number;
+  service_model: string | null;
+  package_version: string;
+  git_commit: string | null;
+  events_stored: number;
+  started_at: string;
+  ended_at: string | null;
+  status: RunStatus;
+  event_count: number | null;
+  final_t: number | null;
+  state_hash: string | null;
+  log_hash: string | null;
+  metrics_json: string | null;
+  error: string | null;
+  pid: number | null;
+}
+
+function toRecord(r: RawRun): RunRecord {
+  return {
+    id: r.id,
+    scenarioName: r.scenario_name,
+    scenarioFile: r.scenario_file,
+    scenarioYaml: r.scenario_yaml,
+    scenarioJson: r.scenario_json,
+    scenarioHash: r.scenario_hash,
+    seed: r.seed,
+    serviceModel: r.service_model,
+    packageVersion: r.package_version,
+    gitCommit: r.git_commit,
+    eventsStored: r.events_stored === 1,
+    startedAt: r.started_at,
+    endedAt: r.ended_at,
+    status: r.status,
+    eventCount: r.event_count,
+    finalT: r.final_t,
+    stateHash: r.state_hash,
+    logHash: r.log_hash,
+    metrics: r.metrics_json === null ? null : JSON.parse(r.metrics_json),
+    error: r.error,
+    pid: r.pid,
+  };
+}
