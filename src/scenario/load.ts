@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { createHash } from "node:crypto";
-import { parseDocument } from "yaml";
+import { LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
 import { canonicalJson } from "../model/canonical.js";
 import { scenarioSchema, type Scenario } from "./schema.js";
@@ -35,15 +35,13 @@ export function loadScenarioFile(file: string): LoadedScenario {
 }
 
 export function parseScenario(file: string, text: string): LoadedScenario {
-  const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
-  if (document.errors.length > 0) {
-    throw new ScenarioError(
-      file,
-      document.errors.map((e) => {
-        const at = e.linePos?.[0] ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}: ` : "";
-        return `${at}not valid YAML: ${e.message.split("\n")[0]}`;
-      }),
-    );
+  const lines = new LineCounter();
+  const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter: lines });
+  const yamlError = document.errors[0];
+  if (yamlError) {
+    // Only the first: later YAML errors are usually echoes of it.
+    const { line, col } = lines.linePos(yamlError.pos[0]);
+    throw new ScenarioError(file, [`line ${line}, column ${col}: not valid YAML: ${yamlError.message.split("\n")[0]}`]);
   }
   const data: unknown = document.toJS();
   if (data === null || data === undefined) throw new ScenarioError(file, ["expected a YAML mapping with the scenario, but the file is empty"]);
@@ -80,6 +78,8 @@ function formatIssue(issue: z.core.$ZodIssue): string[] {
       }
       return [`${where}: ${issue.message}, got ${describe(input)}`];
     }
+    case "custom":
+      return [`${where}: ${issue.message}`];
     default: {
       const message = issue.message.startsWith("expected")
         ? issue.message

@@ -102,7 +102,6 @@ export const scenarioSchema = scenarioObject.superRefine((scenario, ctx) => {
           code: "custom",
           path: ["cluster", "hosts", i, "name"],
           message: `expected unique host names, but ${id} is also a host of cluster.hosts[${other}]`,
-          input: group.name,
         });
         return;
       }

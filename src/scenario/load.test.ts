@@ -1,0 +1,67 @@
+import { describe, expect, it } from "vitest";
+import { parseScenario, ScenarioError } from "./load.js";
+
+const valid = `
+name: small
+durationHours: 100
+cluster:
+  hosts:
+    - { name: h, count: 3, vcpus: 8, memoryGiB: 32, diskGiB: 500 }
+failures:
+  host:
+    crash:
+      timeToFailureHours: { type: exponential, mean: 50 }
+      timeToRepairHours: 0.1
+`;
+
+function problemsOf(text: string): string[] {
+  try {
+    parseScenario("scenarios/x.yaml", text);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ScenarioError);
+    return (error as ScenarioError).message.split("\n");
+  }
+  throw new Error("expected the scenario to be refused");
+}
+
+describe("scenario files", () => {
+  it("accept a valid scenario and fill in defaults", () => {
+    const { scenario } = parseScenario("x.yaml", valid);
+    expect(scenario.cluster.hosts[0]!.count).toBe(3);
+    expect(scenario.failures?.host?.crash?.timeToRepairHours).toEqual({ type: "deterministic", value: 0.1 });
+  });
+
+  it("hash the meaning, not the formatting, and leave the seed out of the hash", () => {
+    const a = parseScenario("a.yaml", valid);
+    const b = parseScenario("b.yaml", `seed: 9\n${valid.replace("{ name: h, count: 3, vcpus: 8, memoryGiB: 32, diskGiB: 500 }", "{ diskGiB: 500, memoryGiB: 32.0, vcpus: 8, count: 3, name: h }")}`);
+    const c = parseScenario("c.yaml", valid.replace("durationHours: 100", "durationHours: 101"));
+    expect(b.hash).toBe(a.hash);
+    expect(c.hash).not.toBe(a.hash);
+  });
+
+  // Each bad file has one mistake and must give exactly that one line.
+  const bad: [string, string, string][] = [
+    ["a wrong type", valid.replace("memoryGiB: 32", 'memoryGiB: "lots"'), 'scenarios/x.yaml: cluster.hosts[0].memoryGiB: expected a positive number, got "lots"'],
+    ["an unknown key", valid.replace("durationHours: 100", "durationHours: 100\nduration: 5"), "scenarios/x.yaml: duration: unknown key (not part of the scenario format)"],
+    ["an unknown nested key", valid.replace("count: 3,", "count: 3, colour: red,"), "scenarios/x.yaml: cluster.hosts[0].colour: unknown key (not part of the scenario format)"],
+    ["a negative rate", valid.replace("mean: 50", "mean: -50"), "scenarios/x.yaml: failures.host.crash.timeToFailureHours.mean: expected a positive number, got -50"],
+    ["an unknown distribution", valid.replace("type: exponential", "type: gaussian"), 'scenarios/x.yaml: failures.host.crash.timeToFailureHours.type: expected one of exponential | weibull | lognormal | uniform | deterministic | empirical, got "gaussian"'],
+    ["a missing field", valid.replace("durationHours: 100\n", ""), "scenarios/x.yaml: durationHours: expected a positive number, got nothing (the field is missing)"],
+    ["a fractional count", valid.replace("count: 3", "count: 2.5"), "scenarios/x.yaml: cluster.hosts[0].count: expected a positive integer, got 2.5"],
+    ["an empty host list", valid.replace(/hosts:\n.*\n/, "hosts: []\n"), "scenarios/x.yaml: cluster.hosts: expected at least one host group, got a list"],
+    ["duplicate host names", valid.replace("- { name: h, count: 3,", "- { name: h-001, vcpus: 1, memoryGiB: 1, diskGiB: 1 }\n    - { name: h, count: 3,"), "scenarios/x.yaml: cluster.hosts[1].name: expected unique host names, but h-001 is also a host of cluster.hosts[0]"],
+    ["rack and racks together", valid.replace("count: 3,", "count: 3, rack: a, racks: 2,"), "scenarios/x.yaml: cluster.hosts[0].racks: expected either rack or racks, not both"],
+    ["an empty file", "", "scenarios/x.yaml: expected a YAML mapping with the scenario, but the file is empty"],
+    ["a comment-only file", "# nothing here\n", "scenarios/x.yaml: expected a YAML mapping with the scenario, but the file is empty"],
+    ["a list instead of a mapping", "- 1\n- 2\n", "scenarios/x.yaml: expected a YAML mapping with the scenario, got a list"],
+    ["not YAML at all", "name: [unclosed\n  durationHours: {{{", "scenarios/x.yaml: line 1, column 8: not valid YAML: Implicit keys of flow sequence pairs need to be on a single line"],
+    ["a duplicate key", valid.replace("durationHours: 100", "durationHours: 100\ndurationHours: 200"), "scenarios/x.yaml: line 4, column 1: not valid YAML: Map keys must be unique"],
+  ];
+  for (const [what, text, message] of bad) {
+    it(`refuse ${what} with one clear line`, () => {
+      const problems = problemsOf(text);
+      expect(problems).toHaveLength(1);
+      expect(problems[0]!.slice(0, message.length)).toBe(message);
+    });
+  }
+});
