@@ -1,3 +1,5 @@
+import type { RunMetrics } from "../src/metrics/run-metrics.js";
+import type { RunResult } from "../src/run/run-scenario.js";
 import Database from "better-sqlite3";
 import { copyFileSync } from "node:fs";
 import { join } from "node:path";
@@ -18,7 +20,7 @@ function runJson(...args: string[]) {
   const r = testbed("run", ...args, "--json");
   expect(r.stderr).toBe("");
   expect(r.code).toBe(0);
-  return JSON.parse(r.stdout) as { db: string; runs: { runId: number; seed: number; eventCount: number; stateHash: string; logHash: string; metrics: Record<string, unknown> }[] };
+  return JSON.parse(r.stdout) as { db: string; runs: (Pick<RunResult, "runId" | "seed" | "eventCount" | "stateHash" | "logHash" | "serviceModel"> & { metrics: RunMetrics })[] };
 }
 
 describe("testbed run", () => {
@@ -34,9 +36,15 @@ describe("testbed run", () => {
     expect(run).toMatchObject({ runId: 1, seed: 4 });
     expect(run!.eventCount).toBeGreaterThan(1000);
     expect(run!.stateHash).toMatch(/^[0-9a-f]{64}$/);
-    expect(run!.metrics).toMatchObject({ hosts: 30, observedHours: 2000 });
-    expect(run!.metrics.hostAvailability).toBeGreaterThan(0.5);
-    expect(run!.metrics.hostAvailability).toBeLessThan(1);
+    expect(run).toMatchObject({ serviceModel: "persistent-ha" });
+    expect(run!.metrics.hosts).toMatchObject({ hosts: 30, observedHours: 2000 });
+    expect(run!.metrics.hosts.hostAvailability).toBeGreaterThan(0.5);
+    expect(run!.metrics.hosts.hostAvailability).toBeLessThan(1);
+    for (const name of ["availability", "downtimeHoursPerVmYear", "blockingProbability", "recoveryTimeHours", "dataLossWindowHours", "lostVmStateEvents", "hostUtilization"]) {
+      expect(run!.metrics).toHaveProperty(name);
+    }
+    expect(run!.metrics.availability).toBeGreaterThan(0.5);
+    expect(run!.metrics.availability).toBeLessThan(1);
   });
 
   it("gives a byte-identical event log and state hash for the same scenario and seed", () => {

@@ -36,10 +36,14 @@ export function writeScenario(dir: string, name: string, text: string): string {
   return file;
 }
 
-/** A scenario of `hosts` hosts that crash often, so that it yields many events. */
+/** A scenario of `hosts` hosts running VMs (HA), that crash often, so that it yields many events. */
 export function busyScenario(name: string, hosts: number, hours: number): string {
   return `name: ${name}
 durationHours: ${hours}
+serviceModels: [persistent-ha]
+workload:
+  sizes: [{ name: s, vcpus: 2, memoryGiB: 4, diskGiB: 40 }]
+  fleet: ${hosts * 4}
 cluster:
   hosts:
     - { name: n, count: ${hosts}, racks: 10, vcpus: 16, memoryGiB: 64, diskGiB: 1000 }

@@ -2,6 +2,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { SERVICE_MODELS, type ServiceModel } from "../model/events.js";
 import { ScenarioError, loadScenarioFile } from "../scenario/load.js";
 import { StoreError } from "../store/event-store.js";
 import { ExitCode, UsageError } from "./exit-codes.js";
@@ -47,14 +48,16 @@ function buildProgram(): Command {
     .addOption(new Option("--seed <n>", "seed (default: the scenario's seed, else 1)").argParser(integer("an integer seed")))
     .option("--out <dir>", "results directory (default: results/<scenario name>)")
     .option("--db <file>", "results database (default: <out>/runs.db)")
+    .addOption(new Option("--model <name...>", "only these service models (default: the scenario's serviceModels)").choices([...SERVICE_MODELS]))
     .option("--no-events", "store only the run record and metrics, not the event log")
     .option("--json", "print the results as JSON on stdout")
     .option("--quiet", "no progress bar")
-    .action(async (file: string, opts: { seed?: number; out?: string; db?: string; events: boolean; json?: boolean; quiet?: boolean }) => {
+    .action(async (file: string, opts: { seed?: number; model?: ServiceModel[]; out?: string; db?: string; events: boolean; json?: boolean; quiet?: boolean }) => {
       const loaded = loadScenarioFile(file);
       const db = opts.db ?? join(opts.out ?? join("results", loaded.scenario.name), "runs.db");
       process.exitCode = await runCommand(loaded, {
         seed: opts.seed ?? loaded.scenario.seed ?? 1,
+        serviceModels: opts.model ?? loaded.scenario.serviceModels,
         db,
         storeEvents: opts.events,
         json: opts.json === true,

@@ -1,20 +1,21 @@
 import { msToHours } from "../kernel/time.js";
-import type { FailureCause } from "../model/events.js";
+import { hostsSwitchedBy } from "../model/world.js";
 import type { Projection } from "./projection.js";
 
 /**
  * Host availability: the fraction of host-time during which hosts were up, over [0, end of run],
- * with the failures counted by cause and the mean time to repair of the repairs that finished.
- * For one host with independent up and down periods this estimates the steady-state
- * availability MTBF / (MTBF + MTTR) of an alternating renewal process (Barlow & Proschan,
- * "Mathematical Theory of Reliability", 1965, ch. 7).
+ * with the failures counted by cause (rack outages separately) and the mean time to repair of
+ * the host outages that ended. For one host with independent up and down periods this estimates
+ * the steady-state availability MTBF / (MTBF + MTTR) of an alternating renewal process (Barlow &
+ * Proschan, "Mathematical Theory of Reliability", 1965, ch. 7).
  */
 export interface HostAvailability {
   hosts: number;
   observedHours: number;
   hostAvailability: number;
   hostDowntimeHours: number;
-  hostFailures: Record<FailureCause, number>;
+  hostFailures: { crash: number; hardware: number };
+  rackOutages: number;
   repairs: number;
   meanTimeToRepairHours: number | null;
 }
@@ -24,30 +25,27 @@ interface State {
   hosts: number;
   downSince: Map<string, number>;
   downMs: number;
-  failures: Record<FailureCause, number>;
+  failures: { crash: number; hardware: number };
+  rackOutages: number;
   repairs: number;
-  repairMs: number;
 }
 
 export const hostAvailability: Projection<State, HostAvailability> = {
-  init: () => ({ t: 0, hosts: 0, downSince: new Map(), downMs: 0, failures: { crash: 0, hardware: 0 }, repairs: 0, repairMs: 0 }),
-  apply(s, e) {
+  init: () => ({ t: 0, hosts: 0, downSince: new Map(), downMs: 0, failures: { crash: 0, hardware: 0 }, rackOutages: 0, repairs: 0 }),
+  apply(s, e, world) {
     s.t = e.t;
-    switch (e.type) {
-      case "hostAdded":
-        s.hosts++;
-        break;
-      case "hostFailed":
-        s.downSince.set(e.host, e.t);
-        s.failures[e.cause]++;
-        break;
-      case "hostRepaired": {
-        const since = s.downSince.get(e.host) ?? e.t;
-        s.downSince.delete(e.host);
-        s.downMs += e.t - since;
+    if (e.type === "hostAdded") {
+      s.hosts++;
+      if (!world.hosts.get(e.host)!.up) s.downSince.set(e.host, e.t); // joined a rack that is out
+    }
+    else if (e.type === "hostFailed") s.failures[e.cause]++;
+    else if (e.type === "rackFailed") s.rackOutages++;
+    for (const host of hostsSwitchedBy(world, e)) {
+      if (!host.up) s.downSince.set(host.id, e.t);
+      else {
+        s.downMs += e.t - s.downSince.get(host.id)!;
+        s.downSince.delete(host.id);
         s.repairs++;
-        s.repairMs += e.t - since;
-        break;
       }
     }
     return s;
@@ -62,8 +60,9 @@ export const hostAvailability: Projection<State, HostAvailability> = {
       hostAvailability: hostMs > 0 ? 1 - downMs / hostMs : 1,
       hostDowntimeHours: msToHours(downMs),
       hostFailures: { ...s.failures },
+      rackOutages: s.rackOutages,
       repairs: s.repairs,
-      meanTimeToRepairHours: s.repairs > 0 ? msToHours(s.repairMs / s.repairs) : null,
+      meanTimeToRepairHours: s.repairs > 0 ? msToHours(s.downMs / s.repairs) : null,
     };
   },
 };

@@ -1,5 +1,24 @@
+import type { ServiceModel } from "../model/events.js";
 import { hostAvailability, type HostAvailability } from "./host-availability.js";
+import type { Projection } from "./projection.js";
+import { serviceMetrics, type ServiceMetrics } from "./service-metrics.js";
 
 /** The metrics reported for every run, as one projection over the run's events. */
-export type RunMetrics = HostAvailability;
-export const runMetrics = hostAvailability;
+export type RunMetrics = { serviceModel: ServiceModel | null } & ServiceMetrics & { hosts: HostAvailability };
+
+interface State {
+  serviceModel: ServiceModel | null;
+  service: ReturnType<typeof serviceMetrics.init>;
+  hosts: ReturnType<typeof hostAvailability.init>;
+}
+
+export const runMetrics: Projection<State, RunMetrics> = {
+  init: () => ({ serviceModel: null, service: serviceMetrics.init(), hosts: hostAvailability.init() }),
+  apply(s, e, world) {
+    if (e.type === "runStarted") s.serviceModel = e.serviceModel;
+    s.service = serviceMetrics.apply(s.service, e, world);
+    s.hosts = hostAvailability.apply(s.hosts, e, world);
+    return s;
+  },
+  result: (s) => ({ serviceModel: s.serviceModel, ...serviceMetrics.result(s.service), hosts: hostAvailability.result(s.hosts) }),
+};

@@ -1,5 +1,6 @@
 /**
- * Canonical JSON: object keys sorted, Maps written as objects with sorted keys, no whitespace.
+ * Canonical JSON: object keys sorted, Maps written as objects with sorted keys, Sets as arrays,
+ * no whitespace.
  * Two states that are equal as data give the same text on every machine, so its hash can be
  * recorded with a run and checked by replay.
  */
@@ -15,6 +16,8 @@ function toCanonical(value: unknown): unknown {
     return out;
   }
   if (Array.isArray(value)) return value.map(toCanonical);
+  // A Set's order is the order its members were added, itself a function of the event log.
+  if (value instanceof Set) return [...value].map(toCanonical);
   if (value !== null && typeof value === "object") {
     const record = value as Record<string, unknown>;
     const out: Record<string, unknown> = {};

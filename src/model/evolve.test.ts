@@ -6,11 +6,17 @@ import { emptyWorld } from "./world.js";
 
 const added = (host: string): DomainEventBody => ({ type: "hostAdded", host, rack: "r1", vcpus: 8, memoryGiB: 32, diskGiB: 500 });
 
+const started: { t: number; body: DomainEventBody } = { t: 0, body: { type: "runStarted", serviceModel: "vps" } };
+
+/** Folds the events after a `runStarted` (vps unless the list starts with its own). */
 function fold(bodies: { t: number; body: DomainEventBody }[]) {
   const world = emptyWorld();
-  bodies.forEach(({ t, body }, i) => evolve(world, { seq: i + 1, t, ...body } as DomainEvent));
+  const all = bodies[0]?.body.type === "runStarted" ? bodies : [started, ...bodies];
+  all.forEach(({ t, body }, i) => evolve(world, { seq: i + 1, t, ...body } as DomainEvent));
   return world;
 }
+
+const request = (vm: string, memoryGiB = 8): DomainEventBody => ({ type: "vmRequested", vm, vcpus: 2, memoryGiB, diskGiB: 100, lifetimeHours: null });
 
 describe("evolve", () => {
   it("builds hosts from hostAdded and tracks failures and repairs", () => {
@@ -21,17 +27,83 @@ describe("evolve", () => {
       { t: 250, body: { type: "hostRepaired", host: "h2" } },
       { t: 300, body: { type: "hostFailed", host: "h2", cause: "crash" } },
     ]);
-    expect(world.lastSeq).toBe(5);
+    expect(world.lastSeq).toBe(6);
     expect(world.t).toBe(300);
-    expect(world.hosts.get("h1")).toMatchObject({ status: "up", failures: 0, since: 0 });
-    expect(world.hosts.get("h2")).toMatchObject({ status: "failed", failures: 2, since: 300 });
+    expect(world.hosts.get("h1")).toMatchObject({ up: true, failure: null, failures: 0, since: 0 });
+    expect(world.hosts.get("h2")).toMatchObject({ up: false, failure: "crash", failures: 2, since: 300 });
+  });
+
+  it("takes every host of a rack down with the rack and brings back only those without a failure of their own", () => {
+    const world = fold([
+      { t: 0, body: added("h1") },
+      { t: 0, body: added("h2") },
+      { t: 10, body: { type: "hostFailed", host: "h1", cause: "hardware" } },
+      { t: 20, body: { type: "rackFailed", rack: "r1" } },
+    ]);
+    expect([world.hosts.get("h1")!.up, world.hosts.get("h2")!.up]).toEqual([false, false]);
+    evolve(world, { seq: 6, t: 30, type: "rackRepaired", rack: "r1" });
+    expect([world.hosts.get("h1")!.up, world.hosts.get("h2")!.up]).toEqual([false, true]);
+    evolve(world, { seq: 7, t: 40, type: "hostRepaired", host: "h1" });
+    expect(world.hosts.get("h1")!.up).toBe(true);
+  });
+
+  it("reserves a placed VM's resources on its host and releases them when it is terminated", () => {
+    const world = fold([
+      { t: 0, body: added("h1") },
+      { t: 0, body: request("a") },
+      { t: 0, body: { type: "vmPlaced", vm: "a", host: "h1", bootMs: 40_000 } },
+      { t: 40_000, body: { type: "vmStarted", vm: "a" } },
+    ]);
+    expect(world.hosts.get("h1")).toMatchObject({ usedVcpus: 2, usedMemoryGiB: 8, usedDiskGiB: 100 });
+    expect(world.vms.get("a")).toMatchObject({ state: "running", host: "h1", boots: 1, startedAt: 40_000, disk: "local-raid" });
+    evolve(world, { seq: 6, t: 50_000, type: "vmTerminated", vm: "a" });
+    expect(world.vms.has("a")).toBe(false);
+    expect(world.hosts.get("h1")).toMatchObject({ usedVcpus: 0, usedMemoryGiB: 0, usedDiskGiB: 0 });
+    expect(world.hosts.get("h1")!.vms.size).toBe(0);
+  });
+
+  it("moves a down VM's reservation to its new host when it is placed again", () => {
+    const world = fold([
+      { t: 0, body: { type: "runStarted", serviceModel: "persistent-ha" } },
+      { t: 0, body: added("h1") },
+      { t: 0, body: added("h2") },
+      { t: 0, body: request("a") },
+      { t: 0, body: { type: "vmPlaced", vm: "a", host: "h1", bootMs: 1 } },
+      { t: 1, body: { type: "vmStarted", vm: "a" } },
+      { t: 5, body: { type: "hostFailed", host: "h1", cause: "hardware" } },
+      { t: 5, body: { type: "vmDown", vm: "a" } },
+      { t: 9, body: { type: "vmPlaced", vm: "a", host: "h2", bootMs: 1 } },
+    ]);
+    expect(world.hosts.get("h1")).toMatchObject({ usedVcpus: 0, usedMemoryGiB: 0 });
+    expect(world.hosts.get("h2")).toMatchObject({ usedVcpus: 2, usedMemoryGiB: 8, usedDiskGiB: 0 }); // the disk is a volume
+    expect(world.vms.get("a")).toMatchObject({ state: "booting", host: "h2", boots: 2 });
+  });
+
+  it("leaves an ephemeral VM lost with its host pending on no host", () => {
+    const world = fold([
+      { t: 0, body: { type: "runStarted", serviceModel: "ephemeral" } },
+      { t: 0, body: added("h1") },
+      { t: 0, body: request("a") },
+      { t: 0, body: { type: "vmPlaced", vm: "a", host: "h1", bootMs: 1 } },
+      { t: 1, body: { type: "vmStarted", vm: "a" } },
+      { t: 5, body: { type: "hostFailed", host: "h1", cause: "crash" } },
+      { t: 5, body: { type: "vmLost", vm: "a", stateHours: 0 } },
+    ]);
+    expect(world.vms.get("a")).toMatchObject({ state: "pending", host: null, disk: "instance-store" });
+    expect(world.hosts.get("h1")!.usedMemoryGiB).toBe(0);
   });
 
   const refusals: [string, { t: number; body: DomainEventBody }[], RegExp][] = [
     ["a host added twice", [{ t: 0, body: added("h1") }, { t: 0, body: added("h1") }], /already exists/],
     ["a failure of an unknown host", [{ t: 0, body: { type: "hostFailed", host: "x", cause: "crash" } }], /unknown host x/],
-    ["a failure of a failed host", [{ t: 0, body: added("h1") }, { t: 1, body: { type: "hostFailed", host: "h1", cause: "crash" } }, { t: 2, body: { type: "hostFailed", host: "h1", cause: "crash" } }], /is failed, not up/],
-    ["a repair of a host that is up", [{ t: 0, body: added("h1") }, { t: 1, body: { type: "hostRepaired", host: "h1" } }], /is up, not failed/],
+    ["a failure of a failed host", [{ t: 0, body: added("h1") }, { t: 1, body: { type: "hostFailed", host: "h1", cause: "crash" } }, { t: 2, body: { type: "hostFailed", host: "h1", cause: "crash" } }], /has already failed/],
+    ["a repair of a host that is up", [{ t: 0, body: added("h1") }, { t: 1, body: { type: "hostRepaired", host: "h1" } }], /has not failed/],
+    ["an event before runStarted", [{ t: 0, body: { type: "runStarted", serviceModel: "vps" } }, { t: 0, body: { type: "runStarted", serviceModel: "vps" } }], /already started/],
+    ["a VM placed where it does not fit", [{ t: 0, body: added("h1") }, { t: 0, body: request("a", 40) }, { t: 0, body: { type: "vmPlaced", vm: "a", host: "h1", bootMs: 1 } }], /does not fit on host h1/],
+    ["a VM placed on a failed host", [{ t: 0, body: added("h1") }, { t: 0, body: request("a") }, { t: 1, body: { type: "hostFailed", host: "h1", cause: "crash" } }, { t: 2, body: { type: "vmPlaced", vm: "a", host: "h1", bootMs: 1 } }], /host h1 is down/],
+    ["a VM started that is not booting", [{ t: 0, body: added("h1") }, { t: 0, body: request("a") }, { t: 1, body: { type: "vmStarted", vm: "a" } }], /is pending, not booting/],
+    ["a VM down on a host that is up", [{ t: 0, body: added("h1") }, { t: 0, body: request("a") }, { t: 0, body: { type: "vmPlaced", vm: "a", host: "h1", bootMs: 1 } }, { t: 1, body: { type: "vmDown", vm: "a" } }], /host h1 of VM a is up/],
+    ["a rack that is already out", [{ t: 0, body: added("h1") }, { t: 1, body: { type: "rackFailed", rack: "r1" } }, { t: 2, body: { type: "rackFailed", rack: "r1" } }], /already out/],
     ["time going back", [{ t: 5, body: added("h1") }, { t: 4, body: added("h2") }], /time goes back/],
     ["an event after the end", [{ t: 5, body: { type: "runEnded" } }, { t: 6, body: added("h2") }], /already ended/],
     ["an unknown event type", [{ t: 0, body: { type: "hostExploded" } as unknown as DomainEventBody }], /unknown event type "hostExploded"/],
@@ -43,9 +115,12 @@ describe("evolve", () => {
     });
   }
 
+  it("refuses a log whose first event is not runStarted", () => {
+    expect(() => evolve(emptyWorld(), { seq: 1, t: 0, ...added("h1") } as DomainEvent)).toThrow(/runStarted must come first/);
+  });
+
   it("refuses an event whose seq does not follow the last one", () => {
-    const world = emptyWorld();
-    evolve(world, { seq: 1, t: 0, ...added("h1") } as DomainEvent);
-    expect(() => evolve(world, { seq: 3, t: 0, ...added("h2") } as DomainEvent)).toThrow(/expected seq 2/);
+    const world = fold([{ t: 0, body: added("h1") }]);
+    expect(() => evolve(world, { seq: 4, t: 0, ...added("h2") } as DomainEvent)).toThrow(/expected seq 3/);
   });
 });

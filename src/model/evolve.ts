@@ -1,5 +1,5 @@
-import type { DomainEvent } from "./events.js";
-import type { Host, World } from "./world.js";
+import { DISK_OF_MODEL, type DomainEvent } from "./events.js";
+import { fits, localDiskGiB, type Host, type Vm, type World } from "./world.js";
 
 /** An event that cannot follow the state it was applied to: the log is corrupt or out of order. */
 export class EvolveError extends Error {
@@ -14,41 +14,146 @@ export class EvolveError extends Error {
  * It is deterministic and reads nothing but its arguments. For speed it updates `world` in place
  * and returns it (copying a cluster of 50 000 hosts per event would make every event O(hosts));
  * whoever folds owns the state. It checks that the event may follow the state — next seq, time
- * not going back, a transition that exists — and throws `EvolveError` otherwise, so a damaged log
- * is caught at the first event that does not fit.
+ * not going back, a transition that exists, a VM that fits its host — and throws `EvolveError`
+ * otherwise, so a damaged log is caught at the first event that does not fit.
  */
 export function evolve(world: World, event: DomainEvent): World {
   if (event.seq !== world.lastSeq + 1) throw new EvolveError(event, `expected seq ${world.lastSeq + 1}`);
   if (!(event.t >= world.t)) throw new EvolveError(event, `time goes back from t=${world.t} ms`);
   if (world.ended) throw new EvolveError(event, "the run has already ended");
+  if (world.serviceModel === null && event.type !== "runStarted") throw new EvolveError(event, "the run has not started (runStarted must come first)");
   switch (event.type) {
+    case "runStarted":
+      if (world.serviceModel !== null) throw new EvolveError(event, "the run has already started");
+      world.serviceModel = event.serviceModel;
+      break;
     case "hostAdded": {
       if (world.hosts.has(event.host)) throw new EvolveError(event, `host ${event.host} already exists`);
+      let rack = world.racks.get(event.rack);
+      if (!rack) {
+        rack = { id: event.rack, up: true, hosts: [] };
+        world.racks.set(rack.id, rack);
+      }
+      rack.hosts.push(event.host);
       world.hosts.set(event.host, {
         id: event.host,
         rack: event.rack,
         vcpus: event.vcpus,
         memoryGiB: event.memoryGiB,
         diskGiB: event.diskGiB,
-        status: "up",
+        up: rack.up,
+        failure: null,
         since: event.t,
         failures: 0,
+        usedVcpus: 0,
+        usedMemoryGiB: 0,
+        usedDiskGiB: 0,
+        vms: new Set(),
       });
       break;
     }
     case "hostFailed": {
       const host = hostIn(world, event, event.host);
-      if (host.status !== "up") throw new EvolveError(event, `host ${host.id} is ${host.status}, not up`);
-      host.status = "failed";
-      host.since = event.t;
+      if (host.failure !== null) throw new EvolveError(event, `host ${host.id} has already failed (${host.failure})`);
+      host.failure = event.cause;
       host.failures++;
+      setHostUp(host, false, event.t);
       break;
     }
     case "hostRepaired": {
       const host = hostIn(world, event, event.host);
-      if (host.status !== "failed") throw new EvolveError(event, `host ${host.id} is ${host.status}, not failed`);
-      host.status = "up";
-      host.since = event.t;
+      if (host.failure === null) throw new EvolveError(event, `host ${host.id} has not failed`);
+      host.failure = null;
+      setHostUp(host, world.racks.get(host.rack)!.up, event.t);
+      break;
+    }
+    case "rackFailed":
+    case "rackRepaired": {
+      const rack = world.racks.get(event.rack);
+      if (!rack) throw new EvolveError(event, `unknown rack ${event.rack}`);
+      const up = event.type === "rackRepaired";
+      if (rack.up === up) throw new EvolveError(event, `rack ${rack.id} is already ${up ? "up" : "out"}`);
+      rack.up = up;
+      for (const id of rack.hosts) {
+        const host = world.hosts.get(id)!;
+        setHostUp(host, up && host.failure === null, event.t);
+      }
+      break;
+    }
+    case "hostFailureDetected": {
+      const host = hostIn(world, event, event.host);
+      if (host.up) throw new EvolveError(event, `host ${host.id} is up`);
+      break;
+    }
+    case "vmRequested": {
+      if (world.vms.has(event.vm)) throw new EvolveError(event, `VM ${event.vm} already exists`);
+      world.vms.set(event.vm, {
+        id: event.vm,
+        vcpus: event.vcpus,
+        memoryGiB: event.memoryGiB,
+        diskGiB: event.diskGiB,
+        disk: DISK_OF_MODEL[world.serviceModel!],
+        lifetimeHours: event.lifetimeHours,
+        state: "pending",
+        host: null,
+        since: event.t,
+        startedAt: null,
+        boots: 0,
+      });
+      break;
+    }
+    case "vmRejected": {
+      const vm = vmIn(world, event, event.vm);
+      if (vm.state !== "pending" || vm.boots > 0) throw new EvolveError(event, `VM ${vm.id} is not a new request`);
+      world.vms.delete(vm.id);
+      break;
+    }
+    case "vmPlaced": {
+      const vm = vmIn(world, event, event.vm);
+      if (vm.state !== "pending" && vm.state !== "down") throw new EvolveError(event, `VM ${vm.id} is ${vm.state}, not pending or down`);
+      const host = hostIn(world, event, event.host);
+      if (!host.up) throw new EvolveError(event, `host ${host.id} is down`);
+      if (vm.host !== null) release(world, vm);
+      if (!fits(host, vm)) throw new EvolveError(event, `VM ${vm.id} does not fit on host ${host.id}`);
+      reserve(host, vm);
+      setVmState(vm, "booting", event.t);
+      vm.boots++;
+      break;
+    }
+    case "vmRebooted": {
+      const vm = vmIn(world, event, event.vm);
+      if (vm.state !== "down") throw new EvolveError(event, `VM ${vm.id} is ${vm.state}, not down`);
+      if (!world.hosts.get(vm.host!)!.up) throw new EvolveError(event, `host ${vm.host} is down`);
+      setVmState(vm, "booting", event.t);
+      vm.boots++;
+      break;
+    }
+    case "vmStarted": {
+      const vm = vmIn(world, event, event.vm);
+      if (vm.state !== "booting") throw new EvolveError(event, `VM ${vm.id} is ${vm.state}, not booting`);
+      if (!world.hosts.get(vm.host!)!.up) throw new EvolveError(event, `host ${vm.host} is down`);
+      setVmState(vm, "running", event.t);
+      vm.startedAt = event.t;
+      break;
+    }
+    case "vmDown":
+    case "vmLost": {
+      const vm = vmIn(world, event, event.vm);
+      if (vm.host === null) throw new EvolveError(event, `VM ${vm.id} is on no host`);
+      if (world.hosts.get(vm.host)!.up) throw new EvolveError(event, `host ${vm.host} of VM ${vm.id} is up`);
+      if (event.type === "vmDown") {
+        if (vm.state !== "booting" && vm.state !== "running") throw new EvolveError(event, `VM ${vm.id} is ${vm.state}, not booting or running`);
+        setVmState(vm, "down", event.t);
+      } else {
+        release(world, vm);
+        setVmState(vm, "pending", event.t);
+      }
+      break;
+    }
+    case "vmTerminated": {
+      const vm = vmIn(world, event, event.vm);
+      if (vm.host !== null) release(world, vm);
+      world.vms.delete(vm.id);
       break;
     }
     case "runEnded":
@@ -62,10 +167,44 @@ export function evolve(world: World, event: DomainEvent): World {
   return world;
 }
 
+function setHostUp(host: Host, up: boolean, t: number): void {
+  if (host.up === up) return;
+  host.up = up;
+  host.since = t;
+}
+
+function setVmState(vm: Vm, state: Vm["state"], t: number): void {
+  vm.state = state;
+  vm.since = t;
+}
+
+function reserve(host: Host, vm: Vm): void {
+  host.usedVcpus += vm.vcpus;
+  host.usedMemoryGiB += vm.memoryGiB;
+  host.usedDiskGiB += localDiskGiB(vm);
+  host.vms.add(vm.id);
+  vm.host = host.id;
+}
+
+function release(world: World, vm: Vm): void {
+  const host = world.hosts.get(vm.host!)!;
+  host.usedVcpus -= vm.vcpus;
+  host.usedMemoryGiB -= vm.memoryGiB;
+  host.usedDiskGiB -= localDiskGiB(vm);
+  host.vms.delete(vm.id);
+  vm.host = null;
+}
+
 function hostIn(world: World, event: DomainEvent, id: string): Host {
   const host = world.hosts.get(id);
   if (!host) throw new EvolveError(event, `unknown host ${id}`);
   return host;
+}
+
+function vmIn(world: World, event: DomainEvent, id: string): Vm {
+  const vm = world.vms.get(id);
+  if (!vm) throw new EvolveError(event, `unknown VM ${id}`);
+  return vm;
 }
 
 function unreachable(event: never): never {

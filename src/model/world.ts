@@ -1,19 +1,57 @@
-/**
- * The world state that `evolve` builds from events. Plain data: Maps keyed by id, in the order
- * the ids first appeared in the log, so iteration order is itself a function of the log.
- */
-export type HostStatus = "up" | "failed";
+import type { DiskKind, FailureCause, ServiceModel } from "./events.js";
 
+/**
+ * The world state that `evolve` builds from events. Plain data: Maps and Sets keyed by id, in
+ * the order the ids first appeared in the log, so iteration order is itself a function of the log.
+ */
 export interface Host {
   readonly id: string;
   readonly rack: string;
   readonly vcpus: number;
   readonly memoryGiB: number;
   readonly diskGiB: number;
-  status: HostStatus;
-  /** When the host entered its current status (ms). */
+  /** Up when it has no failure of its own and its rack is up. */
+  up: boolean;
+  /** The host's own failure, if it has one (its rack may be out as well). */
+  failure: FailureCause | null;
+  /** When `up` last changed (ms). */
   since: number;
   failures: number;
+  /** Resources reserved by the VMs assigned to the host (booting, running, or down with it). */
+  usedVcpus: number;
+  usedMemoryGiB: number;
+  usedDiskGiB: number;
+  vms: Set<string>;
+}
+
+export interface Rack {
+  readonly id: string;
+  up: boolean;
+  hosts: string[];
+}
+
+/**
+ * - `pending`: wanted but on no host (waiting for a first placement or a replacement);
+ * - `booting` / `running` on `host`;
+ * - `down`: its host is down; still assigned there (VPS) or waiting for the controller (HA).
+ */
+export type VmState = "pending" | "booting" | "running" | "down";
+
+export interface Vm {
+  readonly id: string;
+  readonly vcpus: number;
+  readonly memoryGiB: number;
+  readonly diskGiB: number;
+  readonly disk: DiskKind;
+  readonly lifetimeHours: number | null;
+  state: VmState;
+  host: string | null;
+  /** When `state` last changed (ms). */
+  since: number;
+  /** When the VM last started running (ms), null before its first start. */
+  startedAt: number | null;
+  /** Boots so far; a boot timer carries the count it was set for, so a stale one is recognised. */
+  boots: number;
 }
 
 export interface World {
@@ -22,9 +60,53 @@ export interface World {
   /** `seq` of the last applied event; the next must be `lastSeq + 1`. */
   lastSeq: number;
   ended: boolean;
+  serviceModel: ServiceModel | null;
   hosts: Map<string, Host>;
+  racks: Map<string, Rack>;
+  /** VMs that are wanted now; a terminated or rejected VM leaves the map. */
+  vms: Map<string, Vm>;
 }
 
 export function emptyWorld(): World {
-  return { t: 0, lastSeq: 0, ended: false, hosts: new Map() };
+  return { t: 0, lastSeq: 0, ended: false, serviceModel: null, hosts: new Map(), racks: new Map(), vms: new Map() };
+}
+
+/** Host disk a VM takes: its whole disk, unless that is a volume on shared storage. */
+export function localDiskGiB(vm: { diskGiB: number; disk: DiskKind }): number {
+  return vm.disk === "volume" ? 0 : vm.diskGiB;
+}
+
+/** Sums of GiB are floats; a tolerance keeps an exact fit from failing on rounding. */
+const EPSILON = 1e-9;
+
+/** Whether the VM fits in what the host has left. */
+export function fits(host: Host, vm: { vcpus: number; memoryGiB: number; diskGiB: number; disk: DiskKind }): boolean {
+  return (
+    host.usedVcpus + vm.vcpus <= host.vcpus &&
+    host.usedMemoryGiB + vm.memoryGiB <= host.memoryGiB + EPSILON &&
+    host.usedDiskGiB + localDiskGiB(vm) <= host.diskGiB + EPSILON
+  );
+}
+
+/**
+ * The hosts whose up/down status the event (already applied) switched: a host failure or repair
+ * switches its host unless the rack was out anyway; a rack event switches the rack's hosts that
+ * have no failure of their own.
+ */
+export function hostsSwitchedBy(world: World, event: { type: string; host?: string; rack?: string }): Host[] {
+  switch (event.type) {
+    case "hostFailed":
+    case "hostRepaired": {
+      const host = world.hosts.get(event.host!)!;
+      return world.racks.get(host.rack)!.up ? [host] : [];
+    }
+    case "rackFailed":
+    case "rackRepaired":
+      return world.racks
+        .get(event.rack!)!
+        .hosts.map((id) => world.hosts.get(id)!)
+        .filter((host) => host.failure === null);
+    default:
+      return [];
+  }
 }

@@ -63,7 +63,7 @@ export function replayRun(store: EventStore, run: RunRecord, options: { verify: 
       if (!options.verify) throw error;
       return report({ seq, reason: (error as Error).message });
     }
-    metricsState = runMetrics.apply(metricsState, event);
+    metricsState = runMetrics.apply(metricsState, event, world);
     options.observe?.(event, world);
     count++;
     const expected = checkpoints.get(seq);

@@ -1,6 +1,6 @@
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { runMetrics, type RunMetrics } from "../metrics/run-metrics.js";
-import type { DomainEvent } from "../model/events.js";
+import type { DomainEvent, ServiceModel } from "../model/events.js";
 import type { LoadedScenario } from "../scenario/load.js";
 import { simulateScenario } from "../sim/scenario-world.js";
 import { encodeEvent, eventLine } from "../store/event-codec.js";
@@ -10,6 +10,7 @@ import type { Provenance } from "./provenance.js";
 
 export interface RunOptions {
   seed: number;
+  serviceModel: ServiceModel;
   /** Where to record the run; without a store the run is only computed. */
   store?: EventStore;
   /** Store the event log (default true); metrics and hashes are stored either way. */
@@ -25,6 +26,7 @@ export interface RunOptions {
 export interface RunResult {
   runId: number | null;
   scenario: string;
+  serviceModel: ServiceModel;
   seed: number;
   eventCount: number;
   finalT: number;
@@ -48,7 +50,7 @@ export const CHECKPOINT_EVERY = 20_000;
  */
 export async function runScenario(loaded: LoadedScenario, options: RunOptions): Promise<RunResult> {
   const { seed, store } = options;
-  const sim = simulateScenario(loaded.scenario, seed);
+  const { sim } = simulateScenario(loaded.scenario, seed, options.serviceModel);
   const storeEvents = store !== undefined && options.storeEvents !== false;
   const meta: RunMeta = {
     scenarioName: loaded.scenario.name,
@@ -57,7 +59,7 @@ export async function runScenario(loaded: LoadedScenario, options: RunOptions): 
     scenarioJson: loaded.canonical,
     scenarioHash: loaded.hash,
     seed,
-    serviceModel: null,
+    serviceModel: options.serviceModel,
     packageVersion: options.provenance.packageVersion,
     gitCommit: options.provenance.gitCommit,
     eventsStored: storeEvents,
@@ -73,7 +75,7 @@ export async function runScenario(loaded: LoadedScenario, options: RunOptions): 
     const row = encodeEvent(event);
     const line = eventLine(row.seq, row.t, row.type, row.payload);
     logHash.add(line);
-    metricsState = runMetrics.apply(metricsState, event);
+    metricsState = runMetrics.apply(metricsState, event, sim.world);
     if (writer) {
       writer.add(row, line);
       if (event.seq % CHECKPOINT_EVERY === 0) store!.addCheckpoint(runId!, event.seq, hashWorld(sim.world));
@@ -94,6 +96,7 @@ export async function runScenario(loaded: LoadedScenario, options: RunOptions): 
     const result: RunResult = {
       runId,
       scenario: loaded.scenario.name,
+      serviceModel: options.serviceModel,
       seed,
       eventCount,
       finalT: sim.world.t,

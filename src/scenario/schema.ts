@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { DistributionSpec } from "../kernel/distributions.js";
+import { SERVICE_MODELS } from "../model/events.js";
 
 /**
  * The scenario file schema. Objects are strict: an unknown key is an error, never ignored.
@@ -54,6 +55,10 @@ const hostGroup = z
     rack: name().optional(),
     /** Or: spread the group's hosts round-robin over racks `rack-1` ... `rack-N`. */
     racks: positiveInteger().optional(),
+    /** Schedulable vCPUs per physical vCPU (CPU overcommit); 1 = none. */
+    vcpuOvercommit: positiveNumber().default(1),
+    /** Schedulable memory per physical GiB; 1 = none. */
+    memoryOvercommit: positiveNumber().default(1),
   })
   .refine((g) => g.rack === undefined || g.racks === undefined, {
     error: "expected either rack or racks, not both",
@@ -67,6 +72,41 @@ const failureProcess = z.strictObject({
   timeToRepairHours: distribution(),
 });
 
+const serviceModel = z.enum(SERVICE_MODELS, expected(`a service model (${SERVICE_MODELS.join(" | ")})`));
+
+const vmSize = z.strictObject({
+  name: name(),
+  vcpus: positiveInteger(),
+  memoryGiB: positiveNumber(),
+  diskGiB: positiveNumber(),
+  /** Relative frequency in the mix (default 1). */
+  weight: positiveNumber().default(1),
+});
+
+const workload = z.strictObject({
+  /** The discrete mix of VM sizes every request draws from. */
+  sizes: z.array(vmSize, expected("a list of VM sizes")).min(1, expected("at least one VM size")),
+  /** Long-lived VMs ("pets") requested at t = 0 and wanted until the end of the run. */
+  fleet: z.number(expected("an integer ≥ 0")).int(expected("an integer ≥ 0")).nonnegative(expected("an integer ≥ 0")).default(0),
+  /** A Poisson stream of requests, each wanted for a lifetime drawn from `lifetimeHours`. */
+  arrivals: z
+    .strictObject({
+      ratePerHour: positiveNumber(),
+      lifetimeHours: distribution(),
+    })
+    .optional(),
+});
+
+/** Times of provisioning steps; defaults in `src/sim/provisioning.ts` with their sources. */
+const provisioning = z.strictObject({
+  bootSeconds: distribution().optional(),
+  imageGiB: positiveNumber().optional(),
+  imageTransferMBps: positiveNumber().optional(),
+  imageCache: z.boolean(expected("true or false")).optional(),
+  keyInjectionSeconds: distribution().optional(),
+  volumeAttachSeconds: distribution().optional(),
+});
+
 const scenarioObject = z.strictObject({
   name: name(),
   description: z.string(expected("a text")).optional(),
@@ -74,9 +114,20 @@ const scenarioObject = z.strictObject({
   seed: z.number(expected("an integer")).int(expected("an integer")).optional(),
   /** Length of the observed period (hours). */
   durationHours: positiveNumber(),
+  /** The service models to run, each on the same workload and failures (default: all three). */
+  serviceModels: z
+    .array(serviceModel, expected("a list of service models"))
+    .min(1, expected("at least one service model"))
+    .default([...SERVICE_MODELS]),
   cluster: z.strictObject({
     hosts: z.array(hostGroup, expected("a list of host groups")).min(1, expected("at least one host group")),
   }),
+  workload: workload.optional(),
+  provisioning: provisioning.default({}),
+  /** persistent-ha: how long the controller waits for a silent host before declaring it dead. */
+  ha: z.strictObject({ heartbeatTimeoutSeconds: nonNegativeNumber().default(30) }).default({ heartbeatTimeoutSeconds: 30 }),
+  /** ephemeral: how long until the user (or an autoscaler) launches a replacement for a lost instance. */
+  ephemeral: z.strictObject({ replacementDelayHours: distribution().optional() }).default({}),
   failures: z
     .strictObject({
       host: z
@@ -87,6 +138,8 @@ const scenarioObject = z.strictObject({
           hardware: failureProcess.optional(),
         })
         .optional(),
+      /** Rack (power or network domain) outages: every host of the rack goes down at once. */
+      rack: failureProcess.optional(),
     })
     .optional(),
 });
@@ -119,3 +172,6 @@ export function hostIds(group: { name: string; count: number }): string[] {
 export type Scenario = z.infer<typeof scenarioObject>;
 export type HostGroup = z.infer<typeof hostGroup>;
 export type FailureProcessSpec = z.infer<typeof failureProcess>;
+export type WorkloadSpec = z.infer<typeof workload>;
+export type ProvisioningSpec = z.infer<typeof provisioning>;
+export type VmSizeSpec = z.infer<typeof vmSize>;

@@ -18,6 +18,9 @@ export class Simulation {
   private readonly subject = new Subject<DomainEvent>();
   readonly events$: Observable<DomainEvent> = this.subject.asObservable();
   private subscriberError: { error: unknown } | null = null;
+  private readonly reactions: Array<(event: DomainEvent) => void> = [];
+  private readonly toReactTo: DomainEvent[] = [];
+  private reacting = false;
 
   constructor(readonly seed: number) {
     this.random = Random.fromSeed(seed);
@@ -28,7 +31,30 @@ export class Simulation {
     evolve(this.world, event);
     this.subject.next(event);
     if (this.subscriberError) throw this.subscriberError.error;
+    this.toReactTo.push(event);
+    if (!this.reacting) this.react();
     return event;
+  }
+
+  /** Registers a part that acts on events; reactions run in the order they were registered. */
+  onEvent(reaction: (event: DomainEvent) => void): void {
+    this.reactions.push(reaction);
+  }
+
+  private react(): void {
+    this.reacting = true;
+    try {
+      for (let i = 0; i < this.toReactTo.length; i++) {
+        for (const reaction of this.reactions) reaction(this.toReactTo[i]!);
+      }
+    } finally {
+      this.toReactTo.length = 0;
+      this.reacting = false;
+    }
+  }
+
+  get now(): number {
+    return this.scheduler.now;
   }
 
   /**

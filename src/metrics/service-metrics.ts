@@ -1,0 +1,226 @@
+import { quantileSorted } from "simple-statistics";
+import { MS_PER_YEAR, msToHours } from "../kernel/time.js";
+import type { Projection } from "./projection.js";
+
+/**
+ * What the users of a service model experience, as a fold over the events.
+ *
+ * - Demand: a VM is demanded from its first start (the service was delivered) until it is
+ *   terminated or the run ends; the provisioning time before that is reported on its own
+ *   (`provisioningTimeHours`), so availability compares how well each model *keeps* a VM up.
+ * - `availability`: up (running) VM-time / demanded VM-time; `downtimeHoursPerVmYear`: the rest,
+ *   per VM-year of demand.
+ * - `blockingProbability`: first requests refused for lack of room / first requests.
+ * - `recoveryTimeHours`: every outage of a demanded VM (from leaving `running` to running
+ *   again) that ended within the run: the RTO users saw. `openOutages` did not end.
+ * - `lostVmStateEvents` and `dataLossWindowHours`: instances lost with their host's instance
+ *   store, and for each the state lost — the time since that instance booted (its RPO).
+ * - `hostUtilization`: reserved share of the installed vCPUs and memory, averaged over time.
+ */
+export interface Percentiles {
+  count: number;
+  mean: number | null;
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+  max: number | null;
+}
+
+export interface ServiceMetrics {
+  vmRequests: number;
+  vmRejected: number;
+  blockingProbability: number;
+  demandedVmYears: number;
+  availability: number | null;
+  downtimeHoursPerVmYear: number | null;
+  outages: number;
+  openOutages: number;
+  recoveryTimeHours: Percentiles;
+  provisioningTimeHours: Percentiles;
+  lostVmStateEvents: number;
+  dataLossWindowHours: Percentiles & { total: number };
+  hostUtilization: { vcpus: number; memory: number };
+}
+
+interface VmRecord {
+  vcpus: number;
+  memoryGiB: number;
+  requestedAt: number;
+  /** First start (demand begins), null before. */
+  firstStart: number | null;
+  /** Running since, null when not running. */
+  runningSince: number | null;
+  upMs: number;
+  /** When the current outage began (left `running` after the first start), null if none. */
+  outageSince: number | null;
+  reserved: boolean;
+}
+
+interface State {
+  t: number;
+  vms: Map<string, VmRecord>;
+  requests: number;
+  rejected: number;
+  demandMs: number;
+  upMs: number;
+  outages: number;
+  recoveries: number[];
+  provisioning: number[];
+  lost: number;
+  lostStateHours: number[];
+  capacityVcpus: number;
+  capacityMemory: number;
+  reservedVcpus: number;
+  reservedMemory: number;
+  reservedVcpuMs: number;
+  reservedMemoryMs: number;
+}
+
+export const serviceMetrics: Projection<State, ServiceMetrics> = {
+  init: () => ({
+    t: 0,
+    vms: new Map(),
+    requests: 0,
+    rejected: 0,
+    demandMs: 0,
+    upMs: 0,
+    outages: 0,
+    recoveries: [],
+    provisioning: [],
+    lost: 0,
+    lostStateHours: [],
+    capacityVcpus: 0,
+    capacityMemory: 0,
+    reservedVcpus: 0,
+    reservedMemory: 0,
+    reservedVcpuMs: 0,
+    reservedMemoryMs: 0,
+  }),
+  apply(s, e) {
+    s.reservedVcpuMs += s.reservedVcpus * (e.t - s.t);
+    s.reservedMemoryMs += s.reservedMemory * (e.t - s.t);
+    s.t = e.t;
+    switch (e.type) {
+      case "hostAdded":
+        s.capacityVcpus += e.vcpus;
+        s.capacityMemory += e.memoryGiB;
+        break;
+      case "vmRequested":
+        s.requests++;
+        s.vms.set(e.vm, { vcpus: e.vcpus, memoryGiB: e.memoryGiB, requestedAt: e.t, firstStart: null, runningSince: null, upMs: 0, outageSince: null, reserved: false });
+        break;
+      case "vmRejected":
+        s.rejected++;
+        s.vms.delete(e.vm);
+        break;
+      case "vmPlaced": {
+        const vm = s.vms.get(e.vm)!;
+        if (!vm.reserved) reserve(s, vm, 1);
+        break;
+      }
+      case "vmStarted": {
+        const vm = s.vms.get(e.vm)!;
+        if (vm.firstStart === null) {
+          vm.firstStart = e.t;
+          s.provisioning.push(e.t - vm.requestedAt);
+        }
+        if (vm.outageSince !== null) {
+          s.recoveries.push(e.t - vm.outageSince);
+          vm.outageSince = null;
+        }
+        vm.runningSince = e.t;
+        break;
+      }
+      case "vmDown":
+      case "vmLost": {
+        const vm = s.vms.get(e.vm)!;
+        stopRunning(vm, e.t);
+        if (vm.firstStart !== null && vm.outageSince === null) {
+          vm.outageSince = e.t;
+          s.outages++;
+        }
+        if (e.type === "vmLost") {
+          reserve(s, vm, -1);
+          s.lost++;
+          s.lostStateHours.push(e.stateHours);
+        }
+        break;
+      }
+      case "vmTerminated": {
+        const vm = s.vms.get(e.vm)!;
+        // An outage cut short by the user's own termination counts as an outage, not a recovery.
+        close(s, vm, e.t);
+        if (vm.reserved) reserve(s, vm, -1);
+        s.vms.delete(e.vm);
+        break;
+      }
+    }
+    return s;
+  },
+  result(s) {
+    let demandMs = s.demandMs;
+    let upMs = s.upMs;
+    let openOutages = 0;
+    for (const vm of s.vms.values()) {
+      if (vm.firstStart === null) continue;
+      demandMs += s.t - vm.firstStart;
+      upMs += vm.upMs + (vm.runningSince !== null ? s.t - vm.runningSince : 0);
+      if (vm.outageSince !== null) openOutages++;
+    }
+    const downHours = msToHours(demandMs - upMs);
+    const vmYears = demandMs / MS_PER_YEAR;
+    const capacityMs = (capacity: number) => capacity * s.t;
+    return {
+      vmRequests: s.requests,
+      vmRejected: s.rejected,
+      blockingProbability: s.requests > 0 ? s.rejected / s.requests : 0,
+      demandedVmYears: vmYears,
+      availability: demandMs > 0 ? upMs / demandMs : null,
+      downtimeHoursPerVmYear: vmYears > 0 ? downHours / vmYears : null,
+      outages: s.outages,
+      openOutages,
+      recoveryTimeHours: percentiles(s.recoveries.map(msToHours)),
+      provisioningTimeHours: percentiles(s.provisioning.map(msToHours)),
+      lostVmStateEvents: s.lost,
+      dataLossWindowHours: { ...percentiles(s.lostStateHours), total: s.lostStateHours.reduce((a, b) => a + b, 0) },
+      hostUtilization: {
+        vcpus: s.t > 0 && s.capacityVcpus > 0 ? s.reservedVcpuMs / capacityMs(s.capacityVcpus) : 0,
+        memory: s.t > 0 && s.capacityMemory > 0 ? s.reservedMemoryMs / capacityMs(s.capacityMemory) : 0,
+      },
+    };
+  },
+};
+
+function reserve(s: State, vm: VmRecord, sign: 1 | -1): void {
+  s.reservedVcpus += sign * vm.vcpus;
+  s.reservedMemory += sign * vm.memoryGiB;
+  vm.reserved = sign === 1;
+}
+
+function stopRunning(vm: VmRecord, t: number): void {
+  if (vm.runningSince !== null) {
+    vm.upMs += t - vm.runningSince;
+    vm.runningSince = null;
+  }
+}
+
+function close(s: State, vm: VmRecord, t: number): void {
+  stopRunning(vm, t);
+  if (vm.firstStart === null) return;
+  s.demandMs += t - vm.firstStart;
+  s.upMs += vm.upMs;
+}
+
+/** Summary of a sample; quantiles by simple-statistics (nearest rank on the sorted sample). */
+export function percentiles(values: number[]): Percentiles {
+  if (values.length === 0) return { count: 0, mean: null, p50: null, p95: null, p99: null, max: null };
+  const sorted = [...values].sort((a, b) => a - b);
+  return {
+    count: sorted.length,
+    mean: sorted.reduce((a, b) => a + b, 0) / sorted.length,
+    p50: quantileSorted(sorted, 0.5),
+    p95: quantileSorted(sorted, 0.95),
+    p99: quantileSorted(sorted, 0.99),
+    max: sorted[sorted.length - 1]!,
+  };
+}

@@ -1,0 +1,89 @@
+import type { DomainEvent } from "./events.js";
+import { localDiskGiB, type Host, type World } from "./world.js";
+
+export class InvariantViolation extends Error {
+  constructor(readonly event: DomainEvent, reason: string) {
+    super(`after event seq ${event.seq} (${event.type} at t=${event.t} ms): ${reason}`);
+  }
+}
+
+const EPSILON = 1e-6;
+
+/**
+ * Checks, after each event, the invariants of the parts of the world the event touched (so the
+ * cost per event does not grow with the cluster): no host over capacity; a host's reservations
+ * are exactly the sum of its VMs; no VM booting or running on a host that is down; every VM on a
+ * host is in that host's VM set and nowhere else. Subscribe it to a run's event stream (tests,
+ * `testbed run --check`); it throws `InvariantViolation` at the first event that breaks one.
+ */
+export class InvariantChecker {
+  private readonly hostOfVm = new Map<string, string>();
+  checkedEvents = 0;
+
+  constructor(private readonly world: World) {}
+
+  check(event: DomainEvent): void {
+    const hosts = new Set<string>();
+    switch (event.type) {
+      case "hostAdded":
+      case "hostFailed":
+      case "hostRepaired":
+        hosts.add(event.host);
+        break;
+      case "rackFailed":
+      case "rackRepaired":
+        for (const id of this.world.racks.get(event.rack)!.hosts) hosts.add(id);
+        break;
+      case "vmRequested":
+      case "vmRejected":
+      case "vmPlaced":
+      case "vmRebooted":
+      case "vmStarted":
+      case "vmDown":
+      case "vmLost":
+      case "vmTerminated": {
+        const before = this.hostOfVm.get(event.vm);
+        if (before !== undefined) hosts.add(before);
+        const vm = this.world.vms.get(event.vm);
+        if (vm?.host) {
+          hosts.add(vm.host);
+          this.hostOfVm.set(vm.id, vm.host);
+        } else this.hostOfVm.delete(event.vm);
+        if (vm) this.checkVm(event, vm.id);
+        break;
+      }
+    }
+    for (const id of hosts) this.checkHost(event, this.world.hosts.get(id)!);
+    this.checkedEvents++;
+  }
+
+  private checkVm(event: DomainEvent, id: string): void {
+    const vm = this.world.vms.get(id)!;
+    if ((vm.state === "pending") !== (vm.host === null)) throw new InvariantViolation(event, `VM ${id} is ${vm.state} with host ${vm.host}`);
+    if (vm.host !== null && !this.world.hosts.get(vm.host)!.vms.has(id)) throw new InvariantViolation(event, `VM ${id} is not in the VM set of its host ${vm.host}`);
+  }
+
+  private checkHost(event: DomainEvent, host: Host): void {
+    let vcpus = 0;
+    let memory = 0;
+    let disk = 0;
+    for (const id of host.vms) {
+      const vm = this.world.vms.get(id);
+      if (!vm || vm.host !== host.id) throw new InvariantViolation(event, `host ${host.id} lists VM ${id}, which is not on it`);
+      if (!host.up && (vm.state === "booting" || vm.state === "running")) {
+        throw new InvariantViolation(event, `VM ${id} is ${vm.state} on host ${host.id}, which is down`);
+      }
+      vcpus += vm.vcpus;
+      memory += vm.memoryGiB;
+      disk += localDiskGiB(vm);
+    }
+    const over = (used: number, capacity: number) => used > capacity + EPSILON;
+    if (over(host.usedVcpus, host.vcpus) || over(host.usedMemoryGiB, host.memoryGiB) || over(host.usedDiskGiB, host.diskGiB)) {
+      throw new InvariantViolation(event, `host ${host.id} is over capacity`);
+    }
+    const differs = (a: number, b: number) => Math.abs(a - b) > EPSILON;
+    if (differs(vcpus, host.usedVcpus) || differs(memory, host.usedMemoryGiB) || differs(disk, host.usedDiskGiB)) {
+      throw new InvariantViolation(event, `host ${host.id} reserves ${host.usedVcpus} vCPUs / ${host.usedMemoryGiB} GiB but its VMs need ${vcpus} / ${memory}`);
+    }
+  }
+}

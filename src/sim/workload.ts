@@ -1,0 +1,85 @@
+import { distribution, type Distribution } from "../kernel/distributions.js";
+import type { Random } from "../kernel/random.js";
+import { hoursToMs } from "../kernel/time.js";
+import type { VmSizeSpec, WorkloadSpec } from "../scenario/schema.js";
+import type { Simulation } from "./simulation.js";
+
+/**
+ * The users: who asks for which VM, when, and for how long.
+ *
+ * - a fleet of long-lived VMs ("pets", `pet-0001` ...) requested at t = 0, wanted to the end;
+ * - a Poisson stream of requests (`vm-1`, `vm-2`, ...) at `ratePerHour`, each of a size drawn
+ *   from the weighted mix and wanted for a lifetime drawn from `lifetimeHours`, counted from the
+ *   request: the user terminates it then, whatever happened in between.
+ *
+ * Every draw comes from the `workload/...` streams, in an order that depends only on the
+ * workload itself, so every service model sees the same requests (common random numbers).
+ */
+export function startWorkload(sim: Simulation, spec: WorkloadSpec | undefined): void {
+  if (!spec) return;
+  const sizes = new SizeMix(spec.sizes);
+  const streams = sim.random.fork("workload");
+  const fleet = streams.fork("fleet");
+  const width = Math.max(4, String(spec.fleet).length);
+  for (let i = 1; i <= spec.fleet; i++) {
+    const size = sizes.draw(fleet);
+    sim.emit({ type: "vmRequested", vm: `pet-${String(i).padStart(width, "0")}`, ...size, lifetimeHours: null });
+  }
+  if (spec.arrivals) {
+    const arrivals: Arrivals = {
+      sim,
+      sizes,
+      random: streams.fork("arrivals"),
+      meanGapMs: hoursToMs(1) / spec.arrivals.ratePerHour,
+      lifetime: distribution(spec.arrivals.lifetimeHours),
+      count: 0,
+    };
+    scheduleArrival(arrivals);
+  }
+}
+
+interface Arrivals {
+  sim: Simulation;
+  sizes: SizeMix;
+  random: Random;
+  meanGapMs: number;
+  lifetime: Distribution;
+  count: number;
+}
+
+function scheduleArrival(a: Arrivals): void {
+  // Exponential gaps (a Poisson process), rounded to the millisecond grid.
+  const gap = Math.round(-a.meanGapMs * Math.log(1 - a.random.float()));
+  a.sim.scheduler.after(gap, arrive, a);
+}
+
+function arrive(a: Arrivals): void {
+  const vm = `vm-${++a.count}`;
+  const size = a.sizes.draw(a.random);
+  const lifetimeHours = a.lifetime.sample(a.random);
+  a.sim.scheduler.after(hoursToMs(lifetimeHours), terminate, { sim: a.sim, vm });
+  a.sim.emit({ type: "vmRequested", vm, ...size, lifetimeHours });
+  scheduleArrival(a);
+}
+
+function terminate({ sim, vm }: { sim: Simulation; vm: string }): void {
+  if (sim.world.vms.has(vm)) sim.emit({ type: "vmTerminated", vm });
+}
+
+/** Draws VM sizes from a weighted discrete mix. */
+class SizeMix {
+  private readonly cumulative: number[];
+
+  constructor(private readonly sizes: VmSizeSpec[]) {
+    let total = 0;
+    this.cumulative = sizes.map((s) => (total += s.weight));
+  }
+
+  draw(random: Random): { vcpus: number; memoryGiB: number; diskGiB: number } {
+    const u = random.float() * this.cumulative[this.cumulative.length - 1]!;
+    let i = 0;
+    while (i < this.sizes.length - 1 && u >= this.cumulative[i]!) i++;
+    const { vcpus, memoryGiB, diskGiB } = this.sizes[i]!;
+    return { vcpus, memoryGiB, diskGiB };
+  }
+}
