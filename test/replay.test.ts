@@ -34,16 +34,17 @@ describe("replay", () => {
           writer.add(row, eventLine(row.seq, row.t, row.type, row.payload));
         });
         const checker = new InvariantChecker(sim.world);
-        sim.subscribe((e) => checker.check(e));
+        sim.subscribe((e) => checker.note(e));
+        sim.onSettled(() => checker.verify());
+        sim.onEvent((e) => {
+          for (const next of consequences(sim.world, e)) sim.emit(next);
+        });
         sim.scheduler.schedule(0, () => sim.emit({ type: "runStarted", serviceModel: model }), null);
         let t = 0;
         for (const step of history) {
           t += step.dt;
           sim.scheduler.schedule(t, () => {
-            for (const body of eventsOf(sim.world, step)) {
-              const event = sim.emit(body);
-              for (const next of consequences(sim.world, event)) sim.emit(next);
-            }
+            for (const body of eventsOf(sim.world, step)) sim.emit(body);
           }, null);
         }
         sim.scheduler.schedule(t, () => sim.emit({ type: "runEnded" }), null);

@@ -51,8 +51,9 @@ function buildProgram(): Command {
     .addOption(new Option("--model <name...>", "only these service models (default: the scenario's serviceModels)").choices([...SERVICE_MODELS]))
     .option("--no-events", "store only the run record and metrics, not the event log")
     .option("--json", "print the results as JSON on stdout")
+    .option("--check", "check the world's invariants as the run goes (slower); a violation fails the run")
     .option("--quiet", "no progress bar")
-    .action(async (file: string, opts: { seed?: number; model?: ServiceModel[]; out?: string; db?: string; events: boolean; json?: boolean; quiet?: boolean }) => {
+    .action(async (file: string, opts: { seed?: number; model?: ServiceModel[]; out?: string; db?: string; events: boolean; json?: boolean; quiet?: boolean; check?: boolean }) => {
       const loaded = loadScenarioFile(file);
       const db = opts.db ?? join(opts.out ?? join("results", loaded.scenario.name), "runs.db");
       process.exitCode = await runCommand(loaded, {
@@ -62,6 +63,7 @@ function buildProgram(): Command {
         storeEvents: opts.events,
         json: opts.json === true,
         progress: opts.quiet !== true,
+        check: opts.check === true,
       });
     });
 

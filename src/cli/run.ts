@@ -14,6 +14,7 @@ export interface RunCommandOptions {
   storeEvents: boolean;
   json: boolean;
   progress: boolean;
+  check: boolean;
 }
 
 /**
@@ -46,6 +47,7 @@ export async function runCommand(loaded: LoadedScenario, options: RunCommandOpti
         serviceModel,
         store,
         storeEvents: options.storeEvents,
+        check: options.check,
         provenance: currentProvenance(),
         signal: abort.signal,
         onProgress: ({ t, events }) => bar?.update(i * hours + Math.round(msToHours(t)), { hours: Math.round(msToHours(t)), events, model: serviceModel }),

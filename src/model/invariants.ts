@@ -10,29 +10,47 @@ export class InvariantViolation extends Error {
 const EPSILON = 1e-6;
 
 /**
- * Checks, after each event, the invariants of the parts of the world the event touched (so the
- * cost per event does not grow with the cluster): no host over capacity; a host's reservations
- * are exactly the sum of its VMs; no VM booting or running on a host that is down; every VM on a
- * host is in that host's VM set and nowhere else. Subscribe it to a run's event stream (tests,
- * `testbed run --check`); it throws `InvariantViolation` at the first event that breaks one.
+ * Checks the invariants of the parts of the world that events touched (so the cost per event
+ * does not grow with the cluster): no host over capacity; a host's reservations are exactly the
+ * sum of its VMs; no VM booting or running on a host that is down; every VM on a host is in that
+ * host's VM set and nowhere else.
+ *
+ * `note` every event as it is applied; `verify` when the world is settled — after an event's
+ * immediate consequences (a host's failure and its VMs going down) have been applied too. It
+ * throws `InvariantViolation` naming the event that touched the broken part.
  */
 export class InvariantChecker {
   private readonly hostOfVm = new Map<string, string>();
+  private readonly touchedHosts = new Map<string, DomainEvent>();
+  private readonly touchedVms = new Map<string, DomainEvent>();
   checkedEvents = 0;
 
   constructor(private readonly world: World) {}
 
+  /** Notes and verifies at once: for a sequence in which every event leaves the world settled. */
   check(event: DomainEvent): void {
-    const hosts = new Set<string>();
+    this.note(event);
+    this.verify();
+  }
+
+  verify(): void {
+    for (const [id, event] of this.touchedVms) if (this.world.vms.has(id)) this.checkVm(event, id);
+    for (const [id, event] of this.touchedHosts) this.checkHost(event, this.world.hosts.get(id)!);
+    this.touchedVms.clear();
+    this.touchedHosts.clear();
+  }
+
+  note(event: DomainEvent): void {
+    const hosts = this.touchedHosts;
     switch (event.type) {
       case "hostAdded":
       case "hostFailed":
       case "hostRepaired":
-        hosts.add(event.host);
+        hosts.set(event.host, event);
         break;
       case "rackFailed":
       case "rackRepaired":
-        for (const id of this.world.racks.get(event.rack)!.hosts) hosts.add(id);
+        for (const id of this.world.racks.get(event.rack)!.hosts) hosts.set(id, event);
         break;
       case "vmRequested":
       case "vmRejected":
@@ -43,17 +61,16 @@ export class InvariantChecker {
       case "vmLost":
       case "vmTerminated": {
         const before = this.hostOfVm.get(event.vm);
-        if (before !== undefined) hosts.add(before);
+        if (before !== undefined) hosts.set(before, event);
         const vm = this.world.vms.get(event.vm);
         if (vm?.host) {
-          hosts.add(vm.host);
+          hosts.set(vm.host, event);
           this.hostOfVm.set(vm.id, vm.host);
         } else this.hostOfVm.delete(event.vm);
-        if (vm) this.checkVm(event, vm.id);
+        this.touchedVms.set(event.vm, event);
         break;
       }
     }
-    for (const id of hosts) this.checkHost(event, this.world.hosts.get(id)!);
     this.checkedEvents++;
   }
 

@@ -1,6 +1,7 @@
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { runMetrics, type RunMetrics } from "../metrics/run-metrics.js";
 import type { DomainEvent, ServiceModel } from "../model/events.js";
+import { InvariantChecker } from "../model/invariants.js";
 import type { LoadedScenario } from "../scenario/load.js";
 import { simulateScenario } from "../sim/scenario-world.js";
 import { encodeEvent, eventLine } from "../store/event-codec.js";
@@ -19,7 +20,9 @@ export interface RunOptions {
   /** Aborting stops the run at the next slice and marks it interrupted. */
   signal?: AbortSignal;
   onProgress?: (progress: { t: number; end: number; events: number }) => void;
-  /** Extra subscribers to the live event stream (invariant checkers, tests). */
+  /** Check the world's invariants whenever it settles; a violation fails the run. */
+  check?: boolean;
+  /** Extra subscribers to the live event stream (tests). */
   observe?: (event: DomainEvent) => void;
 }
 
@@ -51,6 +54,8 @@ export const CHECKPOINT_EVERY = 20_000;
 export async function runScenario(loaded: LoadedScenario, options: RunOptions): Promise<RunResult> {
   const { seed, store } = options;
   const { sim } = simulateScenario(loaded.scenario, seed, options.serviceModel);
+  const checker = options.check ? new InvariantChecker(sim.world) : null;
+  if (checker) sim.onSettled(() => checker.verify());
   const storeEvents = store !== undefined && options.storeEvents !== false;
   const meta: RunMeta = {
     scenarioName: loaded.scenario.name,
@@ -72,6 +77,7 @@ export async function runScenario(loaded: LoadedScenario, options: RunOptions): 
 
   sim.subscribe((event) => {
     eventCount++;
+    checker?.note(event);
     const row = encodeEvent(event);
     const line = eventLine(row.seq, row.t, row.type, row.payload);
     logHash.add(line);

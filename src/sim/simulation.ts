@@ -21,6 +21,7 @@ export class Simulation {
   private readonly reactions: Array<(event: DomainEvent) => void> = [];
   private readonly toReactTo: DomainEvent[] = [];
   private reacting = false;
+  private readonly settledHooks: Array<() => void> = [];
 
   constructor(readonly seed: number) {
     this.random = Random.fromSeed(seed);
@@ -41,6 +42,14 @@ export class Simulation {
     this.reactions.push(reaction);
   }
 
+  /**
+   * Registers a hook called whenever the world is settled: an event and every consequence that
+   * the reactions drew from it have been applied (invariant checks belong here).
+   */
+  onSettled(hook: () => void): void {
+    this.settledHooks.push(hook);
+  }
+
   private react(): void {
     this.reacting = true;
     try {
@@ -51,6 +60,7 @@ export class Simulation {
       this.toReactTo.length = 0;
       this.reacting = false;
     }
+    for (const hook of this.settledHooks) hook();
   }
 
   get now(): number {
