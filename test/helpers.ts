@@ -55,5 +55,8 @@ failures:
     hardware:
       timeToFailureHours: { type: weibull, shape: 0.8, scale: 400 }
       timeToRepairHours: { type: uniform, min: 4, max: 48 }
+  disk:
+    timeToFailureHours: { type: exponential, mean: 2000 }
+    timeToRepairHours: 24
 `;
 }

@@ -2,15 +2,16 @@ import { runMetrics, type RunMetrics } from "../src/metrics/run-metrics.js";
 import type { DomainEvent, ServiceModel } from "../src/model/events.js";
 import { InvariantChecker } from "../src/model/invariants.js";
 import { scenarioSchema } from "../src/scenario/schema.js";
-import { simulateScenario } from "../src/sim/scenario-world.js";
+import { simulateScenario, storageConfig } from "../src/sim/scenario-world.js";
 
 /**
  * Runs a scenario (given as the object a YAML file would hold) in memory under one service
  * model, with the invariant checker on, and returns its metrics.
  */
 export function simulate(scenario: unknown, seed: number, model: ServiceModel, observe?: (event: DomainEvent) => void): RunMetrics {
-  const { sim } = simulateScenario(scenarioSchema.parse(scenario), seed, model);
-  const checker = new InvariantChecker(sim.world);
+  const parsed = scenarioSchema.parse(scenario);
+  const { sim } = simulateScenario(parsed, seed, model);
+  const checker = new InvariantChecker(sim.world, { spreadRacks: storageConfig(parsed).spreadRacks });
   let metrics = runMetrics.init();
   sim.subscribe((event) => {
     checker.note(event);

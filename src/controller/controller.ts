@@ -1,5 +1,5 @@
 import type { DomainEvent, DomainEventBody } from "../model/events.js";
-import { hostsSwitchedBy, type Host, type World } from "../model/world.js";
+import { hostsSwitchedBy, volumeAvailable, type Host, type World } from "../model/world.js";
 import { CapacityIndex } from "../placement/capacity-index.js";
 
 /**
@@ -26,8 +26,9 @@ export interface ControllerConfig {
 
 /**
  * The cluster controller: places requested VMs (first fit), refuses a first request no host has
- * room for (a loss system: the user goes elsewhere), keeps VMs that must be restarted in a FIFO
- * queue until capacity frees up, and recovers from host failures as the service model says:
+ * room for (a loss system: the user goes elsewhere), keeps VMs that must be restarted waiting, in
+ * order, until there is room and their volume is reachable, and recovers from host failures as
+ * the service model says:
  *
  * - `vps`: a VM stays with its host (its disk is there) and is rebooted when the host is back;
  * - `persistent-ha`: after `heartbeatTimeoutMs` without the host (vSphere HA declares a host dead
@@ -41,7 +42,6 @@ export interface ControllerConfig {
 export class Controller {
   private readonly index: CapacityIndex;
   private readonly waiting: string[] = [];
-  private waitingHead = 0;
 
   constructor(private readonly port: ClusterPort, private readonly config: ControllerConfig) {
     this.index = new CapacityIndex(port.world);
@@ -77,12 +77,13 @@ export class Controller {
         break;
       case "vmLost":
       case "vmTerminated":
+      case "rebuildFinished":
         this.retryWaiting();
         break;
     }
   }
 
-  /** A user asks again for a VM that is pending (an ephemeral instance lost with its host). */
+  /** A user asks again for a VM that is pending (its instance or its volume was lost). */
   relaunch(vmId: string): void {
     const vm = this.port.world.vms.get(vmId);
     if (vm?.state === "pending") this.placeOrWait(vmId);
@@ -99,42 +100,48 @@ export class Controller {
 
   private rebootDownVms(host: Host): void {
     for (const vmId of [...host.vms]) {
-      if (this.port.world.vms.get(vmId)!.state === "down") this.port.rebootVm(vmId);
+      if (this.port.world.vms.get(vmId)!.state === "down") this.placeOrWait(vmId);
     }
   }
 
   private placeOrWait(vmId: string): void {
-    const host = this.index.firstFit(this.port.world.vms.get(vmId)!);
-    if (host !== null) this.port.startVm(vmId, host);
-    else this.waiting.push(vmId);
+    if (!this.tryStart(vmId)) this.waiting.push(vmId);
   }
 
   /**
-   * Places waiting VMs in arrival order until the first that still does not fit (head-of-line:
-   * a large VM is not overtaken by smaller ones). VMs that left the queue's reason behind —
-   * terminated, restarted in place — are dropped.
+   * Starts a VM that should run: reboots it where it is if its host is up, else places it on the
+   * first host with room. Returns false if it must wait — for room, or for its volume to be
+   * reachable — and true when there is nothing (more) to do for it.
    */
-  private retryWaiting(): void {
+  private tryStart(vmId: string): boolean {
     const world = this.port.world;
-    while (this.waitingHead < this.waiting.length) {
-      const vmId = this.waiting[this.waitingHead]!;
-      const vm = world.vms.get(vmId);
-      const stillWaiting = vm !== undefined && (vm.state === "pending" || (vm.state === "down" && !world.hosts.get(vm.host!)!.up));
-      if (stillWaiting) {
-        const host = this.index.firstFit(vm);
-        if (host === null) break;
-        this.port.startVm(vmId, host);
+    const vm = world.vms.get(vmId);
+    if (vm === undefined || vm.state === "booting" || vm.state === "running") return true;
+    if (vm.volume !== null && !volumeAvailable(world, world.volumes.get(vm.volume)!)) return false;
+    if (vm.state === "down") {
+      const host = world.hosts.get(vm.host!)!;
+      if (host.up) {
+        this.port.rebootVm(vmId);
+        return true;
       }
-      this.waitingHead++;
+      if (vm.disk === "local-raid") return true; // rebooted when its host is back
     }
-    if (this.waitingHead > 1024 && this.waitingHead * 2 > this.waiting.length) {
-      this.waiting.splice(0, this.waitingHead);
-      this.waitingHead = 0;
-    }
+    const host = this.index.firstFit(vm);
+    if (host === null) return false;
+    this.port.startVm(vmId, host);
+    return true;
   }
 
-  /** VMs waiting for room to be (re)started. */
+  /** Tries every waiting VM in the order they began to wait; those that still cannot start stay. */
+  private retryWaiting(): void {
+    if (this.waiting.length === 0) return;
+    const still = this.waiting.filter((vmId) => !this.tryStart(vmId));
+    this.waiting.length = 0;
+    this.waiting.push(...still);
+  }
+
+  /** VMs waiting for room or for their volume to be (re)started. */
   get waitingCount(): number {
-    return this.waiting.length - this.waitingHead;
+    return this.waiting.length;
   }
 }

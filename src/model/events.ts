@@ -31,7 +31,10 @@ export const DISK_OF_MODEL: Record<ServiceModel, DiskKind> = {
 export type DomainEventBody =
   /** The first event of every run: which service model the run simulates. */
   | { type: "runStarted"; serviceModel: ServiceModel }
-  /** A host joins the cluster, up; `vcpus` and `memoryGiB` are its schedulable capacity. */
+  /**
+   * A host joins the cluster, up; `vcpus` and `memoryGiB` are its schedulable capacity, `disks`
+   * the number of disks (numbered 0 .. disks − 1) that hold its share of replicated storage.
+   */
   | {
       type: "hostAdded";
       host: string;
@@ -39,6 +42,7 @@ export type DomainEventBody =
       vcpus: number;
       memoryGiB: number;
       diskGiB: number;
+      disks: number;
     }
   /** A host stopped: a transient crash (back after a reboot) or a hardware failure (back after repair). */
   | { type: "hostFailed"; host: string; cause: FailureCause }
@@ -68,13 +72,40 @@ export type DomainEventBody =
   /** The VM's host went down; the VM is down, still assigned there, its disk intact. */
   | { type: "vmDown"; vm: string }
   /**
-   * The VM's host went down and took the instance and its local disk with it: the VM waits
-   * unassigned for a replacement. `stateHours` is how much state was lost: the time since the
-   * instance booted from a fresh image.
+   * The VM's disk is gone — its host went down with the instance store, or its volume was lost —
+   * and the VM with it: it waits unassigned for a replacement from a fresh image. `stateHours`
+   * is how much state was lost: the time since the instance booted, or since the volume was made.
    */
   | { type: "vmLost"; vm: string; stateHours: number }
   /** The user no longer wants the VM: its resources are released and its demand ends. */
   | { type: "vmTerminated"; vm: string }
+  /** A disk failed: what it held is destroyed. It is replaced (empty) by `diskReplaced`. */
+  | { type: "diskFailed"; host: string; disk: number }
+  | { type: "diskReplaced"; host: string; disk: number }
+  /**
+   * The storage system gave up waiting for a down host ("marked out": Ceph's
+   * mon_osd_down_out_interval, GFS' 15 min): its copies no longer count, and are rebuilt
+   * elsewhere. The host is back in when it is up again.
+   */
+  | { type: "hostMarkedOut"; host: string }
+  /** A volume for a VM's disk, with `copies` intact copies on distinct hosts; it wants `replicas`. */
+  | { type: "volumeCreated"; volume: string; vm: string; sizeGiB: number; replicas: number; copies: { host: string; disk: number }[] }
+  /** The VM was terminated: its volume is deleted. */
+  | { type: "volumeDeleted"; volume: string }
+  /** A copy was destroyed with the disk that held it (an intact or a half-rebuilt one). */
+  | { type: "copyLost"; volume: string; host: string }
+  /** Starts copying `source`'s copy to a new copy on `host`/`disk`. */
+  | { type: "rebuildStarted"; volume: string; host: string; disk: number; source: string }
+  | { type: "rebuildFinished"; volume: string; host: string }
+  /** A rebuild stopped before the end (its target went down, its source is gone, it is no longer needed); the partial copy is discarded. */
+  | { type: "rebuildAborted"; volume: string; host: string }
+  /**
+   * An intact copy the volume no longer needs is discarded: one on a marked-out host that a
+   * rebuild replaced, or one back from a down host whose place a rebuild took meanwhile.
+   */
+  | { type: "copyDropped"; volume: string; host: string }
+  /** The last intact copy of the volume is gone: its data is lost. */
+  | { type: "volumeLost"; volume: string; vm: string; sizeGiB: number }
   /** The end of the observed period: metrics are measured over [0, t of this event]. */
   | { type: "runEnded" };
 

@@ -1,5 +1,5 @@
 import { DISK_OF_MODEL, type DomainEvent } from "./events.js";
-import { fits, localDiskGiB, type Host, type Vm, type World } from "./world.js";
+import { fits, intactCopies, localDiskGiB, type Host, type Vm, type World } from "./world.js";
 
 /** An event that cannot follow the state it was applied to: the log is corrupt or out of order. */
 export class EvolveError extends Error {
@@ -49,6 +49,9 @@ export function evolve(world: World, event: DomainEvent): World {
         usedMemoryGiB: 0,
         usedDiskGiB: 0,
         vms: new Set(),
+        diskUp: Array.from({ length: event.disks }, () => true),
+        out: false,
+        copies: new Set(),
       });
       break;
     }
@@ -80,6 +83,76 @@ export function evolve(world: World, event: DomainEvent): World {
       }
       break;
     }
+    case "hostMarkedOut": {
+      const host = hostIn(world, event, event.host);
+      if (host.up || host.out) throw new EvolveError(event, `host ${host.id} is ${host.up ? "up" : "already out"}`);
+      host.out = true;
+      break;
+    }
+    case "diskFailed":
+    case "diskReplaced": {
+      const host = hostIn(world, event, event.host);
+      const up = event.type === "diskReplaced";
+      if (host.diskUp[event.disk] !== !up) throw new EvolveError(event, `disk ${event.disk} of host ${host.id} is ${host.diskUp[event.disk] === undefined ? "unknown" : up ? "not failed" : "already failed"}`);
+      host.diskUp[event.disk] = up;
+      break;
+    }
+    case "volumeCreated": {
+      if (world.volumes.has(event.volume)) throw new EvolveError(event, `volume ${event.volume} already exists`);
+      const vm = vmIn(world, event, event.vm);
+      if (vm.disk !== "volume" || vm.volume !== null) throw new EvolveError(event, `VM ${vm.id} needs no new volume`);
+      const volume = { id: event.volume, vm: vm.id, sizeGiB: event.sizeGiB, replicas: event.replicas, createdAt: event.t, copies: new Map() };
+      for (const { host: id, disk } of event.copies) {
+        const host = hostIn(world, event, id);
+        if (!host.up || host.diskUp[disk] !== true || volume.copies.has(id)) throw new EvolveError(event, `cannot place a copy on disk ${disk} of host ${id}`);
+        volume.copies.set(id, { disk, state: "intact" });
+        host.copies.add(volume.id);
+      }
+      world.volumes.set(volume.id, volume);
+      vm.volume = volume.id;
+      vm.dataSince = event.t;
+      break;
+    }
+    case "volumeDeleted":
+    case "volumeLost": {
+      const volume = volumeIn(world, event, event.volume);
+      if (event.type === "volumeLost" && volume.copies.size > 0) throw new EvolveError(event, `volume ${volume.id} still has ${volume.copies.size} copies`);
+      for (const host of volume.copies.keys()) world.hosts.get(host)!.copies.delete(volume.id);
+      world.volumes.delete(volume.id);
+      const vm = world.vms.get(volume.vm);
+      if (vm?.volume === volume.id) vm.volume = null;
+      break;
+    }
+    case "copyLost":
+    case "copyDropped":
+    case "rebuildFinished":
+    case "rebuildAborted": {
+      const volume = volumeIn(world, event, event.volume);
+      const copy = volume.copies.get(event.host);
+      if (!copy) throw new EvolveError(event, `volume ${volume.id} has no copy on host ${event.host}`);
+      const host = world.hosts.get(event.host)!;
+      if (event.type === "copyLost" && host.diskUp[copy.disk]) throw new EvolveError(event, `disk ${copy.disk} of host ${host.id} has not failed`);
+      if (event.type === "copyDropped" && (copy.state !== "intact" || intactCopies(volume) < 2)) throw new EvolveError(event, `the copy on host ${host.id} is not an intact copy of a volume with another one`);
+      if ((event.type === "rebuildFinished" || event.type === "rebuildAborted") && copy.state !== "rebuilding") throw new EvolveError(event, `the copy on host ${host.id} is not being rebuilt`);
+      if (event.type === "rebuildFinished") {
+        if (!host.up) throw new EvolveError(event, `host ${host.id} is down`);
+        copy.state = "intact";
+      } else {
+        volume.copies.delete(host.id);
+        host.copies.delete(volume.id);
+      }
+      break;
+    }
+    case "rebuildStarted": {
+      const volume = volumeIn(world, event, event.volume);
+      const host = hostIn(world, event, event.host);
+      if (!host.up || host.out || host.diskUp[event.disk] !== true || volume.copies.has(host.id)) throw new EvolveError(event, `cannot rebuild a copy on disk ${event.disk} of host ${host.id}`);
+      const source = volume.copies.get(event.source);
+      if (source?.state !== "intact" || !world.hosts.get(event.source)!.up) throw new EvolveError(event, `host ${event.source} has no intact copy to read`);
+      volume.copies.set(host.id, { disk: event.disk, state: "rebuilding" });
+      host.copies.add(volume.id);
+      break;
+    }
     case "hostFailureDetected": {
       const host = hostIn(world, event, event.host);
       if (host.up) throw new EvolveError(event, `host ${host.id} is up`);
@@ -99,6 +172,8 @@ export function evolve(world: World, event: DomainEvent): World {
         since: event.t,
         startedAt: null,
         boots: 0,
+        volume: null,
+        dataSince: null,
       });
       break;
     }
@@ -134,20 +209,25 @@ export function evolve(world: World, event: DomainEvent): World {
       if (!world.hosts.get(vm.host!)!.up) throw new EvolveError(event, `host ${vm.host} is down`);
       setVmState(vm, "running", event.t);
       vm.startedAt = event.t;
+      if (vm.disk === "instance-store" || (vm.disk === "local-raid" && vm.dataSince === null)) vm.dataSince = event.t;
       break;
     }
-    case "vmDown":
-    case "vmLost": {
+    case "vmDown": {
       const vm = vmIn(world, event, event.vm);
       if (vm.host === null) throw new EvolveError(event, `VM ${vm.id} is on no host`);
       if (world.hosts.get(vm.host)!.up) throw new EvolveError(event, `host ${vm.host} of VM ${vm.id} is up`);
-      if (event.type === "vmDown") {
-        if (vm.state !== "booting" && vm.state !== "running") throw new EvolveError(event, `VM ${vm.id} is ${vm.state}, not booting or running`);
-        setVmState(vm, "down", event.t);
-      } else {
-        release(world, vm);
-        setVmState(vm, "pending", event.t);
-      }
+      if (vm.state !== "booting" && vm.state !== "running") throw new EvolveError(event, `VM ${vm.id} is ${vm.state}, not booting or running`);
+      setVmState(vm, "down", event.t);
+      break;
+    }
+    case "vmLost": {
+      const vm = vmIn(world, event, event.vm);
+      const volumeGone = vm.disk === "volume" && vm.volume === null && vm.dataSince !== null;
+      const hostGone = vm.disk === "instance-store" && vm.host !== null && !world.hosts.get(vm.host)!.up;
+      if (!volumeGone && !hostGone) throw new EvolveError(event, `VM ${vm.id} has not lost its disk`);
+      if (vm.host !== null) release(world, vm);
+      setVmState(vm, "pending", event.t);
+      vm.dataSince = null;
       break;
     }
     case "vmTerminated": {
@@ -171,6 +251,7 @@ function setHostUp(host: Host, up: boolean, t: number): void {
   if (host.up === up) return;
   host.up = up;
   host.since = t;
+  if (up) host.out = false; // back in: its copies count again
 }
 
 function setVmState(vm: Vm, state: Vm["state"], t: number): void {
@@ -199,6 +280,12 @@ function hostIn(world: World, event: DomainEvent, id: string): Host {
   const host = world.hosts.get(id);
   if (!host) throw new EvolveError(event, `unknown host ${id}`);
   return host;
+}
+
+function volumeIn(world: World, event: DomainEvent, id: string) {
+  const volume = world.volumes.get(id);
+  if (!volume) throw new EvolveError(event, `unknown volume ${id}`);
+  return volume;
 }
 
 function vmIn(world: World, event: DomainEvent, id: string): Vm {

@@ -1,5 +1,5 @@
 import type { DomainEvent } from "./events.js";
-import { localDiskGiB, type Host, type World } from "./world.js";
+import { localDiskGiB, type Host, type Volume, type World } from "./world.js";
 
 export class InvariantViolation extends Error {
   constructor(readonly event: DomainEvent, reason: string) {
@@ -23,9 +23,11 @@ export class InvariantChecker {
   private readonly hostOfVm = new Map<string, string>();
   private readonly touchedHosts = new Map<string, DomainEvent>();
   private readonly touchedVms = new Map<string, DomainEvent>();
+  private readonly touchedVolumes = new Map<string, DomainEvent>();
   checkedEvents = 0;
 
-  constructor(private readonly world: World) {}
+  /** `spreadRacks`: the copies that count for a volume must be in distinct racks (when racks ≥ replicas). */
+  constructor(private readonly world: World, private readonly options: { spreadRacks?: boolean } = {}) {}
 
   /** Notes and verifies at once: for a sequence in which every event leaves the world settled. */
   check(event: DomainEvent): void {
@@ -36,8 +38,13 @@ export class InvariantChecker {
   verify(): void {
     for (const [id, event] of this.touchedVms) if (this.world.vms.has(id)) this.checkVm(event, id);
     for (const [id, event] of this.touchedHosts) this.checkHost(event, this.world.hosts.get(id)!);
+    for (const [id, event] of this.touchedVolumes) {
+      const volume = this.world.volumes.get(id);
+      if (volume) this.checkVolume(event, volume);
+    }
     this.touchedVms.clear();
     this.touchedHosts.clear();
+    this.touchedVolumes.clear();
   }
 
   note(event: DomainEvent): void {
@@ -46,7 +53,20 @@ export class InvariantChecker {
       case "hostAdded":
       case "hostFailed":
       case "hostRepaired":
+      case "hostMarkedOut":
         hosts.set(event.host, event);
+        break;
+      case "diskFailed":
+        hosts.set(event.host, event);
+        for (const id of this.world.hosts.get(event.host)!.copies) this.touchedVolumes.set(id, event);
+        break;
+      case "volumeCreated":
+      case "copyLost":
+      case "copyDropped":
+      case "rebuildStarted":
+      case "rebuildFinished":
+      case "rebuildAborted":
+        this.touchedVolumes.set(event.volume, event);
         break;
       case "rackFailed":
       case "rackRepaired":
@@ -78,6 +98,25 @@ export class InvariantChecker {
     const vm = this.world.vms.get(id)!;
     if ((vm.state === "pending") !== (vm.host === null)) throw new InvariantViolation(event, `VM ${id} is ${vm.state} with host ${vm.host}`);
     if (vm.host !== null && !this.world.hosts.get(vm.host)!.vms.has(id)) throw new InvariantViolation(event, `VM ${id} is not in the VM set of its host ${vm.host}`);
+  }
+
+  private checkVolume(event: DomainEvent, volume: Volume): void {
+    const racks = new Set<string>();
+    let counting = 0;
+    for (const [id, copy] of volume.copies) {
+      const host = this.world.hosts.get(id)!;
+      if (!host.copies.has(volume.id)) throw new InvariantViolation(event, `host ${id} does not list volume ${volume.id}'s copy`);
+      if (!host.diskUp[copy.disk]) throw new InvariantViolation(event, `volume ${volume.id} keeps a copy on failed disk ${copy.disk} of host ${id}`);
+      if (copy.state === "rebuilding" && !host.up) throw new InvariantViolation(event, `volume ${volume.id} is being rebuilt on host ${id}, which is down`);
+      if (copy.state === "rebuilding" || !host.out) {
+        counting++;
+        racks.add(host.rack);
+      }
+    }
+    if (counting > volume.replicas) throw new InvariantViolation(event, `volume ${volume.id} has ${counting} copies counting, more than its ${volume.replicas} replicas`);
+    if (this.options.spreadRacks && volume.replicas <= this.world.racks.size && racks.size < counting) {
+      throw new InvariantViolation(event, `two copies of volume ${volume.id} share a rack`);
+    }
   }
 
   private checkHost(event: DomainEvent, host: Host): void {

@@ -22,6 +22,29 @@ export interface Host {
   usedMemoryGiB: number;
   usedDiskGiB: number;
   vms: Set<string>;
+  /** Disks holding replicated storage: up or failed (awaiting replacement). */
+  diskUp: boolean[];
+  /** Marked out by the storage system while down: its copies no longer count. */
+  out: boolean;
+  /** Volumes with a copy (intact or being rebuilt) on this host. */
+  copies: Set<string>;
+}
+
+/** A copy of a volume on one disk of one host: intact, or being written by a rebuild. */
+export interface Copy {
+  readonly disk: number;
+  state: "intact" | "rebuilding";
+}
+
+/** A VM's disk on replicated storage: its copies by host, in the order they were made. */
+export interface Volume {
+  readonly id: string;
+  readonly vm: string;
+  readonly sizeGiB: number;
+  /** How many copies the storage system keeps. */
+  readonly replicas: number;
+  readonly createdAt: number;
+  copies: Map<string, Copy>;
 }
 
 export interface Rack {
@@ -52,6 +75,13 @@ export interface Vm {
   startedAt: number | null;
   /** Boots so far; a boot timer carries the count it was set for, so a stale one is recognised. */
   boots: number;
+  /** Its volume (persistent-ha), null until made or after it was lost. */
+  volume: string | null;
+  /**
+   * Since when the VM's disk holds the state a loss would destroy: the last boot from a fresh
+   * image (instance store), the volume's creation, or the VM's first start (local RAID).
+   */
+  dataSince: number | null;
 }
 
 export interface World {
@@ -65,10 +95,12 @@ export interface World {
   racks: Map<string, Rack>;
   /** VMs that are wanted now; a terminated or rejected VM leaves the map. */
   vms: Map<string, Vm>;
+  /** Volumes that exist; a deleted or lost volume leaves the map. */
+  volumes: Map<string, Volume>;
 }
 
 export function emptyWorld(): World {
-  return { t: 0, lastSeq: 0, ended: false, serviceModel: null, hosts: new Map(), racks: new Map(), vms: new Map() };
+  return { t: 0, lastSeq: 0, ended: false, serviceModel: null, hosts: new Map(), racks: new Map(), vms: new Map(), volumes: new Map() };
 }
 
 /** Host disk a VM takes: its whole disk, unless that is a volume on shared storage. */
@@ -109,4 +141,17 @@ export function hostsSwitchedBy(world: World, event: { type: string; host?: stri
     default:
       return [];
   }
+}
+
+/** Whether a volume can be read and written now: some intact copy is on a host that is up. */
+export function volumeAvailable(world: World, volume: Volume): boolean {
+  for (const [host, copy] of volume.copies) if (copy.state === "intact" && world.hosts.get(host)!.up) return true;
+  return false;
+}
+
+/** Intact copies of a volume, wherever they are (a copy on a down host is intact, not lost). */
+export function intactCopies(volume: Volume): number {
+  let n = 0;
+  for (const copy of volume.copies.values()) if (copy.state === "intact") n++;
+  return n;
 }

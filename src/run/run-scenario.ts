@@ -3,7 +3,7 @@ import { runMetrics, type RunMetrics } from "../metrics/run-metrics.js";
 import type { DomainEvent, ServiceModel } from "../model/events.js";
 import { InvariantChecker } from "../model/invariants.js";
 import type { LoadedScenario } from "../scenario/load.js";
-import { simulateScenario } from "../sim/scenario-world.js";
+import { simulateScenario, storageConfig } from "../sim/scenario-world.js";
 import { encodeEvent, eventLine } from "../store/event-codec.js";
 import { EventWriter, type EventStore, type RunMeta } from "../store/event-store.js";
 import { hashWorld, LogHasher } from "./hashing.js";
@@ -54,7 +54,7 @@ export const CHECKPOINT_EVERY = 20_000;
 export async function runScenario(loaded: LoadedScenario, options: RunOptions): Promise<RunResult> {
   const { seed, store } = options;
   const { sim } = simulateScenario(loaded.scenario, seed, options.serviceModel);
-  const checker = options.check ? new InvariantChecker(sim.world) : null;
+  const checker = options.check ? new InvariantChecker(sim.world, { spreadRacks: storageConfig(loaded.scenario).spreadRacks }) : null;
   if (checker) sim.onSettled(() => checker.verify());
   const storeEvents = store !== undefined && options.storeEvents !== false;
   const meta: RunMeta = {

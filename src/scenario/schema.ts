@@ -55,6 +55,8 @@ const hostGroup = z
     rack: name().optional(),
     /** Or: spread the group's hosts round-robin over racks `rack-1` ... `rack-N`. */
     racks: positiveInteger().optional(),
+    /** Disks per host for replicated storage (each fails on its own: `failures.disk`). */
+    disks: positiveInteger().default(1),
     /** Schedulable vCPUs per physical vCPU (CPU overcommit); 1 = none. */
     vcpuOvercommit: positiveNumber().default(1),
     /** Schedulable memory per physical GiB; 1 = none. */
@@ -124,10 +126,19 @@ const scenarioObject = z.strictObject({
   }),
   workload: workload.optional(),
   provisioning: provisioning.default({}),
+  /** persistent-ha: the replicated storage the volumes live on; defaults in `src/storage/replicated-storage.ts`. */
+  storage: z
+    .strictObject({
+      replicas: positiveInteger().optional(),
+      spreadRacks: z.boolean(expected("true or false")).optional(),
+      rebuildMBps: positiveNumber().optional(),
+      recoveryDelayMinutes: nonNegativeNumber().optional(),
+    })
+    .default({}),
   /** persistent-ha: how long the controller waits for a silent host before declaring it dead. */
   ha: z.strictObject({ heartbeatTimeoutSeconds: nonNegativeNumber().default(30) }).default({ heartbeatTimeoutSeconds: 30 }),
-  /** ephemeral: how long until the user (or an autoscaler) launches a replacement for a lost instance. */
-  ephemeral: z.strictObject({ replacementDelayHours: distribution().optional() }).default({}),
+  /** How long until the user (or an autoscaler) launches a replacement for a lost VM (ephemeral instance, lost volume). */
+  users: z.strictObject({ replacementDelayHours: distribution().optional() }).default({}),
   failures: z
     .strictObject({
       host: z
@@ -140,6 +151,12 @@ const scenarioObject = z.strictObject({
         .optional(),
       /** Rack (power or network domain) outages: every host of the rack goes down at once. */
       rack: failureProcess.optional(),
+      /**
+       * Disk failures, per disk: time to failure and time until the disk is replaced. An annual
+       * failure rate AFR is an exponential with mean 8760 / −ln(1 − AFR) hours (AFR 3 % ≈
+       * 287 600 h; Schroeder & Gibson, FAST'07, observed 2–4 % and up to 13 %).
+       */
+      disk: failureProcess.optional(),
     })
     .optional(),
 });

@@ -2,6 +2,7 @@ import type { ClusterPort } from "../controller/controller.js";
 import { msToHours } from "../kernel/time.js";
 import type { DomainEvent, DomainEventBody } from "../model/events.js";
 import { hostsSwitchedBy, type World } from "../model/world.js";
+import type { ReplicatedStorage } from "../storage/replicated-storage.js";
 import type { Provisioning } from "./provisioning.js";
 import type { Simulation } from "./simulation.js";
 
@@ -12,12 +13,13 @@ import type { Simulation } from "./simulation.js";
  *
  * - a VM whose disk is on the host's instance store is lost with it (the instance and its local
  *   data are gone: EC2 / Eucalyptus semantics, DESIGN.md); the state lost is its time since boot;
- * - any other VM is down, its disk intact (on the host's RAID, or a volume elsewhere).
+ * - any other VM is down, its disk intact (on the host's RAID, or a volume elsewhere);
+ * - a VM whose volume is lost is lost too: the state lost is the volume's age.
  */
 export class SimulatedInfrastructure implements ClusterPort {
   readonly world: World;
 
-  constructor(private readonly sim: Simulation, private readonly provisioning: Provisioning) {
+  constructor(private readonly sim: Simulation, private readonly provisioning: Provisioning, private readonly storage: ReplicatedStorage | null) {
     this.world = sim.world;
   }
 
@@ -31,6 +33,7 @@ export class SimulatedInfrastructure implements ClusterPort {
 
   startVm(vmId: string, hostId: string): void {
     const vm = this.world.vms.get(vmId)!;
+    if (vm.disk === "volume" && vm.volume === null) this.storage!.createVolume(vmId);
     const bootMs = this.provisioning.bootMs(vm.disk, hostId);
     this.sim.emit({ type: "vmPlaced", vm: vmId, host: hostId, bootMs });
     this.scheduleStart(vmId, bootMs);
@@ -43,15 +46,20 @@ export class SimulatedInfrastructure implements ClusterPort {
     this.scheduleStart(vmId, bootMs);
   }
 
-  /** Reaction: what a host going down does to its VMs. */
+  /** Reaction: what a host going down, or a volume lost, does to VMs. */
   react(event: DomainEvent): void {
+    if (event.type === "volumeLost") {
+      const vm = this.world.vms.get(event.vm);
+      if (vm) this.sim.emit({ type: "vmLost", vm: vm.id, stateHours: msToHours(event.t - vm.dataSince!) });
+      return;
+    }
     if (event.type !== "hostFailed" && event.type !== "rackFailed") return;
     for (const host of hostsSwitchedBy(this.world, event)) {
       for (const vmId of [...host.vms]) {
         const vm = this.world.vms.get(vmId)!;
         if (vm.state !== "booting" && vm.state !== "running") continue;
         if (vm.disk === "instance-store") {
-          const stateHours = vm.state === "running" ? msToHours(event.t - vm.since) : 0;
+          const stateHours = vm.dataSince === null ? 0 : msToHours(event.t - vm.dataSince);
           this.sim.emit({ type: "vmLost", vm: vmId, stateHours });
         } else {
           this.sim.emit({ type: "vmDown", vm: vmId });

@@ -5,12 +5,13 @@ import type { ServiceModel } from "../model/events.js";
 import { hostIds, type Scenario } from "../scenario/schema.js";
 import { failureCauses, HOST_FAILURE_CAUSES, startFailureProcess } from "./failures.js";
 import { SimulatedInfrastructure } from "./infrastructure.js";
+import { ReplicatedStorage, STORAGE_DEFAULTS, type StorageConfig } from "../storage/replicated-storage.js";
 import { Provisioning } from "./provisioning.js";
 import { Simulation } from "./simulation.js";
 import { startWorkload } from "./workload.js";
 
 /**
- * ephemeral: time until a lost instance's user (or an autoscaler) launches a replacement.
+ * Time until the user of a lost VM (or an autoscaler) launches a replacement.
  * Default 15 min: in 2008 a person noticed and relaunched by hand (EC2 Auto Scaling arrived in
  * 2009; its default health-check grace period is 300 s, AWS documentation).
  */
@@ -25,8 +26,20 @@ export function expandHosts(scenario: Scenario) {
       vcpus: Math.floor(group.vcpus * group.vcpuOvercommit),
       memoryGiB: group.memoryGiB * group.memoryOvercommit,
       diskGiB: group.diskGiB,
+      disks: group.disks,
     })),
   );
+}
+
+export function storageConfig(scenario: Scenario): StorageConfig {
+  const d = STORAGE_DEFAULTS;
+  const s = scenario.storage;
+  return {
+    replicas: s.replicas ?? d.replicas,
+    spreadRacks: s.spreadRacks ?? d.spreadRacks,
+    rebuildMBps: s.rebuildMBps ?? d.rebuildMBps,
+    recoveryDelayMinutes: s.recoveryDelayMinutes ?? d.recoveryDelayMinutes,
+  };
 }
 
 export interface ScenarioSimulation {
@@ -51,22 +64,25 @@ export function simulateScenario(scenario: Scenario, seed: number, serviceModel:
     sim.scheduler.stop();
   }, null);
 
-  const infrastructure = new SimulatedInfrastructure(sim, new Provisioning(scenario.provisioning, sim.random.fork("provisioning")));
+  const storage = serviceModel === "persistent-ha" ? new ReplicatedStorage(sim, storageConfig(scenario), sim.random.fork("storage")) : null;
+  const infrastructure = new SimulatedInfrastructure(sim, new Provisioning(scenario.provisioning, sim.random.fork("provisioning")), storage);
   const controller = new Controller(infrastructure, { heartbeatTimeoutMs: Math.round(scenario.ha.heartbeatTimeoutSeconds * MS_PER_SECOND) });
   sim.subscribe((event) => controller.observe(event));
+  if (storage) sim.onEvent((event) => storage.react(event));
   sim.onEvent((event) => infrastructure.react(event));
   sim.onEvent((event) => controller.react(event));
 
-  if (serviceModel === "ephemeral") {
-    const users = sim.random.fork("users");
-    const delay = distribution(scenario.ephemeral.replacementDelayHours ?? { type: "deterministic", value: DEFAULT_REPLACEMENT_DELAY_HOURS });
-    sim.onEvent((event) => {
-      if (event.type === "vmLost") sim.scheduler.after(hoursToMs(delay.sample(users)), (vm) => controller.relaunch(vm), event.vm);
-    });
-  }
+  // A user whose VM was lost (with its host's instance store, or with its volume) launches a
+  // replacement from a fresh image after a while.
+  const users = sim.random.fork("users");
+  const delay = distribution(scenario.users.replacementDelayHours ?? { type: "deterministic", value: DEFAULT_REPLACEMENT_DELAY_HOURS });
+  sim.onEvent((event) => {
+    if (event.type === "vmLost") sim.scheduler.after(hoursToMs(delay.sample(users)), (vm) => controller.relaunch(vm), event.vm);
+  });
 
   const hostCauses = failureCauses(scenario.failures?.host, HOST_FAILURE_CAUSES);
   const rackCauses = failureCauses({ outage: scenario.failures?.rack }, ["outage"] as const);
+  const diskCauses = failureCauses({ failure: scenario.failures?.disk }, ["failure"] as const);
   sim.scheduler.schedule(0, () => {
     sim.emit({ type: "runStarted", serviceModel });
     const racks = new Set<string>();
@@ -76,7 +92,7 @@ export function simulateScenario(scenario: Scenario, seed: number, serviceModel:
         const rack = host.rack;
         startFailureProcess(sim, `rack/${rack}`, rackCauses, () => sim.emit({ type: "rackFailed", rack }), () => sim.emit({ type: "rackRepaired", rack }));
       }
-      sim.emit({ type: "hostAdded", host: host.id, rack: host.rack, vcpus: host.vcpus, memoryGiB: host.memoryGiB, diskGiB: host.diskGiB });
+      sim.emit({ type: "hostAdded", host: host.id, rack: host.rack, vcpus: host.vcpus, memoryGiB: host.memoryGiB, diskGiB: host.diskGiB, disks: host.disks });
       startFailureProcess(
         sim,
         `host/${host.id}`,
@@ -84,6 +100,15 @@ export function simulateScenario(scenario: Scenario, seed: number, serviceModel:
         (cause) => sim.emit({ type: "hostFailed", host: host.id, cause }),
         () => sim.emit({ type: "hostRepaired", host: host.id }),
       );
+      for (let disk = 0; disk < host.disks; disk++) {
+        startFailureProcess(
+          sim,
+          `disk/${host.id}/${disk}`,
+          diskCauses,
+          () => sim.emit({ type: "diskFailed", host: host.id, disk }),
+          () => sim.emit({ type: "diskReplaced", host: host.id, disk }),
+        );
+      }
     }
     startWorkload(sim, scenario.workload);
   }, null);

@@ -1,0 +1,343 @@
+import type { TimerId } from "../kernel/scheduler.js";
+import type { Random } from "../kernel/random.js";
+import { MS_PER_MINUTE } from "../kernel/time.js";
+import type { DomainEvent } from "../model/events.js";
+import { hostsSwitchedBy, intactCopies, volumeAvailable, type Host, type Volume, type World } from "../model/world.js";
+import type { Simulation } from "../sim/simulation.js";
+
+/**
+ * N-way replicated block storage spread over the cluster's hosts (Ceph RBD / GFS-like, the
+ * disks of the hypervisors themselves), as the simulated infrastructure sees it:
+ *
+ * - a volume gets `replicas` copies on distinct hosts, in distinct racks while there are racks
+ *   enough (`spreadRacks`: Ceph's CRUSH rule with a rack failure domain);
+ * - a disk failure destroys the copies on it; a down host's copies are intact but unreachable,
+ *   and once the host has been down for `recoveryDelayMinutes` it is marked out and its copies
+ *   are re-created elsewhere (GFS waits 15 min, Ford et al., OSDI'10; Ceph's
+ *   mon_osd_down_out_interval is 10 min). A host that comes back brings its copies back; one
+ *   that a rebuild has replaced meanwhile is dropped;
+ * - a rebuild reads any intact copy on an up host and writes the new copy at the target host's
+ *   `rebuildMBps`, shared equally by the rebuilds writing to that host at the same time
+ *   (processor sharing; reads are assumed spread over many sources, as in declustered
+ *   placement), so its duration follows from the volume size and the load on the target;
+ * - a volume is lost exactly when its last intact copy is destroyed (`volumeLost`); a rebuild
+ *   that has no intact copy to read from stops.
+ *
+ * Not modelled yet: storage capacity (copies take no room on the hosts' disks), and a volume
+ * with no reachable copy does not stop the VM using it.
+ */
+export const STORAGE_DEFAULTS = {
+  /** Ceph's default pool size. */
+  replicas: 3,
+  spreadRacks: true,
+  /** Per target host: about a 1 Gbit/s link or one disk's sequential write. */
+  rebuildMBps: 100,
+  recoveryDelayMinutes: 15,
+} as const;
+
+export interface StorageConfig {
+  replicas: number;
+  spreadRacks: boolean;
+  rebuildMBps: number;
+  recoveryDelayMinutes: number;
+}
+
+interface Transfer {
+  volume: string;
+  host: string;
+  remainingBytes: number;
+  timer: TimerId | null;
+}
+
+const BYTES_PER_GIB = 2 ** 30;
+const PICK_TRIES = 32;
+
+export class ReplicatedStorage {
+  private readonly world: World;
+  private readonly hostIds: string[] = [];
+  private readonly racks = new Set<string>();
+  /** Rebuilds writing to each host, and when their progress was last brought up to date. */
+  private readonly transfers = new Map<string, Transfer[]>();
+  private readonly settledAt = new Map<string, number>();
+  private readonly bytesPerMs: number;
+  /** Volumes short of copies that could not start a rebuild (no source or no target yet). */
+  private readonly short = new Set<string>();
+  private volumes = 0;
+  private readonly volumeOfVm = new Map<string, string>();
+
+  constructor(private readonly sim: Simulation, readonly config: StorageConfig, private readonly random: Random) {
+    this.world = sim.world;
+    this.bytesPerMs = (config.rebuildMBps * 1e6) / 1000;
+  }
+
+  /** Makes the volume of a VM about to be placed for the first time (or again after a loss). */
+  createVolume(vmId: string): void {
+    const vm = this.world.vms.get(vmId)!;
+    const id = `vol-${++this.volumes}`;
+    const chosen: { host: string; disk: number }[] = [];
+    const racks = new Set<string>();
+    const taken = new Set<string>();
+    for (let i = 0; i < this.config.replicas; i++) {
+      const target = this.pickTarget(taken, racks);
+      if (!target) break;
+      chosen.push({ host: target.host.id, disk: target.disk });
+      taken.add(target.host.id);
+      racks.add(target.host.rack);
+    }
+    this.sim.emit({ type: "volumeCreated", volume: id, vm: vmId, sizeGiB: vm.diskGiB, replicas: this.config.replicas, copies: chosen });
+    if (chosen.length < this.config.replicas) this.short.add(id);
+  }
+
+  react(event: DomainEvent): void {
+    const world = this.world;
+    switch (event.type) {
+      case "hostAdded":
+        this.hostIds.push(event.host);
+        this.racks.add(event.rack);
+        break;
+      case "volumeCreated":
+        this.volumeOfVm.set(event.vm, event.volume);
+        break;
+      case "volumeLost":
+        this.volumeOfVm.delete(event.vm);
+        break;
+      case "vmTerminated": {
+        const id = this.volumeOfVm.get(event.vm);
+        if (id === undefined) break;
+        this.volumeOfVm.delete(event.vm);
+        const volume = world.volumes.get(id)!;
+        for (const [host, copy] of volume.copies) if (copy.state === "rebuilding") this.cancelTransfer(volume.id, host);
+        this.short.delete(volume.id);
+        this.sim.emit({ type: "volumeDeleted", volume: volume.id });
+        break;
+      }
+      case "diskFailed": {
+        const host = world.hosts.get(event.host)!;
+        for (const id of [...host.copies]) {
+          const volume = world.volumes.get(id);
+          if (volume?.copies.get(host.id)?.disk === event.disk) this.loseCopy(volume, host.id);
+        }
+        break;
+      }
+      case "hostFailed":
+      case "rackFailed":
+        for (const host of hostsSwitchedBy(world, event)) this.hostDown(host);
+        break;
+      case "hostMarkedOut":
+        for (const id of [...world.hosts.get(event.host)!.copies]) this.ensureCopies(world.volumes.get(id)!);
+        break;
+      case "hostRepaired":
+      case "rackRepaired":
+        for (const host of hostsSwitchedBy(world, event)) {
+          for (const id of [...host.copies]) {
+            const volume = world.volumes.get(id);
+            if (volume) this.welcomeBack(volume, host);
+          }
+        }
+        this.retryShort();
+        break;
+      case "diskReplaced":
+        this.retryShort();
+        break;
+      case "rebuildFinished": {
+        const volume = world.volumes.get(event.volume)!;
+        this.dropSuperseded(volume);
+        this.ensureCopies(volume);
+        break;
+      }
+    }
+  }
+
+  private hostDown(host: Host): void {
+    const since = host.since;
+    this.sim.scheduler.after(this.config.recoveryDelayMinutes * MS_PER_MINUTE, () => {
+      if (!host.up && !host.out && host.since === since) this.sim.emit({ type: "hostMarkedOut", host: host.id });
+    }, null);
+    for (const id of [...host.copies]) {
+      const volume = this.world.volumes.get(id);
+      if (!volume) continue;
+      const copy = volume.copies.get(host.id)!;
+      if (copy.state === "rebuilding") this.abortRebuild(volume, host.id);
+      else if (!volumeAvailable(this.world, volume)) this.abortAllRebuilds(volume); // nothing left to read from
+    }
+    for (const id of [...host.copies]) {
+      const volume = this.world.volumes.get(id);
+      if (volume) this.ensureCopies(volume);
+    }
+  }
+
+  private loseCopy(volume: Volume, hostId: string): void {
+    if (volume.copies.get(hostId)!.state === "rebuilding") this.cancelTransfer(volume.id, hostId);
+    this.sim.emit({ type: "copyLost", volume: volume.id, host: hostId });
+    if (intactCopies(volume) === 0) {
+      this.abortAllRebuilds(volume);
+      this.short.delete(volume.id);
+      this.sim.emit({ type: "volumeLost", volume: volume.id, vm: volume.vm, sizeGiB: volume.sizeGiB });
+      return;
+    }
+    if (!volumeAvailable(this.world, volume)) this.abortAllRebuilds(volume);
+    this.ensureCopies(volume);
+  }
+
+  /** Copies that count towards the volume's replicas: intact ones not marked out, and rebuilds. */
+  private counting(volume: Volume): number {
+    let n = 0;
+    for (const [host, copy] of volume.copies) if (copy.state === "rebuilding" || !this.world.hosts.get(host)!.out) n++;
+    return n;
+  }
+
+  /** Starts rebuilds until the volume has its replicas, or notes it as short. */
+  private ensureCopies(volume: Volume): void {
+    let counting = this.counting(volume);
+    while (counting < volume.replicas) {
+      const source = this.readableCopy(volume);
+      const target = source === null ? null : this.pickTarget(volume.copies, this.racksOf(volume));
+      if (source === null || target === null) {
+        this.short.add(volume.id);
+        return;
+      }
+      this.sim.emit({ type: "rebuildStarted", volume: volume.id, host: target.host.id, disk: target.disk, source });
+      this.startTransfer(volume, target.host.id);
+      counting++;
+    }
+    this.short.delete(volume.id);
+  }
+
+  private retryShort(): void {
+    for (const id of [...this.short]) {
+      const volume = this.world.volumes.get(id);
+      if (volume) this.ensureCopies(volume);
+      else this.short.delete(id);
+    }
+  }
+
+  /**
+   * A host came back with an intact copy of the volume. Rebuilds that took its rack, then rebuilds
+   * beyond the replicas the volume needs, are stopped (newest first). If a finished rebuild took
+   * its place meanwhile — a copy in its rack, or one copy too many — the returning copy is dropped.
+   */
+  private welcomeBack(volume: Volume, host: Host): void {
+    const spread = this.config.spreadRacks && volume.replicas <= this.racks.size;
+    const others = () => [...volume.copies].filter(([id, c]) => id !== host.id && (c.state === "rebuilding" || !this.world.hosts.get(id)!.out));
+    const rackOf = (id: string) => this.world.hosts.get(id)!.rack;
+    if (spread) {
+      for (const [id, copy] of others()) if (copy.state === "rebuilding" && rackOf(id) === host.rack) this.abortRebuild(volume, id);
+    }
+    let surplus = this.counting(volume) - volume.replicas;
+    const rebuilding = others().filter(([, c]) => c.state === "rebuilding").map(([id]) => id);
+    while (surplus > 0 && rebuilding.length > 0) {
+      this.abortRebuild(volume, rebuilding.pop()!);
+      surplus--;
+    }
+    const clash = spread && others().some(([id]) => rackOf(id) === host.rack);
+    if ((surplus > 0 || clash) && volume.copies.get(host.id)?.state === "intact") {
+      this.sim.emit({ type: "copyDropped", volume: volume.id, host: host.id });
+    }
+  }
+
+  /** After a rebuild: copies on marked-out hosts that the volume no longer needs are dropped. */
+  private dropSuperseded(volume: Volume): void {
+    let intactIn = 0;
+    for (const [host, copy] of volume.copies) if (copy.state === "intact" && !this.world.hosts.get(host)!.out) intactIn++;
+    if (intactIn < volume.replicas) return;
+    for (const [host, copy] of [...volume.copies]) {
+      if (copy.state === "intact" && this.world.hosts.get(host)!.out) this.sim.emit({ type: "copyDropped", volume: volume.id, host });
+    }
+  }
+
+  private abortAllRebuilds(volume: Volume): void {
+    for (const [host, copy] of [...volume.copies]) if (copy.state === "rebuilding") this.abortRebuild(volume, host);
+  }
+
+  private abortRebuild(volume: Volume, hostId: string): void {
+    this.cancelTransfer(volume.id, hostId);
+    this.sim.emit({ type: "rebuildAborted", volume: volume.id, host: hostId });
+  }
+
+  private readableCopy(volume: Volume): string | null {
+    for (const [host, copy] of volume.copies) if (copy.state === "intact" && this.world.hosts.get(host)!.up) return host;
+    return null;
+  }
+
+  private racksOf(volume: Volume): Set<string> {
+    const racks = new Set<string>();
+    for (const [host, copy] of volume.copies) {
+      if (copy.state === "rebuilding" || !this.world.hosts.get(host)!.out) racks.add(this.world.hosts.get(host)!.rack);
+    }
+    return racks;
+  }
+
+  /**
+   * A random host that can take a new copy: up, not out, holding no copy of the volume, with a
+   * working disk — in a rack the volume does not use yet, while there is such a rack. Random
+   * tries first (O(1) when most hosts qualify), then a scan from a random start.
+   */
+  private pickTarget(taken: { has(host: string): boolean }, usedRacks: Set<string>): { host: Host; disk: number } | null {
+    const n = this.hostIds.length;
+    if (n === 0) return null;
+    const spread = this.config.spreadRacks && usedRacks.size < this.racks.size;
+    const eligible = (host: Host) => host.up && !host.out && !taken.has(host.id) && host.diskUp.includes(true) && !(spread && usedRacks.has(host.rack));
+    let found: Host | null = null;
+    for (let i = 0; i < PICK_TRIES && !found; i++) {
+      const host = this.world.hosts.get(this.hostIds[this.random.int(n)]!)!;
+      if (eligible(host)) found = host;
+    }
+    if (!found) {
+      const start = this.random.int(n);
+      for (let i = 0; i < n && !found; i++) {
+        const host = this.world.hosts.get(this.hostIds[(start + i) % n]!)!;
+        if (eligible(host)) found = host;
+      }
+    }
+    if (!found) return null;
+    const disks = found.diskUp.flatMap((up, disk) => (up ? [disk] : []));
+    return { host: found, disk: disks[this.random.int(disks.length)]! };
+  }
+
+  // Rebuild transfers: processor sharing of each target host's rebuild bandwidth.
+
+  private startTransfer(volume: Volume, hostId: string): void {
+    this.settle(hostId);
+    const list = this.transfers.get(hostId) ?? [];
+    this.transfers.set(hostId, list);
+    list.push({ volume: volume.id, host: hostId, remainingBytes: volume.sizeGiB * BYTES_PER_GIB, timer: null });
+    this.reschedule(hostId);
+  }
+
+  private cancelTransfer(volumeId: string, hostId: string): void {
+    this.settle(hostId);
+    const list = this.transfers.get(hostId)!;
+    const i = list.findIndex((t) => t.volume === volumeId);
+    const [transfer] = list.splice(i, 1);
+    this.sim.scheduler.cancel(transfer!.timer!);
+    this.reschedule(hostId);
+  }
+
+  private finishTransfer(transfer: Transfer): void {
+    this.settle(transfer.host);
+    const list = this.transfers.get(transfer.host)!;
+    list.splice(list.indexOf(transfer), 1);
+    this.reschedule(transfer.host);
+    this.sim.emit({ type: "rebuildFinished", volume: transfer.volume, host: transfer.host });
+  }
+
+  /** Brings the remaining bytes of a host's transfers up to now. */
+  private settle(hostId: string): void {
+    const now = this.sim.scheduler.now;
+    const list = this.transfers.get(hostId);
+    if (list && list.length > 0) {
+      const written = ((now - this.settledAt.get(hostId)!) * this.bytesPerMs) / list.length;
+      for (const t of list) t.remainingBytes -= written;
+    }
+    this.settledAt.set(hostId, now);
+  }
+
+  private reschedule(hostId: string): void {
+    const list = this.transfers.get(hostId)!;
+    const rate = this.bytesPerMs / list.length;
+    for (const t of list) {
+      if (t.timer !== null) this.sim.scheduler.cancel(t.timer);
+      t.timer = this.sim.scheduler.after(Math.max(0, Math.ceil(t.remainingBytes / rate)), (x: Transfer) => this.finishTransfer(x), t);
+    }
+  }
+}
