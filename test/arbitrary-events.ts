@@ -79,7 +79,7 @@ export function consequences(world: World, event: DomainEventBody & { t: number 
     for (const id of host.vms) {
       const vm = world.vms.get(id)!;
       if (vm.state !== "booting" && vm.state !== "running") continue;
-      if (DISK_OF_MODEL[world.serviceModel!] === "instance-store") out.push({ type: "vmLost", vm: id, stateHours: 0 });
+      if (DISK_OF_MODEL[world.serviceModel!] === "instance-store") out.push({ type: "vmLost", vm: id, cause: "host", stateHours: 0 });
       else out.push({ type: "vmDown", vm: id });
     }
   }

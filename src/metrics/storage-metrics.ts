@@ -3,11 +3,13 @@ import type { Projection } from "./projection.js";
 import { percentiles, type Percentiles } from "./service-metrics.js";
 
 /**
- * Replicated storage as a fold over its events (persistent-ha runs; zeros elsewhere):
- * `dataLossEvents` volumes whose last intact copy was destroyed and `gbLost` their size;
+ * Storage as a fold over its events: `dataLossEvents` persistent disks destroyed — volumes whose
+ * last intact copy was destroyed (persistent-ha) and VPS disks on a lost local array — and
+ * `gbLost` their size (instance stores are not persistent: their losses are `lostVmStateEvents`);
+ * `arraysLost` local arrays lost; `raidRebuilds` local disk rebuilds finished;
  * `copiesLost` copies destroyed with their disks; rebuilds started, finished and aborted, with
  * `rebuildHours` the total time spent by finished rebuilds and `rebuildTimeHours` their spread;
- * `volumeYears` the exposure (volume-time in existence) and `mttdlHours` = volume-hours / losses,
+ * `volumeYears` the exposure (volume-time in existence) and `mttdlHours` = volume-hours / volumes lost,
  * the renewal-reward estimate of the mean time to data loss of one volume.
  */
 export interface StorageMetrics {
@@ -20,8 +22,11 @@ export interface StorageMetrics {
   rebuildsStarted: number;
   rebuildsFinished: number;
   rebuildsAborted: number;
+  /** Replica rebuilds and local RAID rebuilds, hours summed. */
   rebuildHours: number;
   rebuildTimeHours: Percentiles;
+  arraysLost: number;
+  raidRebuilds: number;
 }
 
 interface State {
@@ -30,17 +35,21 @@ interface State {
   volumeMs: number;
   created: number;
   lost: number;
+  volumesLost: number;
   gbLost: number;
   copiesLost: number;
   started: Map<string, number>;
   startedCount: number;
   aborted: number;
   rebuildMs: number[];
+  arraysLost: number;
+  raidStarted: Map<string, number>;
+  raidRebuildMs: number[];
 }
 
 export const storageMetrics: Projection<State, StorageMetrics> = {
-  init: () => ({ t: 0, volumes: 0, volumeMs: 0, created: 0, lost: 0, gbLost: 0, copiesLost: 0, started: new Map(), startedCount: 0, aborted: 0, rebuildMs: [] }),
-  apply(s, e) {
+  init: () => ({ t: 0, volumes: 0, volumeMs: 0, created: 0, lost: 0, volumesLost: 0, gbLost: 0, copiesLost: 0, started: new Map(), startedCount: 0, aborted: 0, rebuildMs: [], arraysLost: 0, raidStarted: new Map(), raidRebuildMs: [] }),
+  apply(s, e, world) {
     s.volumeMs += s.volumes * (e.t - s.t);
     s.t = e.t;
     switch (e.type) {
@@ -54,6 +63,7 @@ export const storageMetrics: Projection<State, StorageMetrics> = {
       case "volumeLost":
         s.volumes--;
         s.lost++;
+        s.volumesLost++;
         s.gbLost += e.sizeGiB;
         break;
       case "copyLost":
@@ -74,6 +84,30 @@ export const storageMetrics: Projection<State, StorageMetrics> = {
         s.started.delete(`${e.volume}@${e.host}`);
         s.aborted++;
         break;
+      case "raidRebuildStarted":
+        s.raidStarted.set(`${e.host}/${e.disk}`, e.t);
+        break;
+      case "raidRebuildFinished": {
+        const key = `${e.host}/${e.disk}`;
+        s.raidRebuildMs.push(e.t - s.raidStarted.get(key)!);
+        s.raidStarted.delete(key);
+        break;
+      }
+      case "diskFailed":
+        s.raidStarted.delete(`${e.host}/${e.disk}`);
+        break;
+      case "arrayLost":
+        s.arraysLost++;
+        for (const key of [...s.raidStarted.keys()]) if (key.startsWith(`${e.host}/`)) s.raidStarted.delete(key);
+        break;
+      case "vmLost": {
+        const vm = world.vms.get(e.vm)!;
+        if (e.cause === "array" && vm.disk === "local-raid") {
+          s.lost++;
+          s.gbLost += vm.diskGiB;
+        }
+        break;
+      }
     }
     return s;
   },
@@ -84,13 +118,15 @@ export const storageMetrics: Projection<State, StorageMetrics> = {
       volumeYears: s.volumeMs / MS_PER_YEAR,
       dataLossEvents: s.lost,
       gbLost: s.gbLost,
-      mttdlHours: s.lost > 0 ? volumeHours / s.lost : null,
+      mttdlHours: s.volumesLost > 0 ? volumeHours / s.volumesLost : null,
       copiesLost: s.copiesLost,
       rebuildsStarted: s.startedCount,
       rebuildsFinished: s.rebuildMs.length,
       rebuildsAborted: s.aborted,
-      rebuildHours: msToHours(s.rebuildMs.reduce((a, b) => a + b, 0)),
+      rebuildHours: msToHours([...s.rebuildMs, ...s.raidRebuildMs].reduce((a, b) => a + b, 0)),
       rebuildTimeHours: percentiles(s.rebuildMs.map(msToHours)),
+      arraysLost: s.arraysLost,
+      raidRebuilds: s.raidRebuildMs.length,
     };
   },
 };

@@ -28,6 +28,12 @@ export const DISK_OF_MODEL: Record<ServiceModel, DiskKind> = {
   "persistent-ha": "volume",
 };
 
+/**
+ * Why a VM's disk is gone: its host went down with the instance store (`host`), its host's local
+ * disk array failed beyond what its RAID level tolerates (`array`), or its volume was lost.
+ */
+export type VmLossCause = "host" | "array" | "volume";
+
 export type DomainEventBody =
   /** The first event of every run: which service model the run simulates. */
   | { type: "runStarted"; serviceModel: ServiceModel }
@@ -76,12 +82,21 @@ export type DomainEventBody =
    * and the VM with it: it waits unassigned for a replacement from a fresh image. `stateHours`
    * is how much state was lost: the time since the instance booted, or since the volume was made.
    */
-  | { type: "vmLost"; vm: string; stateHours: number }
+  | { type: "vmLost"; vm: string; cause: VmLossCause; stateHours: number }
   /** The user no longer wants the VM: its resources are released and its demand ends. */
   | { type: "vmTerminated"; vm: string }
   /** A disk failed: what it held is destroyed. It is replaced (empty) by `diskReplaced`. */
   | { type: "diskFailed"; host: string; disk: number }
   | { type: "diskReplaced"; host: string; disk: number }
+  /** A host's local RAID array copies its data onto a replaced disk; until it finishes the array is still degraded. */
+  | { type: "raidRebuildStarted"; host: string; disk: number }
+  | { type: "raidRebuildFinished"; host: string; disk: number }
+  /**
+   * More of the host's disks are failed or rebuilding than its RAID level tolerates: the local
+   * data (VPS disks, instance stores) is destroyed. The array is recreated, empty, on the disks
+   * that work.
+   */
+  | { type: "arrayLost"; host: string }
   /**
    * The storage system gave up waiting for a down host ("marked out": Ceph's
    * mon_osd_down_out_interval, GFS' 15 min): its copies no longer count, and are rebuilt

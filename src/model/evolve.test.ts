@@ -87,7 +87,7 @@ describe("evolve", () => {
       { t: 0, body: { type: "vmPlaced", vm: "a", host: "h1", bootMs: 1 } },
       { t: 1, body: { type: "vmStarted", vm: "a" } },
       { t: 5, body: { type: "hostFailed", host: "h1", cause: "crash" } },
-      { t: 5, body: { type: "vmLost", vm: "a", stateHours: 0 } },
+      { t: 5, body: { type: "vmLost", vm: "a", cause: "host", stateHours: 0 } },
     ]);
     expect(world.vms.get("a")).toMatchObject({ state: "pending", host: null, disk: "instance-store" });
     expect(world.hosts.get("h1")!.usedMemoryGiB).toBe(0);

@@ -50,6 +50,8 @@ export function evolve(world: World, event: DomainEvent): World {
         usedDiskGiB: 0,
         vms: new Set(),
         diskUp: Array.from({ length: event.disks }, () => true),
+        raidRebuilding: Array.from({ length: event.disks }, () => false),
+        arrayLostAt: null,
         out: false,
         copies: new Set(),
       });
@@ -95,6 +97,23 @@ export function evolve(world: World, event: DomainEvent): World {
       const up = event.type === "diskReplaced";
       if (host.diskUp[event.disk] !== !up) throw new EvolveError(event, `disk ${event.disk} of host ${host.id} is ${host.diskUp[event.disk] === undefined ? "unknown" : up ? "not failed" : "already failed"}`);
       host.diskUp[event.disk] = up;
+      host.raidRebuilding[event.disk] = false;
+      break;
+    }
+    case "raidRebuildStarted":
+    case "raidRebuildFinished": {
+      const host = hostIn(world, event, event.host);
+      const start = event.type === "raidRebuildStarted";
+      if (host.diskUp[event.disk] !== true || host.raidRebuilding[event.disk] === start) {
+        throw new EvolveError(event, `disk ${event.disk} of host ${host.id} is not ${start ? "a working disk to rebuild" : "being rebuilt"}`);
+      }
+      host.raidRebuilding[event.disk] = start;
+      break;
+    }
+    case "arrayLost": {
+      const host = hostIn(world, event, event.host);
+      host.arrayLostAt = event.t;
+      host.raidRebuilding.fill(false);
       break;
     }
     case "volumeCreated": {
@@ -222,9 +241,14 @@ export function evolve(world: World, event: DomainEvent): World {
     }
     case "vmLost": {
       const vm = vmIn(world, event, event.vm);
-      const volumeGone = vm.disk === "volume" && vm.volume === null && vm.dataSince !== null;
-      const hostGone = vm.disk === "instance-store" && vm.host !== null && !world.hosts.get(vm.host)!.up;
-      if (!volumeGone && !hostGone) throw new EvolveError(event, `VM ${vm.id} has not lost its disk`);
+      const host = vm.host === null ? null : world.hosts.get(vm.host)!;
+      const gone =
+        event.cause === "volume"
+          ? vm.disk === "volume" && vm.volume === null && vm.dataSince !== null
+          : event.cause === "host"
+            ? vm.disk === "instance-store" && host !== null && !host.up
+            : vm.disk !== "volume" && host !== null && host.arrayLostAt === event.t;
+      if (!gone) throw new EvolveError(event, `VM ${vm.id} has not lost its disk (${event.cause})`);
       if (vm.host !== null) release(world, vm);
       setVmState(vm, "pending", event.t);
       vm.dataSince = null;

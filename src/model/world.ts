@@ -24,6 +24,10 @@ export interface Host {
   vms: Set<string>;
   /** Disks holding replicated storage: up or failed (awaiting replacement). */
   diskUp: boolean[];
+  /** Local RAID: disks being rebuilt after a replacement (the array is degraded meanwhile). */
+  raidRebuilding: boolean[];
+  /** When the local array was last lost, null if never. */
+  arrayLostAt: number | null;
   /** Marked out by the storage system while down: its copies no longer count. */
   out: boolean;
   /** Volumes with a copy (intact or being rebuilt) on this host. */

@@ -133,6 +133,13 @@ const scenarioObject = z.strictObject({
       spreadRacks: z.boolean(expected("true or false")).optional(),
       rebuildMBps: positiveNumber().optional(),
       recoveryDelayMinutes: nonNegativeNumber().optional(),
+      /** vps and ephemeral: the hosts' local disk arrays; defaults in `src/storage/local-raid.ts`. */
+      localRaid: z
+        .strictObject({
+          level: z.union([z.literal(0), z.literal(1), z.literal(5), z.literal(6)], expected("a RAID level: 0, 1, 5 or 6")).optional(),
+          rebuildMBps: positiveNumber().optional(),
+        })
+        .optional(),
     })
     .default({}),
   /** persistent-ha: how long the controller waits for a silent host before declaring it dead. */
@@ -161,7 +168,18 @@ const scenarioObject = z.strictObject({
     .optional(),
 });
 
+/** Fewest disks each RAID level needs. */
+const RAID_MIN_DISKS = { 0: 1, 1: 2, 5: 3, 6: 4 } as const;
+
 export const scenarioSchema = scenarioObject.superRefine((scenario, ctx) => {
+  const level = scenario.storage.localRaid?.level;
+  if (level !== undefined) {
+    scenario.cluster.hosts.forEach((group, i) => {
+      if (group.disks < RAID_MIN_DISKS[level]) {
+        ctx.addIssue({ code: "custom", path: ["cluster", "hosts", i, "disks"], message: `expected at least ${RAID_MIN_DISKS[level]} disks for RAID ${level} (storage.localRaid.level), got ${group.disks}` });
+      }
+    });
+  }
   const firstGroup = new Map<string, number>();
   scenario.cluster.hosts.forEach((group, i) => {
     for (const id of hostIds(group)) {

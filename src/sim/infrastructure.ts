@@ -50,7 +50,15 @@ export class SimulatedInfrastructure implements ClusterPort {
   react(event: DomainEvent): void {
     if (event.type === "volumeLost") {
       const vm = this.world.vms.get(event.vm);
-      if (vm) this.sim.emit({ type: "vmLost", vm: vm.id, stateHours: msToHours(event.t - vm.dataSince!) });
+      if (vm) this.sim.emit({ type: "vmLost", vm: vm.id, cause: "volume", stateHours: msToHours(event.t - vm.dataSince!) });
+      return;
+    }
+    if (event.type === "arrayLost") {
+      // Everything on the host's local disks: VPS disks and instance stores.
+      for (const vmId of [...this.world.hosts.get(event.host)!.vms]) {
+        const vm = this.world.vms.get(vmId)!;
+        this.sim.emit({ type: "vmLost", vm: vmId, cause: "array", stateHours: vm.dataSince === null ? 0 : msToHours(event.t - vm.dataSince) });
+      }
       return;
     }
     if (event.type !== "hostFailed" && event.type !== "rackFailed") return;
@@ -60,7 +68,7 @@ export class SimulatedInfrastructure implements ClusterPort {
         if (vm.state !== "booting" && vm.state !== "running") continue;
         if (vm.disk === "instance-store") {
           const stateHours = vm.dataSince === null ? 0 : msToHours(event.t - vm.dataSince);
-          this.sim.emit({ type: "vmLost", vm: vmId, stateHours });
+          this.sim.emit({ type: "vmLost", vm: vmId, cause: "host", stateHours });
         } else {
           this.sim.emit({ type: "vmDown", vm: vmId });
         }

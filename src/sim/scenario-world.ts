@@ -5,6 +5,7 @@ import type { ServiceModel } from "../model/events.js";
 import { hostIds, type Scenario } from "../scenario/schema.js";
 import { failureCauses, HOST_FAILURE_CAUSES, startFailureProcess } from "./failures.js";
 import { SimulatedInfrastructure } from "./infrastructure.js";
+import { LocalRaid, LOCAL_RAID_DEFAULTS } from "../storage/local-raid.js";
 import { ReplicatedStorage, STORAGE_DEFAULTS, type StorageConfig } from "../storage/replicated-storage.js";
 import { Provisioning } from "./provisioning.js";
 import { Simulation } from "./simulation.js";
@@ -65,10 +66,12 @@ export function simulateScenario(scenario: Scenario, seed: number, serviceModel:
   }, null);
 
   const storage = serviceModel === "persistent-ha" ? new ReplicatedStorage(sim, storageConfig(scenario), sim.random.fork("storage")) : null;
+  const raid = serviceModel === "persistent-ha" ? null : new LocalRaid(sim, { level: scenario.storage.localRaid?.level ?? null, rebuildMBps: scenario.storage.localRaid?.rebuildMBps ?? LOCAL_RAID_DEFAULTS.rebuildMBps });
   const infrastructure = new SimulatedInfrastructure(sim, new Provisioning(scenario.provisioning, sim.random.fork("provisioning")), storage);
   const controller = new Controller(infrastructure, { heartbeatTimeoutMs: Math.round(scenario.ha.heartbeatTimeoutSeconds * MS_PER_SECOND) });
   sim.subscribe((event) => controller.observe(event));
   if (storage) sim.onEvent((event) => storage.react(event));
+  if (raid) sim.onEvent((event) => raid.react(event));
   sim.onEvent((event) => infrastructure.react(event));
   sim.onEvent((event) => controller.react(event));
 

@@ -1,0 +1,87 @@
+import { msToHours } from "../kernel/time.js";
+import type { DomainEvent } from "../model/events.js";
+import type { World } from "../model/world.js";
+import type { Simulation } from "../sim/simulation.js";
+
+/**
+ * The local disk array of every host (the VPS disks and the EC2-style instance stores live on
+ * it), as Linux md or a hardware controller runs it:
+ *
+ * - RAID 0 tolerates no disk failure, RAID 1 over n disks tolerates n − 1, RAID 5 one, RAID 6
+ *   two (Patterson, Gibson & Katz, "A Case for Redundant Arrays of Inexpensive Disks", SIGMOD
+ *   1988; RAID 6 adds a second parity);
+ * - a failed disk is replaced after the disk's repair time, then rebuilt from the others: one
+ *   disk's worth of data at `rebuildMBps` (md's resync rate under load; its default ceiling,
+ *   `speed_limit_max`, is 200 MB/s). Until the rebuild finishes the disk still counts as missing;
+ * - when more disks are missing than the level tolerates, the array and all local data on the
+ *   host are lost (`arrayLost`); it is recreated, empty, on the disks that work, and a replaced
+ *   disk with no intact disk to copy from joins it empty.
+ *
+ * The disk size is the host's usable `diskGiB` spread over the data disks of the level.
+ */
+export const LOCAL_RAID_DEFAULTS = { rebuildMBps: 50 } as const;
+
+export interface LocalRaidConfig {
+  /** RAID level; null: RAID 1 on hosts with two or more disks, RAID 0 on a single disk. */
+  level: 0 | 1 | 5 | 6 | null;
+  rebuildMBps: number;
+}
+
+export function raidLevel(config: LocalRaidConfig, disks: number): 0 | 1 | 5 | 6 {
+  return config.level ?? (disks >= 2 ? 1 : 0);
+}
+
+/** Disks the level can lose without losing data. */
+export function raidTolerance(level: 0 | 1 | 5 | 6, disks: number): number {
+  return level === 0 ? 0 : level === 1 ? disks - 1 : level === 5 ? 1 : 2;
+}
+
+/** Disks holding data (not redundancy): the usable capacity is this many disks. */
+function dataDisks(level: 0 | 1 | 5 | 6, disks: number): number {
+  return level === 0 ? disks : level === 1 ? 1 : level === 5 ? disks - 1 : disks - 2;
+}
+
+const BYTES_PER_GIB = 2 ** 30;
+
+export class LocalRaid {
+  private readonly world: World;
+  /** Counts rebuilds per host and disk, so that the timer of a rebuild that was cut short is recognised as stale. */
+  private readonly rebuilds = new Map<string, number>();
+
+  constructor(private readonly sim: Simulation, private readonly config: LocalRaidConfig) {
+    this.world = sim.world;
+  }
+
+  /** Hours to rebuild one disk of this host's array. */
+  rebuildHours(hostId: string): number {
+    const host = this.world.hosts.get(hostId)!;
+    const level = raidLevel(this.config, host.diskUp.length);
+    const diskBytes = (host.diskGiB / dataDisks(level, host.diskUp.length)) * BYTES_PER_GIB;
+    return msToHours((diskBytes / (this.config.rebuildMBps * 1e6)) * 1000);
+  }
+
+  react(event: DomainEvent): void {
+    if (event.type === "diskFailed") {
+      const host = this.world.hosts.get(event.host)!;
+      const level = raidLevel(this.config, host.diskUp.length);
+      const missing = host.diskUp.filter((up, d) => !up || host.raidRebuilding[d]).length;
+      if (missing > raidTolerance(level, host.diskUp.length)) this.sim.emit({ type: "arrayLost", host: host.id });
+    } else if (event.type === "diskReplaced") {
+      const host = this.world.hosts.get(event.host)!;
+      const level = raidLevel(this.config, host.diskUp.length);
+      const source = host.diskUp.some((up, d) => up && d !== event.disk && !host.raidRebuilding[d]);
+      if (level === 0 || !source) return; // nothing to copy: it joins the array empty
+      this.sim.emit({ type: "raidRebuildStarted", host: host.id, disk: event.disk });
+      const key = `${host.id}/${event.disk}`;
+      const rebuild = (this.rebuilds.get(key) ?? 0) + 1;
+      this.rebuilds.set(key, rebuild);
+      const ms = Math.ceil(this.rebuildHours(host.id) * 3_600_000);
+      this.sim.scheduler.after(ms, () => {
+        // Only this rebuild, if nothing (a failure of the disk, the loss of the array) cut it short.
+        if (this.rebuilds.get(key) === rebuild && host.raidRebuilding[event.disk]) {
+          this.sim.emit({ type: "raidRebuildFinished", host: host.id, disk: event.disk });
+        }
+      }, null);
+    }
+  }
+}
