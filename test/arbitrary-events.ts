@@ -68,7 +68,7 @@ export function eventsOf(world: World, step: Step): DomainEventBody[] {
       break;
     }
   }
-  return [{ type: "hostAdded", host: `h${hosts.length + 1}`, rack: `r${step.pick % 3}`, vcpus: 1 + (step.pick % 32), memoryGiB: 4 + (step.pick % 64) / 4, diskGiB: 100 + (step.pick % 400) }];
+  return [{ type: "hostAdded", host: `h${hosts.length + 1}`, rack: `r${step.pick % 3}`, vcpus: 1 + (step.pick % 32), memoryGiB: 4 + (step.pick % 64) / 4, diskGiB: 100 + (step.pick % 400), disks: 1 + (step.pick % 4) }];
 }
 
 /** What the simulated infrastructure emits after an event that took hosts down. */

@@ -1,42 +1,12 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { SERVICE_MODELS, type DomainEvent } from "../src/model/events.js";
-import { simulate } from "./simulate.js";
-
-/**
- * A small cluster with every kind of failure and both kinds of workload. `harsh`: failures far
- * more often than in life, hosts down past the storage's recovery delay, slow rebuilds — so that
- * copies are marked out, rebuilt, dropped and come back while others fail.
- */
-const scenario = (hosts: number, racks: number, fleet: number, ratePerHour: number, harsh = false) => ({
-  name: "crn",
-  durationHours: 2000,
-  cluster: { hosts: [{ name: "h", count: hosts, racks, disks: 2, vcpus: 8, memoryGiB: 32, diskGiB: 500 }] },
-  failures: {
-    host: {
-      crash: harsh
-        ? { timeToFailureHours: { type: "exponential", mean: 50 }, timeToRepairHours: { type: "exponential", mean: 1 } }
-        : { timeToFailureHours: { type: "exponential", mean: 300 }, timeToRepairHours: 0.1 },
-      hardware: { timeToFailureHours: { type: "weibull", shape: 0.8, scale: 2000 }, timeToRepairHours: { type: "lognormal", mu: 2, sigma: 1 } },
-    },
-    rack: { timeToFailureHours: { type: "exponential", mean: 1000 }, timeToRepairHours: 2 },
-    disk: { timeToFailureHours: { type: "exponential", mean: harsh ? 200 : 3000 }, timeToRepairHours: 24 },
-  },
-  storage: { replicas: Math.min(3, racks), rebuildMBps: harsh ? 1 : 20 },
-  workload: {
-    sizes: [
-      { name: "s", vcpus: 1, memoryGiB: 2, diskGiB: 20, weight: 3 },
-      { name: "l", vcpus: 4, memoryGiB: 16, diskGiB: 100 },
-    ],
-    fleet,
-    arrivals: { ratePerHour, lifetimeHours: { type: "exponential", mean: 50 } },
-  },
-});
+import { simulate, smallScenario } from "./simulate.js";
 
 const isFailure = (e: DomainEvent) => ["hostFailed", "hostRepaired", "rackFailed", "rackRepaired", "diskFailed", "diskReplaced"].includes(e.type);
 const strip = ({ seq: _seq, ...rest }: DomainEvent) => rest;
 
-function trace(seed: number, model: (typeof SERVICE_MODELS)[number], s = scenario(12, 3, 20, 1)) {
+function trace(seed: number, model: (typeof SERVICE_MODELS)[number], s = smallScenario(12, 3, 20, 1)) {
   const failures: unknown[] = [];
   const requests: unknown[] = [];
   simulate(s, seed, model, (e) => {
@@ -73,7 +43,7 @@ describe("common random numbers", () => {
         fc.constantFrom(...SERVICE_MODELS),
         (hosts, racks, fleet, rate, seed, model) => {
           let events = 0;
-          const metrics = simulate(scenario(hosts, racks, fleet, rate, harsh), seed, model, () => events++);
+          const metrics = simulate(smallScenario(hosts, racks, fleet, rate, harsh), seed, model, () => events++);
           expect(events).toBeGreaterThan(hosts);
           if (metrics.availability !== null) expect(metrics.availability).toBeLessThanOrEqual(1);
           expect(metrics.blockingProbability).toBeGreaterThanOrEqual(0);

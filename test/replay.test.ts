@@ -1,17 +1,21 @@
 import fc from "fast-check";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { PRICES_2008 } from "../src/metrics/cost.js";
 import { runMetrics } from "../src/metrics/run-metrics.js";
 import { project } from "../src/metrics/projection.js";
 import type { DomainEvent } from "../src/model/events.js";
 import { InvariantChecker } from "../src/model/invariants.js";
 import { replayRun } from "../src/replay/replay.js";
 import { hashWorld } from "../src/run/hashing.js";
+import { runScenario } from "../src/run/run-scenario.js";
+import { parseScenario } from "../src/scenario/load.js";
 import { Simulation } from "../src/sim/simulation.js";
 import { encodeEvent, eventLine } from "../src/store/event-codec.js";
 import { EventStore, EventWriter } from "../src/store/event-store.js";
 import { consequences, eventsOf, serviceModel, steps } from "./arbitrary-events.js";
-import { tempDir } from "./helpers.js";
+import { tempDir, testProvenance } from "./helpers.js";
+import { smallScenario } from "./simulate.js";
 
 describe("replay", () => {
   const dir = tempDir();
@@ -39,7 +43,7 @@ describe("replay", () => {
         sim.onEvent((e) => {
           for (const next of consequences(sim.world, e)) sim.emit(next);
         });
-        sim.scheduler.schedule(0, () => sim.emit({ type: "runStarted", serviceModel: model }), null);
+        sim.scheduler.schedule(0, () => sim.emit({ type: "runStarted", serviceModel: model, prices: PRICES_2008 }), null);
         let t = 0;
         for (const step of history) {
           t += step.dt;
@@ -58,6 +62,35 @@ describe("replay", () => {
         expect(report.metrics).toEqual(metrics);
       }),
       { verbose: true, numRuns: 60 },
+    );
+  });
+});
+
+describe("replay of simulated runs", () => {
+  const dir = tempDir();
+
+  it("rebuilds the state and metrics of random small scenarios under every model, storage included", async () => {
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 0, max: 20 }),
+        fc.double({ min: 0.01, max: 2, noNaN: true }),
+        fc.nat(),
+        serviceModel,
+        async (hosts, racks, fleet, rate, seed, model) => {
+          const store = EventStore.open(join(dir, `sim-${n++}.db`));
+          const loaded = parseScenario("random.yaml", JSON.stringify(smallScenario(hosts, racks, fleet, rate, true)));
+          const live = await runScenario(loaded, { seed, serviceModel: model, store, provenance: testProvenance, check: true });
+          const report = replayRun(store, store.getRun(live.runId!)!, { verify: true });
+          store.close();
+          expect(report.divergence).toBeNull();
+          expect(report.stateHash).toBe(live.stateHash);
+          expect(report.metrics).toEqual(live.metrics);
+        },
+      ),
+      { numRuns: 25, verbose: true },
     );
   });
 });

@@ -32,3 +32,33 @@ export function replicationEstimate(samples: number[]): { mean: number; standard
 }
 
 export const seeds = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+
+/**
+ * A small cluster with every kind of failure and both kinds of workload. `harsh`: failures far
+ * more often than in life, hosts down past the storage's recovery delay, slow rebuilds — so that
+ * copies are marked out, rebuilt, dropped and come back while others fail.
+ */
+export const smallScenario = (hosts: number, racks: number, fleet: number, ratePerHour: number, harsh = false) => ({
+  name: "crn",
+  durationHours: 2000,
+  cluster: { hosts: [{ name: "h", count: hosts, racks, disks: 2, vcpus: 8, memoryGiB: 32, diskGiB: 500 }] },
+  failures: {
+    host: {
+      crash: harsh
+        ? { timeToFailureHours: { type: "exponential", mean: 50 }, timeToRepairHours: { type: "exponential", mean: 1 } }
+        : { timeToFailureHours: { type: "exponential", mean: 300 }, timeToRepairHours: 0.1 },
+      hardware: { timeToFailureHours: { type: "weibull", shape: 0.8, scale: 2000 }, timeToRepairHours: { type: "lognormal", mu: 2, sigma: 1 } },
+    },
+    rack: { timeToFailureHours: { type: "exponential", mean: 1000 }, timeToRepairHours: 2 },
+    disk: { timeToFailureHours: { type: "exponential", mean: harsh ? 200 : 3000 }, timeToRepairHours: 24 },
+  },
+  storage: { replicas: Math.min(3, racks), rebuildMBps: harsh ? 1 : 20 },
+  workload: {
+    sizes: [
+      { name: "s", vcpus: 1, memoryGiB: 2, diskGiB: 20, weight: 3 },
+      { name: "l", vcpus: 4, memoryGiB: 16, diskGiB: 100 },
+    ],
+    fleet,
+    arrivals: { ratePerHour, lifetimeHours: { type: "exponential", mean: 50 } },
+  },
+});

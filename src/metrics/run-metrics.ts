@@ -1,25 +1,28 @@
 import type { ServiceModel } from "../model/events.js";
+import { cost, type CostMetrics } from "./cost.js";
 import { hostAvailability, type HostAvailability } from "./host-availability.js";
 import type { Projection } from "./projection.js";
 import { serviceMetrics, type ServiceMetrics } from "./service-metrics.js";
 import { storageMetrics, type StorageMetrics } from "./storage-metrics.js";
 
 /** The metrics reported for every run, as one projection over the run's events. */
-export type RunMetrics = { serviceModel: ServiceModel | null } & ServiceMetrics & StorageMetrics & { hosts: HostAvailability };
+export type RunMetrics = { serviceModel: ServiceModel | null } & ServiceMetrics & StorageMetrics & { cost: CostMetrics; hosts: HostAvailability };
 
 interface State {
   serviceModel: ServiceModel | null;
   service: ReturnType<typeof serviceMetrics.init>;
   storage: ReturnType<typeof storageMetrics.init>;
+  cost: ReturnType<typeof cost.init>;
   hosts: ReturnType<typeof hostAvailability.init>;
 }
 
 export const runMetrics: Projection<State, RunMetrics> = {
-  init: () => ({ serviceModel: null, service: serviceMetrics.init(), storage: storageMetrics.init(), hosts: hostAvailability.init() }),
+  init: () => ({ serviceModel: null, service: serviceMetrics.init(), storage: storageMetrics.init(), cost: cost.init(), hosts: hostAvailability.init() }),
   apply(s, e, world) {
     if (e.type === "runStarted") s.serviceModel = e.serviceModel;
     s.service = serviceMetrics.apply(s.service, e, world);
     s.storage = storageMetrics.apply(s.storage, e, world);
+    s.cost = cost.apply(s.cost, e, world);
     s.hosts = hostAvailability.apply(s.hosts, e, world);
     return s;
   },
@@ -27,6 +30,7 @@ export const runMetrics: Projection<State, RunMetrics> = {
     serviceModel: s.serviceModel,
     ...serviceMetrics.result(s.service),
     ...storageMetrics.result(s.storage),
+    cost: cost.result(s.cost),
     hosts: hostAvailability.result(s.hosts),
   }),
 };

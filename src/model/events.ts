@@ -6,6 +6,8 @@
  * Every event carries `seq` (its 1-based position in the run's log) and `t` (simulated or
  * wall-clock milliseconds since the start of the run). Payload field names carry their units.
  */
+import type { PriceModel } from "../metrics/cost.js";
+
 export type FailureCause = "crash" | "hardware";
 
 /**
@@ -35,8 +37,8 @@ export const DISK_OF_MODEL: Record<ServiceModel, DiskKind> = {
 export type VmLossCause = "host" | "array" | "volume";
 
 export type DomainEventBody =
-  /** The first event of every run: which service model the run simulates. */
-  | { type: "runStarted"; serviceModel: ServiceModel }
+  /** The first event of every run: which service model the run simulates, under which prices. */
+  | { type: "runStarted"; serviceModel: ServiceModel; prices: PriceModel }
   /**
    * A host joins the cluster, up; `vcpus` and `memoryGiB` are its schedulable capacity, `disks`
    * the number of disks (numbered 0 .. disks − 1) that hold its share of replicated storage.

@@ -1,12 +1,13 @@
 import { describe, expect, it } from "vitest";
+import { PRICES_2008 } from "../metrics/cost.js";
 import { canonicalJson } from "./canonical.js";
 import type { DomainEvent, DomainEventBody } from "./events.js";
 import { evolve, EvolveError } from "./evolve.js";
 import { emptyWorld } from "./world.js";
 
-const added = (host: string): DomainEventBody => ({ type: "hostAdded", host, rack: "r1", vcpus: 8, memoryGiB: 32, diskGiB: 500 });
+const added = (host: string): DomainEventBody => ({ type: "hostAdded", host, rack: "r1", vcpus: 8, memoryGiB: 32, diskGiB: 500, disks: 2 });
 
-const started: { t: number; body: DomainEventBody } = { t: 0, body: { type: "runStarted", serviceModel: "vps" } };
+const started: { t: number; body: DomainEventBody } = { t: 0, body: { type: "runStarted", serviceModel: "vps", prices: PRICES_2008 } };
 
 /** Folds the events after a `runStarted` (vps unless the list starts with its own). */
 function fold(bodies: { t: number; body: DomainEventBody }[]) {
@@ -64,7 +65,7 @@ describe("evolve", () => {
 
   it("moves a down VM's reservation to its new host when it is placed again", () => {
     const world = fold([
-      { t: 0, body: { type: "runStarted", serviceModel: "persistent-ha" } },
+      { t: 0, body: { type: "runStarted", serviceModel: "persistent-ha", prices: PRICES_2008 } },
       { t: 0, body: added("h1") },
       { t: 0, body: added("h2") },
       { t: 0, body: request("a") },
@@ -81,7 +82,7 @@ describe("evolve", () => {
 
   it("leaves an ephemeral VM lost with its host pending on no host", () => {
     const world = fold([
-      { t: 0, body: { type: "runStarted", serviceModel: "ephemeral" } },
+      { t: 0, body: { type: "runStarted", serviceModel: "ephemeral", prices: PRICES_2008 } },
       { t: 0, body: added("h1") },
       { t: 0, body: request("a") },
       { t: 0, body: { type: "vmPlaced", vm: "a", host: "h1", bootMs: 1 } },
@@ -98,7 +99,7 @@ describe("evolve", () => {
     ["a failure of an unknown host", [{ t: 0, body: { type: "hostFailed", host: "x", cause: "crash" } }], /unknown host x/],
     ["a failure of a failed host", [{ t: 0, body: added("h1") }, { t: 1, body: { type: "hostFailed", host: "h1", cause: "crash" } }, { t: 2, body: { type: "hostFailed", host: "h1", cause: "crash" } }], /has already failed/],
     ["a repair of a host that is up", [{ t: 0, body: added("h1") }, { t: 1, body: { type: "hostRepaired", host: "h1" } }], /has not failed/],
-    ["an event before runStarted", [{ t: 0, body: { type: "runStarted", serviceModel: "vps" } }, { t: 0, body: { type: "runStarted", serviceModel: "vps" } }], /already started/],
+    ["an event before runStarted", [{ t: 0, body: { type: "runStarted", serviceModel: "vps", prices: PRICES_2008 } }, { t: 0, body: { type: "runStarted", serviceModel: "vps", prices: PRICES_2008 } }], /already started/],
     ["a VM placed where it does not fit", [{ t: 0, body: added("h1") }, { t: 0, body: request("a", 40) }, { t: 0, body: { type: "vmPlaced", vm: "a", host: "h1", bootMs: 1 } }], /does not fit on host h1/],
     ["a VM placed on a failed host", [{ t: 0, body: added("h1") }, { t: 0, body: request("a") }, { t: 1, body: { type: "hostFailed", host: "h1", cause: "crash" } }, { t: 2, body: { type: "vmPlaced", vm: "a", host: "h1", bootMs: 1 } }], /host h1 is down/],
     ["a VM started that is not booting", [{ t: 0, body: added("h1") }, { t: 0, body: request("a") }, { t: 1, body: { type: "vmStarted", vm: "a" } }], /is pending, not booting/],

@@ -126,6 +126,15 @@ const scenarioObject = z.strictObject({
   }),
   workload: workload.optional(),
   provisioning: provisioning.default({}),
+  /** The price model of the cost metrics; defaults (2008 list prices) in `src/metrics/cost.ts`. */
+  prices: z
+    .strictObject({
+      hourlyUsdPerGiB: nonNegativeNumber().optional(),
+      monthlyUsdPerGiB: nonNegativeNumber().optional(),
+      storageUsdPerGBMonth: nonNegativeNumber().optional(),
+      hostUsdPerHour: nonNegativeNumber().optional(),
+    })
+    .default({}),
   /** persistent-ha: the replicated storage the volumes live on; defaults in `src/storage/replicated-storage.ts`. */
   storage: z
     .strictObject({

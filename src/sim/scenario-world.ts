@@ -1,4 +1,5 @@
 import { Controller } from "../controller/controller.js";
+import { PRICES_2008 } from "../metrics/cost.js";
 import { distribution } from "../kernel/distributions.js";
 import { hoursToMs, MS_PER_SECOND } from "../kernel/time.js";
 import type { ServiceModel } from "../model/events.js";
@@ -87,7 +88,7 @@ export function simulateScenario(scenario: Scenario, seed: number, serviceModel:
   const rackCauses = failureCauses({ outage: scenario.failures?.rack }, ["outage"] as const);
   const diskCauses = failureCauses({ failure: scenario.failures?.disk }, ["failure"] as const);
   sim.scheduler.schedule(0, () => {
-    sim.emit({ type: "runStarted", serviceModel });
+    sim.emit({ type: "runStarted", serviceModel, prices: { ...PRICES_2008, ...scenario.prices } });
     const racks = new Set<string>();
     for (const host of expandHosts(scenario)) {
       if (!racks.has(host.rack)) {

@@ -1,0 +1,160 @@
+import { MS_PER_HOUR, msToHours } from "../kernel/time.js";
+import type { ServiceModel } from "../model/events.js";
+import type { Projection } from "./projection.js";
+
+/**
+ * What users pay and what the provider spends, under a price model carried by the log
+ * (`runStarted.prices`). Defaults are 2008 public list prices (US):
+ * - EC2 m1.small (1.7 GB memory) $0.10 per started instance-hour (Amazon EC2 pricing page,
+ *   2008) ⇒ $0.10 / 1.7 per GiB of memory per started hour, for `ephemeral` and for the compute
+ *   of `persistent-ha`;
+ * - a VPS with 1 GB of memory $70 per month (Slicehost price list, 2008), billed per started
+ *   month while the VPS exists, running or not;
+ * - persistent storage $0.10 per GB-month provisioned (Amazon EBS, launched August 2008), for the
+ *   volumes of `persistent-ha`;
+ * - the provider's cost of a host, $0.15 per hour: a ~$3 000 server amortised over three years
+ *   ($0.11/h) plus power, cooling and space (Hamilton, "Cost of Power in Large-Scale Data
+ *   Centers", 2008: servers are over half the monthly cost of a data centre).
+ *
+ * Billing follows each model: an ephemeral or persistent-ha VM is billed per started hour of
+ * every session on a host (from placement or reboot to going down, being lost or terminated);
+ * a VPS per started 730-hour month from its first start to its termination or the end of the run.
+ */
+export interface PriceModel {
+  hourlyUsdPerGiB: number;
+  monthlyUsdPerGiB: number;
+  storageUsdPerGBMonth: number;
+  hostUsdPerHour: number;
+}
+
+export const PRICES_2008: PriceModel = {
+  hourlyUsdPerGiB: 0.1 / 1.7,
+  monthlyUsdPerGiB: 70,
+  storageUsdPerGBMonth: 0.1,
+  hostUsdPerHour: 0.15,
+};
+
+const HOURS_PER_MONTH = 730;
+const MS_PER_MONTH = HOURS_PER_MONTH * MS_PER_HOUR;
+
+export interface CostMetrics {
+  userUsd: number;
+  userUsdPerVmMonth: number | null;
+  providerUsd: number;
+  providerUsdPerVmMonth: number | null;
+}
+
+interface VmBill {
+  memoryGiB: number;
+  diskGiB: number;
+  sessionSince: number | null;
+  firstStart: number | null;
+  volumeSince: number | null;
+}
+
+interface State {
+  t: number;
+  model: ServiceModel | null;
+  prices: PriceModel;
+  hosts: number;
+  vms: Map<string, VmBill>;
+  volumeOfVm: Map<string, string>;
+  computeUsd: number;
+  storageUsd: number;
+  demandMs: number;
+}
+
+export const cost: Projection<State, CostMetrics> = {
+  init: () => ({ t: 0, model: null, prices: PRICES_2008, hosts: 0, vms: new Map(), volumeOfVm: new Map(), computeUsd: 0, storageUsd: 0, demandMs: 0 }),
+  apply(s, e) {
+    s.t = e.t;
+    switch (e.type) {
+      case "runStarted":
+        s.model = e.serviceModel;
+        s.prices = e.prices;
+        break;
+      case "hostAdded":
+        s.hosts++;
+        break;
+      case "vmRequested":
+        s.vms.set(e.vm, { memoryGiB: e.memoryGiB, diskGiB: e.diskGiB, sessionSince: null, firstStart: null, volumeSince: null });
+        break;
+      case "vmRejected":
+        s.vms.delete(e.vm);
+        break;
+      case "vmPlaced":
+      case "vmRebooted":
+        s.vms.get(e.vm)!.sessionSince = e.t;
+        break;
+      case "vmStarted": {
+        const vm = s.vms.get(e.vm)!;
+        vm.firstStart ??= e.t;
+        break;
+      }
+      case "vmDown":
+      case "vmLost":
+        endSession(s, s.vms.get(e.vm)!, e.t);
+        break;
+      case "vmTerminated": {
+        const vm = s.vms.get(e.vm)!;
+        endSession(s, vm, e.t);
+        endDemand(s, vm, e.t);
+        s.vms.delete(e.vm);
+        break;
+      }
+      case "volumeCreated":
+        s.vms.get(e.vm)!.volumeSince = e.t;
+        s.volumeOfVm.set(e.volume, e.vm);
+        break;
+      case "volumeDeleted":
+      case "volumeLost": {
+        const vmId = s.volumeOfVm.get(e.volume)!;
+        s.volumeOfVm.delete(e.volume);
+        // The VM may already be gone (terminated just before its volume is deleted): its bill was closed then.
+        const vm = s.vms.get(vmId);
+        if (vm) endVolume(s, vm, e.t);
+        break;
+      }
+    }
+    return s;
+  },
+  result(s) {
+    const open = { ...s, computeUsd: s.computeUsd, storageUsd: s.storageUsd, demandMs: s.demandMs };
+    for (const vm of s.vms.values()) {
+      const copy = { ...vm };
+      endSession(open, copy, s.t);
+      endDemand(open, copy, s.t);
+    }
+    const userUsd = open.computeUsd + open.storageUsd;
+    const providerUsd = s.hosts * msToHours(s.t) * s.prices.hostUsdPerHour;
+    const vmMonths = open.demandMs / MS_PER_MONTH;
+    return {
+      userUsd,
+      userUsdPerVmMonth: vmMonths > 0 ? userUsd / vmMonths : null,
+      providerUsd,
+      providerUsdPerVmMonth: vmMonths > 0 ? providerUsd / vmMonths : null,
+    };
+  },
+};
+
+/** Closes a billing session of an hourly-billed VM: per started hour. */
+function endSession(s: Pick<State, "model" | "prices" | "computeUsd">, vm: VmBill, t: number): void {
+  if (vm.sessionSince === null) return;
+  if (s.model !== "vps") s.computeUsd += Math.max(1, Math.ceil((t - vm.sessionSince) / MS_PER_HOUR)) * vm.memoryGiB * s.prices.hourlyUsdPerGiB;
+  vm.sessionSince = null;
+}
+
+/** Closes the demand of a VM: a VPS pays per started month; the volume's storage is settled. */
+function endDemand(s: Pick<State, "model" | "prices" | "computeUsd" | "storageUsd" | "demandMs">, vm: VmBill, t: number): void {
+  endVolume(s, vm, t);
+  if (vm.firstStart === null) return;
+  s.demandMs += t - vm.firstStart;
+  if (s.model === "vps") s.computeUsd += Math.max(1, Math.ceil((t - vm.firstStart) / MS_PER_MONTH)) * vm.memoryGiB * s.prices.monthlyUsdPerGiB;
+  vm.firstStart = null;
+}
+
+function endVolume(s: Pick<State, "prices" | "storageUsd">, vm: VmBill, t: number): void {
+  if (vm.volumeSince === null) return;
+  s.storageUsd += ((t - vm.volumeSince) / MS_PER_MONTH) * vm.diskGiB * s.prices.storageUsdPerGBMonth;
+  vm.volumeSince = null;
+}
