@@ -49,12 +49,13 @@ function buildProgram(): Command {
     .option("--out <dir>", "results directory (default: results/<scenario name>)")
     .option("--db <file>", "results database (default: <out>/runs.db)")
     .addOption(new Option("--model <name...>", "only these service models (default: the scenario's serviceModels)").choices([...SERVICE_MODELS]))
+    .option("--set <path=value>", "override a scenario field, e.g. --set storage.replicas=2 (repeatable)", (v: string, all: string[]) => [...all, v], [] as string[])
     .option("--no-events", "store only the run record and metrics, not the event log")
     .option("--json", "print the results as JSON on stdout")
     .option("--check", "check the world's invariants as the run goes (slower); a violation fails the run")
     .option("--quiet", "no progress bar")
-    .action(async (file: string, opts: { seed?: number; model?: ServiceModel[]; out?: string; db?: string; events: boolean; json?: boolean; quiet?: boolean; check?: boolean }) => {
-      const loaded = loadScenarioFile(file);
+    .action(async (file: string, opts: { seed?: number; set: string[]; model?: ServiceModel[]; out?: string; db?: string; events: boolean; json?: boolean; quiet?: boolean; check?: boolean }) => {
+      const loaded = loadScenarioFile(file, opts.set);
       const db = opts.db ?? join(opts.out ?? join("results", loaded.scenario.name), "runs.db");
       process.exitCode = await runCommand(loaded, {
         seed: opts.seed ?? loaded.scenario.seed ?? 1,

@@ -53,7 +53,7 @@ export async function runCommand(loaded: LoadedScenario, options: RunCommandOpti
         onProgress: ({ t, events }) => bar?.update(i * hours + Math.round(msToHours(t)), { hours: Math.round(msToHours(t)), events, model: serviceModel }),
       });
       results.push(result);
-      if (!options.json && !bar) process.stderr.write(`run ${result.runId}: ${serviceModel} done (${result.eventCount} events)\n`);
+      if (options.progress && !options.json && !bar) process.stderr.write(`run ${result.runId}: ${serviceModel} done (${result.eventCount} events)\n`);
     }
     bar?.stop();
     if (options.json) process.stdout.write(`${JSON.stringify({ db: options.db, runs: results }, null, 2)}\n`);
@@ -77,20 +77,30 @@ export async function runCommand(loaded: LoadedScenario, options: RunCommandOpti
 const fixed = (x: number | null, digits: number) => (x === null ? "–" : x.toFixed(digits));
 
 function describeRuns(scenario: string, seed: number, runs: RunResult[], db: string): string {
-  const first = runs[0]!.metrics;
-  const h = first.hosts;
-  const lines = [
+  const h = runs[0]!.metrics.hosts;
+  const columns: [string, number, (r: RunResult) => string][] = [
+    ["model", 14, (r) => r.serviceModel],
+    ["run", 4, (r) => String(r.runId ?? "–")],
+    ["availability", 12, (r) => fixed(r.metrics.availability, 6)],
+    ["down h/VM-yr", 12, (r) => fixed(r.metrics.downtimeHoursPerVmYear, 2)],
+    ["blocking", 8, (r) => r.metrics.blockingProbability.toFixed(4)],
+    ["RTO p50 h", 9, (r) => fixed(r.metrics.recoveryTimeHours.p50, 3)],
+    ["RTO p99 h", 9, (r) => fixed(r.metrics.recoveryTimeHours.p99, 3)],
+    ["lost VMs", 8, (r) => String(r.metrics.lostVmStateEvents)],
+    ["data lost", 9, (r) => `${r.metrics.dataLossEvents}/${Math.round(r.metrics.gbLost)}G`],
+    ["$/VM-month", 10, (r) => fixed(r.metrics.cost.userUsdPerVmMonth, 2)],
+    ["events", 9, (r) => String(r.eventCount)],
+  ];
+  const row = (cells: string[]) => `  ${cells.map((c, i) => (i === 0 ? c.padEnd(columns[i]![1]) : c.padStart(columns[i]![1]))).join(" ")}`;
+  return [
     `${scenario}, seed ${seed}: ${h.hosts} hosts over ${h.observedHours.toFixed(0)} simulated hours`,
     `  host availability ${h.hostAvailability.toFixed(6)}   failures: ${h.hostFailures.crash} crashes, ${h.hostFailures.hardware} hardware, ${h.rackOutages} rack outages`,
     "",
-    `  ${"model".padEnd(14)} ${"run".padStart(4)} ${"availability".padStart(12)} ${"down h/VM-yr".padStart(12)} ${"blocking".padStart(9)} ${"RTO p50 h".padStart(9)} ${"RTO p99 h".padStart(9)} ${"lost VMs".padStart(8)} ${"events".padStart(9)}`,
-  ];
-  for (const r of runs) {
-    const m = r.metrics;
-    lines.push(
-      `  ${r.serviceModel.padEnd(14)} ${String(r.runId ?? "–").padStart(4)} ${fixed(m.availability, 6).padStart(12)} ${fixed(m.downtimeHoursPerVmYear, 2).padStart(12)} ${m.blockingProbability.toFixed(4).padStart(9)} ${fixed(m.recoveryTimeHours.p50, 3).padStart(9)} ${fixed(m.recoveryTimeHours.p99, 3).padStart(9)} ${String(m.lostVmStateEvents).padStart(8)} ${String(r.eventCount).padStart(9)}`,
-    );
-  }
-  lines.push("", `  stored in ${db}`, "");
-  return lines.join("\n");
+    row(columns.map(([title]) => title)),
+    ...runs.map((r) => row(columns.map(([, , cell]) => cell(r)))),
+    "",
+    `  lost VMs: instances or disks destroyed (state since boot or since the disk was made); data lost: persistent disks destroyed / GiB`,
+    `  stored in ${db}`,
+    "",
+  ].join("\n");
 }

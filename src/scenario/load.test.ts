@@ -56,6 +56,9 @@ describe("scenario files", () => {
     ["a list instead of a mapping", "- 1\n- 2\n", "scenarios/x.yaml: expected a YAML mapping with the scenario, got a list"],
     ["not YAML at all", "name: [unclosed\n  durationHours: {{{", "scenarios/x.yaml: line 1, column 8: not valid YAML: Implicit keys of flow sequence pairs need to be on a single line"],
     ["a duplicate key", valid.replace("durationHours: 100", "durationHours: 100\ndurationHours: 200"), "scenarios/x.yaml: line 4, column 1: not valid YAML: Map keys must be unique"],
+    ["an unknown service model", valid.replace("durationHours: 100", "durationHours: 100\nserviceModels: [vps, cloud]"), 'scenarios/x.yaml: serviceModels[1]: expected a service model (ephemeral | vps | persistent-ha), got "cloud"'],
+    ["too few disks for the RAID level", valid.replace("durationHours: 100", "durationHours: 100\nstorage: { localRaid: { level: 5 } }"), "scenarios/x.yaml: cluster.hosts[0].disks: expected at least 3 disks for RAID 5 (storage.localRaid.level), got 1"],
+    ["a workload without sizes", valid.replace("durationHours: 100", "durationHours: 100\nworkload: { fleet: 3 }"), "scenarios/x.yaml: workload.sizes: expected a list of VM sizes, got nothing (the field is missing)"],
   ];
   for (const [what, text, message] of bad) {
     it(`refuse ${what} with one clear line`, () => {
@@ -64,4 +67,21 @@ describe("scenario files", () => {
       expect(problems[0]!.slice(0, message.length)).toBe(message);
     });
   }
+
+  describe("--set overrides", () => {
+    it("change a field as if it were written in the file, and the hash with it", () => {
+      const plain = parseScenario("x.yaml", valid);
+      const set = parseScenario("x.yaml", valid, ["cluster.hosts[0].count=7", "storage.replicas=2"]);
+      expect(set.scenario.cluster.hosts[0]!.count).toBe(7);
+      expect(set.scenario.storage.replicas).toBe(2);
+      expect(set.hash).not.toBe(plain.hash);
+      expect(set.text).toContain("# --set storage.replicas=2");
+    });
+
+    it("are validated like the file", () => {
+      expect(() => parseScenario("x.yaml", valid, ["storage.replicas=two"])).toThrow('x.yaml: storage.replicas: expected a positive integer, got "two"');
+      expect(() => parseScenario("x.yaml", valid, ["durationHours"])).toThrow("x.yaml: --set durationHours: expected path=value");
+      expect(() => parseScenario("x.yaml", valid, ["name.first=a"])).toThrow("x.yaml: --set name.first=a: name is");
+    });
+  });
 });

@@ -24,17 +24,22 @@ export interface LoadedScenario {
   hash: string;
 }
 
-export function loadScenarioFile(file: string): LoadedScenario {
+export function loadScenarioFile(file: string, overrides: readonly string[] = []): LoadedScenario {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
   } catch (error) {
     throw new ScenarioError(file, [`cannot read the file (${(error as NodeJS.ErrnoException).code ?? String(error)})`]);
   }
-  return parseScenario(file, text);
+  return parseScenario(file, text, overrides);
 }
 
-export function parseScenario(file: string, text: string): LoadedScenario {
+/**
+ * Parses and validates a scenario. `overrides` are `path=value` settings (`storage.replicas=2`,
+ * `cluster.hosts[0].count=50`; the value is YAML) applied before validation, as if written in the
+ * file; they are part of the scenario hash and recorded after the text as comments.
+ */
+export function parseScenario(file: string, text: string, overrides: readonly string[] = []): LoadedScenario {
   const lines = new LineCounter();
   const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter: lines });
   const yamlError = document.errors[0];
@@ -48,12 +53,33 @@ export function parseScenario(file: string, text: string): LoadedScenario {
   if (typeof data !== "object" || Array.isArray(data)) {
     throw new ScenarioError(file, [`expected a YAML mapping with the scenario, got ${describe(data)}`]);
   }
+  for (const setting of overrides) applyOverride(file, data as Record<string, unknown>, setting);
   const parsed = scenarioSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) throw new ScenarioError(file, parsed.error.issues.flatMap(formatIssue));
   const scenario = parsed.data;
   const { seed: _seed, ...hashed } = scenario;
   const canonical = canonicalJson(hashed);
-  return { file, text, scenario, canonical, hash: createHash("sha256").update(canonical).digest("hex") };
+  const recorded = overrides.length === 0 ? text : `${text.replace(/\n?$/, "\n")}${overrides.map((o) => `# --set ${o}\n`).join("")}`;
+  return { file, text: recorded, scenario, canonical, hash: createHash("sha256").update(canonical).digest("hex") };
+}
+
+/** Sets `path=value` in the parsed scenario; intermediate mappings are created as needed. */
+function applyOverride(file: string, data: Record<string, unknown>, setting: string): void {
+  const match = /^([A-Za-z0-9_.[\]-]+)=(.*)$/s.exec(setting);
+  if (!match) throw new ScenarioError(file, [`--set ${setting}: expected path=value, e.g. storage.replicas=2`]);
+  const path = match[1]!.split(/\.|(?=\[)/).map((part) => (/^\[\d+\]$/.test(part) ? Number(part.slice(1, -1)) : part));
+  if (path.some((part) => part === "")) throw new ScenarioError(file, [`--set ${setting}: expected a path like storage.replicas or cluster.hosts[0].count`]);
+  const value: unknown = parseDocument(match[2]!).toJS();
+  let node: Record<string | number, unknown> = data;
+  for (const [i, key] of path.slice(0, -1).entries()) {
+    const next = node[key];
+    if (next === undefined) node[key] = typeof path[i + 1] === "number" ? [] : {};
+    else if (next === null || typeof next !== "object") {
+      throw new ScenarioError(file, [`--set ${setting}: ${formatPath(path.slice(0, i + 1))} is ${describe(next)}, not a mapping or a list`]);
+    }
+    node = node[key] as Record<string | number, unknown>;
+  }
+  node[path[path.length - 1]!] = value;
 }
 
 /** `cluster.hosts[2].memoryGiB` */
