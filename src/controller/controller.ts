@@ -75,6 +75,10 @@ export class Controller {
         for (const host of hostsSwitchedBy(world, event)) this.rebootDownVms(host);
         this.retryWaiting();
         break;
+      case "vmDown":
+        // Its host is up but its volume unreachable: it waits for a copy to come back.
+        if (event.cause === "storage") this.placeOrWait(event.vm);
+        break;
       case "vmLost":
       case "vmTerminated":
       case "rebuildFinished":

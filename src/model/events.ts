@@ -77,8 +77,11 @@ export type DomainEventBody =
   | { type: "vmRebooted"; vm: string; bootMs: number }
   /** The VM finished booting and runs. */
   | { type: "vmStarted"; vm: string }
-  /** The VM's host went down; the VM is down, still assigned there, its disk intact. */
-  | { type: "vmDown"; vm: string }
+  /**
+   * The VM stopped with its disk intact, still assigned to its host: the host went down
+   * (`host`), or no copy of its volume can be reached (`storage`).
+   */
+  | { type: "vmDown"; vm: string; cause: "host" | "storage" }
   /**
    * The VM's disk is gone — its host went down with the instance store, or its volume was lost —
    * and the VM with it: it waits unassigned for a replacement from a fresh image. `stateHours`

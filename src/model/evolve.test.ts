@@ -72,7 +72,7 @@ describe("evolve", () => {
       { t: 0, body: { type: "vmPlaced", vm: "a", host: "h1", bootMs: 1 } },
       { t: 1, body: { type: "vmStarted", vm: "a" } },
       { t: 5, body: { type: "hostFailed", host: "h1", cause: "hardware" } },
-      { t: 5, body: { type: "vmDown", vm: "a" } },
+      { t: 5, body: { type: "vmDown", vm: "a", cause: "host" } },
       { t: 9, body: { type: "vmPlaced", vm: "a", host: "h2", bootMs: 1 } },
     ]);
     expect(world.hosts.get("h1")).toMatchObject({ usedVcpus: 0, usedMemoryGiB: 0 });
@@ -103,7 +103,7 @@ describe("evolve", () => {
     ["a VM placed where it does not fit", [{ t: 0, body: added("h1") }, { t: 0, body: request("a", 40) }, { t: 0, body: { type: "vmPlaced", vm: "a", host: "h1", bootMs: 1 } }], /does not fit on host h1/],
     ["a VM placed on a failed host", [{ t: 0, body: added("h1") }, { t: 0, body: request("a") }, { t: 1, body: { type: "hostFailed", host: "h1", cause: "crash" } }, { t: 2, body: { type: "vmPlaced", vm: "a", host: "h1", bootMs: 1 } }], /host h1 is down/],
     ["a VM started that is not booting", [{ t: 0, body: added("h1") }, { t: 0, body: request("a") }, { t: 1, body: { type: "vmStarted", vm: "a" } }], /is pending, not booting/],
-    ["a VM down on a host that is up", [{ t: 0, body: added("h1") }, { t: 0, body: request("a") }, { t: 0, body: { type: "vmPlaced", vm: "a", host: "h1", bootMs: 1 } }, { t: 1, body: { type: "vmDown", vm: "a" } }], /host h1 of VM a is up/],
+    ["a VM down on a host that is up", [{ t: 0, body: added("h1") }, { t: 0, body: request("a") }, { t: 0, body: { type: "vmPlaced", vm: "a", host: "h1", bootMs: 1 } }, { t: 1, body: { type: "vmDown", vm: "a", cause: "host" } }], /host h1 of VM a is up/],
     ["a rack that is already out", [{ t: 0, body: added("h1") }, { t: 1, body: { type: "rackFailed", rack: "r1" } }, { t: 2, body: { type: "rackFailed", rack: "r1" } }], /already out/],
     ["time going back", [{ t: 5, body: added("h1") }, { t: 4, body: added("h2") }], /time goes back/],
     ["an event after the end", [{ t: 5, body: { type: "runEnded" } }, { t: 6, body: added("h2") }], /already ended/],

@@ -1,5 +1,5 @@
 import { DISK_OF_MODEL, type DomainEvent } from "./events.js";
-import { fits, intactCopies, localDiskGiB, type Host, type Vm, type World } from "./world.js";
+import { fits, intactCopies, localDiskGiB, volumeAvailable, type Host, type Vm, type World } from "./world.js";
 
 /** An event that cannot follow the state it was applied to: the log is corrupt or out of order. */
 export class EvolveError extends Error {
@@ -234,7 +234,10 @@ export function evolve(world: World, event: DomainEvent): World {
     case "vmDown": {
       const vm = vmIn(world, event, event.vm);
       if (vm.host === null) throw new EvolveError(event, `VM ${vm.id} is on no host`);
-      if (world.hosts.get(vm.host)!.up) throw new EvolveError(event, `host ${vm.host} of VM ${vm.id} is up`);
+      if (event.cause === "host" && world.hosts.get(vm.host)!.up) throw new EvolveError(event, `host ${vm.host} of VM ${vm.id} is up`);
+      if (event.cause === "storage" && (vm.volume === null || volumeAvailable(world, world.volumes.get(vm.volume)!))) {
+        throw new EvolveError(event, `the volume of VM ${vm.id} is reachable`);
+      }
       if (vm.state !== "booting" && vm.state !== "running") throw new EvolveError(event, `VM ${vm.id} is ${vm.state}, not booting or running`);
       setVmState(vm, "down", event.t);
       break;

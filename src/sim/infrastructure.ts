@@ -70,7 +70,7 @@ export class SimulatedInfrastructure implements ClusterPort {
           const stateHours = vm.dataSince === null ? 0 : msToHours(event.t - vm.dataSince);
           this.sim.emit({ type: "vmLost", vm: vmId, cause: "host", stateHours });
         } else {
-          this.sim.emit({ type: "vmDown", vm: vmId });
+          this.sim.emit({ type: "vmDown", vm: vmId, cause: "host" });
         }
       }
     }

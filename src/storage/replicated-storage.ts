@@ -23,8 +23,9 @@ import type { Simulation } from "../sim/simulation.js";
  * - a volume is lost exactly when its last intact copy is destroyed (`volumeLost`); a rebuild
  *   that has no intact copy to read from stops.
  *
- * Not modelled yet: storage capacity (copies take no room on the hosts' disks), and a volume
- * with no reachable copy does not stop the VM using it.
+ * - a VM whose volume has no copy on an up host goes down until one is reachable again.
+ *
+ * Not modelled yet: storage capacity (copies take no room on the hosts' disks).
  */
 export const STORAGE_DEFAULTS = {
   /** Ceph's default pool size. */
@@ -162,7 +163,21 @@ export class ReplicatedStorage {
     }
     for (const id of [...host.copies]) {
       const volume = this.world.volumes.get(id);
-      if (volume) this.ensureCopies(volume);
+      if (!volume) continue;
+      this.ensureCopies(volume);
+      this.stopIfUnreachable(volume);
+    }
+  }
+
+  /**
+   * A VM whose volume has no copy on an up host cannot do I/O: it goes down (on its host, if
+   * that is up — a VM on a down host is already down with it) until a copy is reachable again.
+   */
+  private stopIfUnreachable(volume: Volume): void {
+    if (volumeAvailable(this.world, volume)) return;
+    const vm = this.world.vms.get(volume.vm);
+    if (vm && (vm.state === "booting" || vm.state === "running") && this.world.hosts.get(vm.host!)!.up) {
+      this.sim.emit({ type: "vmDown", vm: vm.id, cause: "storage" });
     }
   }
 
@@ -177,6 +192,7 @@ export class ReplicatedStorage {
     }
     if (!volumeAvailable(this.world, volume)) this.abortAllRebuilds(volume);
     this.ensureCopies(volume);
+    this.stopIfUnreachable(volume);
   }
 
   /** Copies that count towards the volume's replicas: intact ones not marked out, and rebuilds. */
