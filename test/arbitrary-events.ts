@@ -80,7 +80,7 @@ export function consequences(world: World, event: DomainEventBody & { t: number 
       const vm = world.vms.get(id)!;
       if (vm.state !== "booting" && vm.state !== "running") continue;
       if (DISK_OF_MODEL[world.serviceModel!] === "instance-store") out.push({ type: "vmLost", vm: id, cause: "host", stateHours: 0 });
-      else out.push({ type: "vmDown", vm: id });
+      else out.push({ type: "vmDown", vm: id, cause: "host" });
     }
   }
   return out;

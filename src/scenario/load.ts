@@ -1,9 +1,11 @@
 import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { parse as parseCsv } from "csv-parse/sync";
 import { createHash } from "node:crypto";
 import { LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
 import { canonicalJson } from "../model/canonical.js";
-import { scenarioSchema, type Scenario } from "./schema.js";
+import { failureRow, requestRow, scenarioSchema, type Scenario } from "./schema.js";
 
 /** A scenario file that cannot be used; every problem is one line naming file, field and expectation. */
 export class ScenarioError extends Error {
@@ -54,6 +56,7 @@ export function parseScenario(file: string, text: string, overrides: readonly st
     throw new ScenarioError(file, [`expected a YAML mapping with the scenario, got ${describe(data)}`]);
   }
   for (const setting of overrides) applyOverride(file, data as Record<string, unknown>, setting);
+  readTraces(file, data as Record<string, unknown>);
   const parsed = scenarioSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) throw new ScenarioError(file, parsed.error.issues.flatMap(formatIssue));
   const scenario = parsed.data;
@@ -61,6 +64,46 @@ export function parseScenario(file: string, text: string, overrides: readonly st
   const canonical = canonicalJson(hashed);
   const recorded = overrides.length === 0 ? text : `${text.replace(/\n?$/, "\n")}${overrides.map((o) => `# --set ${o}\n`).join("")}`;
   return { file, text: recorded, scenario, canonical, hash: createHash("sha256").update(canonical).digest("hex") };
+}
+
+/**
+ * Replaces `failures.trace` and `workload.trace` given as file names (relative to the scenario)
+ * by their rows. A trace is CSV with a header naming the columns; a number column may be empty
+ * only for `lifetimeHours` (wanted to the end). Each bad cell is reported as `file: line N: column`.
+ */
+function readTraces(file: string, data: Record<string, unknown>): void {
+  const traces: [string, string, z.ZodType][] = [
+    ["failures", "trace", failureRow],
+    ["workload", "trace", requestRow],
+  ];
+  for (const [section, key, schema] of traces) {
+    const holder = data[section];
+    if (holder === null || typeof holder !== "object") continue;
+    const value = (holder as Record<string, unknown>)[key];
+    if (typeof value !== "string") continue;
+    const path = resolve(dirname(file), value);
+    let text: string;
+    try {
+      text = readFileSync(path, "utf8");
+    } catch (error) {
+      throw new ScenarioError(file, [`${section}.${key}: cannot read the trace ${value} (${(error as NodeJS.ErrnoException).code ?? String(error)})`]);
+    }
+    let records: Record<string, string>[];
+    try {
+      records = parseCsv(text, { columns: true, skip_empty_lines: true, trim: true, comment: "#" });
+    } catch (error) {
+      throw new ScenarioError(path, [(error as Error).message]);
+    }
+    const problems: string[] = [];
+    const rows = records.map((record, i) => {
+      const row = Object.fromEntries(Object.entries(record).map(([k, v]) => [k, v === "" ? null : /^-?\d+(\.\d+)?(e-?\d+)?$/i.test(v) ? Number(v) : v]));
+      const parsed = schema.safeParse(row, { reportInput: true });
+      if (!parsed.success) problems.push(...parsed.error.issues.flatMap(formatIssue).map((p) => `line ${i + 2}: ${p}`));
+      return parsed.success ? parsed.data : row;
+    });
+    if (problems.length > 0) throw new ScenarioError(path, problems.slice(0, 10));
+    (holder as Record<string, unknown>)[key] = rows;
+  }
 }
 
 /** Sets `path=value` in the parsed scenario; intermediate mappings are created as needed. */

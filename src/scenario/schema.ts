@@ -85,9 +85,29 @@ const vmSize = z.strictObject({
   weight: positiveNumber().default(1),
 });
 
+/** One request of a workload trace: at `timeHours`, VM `vm` of this size, wanted for `lifetimeHours` (empty: to the end). */
+export const requestRow = z.strictObject({
+  timeHours: nonNegativeNumber(),
+  vm: name(),
+  vcpus: positiveInteger(),
+  memoryGiB: positiveNumber(),
+  diskGiB: positiveNumber(),
+  lifetimeHours: positiveNumber().nullable(),
+});
+
+/** One failure of a failure trace: at `timeHours`, `target` (a host, a rack, or host/disk) fails for `durationHours`. */
+export const failureRow = z.strictObject({
+  timeHours: nonNegativeNumber(),
+  target: z.string(expected("a host, a rack or host/disk")).min(1, expected("a host, a rack or host/disk")),
+  kind: z.enum(["crash", "hardware", "rack", "disk"], expected("a failure kind (crash | hardware | rack | disk)")),
+  durationHours: positiveNumber(),
+});
+
 const workload = z.strictObject({
-  /** The discrete mix of VM sizes every request draws from. */
-  sizes: z.array(vmSize, expected("a list of VM sizes")).min(1, expected("at least one VM size")),
+  /** The discrete mix of VM sizes every generated request draws from. */
+  sizes: z.array(vmSize, expected("a list of VM sizes")).min(1, expected("at least one VM size")).optional(),
+  /** Requests read from a CSV file (path relative to the scenario), replayed as they are. */
+  trace: z.array(requestRow, expected("a trace: a CSV file name or a list of requests")).optional(),
   /** Long-lived VMs ("pets") requested at t = 0 and wanted until the end of the run. */
   fleet: z.number(expected("an integer ≥ 0")).int(expected("an integer ≥ 0")).nonnegative(expected("an integer ≥ 0")).default(0),
   /** A Poisson stream of requests, each wanted for a lifetime drawn from `lifetimeHours`. */
@@ -173,6 +193,11 @@ const scenarioObject = z.strictObject({
        * 287 600 h; Schroeder & Gibson, FAST'07, observed 2–4 % and up to 13 %).
        */
       disk: failureProcess.optional(),
+      /**
+       * Failures read from a CSV file (path relative to the scenario) with columns
+       * timeHours,target,kind,durationHours — instead of the random processes above.
+       */
+      trace: z.array(failureRow, expected("a trace: a CSV file name or a list of failures")).optional(),
     })
     .optional(),
 });
@@ -181,6 +206,39 @@ const scenarioObject = z.strictObject({
 const RAID_MIN_DISKS = { 0: 1, 1: 2, 5: 3, 6: 4 } as const;
 
 export const scenarioSchema = scenarioObject.superRefine((scenario, ctx) => {
+  const f = scenario.failures;
+  if (f?.trace && (f.host || f.rack || f.disk)) {
+    ctx.addIssue({ code: "custom", path: ["failures", "trace"], message: "expected either a failure trace or random failures (host, rack, disk), not both" });
+  }
+  const w = scenario.workload;
+  if (w && !w.sizes && (w.fleet > 0 || w.arrivals)) {
+    ctx.addIssue({ code: "custom", path: ["workload", "sizes"], message: "expected a list of VM sizes for the fleet and the arrivals" });
+  }
+  const seen = new Set<string>();
+  w?.trace?.forEach((row, i) => {
+    if (seen.has(row.vm) || /^(pet|vm)-\d+$/.test(row.vm)) {
+      ctx.addIssue({ code: "custom", path: ["workload", "trace", i, "vm"], message: `expected a VM name used once and not of the generated form pet-N / vm-N, got "${row.vm}"` });
+    }
+    seen.add(row.vm);
+  });
+  if (f?.trace) {
+    const layout = clusterLayout(scenario);
+    const hosts = new Map(layout.map((h) => [h.id, h]));
+    const racks = new Set(layout.map((h) => h.rack));
+    f.trace.forEach((row, i) => {
+      const [host, disk] = row.target.split("/");
+      const known =
+        row.kind === "rack"
+          ? racks.has(row.target)
+          : row.kind === "disk"
+            ? hosts.has(host!) && disk !== undefined && /^\d+$/.test(disk) && Number(disk) < hosts.get(host!)!.disks
+            : hosts.has(row.target);
+      if (!known) {
+        const what = row.kind === "rack" ? "a rack of the cluster" : row.kind === "disk" ? "host/disk of the cluster (disks count from 0)" : "a host of the cluster";
+        ctx.addIssue({ code: "custom", path: ["failures", "trace", i, "target"], message: `expected ${what}, got "${row.target}"` });
+      }
+    });
+  }
   const level = scenario.storage.localRaid?.level;
   if (level !== undefined) {
     scenario.cluster.hosts.forEach((group, i) => {
@@ -206,6 +264,18 @@ export const scenarioSchema = scenarioObject.superRefine((scenario, ctx) => {
   });
 });
 
+/** Every host of the cluster, in file order, with its rack (the group's, or round-robin over `rack-1` .. `rack-N`). */
+export function clusterLayout(scenario: Pick<Scenario, "cluster">) {
+  return scenario.cluster.hosts.flatMap((group) =>
+    hostIds(group).map((id, i) => ({
+      id,
+      rack: group.rack ?? (group.racks !== undefined ? `rack-${(i % group.racks) + 1}` : "rack-1"),
+      group,
+      disks: group.disks,
+    })),
+  );
+}
+
 /** The ids of a group's hosts: its name, or name-001 ... name-N when it has several. */
 export function hostIds(group: { name: string; count: number }): string[] {
   if (group.count === 1) return [group.name];
@@ -216,6 +286,8 @@ export function hostIds(group: { name: string; count: number }): string[] {
 export type Scenario = z.infer<typeof scenarioObject>;
 export type HostGroup = z.infer<typeof hostGroup>;
 export type FailureProcessSpec = z.infer<typeof failureProcess>;
+export type FailureRow = z.infer<typeof failureRow>;
+export type RequestRow = z.infer<typeof requestRow>;
 export type WorkloadSpec = z.infer<typeof workload>;
 export type ProvisioningSpec = z.infer<typeof provisioning>;
 export type VmSizeSpec = z.infer<typeof vmSize>;

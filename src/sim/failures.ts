@@ -2,7 +2,7 @@ import { distribution, type Distribution } from "../kernel/distributions.js";
 import type { Random } from "../kernel/random.js";
 import { hoursToMs } from "../kernel/time.js";
 import type { FailureCause } from "../model/events.js";
-import type { FailureProcessSpec } from "../scenario/schema.js";
+import type { FailureProcessSpec, FailureRow } from "../scenario/schema.js";
 import type { Simulation } from "./simulation.js";
 
 /**
@@ -82,4 +82,33 @@ function fail<C extends string>(p: Process<C>): void {
 function repair<C extends string>(p: Process<C>): void {
   p.onRepair();
   scheduleNextFailure(p);
+}
+
+/**
+ * Failures replayed from a trace: at each row's time its target fails for its duration — a host
+ * (crash or hardware), a rack, or a disk (`host/disk`). A target that is already down at that
+ * time is left alone (the row is skipped), so overlapping rows never contradict each other.
+ */
+export function startFailureTrace(sim: Simulation, rows: readonly FailureRow[]): void {
+  for (const row of rows) {
+    sim.scheduler.schedule(hoursToMs(row.timeHours), () => {
+      const world = sim.world;
+      const back = hoursToMs(row.durationHours);
+      if (row.kind === "rack") {
+        if (!world.racks.get(row.target)!.up) return;
+        sim.emit({ type: "rackFailed", rack: row.target });
+        sim.scheduler.after(back, () => sim.emit({ type: "rackRepaired", rack: row.target }), null);
+      } else if (row.kind === "disk") {
+        const [host, index] = row.target.split("/");
+        const disk = Number(index);
+        if (!world.hosts.get(host!)!.diskUp[disk]) return;
+        sim.emit({ type: "diskFailed", host: host!, disk });
+        sim.scheduler.after(back, () => sim.emit({ type: "diskReplaced", host: host!, disk }), null);
+      } else {
+        if (world.hosts.get(row.target)!.failure !== null) return;
+        sim.emit({ type: "hostFailed", host: row.target, cause: row.kind });
+        sim.scheduler.after(back, () => sim.emit({ type: "hostRepaired", host: row.target }), null);
+      }
+    }, null);
+  }
 }

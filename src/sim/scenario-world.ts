@@ -3,8 +3,8 @@ import { PRICES_2008 } from "../metrics/cost.js";
 import { distribution } from "../kernel/distributions.js";
 import { hoursToMs, MS_PER_SECOND } from "../kernel/time.js";
 import type { ServiceModel } from "../model/events.js";
-import { hostIds, type Scenario } from "../scenario/schema.js";
-import { failureCauses, HOST_FAILURE_CAUSES, startFailureProcess } from "./failures.js";
+import { clusterLayout, type Scenario } from "../scenario/schema.js";
+import { failureCauses, HOST_FAILURE_CAUSES, startFailureProcess, startFailureTrace } from "./failures.js";
 import { SimulatedInfrastructure } from "./infrastructure.js";
 import { LocalRaid, LOCAL_RAID_DEFAULTS } from "../storage/local-raid.js";
 import { ReplicatedStorage, STORAGE_DEFAULTS, type StorageConfig } from "../storage/replicated-storage.js";
@@ -21,16 +21,14 @@ export const DEFAULT_REPLACEMENT_DELAY_HOURS = 0.25;
 
 /** The hosts a scenario describes, in file order, with their racks and schedulable capacity. */
 export function expandHosts(scenario: Scenario) {
-  return scenario.cluster.hosts.flatMap((group) =>
-    hostIds(group).map((id, i) => ({
-      id,
-      rack: group.rack ?? (group.racks !== undefined ? `rack-${(i % group.racks) + 1}` : "rack-1"),
-      vcpus: Math.floor(group.vcpus * group.vcpuOvercommit),
-      memoryGiB: group.memoryGiB * group.memoryOvercommit,
-      diskGiB: group.diskGiB,
-      disks: group.disks,
-    })),
-  );
+  return clusterLayout(scenario).map(({ id, rack, group }) => ({
+    id,
+    rack,
+    vcpus: Math.floor(group.vcpus * group.vcpuOvercommit),
+    memoryGiB: group.memoryGiB * group.memoryOvercommit,
+    diskGiB: group.diskGiB,
+    disks: group.disks,
+  }));
 }
 
 export function storageConfig(scenario: Scenario): StorageConfig {
@@ -114,6 +112,7 @@ export function simulateScenario(scenario: Scenario, seed: number, serviceModel:
         );
       }
     }
+    if (scenario.failures?.trace) startFailureTrace(sim, scenario.failures.trace);
     startWorkload(sim, scenario.workload);
   }, null);
   return { sim, controller };

@@ -12,11 +12,21 @@ import type { Simulation } from "./simulation.js";
  *   from the weighted mix and wanted for a lifetime drawn from `lifetimeHours`, counted from the
  *   request: the user terminates it then, whatever happened in between.
  *
+ * - requests read from a trace (`workload.trace`), replayed at their times with their sizes.
+ *
  * Every draw comes from the `workload/...` streams, in an order that depends only on the
  * workload itself, so every service model sees the same requests (common random numbers).
  */
 export function startWorkload(sim: Simulation, spec: WorkloadSpec | undefined): void {
   if (!spec) return;
+  for (const row of spec.trace ?? []) {
+    sim.scheduler.schedule(hoursToMs(row.timeHours), () => {
+      const { vm, vcpus, memoryGiB, diskGiB, lifetimeHours } = row;
+      if (lifetimeHours !== null) sim.scheduler.after(hoursToMs(lifetimeHours), terminate, { sim, vm });
+      sim.emit({ type: "vmRequested", vm, vcpus, memoryGiB, diskGiB, lifetimeHours });
+    }, null);
+  }
+  if (!spec.sizes) return;
   const sizes = new SizeMix(spec.sizes);
   const streams = sim.random.fork("workload");
   const fleet = streams.fork("fleet");
