@@ -58,7 +58,7 @@ describe("scenario files", () => {
     ["a duplicate key", valid.replace("durationHours: 100", "durationHours: 100\ndurationHours: 200"), "scenarios/x.yaml: line 4, column 1: not valid YAML: Map keys must be unique"],
     ["an unknown service model", valid.replace("durationHours: 100", "durationHours: 100\nserviceModels: [vps, cloud]"), 'scenarios/x.yaml: serviceModels[1]: expected a service model (ephemeral | vps | persistent-ha), got "cloud"'],
     ["too few disks for the RAID level", valid.replace("durationHours: 100", "durationHours: 100\nstorage: { localRaid: { level: 5 } }"), "scenarios/x.yaml: cluster.hosts[0].disks: expected at least 3 disks for RAID 5 (storage.localRaid.level), got 1"],
-    ["a workload without sizes", valid.replace("durationHours: 100", "durationHours: 100\nworkload: { fleet: 3 }"), "scenarios/x.yaml: workload.sizes: expected a list of VM sizes, got nothing (the field is missing)"],
+    ["a workload without sizes", valid.replace("durationHours: 100", "durationHours: 100\nworkload: { fleet: 3 }"), "scenarios/x.yaml: workload.sizes: expected a list of VM sizes for the fleet and the arrivals"],
   ];
   for (const [what, text, message] of bad) {
     it(`refuse ${what} with one clear line`, () => {
