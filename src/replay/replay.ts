@@ -4,7 +4,7 @@ import type { DomainEvent } from "../model/events.js";
 import { evolve } from "../model/evolve.js";
 import { emptyWorld, type World } from "../model/world.js";
 import { hashWorld } from "../run/hashing.js";
-import { chainDigest, decodeEvent, eventLine } from "../store/event-codec.js";
+import { chainDigest, decodeEvent, FIRST_DIGEST } from "../store/event-codec.js";
 import type { EventStore, RunRecord } from "../store/event-store.js";
 
 export interface ReplayReport {
@@ -22,7 +22,8 @@ export interface ReplayReport {
 
 /**
  * Rebuilds a run's state from its stored events with the same `evolve` and metrics as the live
- * run, streaming the rows (memory stays bounded by the state, not the log).
+ * run, reading the log a page at a time (`EventStore.readEvents`): memory stays bounded by the
+ * state and one page, not the log.
  *
  * With `verify` it checks, in order: each row against the digest chain written with it (a
  * changed, inserted or removed row is named exactly); that each event can follow the state
@@ -35,7 +36,7 @@ export function replayRun(store: EventStore, run: RunRecord, options: { verify: 
   let metricsState = runMetrics.init();
   const checkpoints = options.verify ? store.checkpoints(run.id) : new Map<number, string>();
   let lastCheckpoint = 0;
-  let digest = 0;
+  let digest = FIRST_DIGEST;
   let count = 0;
   const report = (divergence: ReplayReport["divergence"]): ReplayReport => ({
     runId: run.id,
@@ -48,33 +49,39 @@ export function replayRun(store: EventStore, run: RunRecord, options: { verify: 
     divergence,
   });
 
-  for (const [seq, t, type, payload, rowDigest] of store.iterateEvents(run.id)) {
-    if (options.verify) {
-      digest = chainDigest(digest, eventLine(seq, t, type, payload));
-      if (digest !== rowDigest) {
-        return report({ seq, reason: `event seq ${seq} (${type} at t=${t} ms) is not the event the run wrote (digest mismatch): the stored log was changed here` });
+  for (const page of store.readEvents(run.id, { digests: options.verify })) {
+    for (let i = 0; i < page.seq.length; i++) {
+      const seq = page.seq[i]!;
+      const t = page.t[i]!;
+      const type = page.type[i]!;
+      const payload = page.payload[i]!;
+      if (options.verify) {
+        digest = chainDigest(digest, seq, t, type, payload);
+        if (digest !== page.digest[i]) {
+          return report({ seq, reason: `event seq ${seq} (${type} at t=${t} ms) is not the event the run wrote (digest mismatch): the stored log was changed here` });
+        }
       }
-    }
-    let event: DomainEvent;
-    try {
-      event = decodeEvent(seq, t, type, payload);
-      evolve(world, event);
-    } catch (error) {
-      if (!options.verify) throw error;
-      return report({ seq, reason: (error as Error).message });
-    }
-    metricsState = runMetrics.apply(metricsState, event, world);
-    options.observe?.(event, world);
-    count++;
-    const expected = checkpoints.get(seq);
-    if (expected !== undefined) {
-      if (hashWorld(world) !== expected) {
-        return report({
-          seq,
-          reason: `the state after event seq ${seq} differs from the checkpoint the run wrote: the first diverging event is in seq ${lastCheckpoint + 1}..${seq} (evolve or the event format changed since the run)`,
-        });
+      let event: DomainEvent;
+      try {
+        event = decodeEvent(seq, t, type, payload);
+        evolve(world, event);
+      } catch (error) {
+        if (!options.verify) throw error;
+        return report({ seq, reason: (error as Error).message });
       }
-      lastCheckpoint = seq;
+      metricsState = runMetrics.apply(metricsState, event, world);
+      options.observe?.(event, world);
+      count++;
+      const expected = checkpoints.get(seq);
+      if (expected !== undefined) {
+        if (hashWorld(world) !== expected) {
+          return report({
+            seq,
+            reason: `the state after event seq ${seq} differs from the checkpoint the run wrote: the first diverging event is in seq ${lastCheckpoint + 1}..${seq} (evolve or the event format changed since the run)`,
+          });
+        }
+        lastCheckpoint = seq;
+      }
     }
   }
 

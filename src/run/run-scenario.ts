@@ -6,7 +6,7 @@ import type { LoadedScenario } from "../scenario/load.js";
 import { simulateScenario, storageConfig } from "../sim/scenario-world.js";
 import { encodeEvent, eventLine } from "../store/event-codec.js";
 import { EventWriter, type EventStore, type RunMeta } from "../store/event-store.js";
-import { hashWorld, LogHasher } from "./hashing.js";
+import { hashWorld, LogHasher, stateHash } from "./hashing.js";
 import type { Provenance } from "./provenance.js";
 
 export interface RunOptions {
@@ -42,8 +42,13 @@ export class RunInterrupted extends Error {}
 
 /** Timers run between two looks at the signal and the progress callback. */
 const SLICE_EVENTS = 100_000;
-/** A state-hash checkpoint every so many events, so replay can locate a divergence. */
+/**
+ * State-hash checkpoints, so replay can locate a divergence: the next one comes this many events
+ * after the last, or one event per CHECKPOINT_BYTES_PER_EVENT characters of the last hashed state
+ * if that is more, so that hashing stays a small share of the work however large the world.
+ */
 export const CHECKPOINT_EVERY = 20_000;
+export const CHECKPOINT_BYTES_PER_EVENT = 2;
 
 /**
  * Runs one scenario with one seed: builds the simulation, subscribes the log hash, the metrics
@@ -74,6 +79,7 @@ export async function runScenario(loaded: LoadedScenario, options: RunOptions): 
   const logHash = new LogHasher();
   let metricsState = runMetrics.init();
   let eventCount = 0;
+  let nextCheckpoint = CHECKPOINT_EVERY;
 
   sim.subscribe((event) => {
     eventCount++;
@@ -83,8 +89,12 @@ export async function runScenario(loaded: LoadedScenario, options: RunOptions): 
     logHash.add(line);
     metricsState = runMetrics.apply(metricsState, event, sim.world);
     if (writer) {
-      writer.add(row, line);
-      if (event.seq % CHECKPOINT_EVERY === 0) store!.addCheckpoint(runId!, event.seq, hashWorld(sim.world));
+      writer.add(row);
+      if (event.seq === nextCheckpoint) {
+        const state = stateHash(sim.world);
+        store!.addCheckpoint(runId!, event.seq, state.hash);
+        nextCheckpoint += Math.max(CHECKPOINT_EVERY, Math.ceil(state.length / CHECKPOINT_BYTES_PER_EVENT));
+      }
     }
     options.observe?.(event);
   });
