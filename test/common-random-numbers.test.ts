@@ -41,9 +41,10 @@ describe("common random numbers", () => {
         fc.double({ min: 0.01, max: 3, noNaN: true }),
         fc.nat(),
         fc.constantFrom(...SERVICE_MODELS),
-        (hosts, racks, fleet, rate, seed, model) => {
+        fc.constantFrom("replicated" as const, "mirror" as const, "san" as const),
+        (hosts, racks, fleet, rate, seed, model, storage) => {
           let events = 0;
-          const metrics = simulate(smallScenario(hosts, racks, fleet, rate, harsh), seed, model, () => events++);
+          const metrics = simulate(smallScenario(hosts, racks, fleet, rate, harsh, storage), seed, model, () => events++);
           expect(events).toBeGreaterThan(hosts);
           if (metrics.availability !== null) expect(metrics.availability).toBeLessThanOrEqual(1);
           expect(metrics.blockingProbability).toBeGreaterThanOrEqual(0);

@@ -79,9 +79,10 @@ describe("replay of simulated runs", () => {
         fc.double({ min: 0.01, max: 2, noNaN: true }),
         fc.nat(),
         serviceModel,
-        async (hosts, racks, fleet, rate, seed, model) => {
+        fc.constantFrom("replicated" as const, "mirror" as const, "san" as const),
+        async (hosts, racks, fleet, rate, seed, model, storage) => {
           const store = EventStore.open(join(dir, `sim-${n++}.db`));
-          const loaded = parseScenario("random.yaml", JSON.stringify(smallScenario(hosts, racks, fleet, rate, true)));
+          const loaded = parseScenario("random.yaml", JSON.stringify(smallScenario(hosts, racks, fleet, rate, true, storage)));
           const live = await runScenario(loaded, { seed, serviceModel: model, store, provenance: testProvenance, check: true });
           const report = replayRun(store, store.getRun(live.runId!)!, { verify: true });
           store.close();

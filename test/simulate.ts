@@ -38,7 +38,7 @@ export const seeds = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
  * more often than in life, hosts down past the storage's recovery delay, slow rebuilds — so that
  * copies are marked out, rebuilt, dropped and come back while others fail.
  */
-export const smallScenario = (hosts: number, racks: number, fleet: number, ratePerHour: number, harsh = false) => ({
+export const smallScenario = (hosts: number, racks: number, fleet: number, ratePerHour: number, harsh = false, storageKind: "replicated" | "mirror" | "san" = "replicated") => ({
   name: "crn",
   durationHours: 2000,
   cluster: { hosts: [{ name: "h", count: hosts, racks, disks: 2, vcpus: 8, memoryGiB: 32, diskGiB: 500 }] },
@@ -51,8 +51,9 @@ export const smallScenario = (hosts: number, racks: number, fleet: number, rateP
     },
     rack: { timeToFailureHours: { type: "exponential", mean: 1000 }, timeToRepairHours: 2 },
     disk: { timeToFailureHours: { type: "exponential", mean: harsh ? 200 : 3000 }, timeToRepairHours: 24 },
+    ...(storageKind === "san" ? { san: { timeToFailureHours: { type: "exponential", mean: harsh ? 100 : 1000 }, timeToRepairHours: 1 } } : {}),
   },
-  storage: { replicas: Math.min(3, racks), rebuildMBps: harsh ? 1 : 20 },
+  storage: storageKind === "replicated" ? { replicas: Math.min(3, racks), rebuildMBps: harsh ? 1 : 20 } : { kind: storageKind, rebuildMBps: harsh ? 1 : 20 },
   workload: {
     sizes: [
       { name: "s", vcpus: 1, memoryGiB: 2, diskGiB: 20, weight: 3 },

@@ -1,5 +1,5 @@
 import type { DomainEvent, DomainEventBody } from "../model/events.js";
-import { hostsSwitchedBy, volumeAvailable, type Host, type World } from "../model/world.js";
+import { fits, hostsSwitchedBy, volumeAvailable, type Host, type Vm, type World } from "../model/world.js";
 import { CapacityIndex } from "../placement/capacity-index.js";
 
 /**
@@ -82,6 +82,7 @@ export class Controller {
       case "vmLost":
       case "vmTerminated":
       case "rebuildFinished":
+      case "sanRepaired":
         this.retryWaiting();
         break;
     }
@@ -130,10 +131,20 @@ export class Controller {
       }
       if (vm.disk === "local-raid") return true; // rebooted when its host is back
     }
-    const host = this.index.firstFit(vm);
+    const host = vm.volume !== null && world.volumes.get(vm.volume)!.kind === "mirror" ? this.mirrorHost(vm) : this.index.firstFit(vm);
     if (host === null) return false;
     this.port.startVm(vmId, host);
     return true;
+  }
+
+  /** A mirrored VM runs where its disk is: the first up host with an intact copy and room. */
+  private mirrorHost(vm: Vm): string | null {
+    const world = this.port.world;
+    for (const [id, copy] of world.volumes.get(vm.volume!)!.copies) {
+      const host = world.hosts.get(id)!;
+      if (copy.state === "intact" && host.up && fits(host, vm)) return id;
+    }
+    return null;
   }
 
   /** Tries every waiting VM in the order they began to wait; those that still cannot start stay. */

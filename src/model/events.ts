@@ -21,6 +21,13 @@ export type FailureCause = "crash" | "hardware";
 export const SERVICE_MODELS = ["ephemeral", "vps", "persistent-ha"] as const;
 export type ServiceModel = (typeof SERVICE_MODELS)[number];
 
+/**
+ * Where persistent-ha volumes live: N-way `replicated` over the hosts (Ceph / GFS), a `mirror`
+ * on two hosts that the VM runs on one of (DRBD, as Ganeti uses it), or a central `san`.
+ */
+export const VOLUME_KINDS = ["replicated", "mirror", "san"] as const;
+export type VolumeKind = (typeof VOLUME_KINDS)[number];
+
 /** Where a VM's disk lives, which decides what a host failure does to it. */
 export type DiskKind = "instance-store" | "local-raid" | "volume";
 
@@ -108,8 +115,11 @@ export type DomainEventBody =
    * elsewhere. The host is back in when it is up again.
    */
   | { type: "hostMarkedOut"; host: string }
-  /** A volume for a VM's disk, with `copies` intact copies on distinct hosts; it wants `replicas`. */
-  | { type: "volumeCreated"; volume: string; vm: string; sizeGiB: number; replicas: number; copies: { host: string; disk: number }[] }
+  /**
+   * A volume for a VM's disk: on `replicated` storage or a two-host `mirror`, with `copies` intact
+   * copies on distinct hosts, wanting `replicas`; on the `san`, with no copies on hosts.
+   */
+  | { type: "volumeCreated"; volume: string; vm: string; kind: VolumeKind; sizeGiB: number; replicas: number; copies: { host: string; disk: number }[] }
   /** The VM was terminated: its volume is deleted. */
   | { type: "volumeDeleted"; volume: string }
   /** A copy was destroyed with the disk that held it (an intact or a half-rebuilt one). */
@@ -124,6 +134,9 @@ export type DomainEventBody =
    * rebuild replaced, or one back from a down host whose place a rebuild took meanwhile.
    */
   | { type: "copyDropped"; volume: string; host: string }
+  /** The central storage array went out (every volume on it unreachable), or came back. */
+  | { type: "sanFailed" }
+  | { type: "sanRepaired" }
   /** The last intact copy of the volume is gone: its data is lost. */
   | { type: "volumeLost"; volume: string; vm: string; sizeGiB: number }
   /** The end of the observed period: metrics are measured over [0, t of this event]. */

@@ -120,7 +120,8 @@ export function evolve(world: World, event: DomainEvent): World {
       if (world.volumes.has(event.volume)) throw new EvolveError(event, `volume ${event.volume} already exists`);
       const vm = vmIn(world, event, event.vm);
       if (vm.disk !== "volume" || vm.volume !== null) throw new EvolveError(event, `VM ${vm.id} needs no new volume`);
-      const volume = { id: event.volume, vm: vm.id, sizeGiB: event.sizeGiB, replicas: event.replicas, createdAt: event.t, copies: new Map() };
+      if (event.kind === "san" && event.copies.length > 0) throw new EvolveError(event, "a SAN volume has no copies on hosts");
+      const volume = { id: event.volume, vm: vm.id, kind: event.kind, sizeGiB: event.sizeGiB, replicas: event.replicas, createdAt: event.t, copies: new Map() };
       for (const { host: id, disk } of event.copies) {
         const host = hostIn(world, event, id);
         if (!host.up || host.diskUp[disk] !== true || volume.copies.has(id)) throw new EvolveError(event, `cannot place a copy on disk ${disk} of host ${id}`);
@@ -170,6 +171,13 @@ export function evolve(world: World, event: DomainEvent): World {
       if (source?.state !== "intact" || !world.hosts.get(event.source)!.up) throw new EvolveError(event, `host ${event.source} has no intact copy to read`);
       volume.copies.set(host.id, { disk: event.disk, state: "rebuilding" });
       host.copies.add(volume.id);
+      break;
+    }
+    case "sanFailed":
+    case "sanRepaired": {
+      const up = event.type === "sanRepaired";
+      if (world.sanUp === up) throw new EvolveError(event, `the SAN is already ${up ? "up" : "out"}`);
+      world.sanUp = up;
       break;
     }
     case "hostFailureDetected": {

@@ -13,7 +13,10 @@ const EPSILON = 1e-6;
  * Checks the invariants of the parts of the world that events touched (so the cost per event
  * does not grow with the cluster): no host over capacity; a host's reservations are exactly the
  * sum of its VMs; no VM booting or running on a host that is down; every VM on a host is in that
- * host's VM set and nowhere else.
+ * host's VM set and nowhere else; no copy on a failed disk, no rebuild on a down host, no more
+ * counting copies than replicas, and (with `spreadRacks`) the counting copies of a volume in
+ * distinct racks; a mirrored VM placed only where a copy of its disk is. (A volume is lost only
+ * when no copy remains: `evolve` refuses `volumeLost` otherwise.)
  *
  * `note` every event as it is applied; `verify` when the world is settled — after an event's
  * immediate consequences (a host's failure and its VMs going down) have been applied too. It
@@ -98,6 +101,11 @@ export class InvariantChecker {
     const vm = this.world.vms.get(id)!;
     if ((vm.state === "pending") !== (vm.host === null)) throw new InvariantViolation(event, `VM ${id} is ${vm.state} with host ${vm.host}`);
     if (vm.host !== null && !this.world.hosts.get(vm.host)!.vms.has(id)) throw new InvariantViolation(event, `VM ${id} is not in the VM set of its host ${vm.host}`);
+    const volume = vm.volume === null ? undefined : this.world.volumes.get(vm.volume);
+    // (A new mirror is made on the host the VM is first placed on; one with no working disk runs it diskless.)
+    if (event.type === "vmPlaced" && volume?.kind === "mirror" && volume.createdAt !== event.t && volume.copies.get(vm.host!)?.state !== "intact") {
+      throw new InvariantViolation(event, `mirrored VM ${id} was placed on host ${vm.host}, which holds no intact copy of its disk`);
+    }
   }
 
   private checkVolume(event: DomainEvent, volume: Volume): void {

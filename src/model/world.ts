@@ -1,4 +1,4 @@
-import type { DiskKind, FailureCause, ServiceModel } from "./events.js";
+import type { DiskKind, FailureCause, ServiceModel, VolumeKind } from "./events.js";
 
 /**
  * The world state that `evolve` builds from events. Plain data: Maps and Sets keyed by id, in
@@ -44,6 +44,7 @@ export interface Copy {
 export interface Volume {
   readonly id: string;
   readonly vm: string;
+  readonly kind: VolumeKind;
   readonly sizeGiB: number;
   /** How many copies the storage system keeps. */
   readonly replicas: number;
@@ -101,10 +102,12 @@ export interface World {
   vms: Map<string, Vm>;
   /** Volumes that exist; a deleted or lost volume leaves the map. */
   volumes: Map<string, Volume>;
+  /** Whether the central storage array (for `san` volumes) is up. */
+  sanUp: boolean;
 }
 
 export function emptyWorld(): World {
-  return { t: 0, lastSeq: 0, ended: false, serviceModel: null, hosts: new Map(), racks: new Map(), vms: new Map(), volumes: new Map() };
+  return { t: 0, lastSeq: 0, ended: false, serviceModel: null, hosts: new Map(), racks: new Map(), vms: new Map(), volumes: new Map(), sanUp: true };
 }
 
 /** Host disk a VM takes: its whole disk, unless that is a volume on shared storage. */
@@ -147,8 +150,9 @@ export function hostsSwitchedBy(world: World, event: { type: string; host?: stri
   }
 }
 
-/** Whether a volume can be read and written now: some intact copy is on a host that is up. */
+/** Whether a volume can be read and written now: the SAN is up, or some intact copy is on a host that is up. */
 export function volumeAvailable(world: World, volume: Volume): boolean {
+  if (volume.kind === "san") return world.sanUp;
   for (const [host, copy] of volume.copies) if (copy.state === "intact" && world.hosts.get(host)!.up) return true;
   return false;
 }

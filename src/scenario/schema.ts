@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { DistributionSpec } from "../kernel/distributions.js";
-import { SERVICE_MODELS } from "../model/events.js";
+import { SERVICE_MODELS, VOLUME_KINDS } from "../model/events.js";
 
 /**
  * The scenario file schema. Objects are strict: an unknown key is an error, never ignored.
@@ -158,6 +158,8 @@ const scenarioObject = z.strictObject({
   /** persistent-ha: the replicated storage the volumes live on; defaults in `src/storage/replicated-storage.ts`. */
   storage: z
     .strictObject({
+      /** Where persistent-ha volumes live: replicated (default), mirror (two hosts, DRBD-like) or san. */
+      kind: z.enum(VOLUME_KINDS, expected(`a storage kind (${VOLUME_KINDS.join(" | ")})`)).optional(),
       replicas: positiveInteger().optional(),
       spreadRacks: z.boolean(expected("true or false")).optional(),
       rebuildMBps: positiveNumber().optional(),
@@ -185,6 +187,8 @@ const scenarioObject = z.strictObject({
           hardware: failureProcess.optional(),
         })
         .optional(),
+      /** Outages of the central storage array (storage.kind: san): every volume unreachable at once. */
+      san: failureProcess.optional(),
       /** Rack (power or network domain) outages: every host of the rack goes down at once. */
       rack: failureProcess.optional(),
       /**
@@ -207,6 +211,11 @@ const RAID_MIN_DISKS = { 0: 1, 1: 2, 5: 3, 6: 4 } as const;
 
 export const scenarioSchema = scenarioObject.superRefine((scenario, ctx) => {
   const f = scenario.failures;
+  const kind = scenario.storage.kind ?? "replicated";
+  if (f?.san && kind !== "san") ctx.addIssue({ code: "custom", path: ["failures", "san"], message: `expected storage.kind: san for SAN failures, got ${kind}` });
+  if (kind === "mirror" && scenario.storage.replicas !== undefined && scenario.storage.replicas !== 2) {
+    ctx.addIssue({ code: "custom", path: ["storage", "replicas"], message: `expected 2 (a mirror has two copies), got ${scenario.storage.replicas}` });
+  }
   if (f?.trace && (f.host || f.rack || f.disk)) {
     ctx.addIssue({ code: "custom", path: ["failures", "trace"], message: "expected either a failure trace or random failures (host, rack, disk), not both" });
   }

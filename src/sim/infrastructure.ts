@@ -2,7 +2,7 @@ import type { ClusterPort } from "../controller/controller.js";
 import { msToHours } from "../kernel/time.js";
 import type { DomainEvent, DomainEventBody } from "../model/events.js";
 import { hostsSwitchedBy, type World } from "../model/world.js";
-import type { ReplicatedStorage } from "../storage/replicated-storage.js";
+import type { VolumeStorage } from "../storage/volume-storage.js";
 import type { Provisioning } from "./provisioning.js";
 import type { Simulation } from "./simulation.js";
 
@@ -19,7 +19,7 @@ import type { Simulation } from "./simulation.js";
 export class SimulatedInfrastructure implements ClusterPort {
   readonly world: World;
 
-  constructor(private readonly sim: Simulation, private readonly provisioning: Provisioning, private readonly storage: ReplicatedStorage | null) {
+  constructor(private readonly sim: Simulation, private readonly provisioning: Provisioning, private readonly storage: VolumeStorage | null) {
     this.world = sim.world;
   }
 
@@ -33,7 +33,7 @@ export class SimulatedInfrastructure implements ClusterPort {
 
   startVm(vmId: string, hostId: string): void {
     const vm = this.world.vms.get(vmId)!;
-    if (vm.disk === "volume" && vm.volume === null) this.storage!.createVolume(vmId);
+    if (vm.disk === "volume" && vm.volume === null) this.storage!.createVolume(vmId, hostId);
     const bootMs = this.provisioning.bootMs(vm.disk, hostId);
     this.sim.emit({ type: "vmPlaced", vm: vmId, host: hostId, bootMs });
     this.scheduleStart(vmId, bootMs);

@@ -7,6 +7,8 @@ import { clusterLayout, type Scenario } from "../scenario/schema.js";
 import { failureCauses, HOST_FAILURE_CAUSES, startFailureProcess, startFailureTrace } from "./failures.js";
 import { SimulatedInfrastructure } from "./infrastructure.js";
 import { LocalRaid, LOCAL_RAID_DEFAULTS } from "../storage/local-raid.js";
+import { San } from "../storage/san.js";
+import type { VolumeStorage } from "../storage/volume-storage.js";
 import { ReplicatedStorage, STORAGE_DEFAULTS, type StorageConfig } from "../storage/replicated-storage.js";
 import { Provisioning } from "./provisioning.js";
 import { Simulation } from "./simulation.js";
@@ -34,8 +36,10 @@ export function expandHosts(scenario: Scenario) {
 export function storageConfig(scenario: Scenario): StorageConfig {
   const d = STORAGE_DEFAULTS;
   const s = scenario.storage;
+  const kind = s.kind === "mirror" ? "mirror" : "replicated";
   return {
-    replicas: s.replicas ?? d.replicas,
+    kind,
+    replicas: kind === "mirror" ? 2 : s.replicas ?? d.replicas,
     spreadRacks: s.spreadRacks ?? d.spreadRacks,
     rebuildMBps: s.rebuildMBps ?? d.rebuildMBps,
     recoveryDelayMinutes: s.recoveryDelayMinutes ?? d.recoveryDelayMinutes,
@@ -64,7 +68,8 @@ export function simulateScenario(scenario: Scenario, seed: number, serviceModel:
     sim.scheduler.stop();
   }, null);
 
-  const storage = serviceModel === "persistent-ha" ? new ReplicatedStorage(sim, storageConfig(scenario), sim.random.fork("storage")) : null;
+  const storage: VolumeStorage | null =
+    serviceModel !== "persistent-ha" ? null : scenario.storage.kind === "san" ? new San(sim) : new ReplicatedStorage(sim, storageConfig(scenario), sim.random.fork("storage"));
   const raid = serviceModel === "persistent-ha" ? null : new LocalRaid(sim, { level: scenario.storage.localRaid?.level ?? null, rebuildMBps: scenario.storage.localRaid?.rebuildMBps ?? LOCAL_RAID_DEFAULTS.rebuildMBps });
   const infrastructure = new SimulatedInfrastructure(sim, new Provisioning(scenario.provisioning, sim.random.fork("provisioning")), storage);
   const controller = new Controller(infrastructure, { heartbeatTimeoutMs: Math.round(scenario.ha.heartbeatTimeoutSeconds * MS_PER_SECOND) });
@@ -85,8 +90,10 @@ export function simulateScenario(scenario: Scenario, seed: number, serviceModel:
   const hostCauses = failureCauses(scenario.failures?.host, HOST_FAILURE_CAUSES);
   const rackCauses = failureCauses({ outage: scenario.failures?.rack }, ["outage"] as const);
   const diskCauses = failureCauses({ failure: scenario.failures?.disk }, ["failure"] as const);
+  const sanCauses = failureCauses({ outage: scenario.failures?.san }, ["outage"] as const);
   sim.scheduler.schedule(0, () => {
     sim.emit({ type: "runStarted", serviceModel, prices: { ...PRICES_2008, ...scenario.prices } });
+    startFailureProcess(sim, "san", sanCauses, () => sim.emit({ type: "sanFailed" }), () => sim.emit({ type: "sanRepaired" }));
     const racks = new Set<string>();
     for (const host of expandHosts(scenario)) {
       if (!racks.has(host.rack)) {

@@ -8,9 +8,9 @@ import { ReplicatedStorage, type StorageConfig } from "./replicated-storage.js";
 const HOUR = 3_600_000;
 
 /** A persistent-ha world of `hosts` hosts in `racks` racks, one VM with a 100 GiB volume, driven by hand. */
-function setup(hosts: number, racks: number, config: Partial<StorageConfig> = {}) {
+function setup(hosts: number, racks: number, config: Partial<Omit<StorageConfig, "kind">> = {}) {
   const sim = new Simulation(1);
-  const storage = new ReplicatedStorage(sim, { replicas: 3, spreadRacks: true, rebuildMBps: 100, recoveryDelayMinutes: 15, ...config }, sim.random.fork("storage"));
+  const storage = new ReplicatedStorage(sim, { kind: "replicated", replicas: 3, spreadRacks: true, rebuildMBps: 100, recoveryDelayMinutes: 15, ...config }, sim.random.fork("storage"));
   const checker = new InvariantChecker(sim.world, { spreadRacks: true });
   const log: DomainEvent[] = [];
   sim.subscribe((e) => {
@@ -22,7 +22,7 @@ function setup(hosts: number, racks: number, config: Partial<StorageConfig> = {}
   sim.emit({ type: "runStarted", serviceModel: "persistent-ha", prices: PRICES_2008 });
   for (let i = 1; i <= hosts; i++) sim.emit({ type: "hostAdded", host: `h${i}`, rack: `r${((i - 1) % racks) + 1}`, vcpus: 8, memoryGiB: 32, diskGiB: 1000, disks: 1 });
   sim.emit({ type: "vmRequested", vm: "a", vcpus: 1, memoryGiB: 1, diskGiB: 100, lifetimeHours: null });
-  storage.createVolume("a");
+  storage.createVolume("a", "h1");
   const at = (hours: number, body: DomainEventBody) => sim.scheduler.schedule(Math.round(hours * HOUR), () => sim.emit(body), null);
   const copies = () => [...sim.world.volumes.get("vol-1")!.copies].map(([host, c]) => `${host}:${c.state}`);
   const of = (type: DomainEvent["type"]) => log.filter((e) => e.type === type);
@@ -71,7 +71,7 @@ describe("replicated storage", () => {
     const copies = ["h1", "h2", "h3"].map((host) => ({ host, disk: 0 }));
     for (const vm of ["x", "y"]) {
       sim.emit({ type: "vmRequested", vm, vcpus: 1, memoryGiB: 1, diskGiB: 100, lifetimeHours: null });
-      sim.emit({ type: "volumeCreated", volume: `v-${vm}`, vm, sizeGiB: 100, replicas: 3, copies });
+      sim.emit({ type: "volumeCreated", volume: `v-${vm}`, vm, kind: "replicated", sizeGiB: 100, replicas: 3, copies });
     }
     at(1, { type: "hostFailed", host: "h1", cause: "hardware" }); // both volumes rebuild onto h4, the only host left
     sim.scheduler.run();

@@ -37,6 +37,8 @@ export const STORAGE_DEFAULTS = {
 } as const;
 
 export interface StorageConfig {
+  /** `replicated`, or `mirror`: two copies, the VM on a host that holds one. */
+  kind: "replicated" | "mirror";
   replicas: number;
   spreadRacks: boolean;
   rebuildMBps: number;
@@ -71,21 +73,34 @@ export class ReplicatedStorage {
     this.bytesPerMs = (config.rebuildMBps * 1e6) / 1000;
   }
 
-  /** Makes the volume of a VM about to be placed for the first time (or again after a loss). */
-  createVolume(vmId: string): void {
+  /**
+   * Makes the volume of a VM about to be placed on `hostId` for the first time (or again after a
+   * loss). A mirror's first copy is on that host (if it has a working disk; else the VM runs
+   * "diskless" there, as DRBD allows), its second in another rack.
+   */
+  createVolume(vmId: string, hostId: string): void {
     const vm = this.world.vms.get(vmId)!;
     const id = `vol-${++this.volumes}`;
     const chosen: { host: string; disk: number }[] = [];
     const racks = new Set<string>();
     const taken = new Set<string>();
-    for (let i = 0; i < this.config.replicas; i++) {
+    if (this.config.kind === "mirror") {
+      const host = this.world.hosts.get(hostId)!;
+      const disks = host.diskUp.flatMap((up, disk) => (up ? [disk] : []));
+      if (disks.length > 0) {
+        chosen.push({ host: hostId, disk: disks[this.random.int(disks.length)]! });
+        taken.add(hostId);
+        racks.add(host.rack);
+      }
+    }
+    for (let i = chosen.length; i < this.config.replicas; i++) {
       const target = this.pickTarget(taken, racks);
       if (!target) break;
       chosen.push({ host: target.host.id, disk: target.disk });
       taken.add(target.host.id);
       racks.add(target.host.rack);
     }
-    this.sim.emit({ type: "volumeCreated", volume: id, vm: vmId, sizeGiB: vm.diskGiB, replicas: this.config.replicas, copies: chosen });
+    this.sim.emit({ type: "volumeCreated", volume: id, vm: vmId, kind: this.config.kind, sizeGiB: vm.diskGiB, replicas: this.config.replicas, copies: chosen });
     if (chosen.length < this.config.replicas) this.short.add(id);
   }
 

@@ -17,6 +17,10 @@ import { replicationEstimate, seeds, simulate } from "../simulate.js";
  *   E[min(R, d)] = r·(1 − e^(−d/r)) for exponential R. (A host failing during a boot, with
  *   probability ≈ b/M = 0.1 %, lengthens that outage; its effect on A is < 10⁻⁶.)
  *
+ * - `persistent-ha` on a SAN (no host failures, the array fails with mean M and is repaired in
+ *   r): every VM is down from the array's failure until its repair and a boot, exactly the VPS
+ *   cycle with the array in the host's place: A = M·e^(−b/M) / (M + r).
+ *
  * Tolerance: 4 standard errors of independent replications.
  */
 const M = 100;
@@ -51,6 +55,15 @@ describe("VM availability agrees with the closed forms", () => {
     const { mean, standardError } = estimate({ type: "lognormal", mu: Math.log(r) - sigma ** 2 / 2, sigma }, "vps");
     const expected = (M * Math.exp(-bootHours / M)) / (M + r);
     expect(Math.abs(mean - expected)).toBeLessThan(4 * standardError);
+  });
+
+  it("persistent-ha on a SAN: M·e^(−b/M) / (M + r)", () => {
+    const onSan = { ...cluster({ type: "exponential", mean: r }), storage: { kind: "san" } };
+    onSan.failures = { san: onSan.failures.host.hardware } as never;
+    const { mean, standardError } = replicationEstimate(seeds(8).map((seed) => simulate(onSan, seed, "persistent-ha").availability!));
+    const expected = (M * Math.exp(-bootHours / M)) / (M + r);
+    expect(Math.abs(mean - expected)).toBeLessThan(4 * standardError);
+    expect(standardError).toBeLessThan(0.005);
   });
 
   it("persistent-ha: M / (M + r·(1 − e^(−d/r)) + b)", () => {

@@ -47,8 +47,11 @@ const scenario = {
 };
 
 describe("mean time to data loss agrees with the closed form for fixed rebuild times", () => {
-  it("2-way replication", () => {
-    const runs = seeds(5).map((seed) => simulate(scenario, seed, "persistent-ha"));
+  it.each([
+    ["2-way replication", { replicas: 2 }],
+    ["a two-host mirror (DRBD-like)", { kind: "mirror" }],
+  ])("%s", (_name, storage) => {
+    const runs = seeds(5).map((seed) => simulate({ ...scenario, storage: { ...scenario.storage, ...storage } }, seed, "persistent-ha"));
     for (const m of runs) {
       expect(m.dataLossEvents).toBeGreaterThan(500);
       expect(m.rebuildTimeHours.p50).toBeCloseTo(R, 3); // an undisturbed rebuild takes size / bandwidth

@@ -1,0 +1,148 @@
+/**
+ * The benchmark suite: runs every benchmark in a fresh child process (`node dist/bench/<x>.js`)
+ * several times and prints the medians — events per second, wall-clock ms of the timed section
+ * and peak RSS of the process — next to the targets. See bench/README.md.
+ *
+ *   npm run bench                 # build, then run everything (a few minutes)
+ *   node dist/bench/run.js --json # the same, as JSON (with every single run)
+ *   node dist/bench/run.js --runs 1 --only kernel,store
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Measurement } from "./common.js";
+
+interface Case {
+  /** Which script, and the word `--only` selects it by. */
+  script: "kernel" | "store" | "replay" | "end-to-end";
+  args: string[];
+  runs: number;
+}
+
+/** Events per second each benchmark should reach on the reference machine (2 cores). */
+const TARGETS: Record<string, number> = {
+  "kernel-10-timers": 5_000_000,
+  "store-append": 500_000,
+  replay: 1_000_000,
+  "replay-verify": 1_000_000,
+};
+
+const here = dirname(fileURLToPath(import.meta.url));
+const argv = process.argv.slice(2);
+const json = argv.includes("--json");
+const runsOverride = optionValue("--runs");
+const only = optionValue("--only")?.split(",");
+
+/** The end-to-end scenario, a committed file: 1 000 hosts, three service models, ≈ 1.5 M events. */
+const scale1k = join(here, "..", "..", "bench", "scenarios", "scale-1k.yaml");
+const dir = mkdtempSync(join(tmpdir(), "vm-testbed-bench-"));
+const replayDb = join(dir, "replay.db");
+const cases: Case[] = [
+  { script: "kernel", args: ["10"], runs: 5 },
+  { script: "kernel", args: ["1000"], runs: 5 },
+  { script: "kernel", args: ["100000"], runs: 5 },
+  { script: "store", args: [], runs: 5 },
+  { script: "replay", args: ["plain", replayDb], runs: 5 },
+  { script: "replay", args: ["verify", replayDb], runs: 5 },
+  { script: "end-to-end", args: ["no-events", scale1k], runs: 3 },
+  { script: "end-to-end", args: ["stored", scale1k], runs: 3 },
+].filter((c): c is Case => only === undefined || only.includes(c.script));
+
+try {
+  if (cases.some((c) => c.script === "replay")) {
+    process.stderr.write("preparing the replay database (one stored run)...\n");
+    node("replay", ["prepare", replayDb]);
+  }
+  const measurements: Measurement[] = [];
+  for (const c of cases) {
+    const runs = runsOverride === undefined ? c.runs : Number(runsOverride);
+    for (let i = 1; i <= runs; i++) {
+      process.stderr.write(`${c.script} ${c.args.join(" ")}: run ${i}/${runs}\n`);
+      measurements.push(...node(c.script, c.args));
+    }
+  }
+  const summary = summarize(measurements);
+  if (json) process.stdout.write(`${JSON.stringify({ machine: machine(), summary, measurements }, null, 2)}\n`);
+  else process.stdout.write(table(summary));
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** Runs one benchmark script in a fresh process and returns the measurements it printed. */
+function node(script: string, args: string[]): Measurement[] {
+  const out = execFileSync(process.execPath, [join(here, `${script}.js`), ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 20 });
+  return out
+    .split("\n")
+    .filter((line) => line.startsWith("{"))
+    .map((line) => JSON.parse(line) as Measurement);
+}
+
+interface Summary {
+  bench: string;
+  runs: number;
+  events: number;
+  eventsPerSecond: number;
+  ms: number;
+  rssMB: number;
+  target: number | null;
+  met: boolean | null;
+}
+
+function summarize(measurements: Measurement[]): Summary[] {
+  const byBench = new Map<string, Measurement[]>();
+  for (const m of measurements) byBench.set(m.bench, [...(byBench.get(m.bench) ?? []), m]);
+  return [...byBench].map(([bench, ms]) => {
+    const eventsPerSecond = median(ms.map((m) => (m.events / m.ms) * 1000));
+    const target = TARGETS[bench] ?? null;
+    return {
+      bench,
+      runs: ms.length,
+      events: median(ms.map((m) => m.events)),
+      eventsPerSecond,
+      ms: median(ms.map((m) => m.ms)),
+      rssMB: median(ms.map((m) => m.rssMB)),
+      target,
+      met: target === null ? null : eventsPerSecond >= target,
+    };
+  });
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function table(summary: Summary[]): string {
+  const header = ["benchmark", "runs", "events", "events/s (median)", "wall ms", "peak RSS MB", "target"];
+  const rows = summary.map((s) => [
+    s.bench,
+    String(s.runs),
+    String(Math.round(s.events)),
+    Math.round(s.eventsPerSecond).toLocaleString("en-US"),
+    s.ms.toFixed(0),
+    s.rssMB.toFixed(0),
+    s.target === null ? "–" : `≥ ${s.target.toLocaleString("en-US")} ${s.met ? "met" : "MISSED"}`,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ").trimEnd();
+  const m = machine();
+  return [`${m.cpu}, ${m.cores} cores, Node ${m.node}, ${m.date}`, "", line(header), ...rows.map(line), ""].join("\n");
+}
+
+function machine() {
+  let cpu = cpus()[0]?.model ?? "unknown CPU";
+  try {
+    cpu = /^model name\s*:\s*(.*)$/m.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1] ?? cpu;
+  } catch {
+    // not Linux: keep what os.cpus() says
+  }
+  return { cpu, cores: cpus().length, node: process.version, date: new Date().toISOString().slice(0, 10) };
+}
+
+function optionValue(name: string): string | undefined {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+}

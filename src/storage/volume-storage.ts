@@ -1,0 +1,9 @@
+import type { DomainEvent } from "../model/events.js";
+
+/** Where persistent-ha volumes live, as the simulated infrastructure drives it. */
+export interface VolumeStorage {
+  /** Makes the volume of a VM about to be placed on `host`. */
+  createVolume(vm: string, host: string): void;
+  /** Reacts to the events that concern the storage (failures, repairs, deleted VMs). */
+  react(event: DomainEvent): void;
+}
