@@ -163,6 +163,8 @@ const scenarioObject = z.strictObject({
       replicas: positiveInteger().optional(),
       spreadRacks: z.boolean(expected("true or false")).optional(),
       rebuildMBps: positiveNumber().optional(),
+      /** Rebuild durations drawn from this distribution instead of size / rebuildMBps. */
+      rebuildHours: distribution().optional(),
       recoveryDelayMinutes: nonNegativeNumber().optional(),
       /** vps and ephemeral: the hosts' local disk arrays; defaults in `src/storage/local-raid.ts`. */
       localRaid: z

@@ -42,6 +42,7 @@ export function storageConfig(scenario: Scenario): StorageConfig {
     replicas: kind === "mirror" ? 2 : s.replicas ?? d.replicas,
     spreadRacks: s.spreadRacks ?? d.spreadRacks,
     rebuildMBps: s.rebuildMBps ?? d.rebuildMBps,
+    ...(s.rebuildHours ? { rebuildHours: s.rebuildHours } : {}),
     recoveryDelayMinutes: s.recoveryDelayMinutes ?? d.recoveryDelayMinutes,
   };
 }

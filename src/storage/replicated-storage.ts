@@ -1,6 +1,7 @@
+import { distribution, type Distribution, type DistributionSpec } from "../kernel/distributions.js";
 import type { TimerId } from "../kernel/scheduler.js";
 import type { Random } from "../kernel/random.js";
-import { MS_PER_MINUTE } from "../kernel/time.js";
+import { hoursToMs, MS_PER_MINUTE } from "../kernel/time.js";
 import type { DomainEvent } from "../model/events.js";
 import { hostsSwitchedBy, intactCopies, volumeAvailable, type Host, type Volume, type World } from "../model/world.js";
 import type { Simulation } from "../sim/simulation.js";
@@ -42,6 +43,11 @@ export interface StorageConfig {
   replicas: number;
   spreadRacks: boolean;
   rebuildMBps: number;
+  /**
+   * Optional: rebuild durations drawn from this distribution instead of following from size and
+   * bandwidth (for measured rebuild times, or the exponential repairs of the Markov models).
+   */
+  rebuildHours?: DistributionSpec;
   recoveryDelayMinutes: number;
 }
 
@@ -68,9 +74,16 @@ export class ReplicatedStorage {
   private volumes = 0;
   private readonly volumeOfVm = new Map<string, string>();
 
+  /** With `rebuildHours`: rebuild durations drawn from it, and the pending rebuilds' timers. */
+  private readonly rebuildTime: Distribution | null;
+  private readonly rebuildRandom: Random;
+  private readonly timedRebuilds = new Map<string, TimerId>();
+
   constructor(private readonly sim: Simulation, readonly config: StorageConfig, private readonly random: Random) {
     this.world = sim.world;
     this.bytesPerMs = (config.rebuildMBps * 1e6) / 1000;
+    this.rebuildTime = config.rebuildHours ? distribution(config.rebuildHours) : null;
+    this.rebuildRandom = random.fork("rebuild");
   }
 
   /**
@@ -328,6 +341,16 @@ export class ReplicatedStorage {
   // Rebuild transfers: processor sharing of each target host's rebuild bandwidth.
 
   private startTransfer(volume: Volume, hostId: string): void {
+    if (this.rebuildTime) {
+      // A drawn duration instead of size / shared bandwidth.
+      const key = `${volume.id}@${hostId}`;
+      const ms = hoursToMs(this.rebuildTime.sample(this.rebuildRandom));
+      this.timedRebuilds.set(key, this.sim.scheduler.after(ms, () => {
+        this.timedRebuilds.delete(key);
+        this.sim.emit({ type: "rebuildFinished", volume: volume.id, host: hostId });
+      }, null));
+      return;
+    }
     this.settle(hostId);
     const list = this.transfers.get(hostId) ?? [];
     this.transfers.set(hostId, list);
@@ -336,6 +359,12 @@ export class ReplicatedStorage {
   }
 
   private cancelTransfer(volumeId: string, hostId: string): void {
+    const timed = this.timedRebuilds.get(`${volumeId}@${hostId}`);
+    if (timed !== undefined) {
+      this.sim.scheduler.cancel(timed);
+      this.timedRebuilds.delete(`${volumeId}@${hostId}`);
+      return;
+    }
     this.settle(hostId);
     const list = this.transfers.get(hostId)!;
     const i = list.findIndex((t) => t.volume === volumeId);
