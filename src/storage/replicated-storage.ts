@@ -20,7 +20,8 @@ import type { Simulation } from "../sim/simulation.js";
  * - a rebuild reads any intact copy on an up host and writes the new copy at the target host's
  *   `rebuildMBps`, shared equally by the rebuilds writing to that host at the same time
  *   (processor sharing; reads are assumed spread over many sources, as in declustered
- *   placement), so its duration follows from the volume size and the load on the target;
+ *   placement), so its duration follows from the volume size and the load on the target — or,
+ *   with `rebuildHours`, is drawn from a distribution (measured rebuild times);
  * - a volume is lost exactly when its last intact copy is destroyed (`volumeLost`); a rebuild
  *   that has no intact copy to read from stops.
  *
