@@ -64,7 +64,8 @@ const PICK_TRIES = 32;
 
 export class ReplicatedStorage {
   private readonly world: World;
-  private readonly hostIds: string[] = [];
+  /** The hosts in join order (the world's own objects, which `evolve` updates in place). */
+  private readonly hosts: Host[] = [];
   private readonly racks = new Set<string>();
   /** Rebuilds writing to each host, and when their progress was last brought up to date. */
   private readonly transfers = new Map<string, Transfer[]>();
@@ -100,9 +101,8 @@ export class ReplicatedStorage {
     const taken = new Set<string>();
     if (this.config.kind === "mirror") {
       const host = this.world.hosts.get(hostId)!;
-      const disks = host.diskUp.flatMap((up, disk) => (up ? [disk] : []));
-      if (disks.length > 0) {
-        chosen.push({ host: hostId, disk: disks[this.random.int(disks.length)]! });
+      if (host.diskUp.includes(true)) {
+        chosen.push({ host: hostId, disk: this.randomWorkingDisk(host) });
         taken.add(hostId);
         racks.add(host.rack);
       }
@@ -122,7 +122,7 @@ export class ReplicatedStorage {
     const world = this.world;
     switch (event.type) {
       case "hostAdded":
-        this.hostIds.push(event.host);
+        this.hosts.push(world.hosts.get(event.host)!);
         this.racks.add(event.rack);
         break;
       case "volumeCreated":
@@ -318,25 +318,31 @@ export class ReplicatedStorage {
    * tries first (O(1) when most hosts qualify), then a scan from a random start.
    */
   private pickTarget(taken: { has(host: string): boolean }, usedRacks: Set<string>): { host: Host; disk: number } | null {
-    const n = this.hostIds.length;
+    const hosts = this.hosts;
+    const n = hosts.length;
     if (n === 0) return null;
     const spread = this.config.spreadRacks && usedRacks.size < this.racks.size;
-    const eligible = (host: Host) => host.up && !host.out && !taken.has(host.id) && host.diskUp.includes(true) && !(spread && usedRacks.has(host.rack));
     let found: Host | null = null;
     for (let i = 0; i < PICK_TRIES && !found; i++) {
-      const host = this.world.hosts.get(this.hostIds[this.random.int(n)]!)!;
-      if (eligible(host)) found = host;
+      const host = hosts[this.random.int(n)]!;
+      if (canTake(host, taken, spread, usedRacks)) found = host;
     }
     if (!found) {
       const start = this.random.int(n);
       for (let i = 0; i < n && !found; i++) {
-        const host = this.world.hosts.get(this.hostIds[(start + i) % n]!)!;
-        if (eligible(host)) found = host;
+        const host = hosts[(start + i) % n]!;
+        if (canTake(host, taken, spread, usedRacks)) found = host;
       }
     }
-    if (!found) return null;
-    const disks = found.diskUp.flatMap((up, disk) => (up ? [disk] : []));
-    return { host: found, disk: disks[this.random.int(disks.length)]! };
+    return found && { host: found, disk: this.randomWorkingDisk(found) };
+  }
+
+  /** A disk of the host that works, at random (the host has one). */
+  private randomWorkingDisk(host: Host): number {
+    let working = 0;
+    for (const up of host.diskUp) if (up) working++;
+    let k = this.random.int(working);
+    for (let disk = 0; ; disk++) if (host.diskUp[disk] && k-- === 0) return disk;
   }
 
   // Rebuild transfers: processor sharing of each target host's rebuild bandwidth.
@@ -401,4 +407,8 @@ export class ReplicatedStorage {
       t.timer = this.sim.scheduler.after(Math.max(0, Math.ceil(t.remainingBytes / rate)), (x: Transfer) => this.finishTransfer(x), t);
     }
   }
+}
+
+function canTake(host: Host, taken: { has(host: string): boolean }, spread: boolean, usedRacks: Set<string>): boolean {
+  return host.up && !host.out && !taken.has(host.id) && host.diskUp.includes(true) && !(spread && usedRacks.has(host.rack));
 }
