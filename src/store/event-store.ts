@@ -245,8 +245,8 @@ export class EventStore {
   }
 
   /**
-   * Streams a run's events in seq order, a page of `pageSize` rows at a time, so that memory
-   * stays bounded however long the log is. `digests: false` leaves `EventPage.digest` empty.
+   * Streams a run's events in seq order, a page of `pageSize` rows (default 5 000) at a time, so
+   * that memory stays bounded however long the log is. `digests: false` leaves `digest` empty.
    *
    * A page is one aggregate query that returns each column as one text (`group_concat`), split
    * in JS: several times cheaper than fetching the rows one by one. From the second page on, a
@@ -260,7 +260,7 @@ export class EventStore {
    * was not, like a BLOB '77' for the INTEGER 77, reads as that number.)
    */
   *readEvents(runId: number, options: { pageSize?: number; digests?: boolean } = {}): Generator<EventPage> {
-    const pageSize = options.pageSize ?? 10_000;
+    const pageSize = options.pageSize ?? 5_000;
     const digests = options.digests ?? true;
     const sql = `SELECT count(*), group_concat(seq), group_concat(t), group_concat(type), group_concat(payload, char(10)), ${digests ? "group_concat(digest)" : "''"}
       FROM (SELECT seq, t, type, payload, digest FROM events WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?)`;

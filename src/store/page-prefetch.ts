@@ -69,6 +69,8 @@ export function* prefetchPages(file: string, sql: string, runId: number, after: 
     eval: true,
     workerData: { driver, file, sql, runId, after, pageSize, port: port2, counters },
     transferList: [port2],
+    // Its garbage is page texts; a small young generation collects them before they add up.
+    resourceLimits: { maxYoungGenerationSizeMb: 4 },
   });
   worker.unref();
   try {
