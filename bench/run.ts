@@ -35,7 +35,7 @@ const json = argv.includes("--json");
 const runsOverride = optionValue("--runs");
 const only = optionValue("--only")?.split(",");
 
-/** The end-to-end scenario, a committed file: 1 000 hosts, three service models, ≈ 1.5 M events. */
+/** The end-to-end scenario, a committed file: 1 000 hosts, 10 000 VMs, a year, three service models. */
 const scale1k = join(here, "..", "..", "bench", "scenarios", "scale-1k.yaml");
 const dir = mkdtempSync(join(tmpdir(), "vm-testbed-bench-"));
 const replayDb = join(dir, "replay.db");
