@@ -11,7 +11,7 @@ import { hashWorld } from "../src/run/hashing.js";
 import { runScenario } from "../src/run/run-scenario.js";
 import { parseScenario } from "../src/scenario/load.js";
 import { Simulation } from "../src/sim/simulation.js";
-import { encodeEvent, eventLine } from "../src/store/event-codec.js";
+import { encodeEvent } from "../src/store/event-codec.js";
 import { EventStore, EventWriter } from "../src/store/event-store.js";
 import { consequences, eventsOf, serviceModel, steps } from "./arbitrary-events.js";
 import { tempDir, testProvenance } from "./helpers.js";
@@ -35,7 +35,7 @@ describe("replay", () => {
         sim.subscribe((e) => {
           live.push(e);
           const row = encodeEvent(e);
-          writer.add(row, eventLine(row.seq, row.t, row.type, row.payload));
+          writer.add(row);
         });
         const checker = new InvariantChecker(sim.world);
         sim.subscribe((e) => checker.note(e));

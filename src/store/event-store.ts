@@ -343,7 +343,7 @@ export class EventWriter {
    * Adds an encoded event. `_line`, the event's `eventLine`, is accepted for callers written when
    * the digest was computed from it, and ignored: the digest is computed from the row's fields.
    */
-  add(row: EventRow, _line?: string): void {
+  add(row: EventRow): void {
     this.digest = chainDigest(this.digest, row.seq, row.t, row.type, row.payload);
     this.buffer.push([row.seq, row.t, row.type, row.payload, this.digest]);
     if (this.buffer.length >= this.batchSize) this.flush();
