@@ -56,7 +56,7 @@ describe("a run that does not finish", () => {
 
     const listed = testbed("inspect", db);
     expect(listed.code).toBe(0);
-    expect(listed.stdout).toMatch(/\n2\s+long\s+1\s+incomplete \(killed\)/);
+    expect(listed.stdout).toMatch(/\n2\s+long\s+persistent-ha\s+1\s+incomplete \(killed\)/);
     const verify = testbed("replay", db, "--run", "2", "--verify");
     expect(verify.code).toBe(1);
     expect(verify.stdout).toContain("is not complete (running)");

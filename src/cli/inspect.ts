@@ -53,6 +53,7 @@ function summary(run: RunRecord, store: EventStore) {
     runId: run.id,
     scenario: run.scenarioName,
     scenarioHash: run.scenarioHash,
+    serviceModel: run.serviceModel,
     seed: run.seed,
     status,
     complete: status === "complete",
@@ -67,10 +68,11 @@ function summary(run: RunRecord, store: EventStore) {
 }
 
 function table(rows: ReturnType<typeof summary>[]): string {
-  const header = ["run", "scenario", "seed", "status", "events", "stored", "state hash", "started"];
+  const header = ["run", "scenario", "model", "seed", "status", "events", "stored", "state hash", "started"];
   const lines = rows.map((r) => [
     String(r.runId),
     r.scenario,
+    r.serviceModel ?? "–",
     String(r.seed),
     r.complete ? "complete" : `incomplete (${r.status})`,
     r.eventCount === null ? "–" : String(r.eventCount),
