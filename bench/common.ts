@@ -33,7 +33,12 @@ export async function measure(bench: string, work: () => number | Promise<number
  * yields about 1 500 events.
  */
 export function busyScenario(hosts: number, hours: number): LoadedScenario {
-  const text = `name: bench-${hosts}-hosts-${hours}-h
+  return parseScenario(`(bench ${hosts} hosts)`, busyScenarioText(`bench-${hosts}-hosts-${hours}-h`, hosts, hours));
+}
+
+/** The text of that scenario (the tests use it too, at small sizes). */
+export function busyScenarioText(name: string, hosts: number, hours: number): string {
+  return `name: ${name}
 durationHours: ${hours}
 serviceModels: [persistent-ha]
 workload:
@@ -54,7 +59,6 @@ failures:
     timeToFailureHours: { type: exponential, mean: 2000 }
     timeToRepairHours: 24
 `;
-  return parseScenario(`(bench ${hosts} hosts)`, text);
 }
 
 /** A provenance for benchmark runs: no git lookups, a wall clock for the run record only. */

@@ -36,27 +36,5 @@ export function writeScenario(dir: string, name: string, text: string): string {
   return file;
 }
 
-/** A scenario of `hosts` hosts running VMs (HA), that crash often, so that it yields many events. */
-export function busyScenario(name: string, hosts: number, hours: number): string {
-  return `name: ${name}
-durationHours: ${hours}
-serviceModels: [persistent-ha]
-workload:
-  sizes: [{ name: s, vcpus: 2, memoryGiB: 4, diskGiB: 40 }]
-  fleet: ${hosts * 4}
-cluster:
-  hosts:
-    - { name: n, count: ${hosts}, racks: 10, vcpus: 16, memoryGiB: 64, diskGiB: 1000 }
-failures:
-  host:
-    crash:
-      timeToFailureHours: { type: exponential, mean: 10 }
-      timeToRepairHours: { type: lognormal, mu: 0, sigma: 0.5 }
-    hardware:
-      timeToFailureHours: { type: weibull, shape: 0.8, scale: 400 }
-      timeToRepairHours: { type: uniform, min: 4, max: 48 }
-  disk:
-    timeToFailureHours: { type: exponential, mean: 2000 }
-    timeToRepairHours: 24
-`;
-}
+/** A scenario of `hosts` hosts running VMs (HA), that crash often, so that it yields many events (the benchmarks' workload). */
+export { busyScenarioText as busyScenario } from "../bench/common.js";
