@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
  * stripped) for the forbidden names; the adapters (store, run, replay, cli) may use them.
  */
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
-export const PURE_CORE = ["src/kernel", "src/model", "src/metrics", "src/sim", "src/scenario/schema.ts"];
+export const PURE_CORE = ["src/kernel", "src/model", "src/metrics", "src/sim", "src/storage", "src/controller", "src/placement", "src/migration", "src/scenario/schema.ts"];
 
 const FORBIDDEN: Array<[RegExp, string]> = [
   [/\bMath\.random\b/, "Math.random (use the seeded Random)"],
@@ -51,6 +51,15 @@ describe("the pure core", () => {
   it.each(files.map((f) => [relative(ROOT, f), f]))("%s uses no clock, no unseeded randomness and no I/O", (_name, file) => {
     expect(violations(readFileSync(file, "utf8"))).toEqual([]);
   });
+
+  it.each(["src/controller", "src/placement"].flatMap(sourceFiles).map((f) => [relative(ROOT, f), f]))(
+    "%s imports nothing from the simulation, the store or the CLI (the libvirt adapter drives it too)",
+    (_name, file) => {
+      const imports = [...stripComments(readFileSync(file, "utf8")).matchAll(/from\s+["']([^"']+)["']/g)].map((m) => m[1]!);
+      const allowed = /^(\.\/|\.\.\/(model|kernel|placement|controller|migration)\/)/;
+      expect(imports.filter((path) => !allowed.test(path))).toEqual([]);
+    },
+  );
 
   it("the check catches each forbidden use and ignores comments", () => {
     expect(violations("const x = Math.random();")).toEqual(["Math.random (use the seeded Random)"]);
