@@ -1,6 +1,9 @@
 import type { DomainEvent, DomainEventBody } from "../model/events.js";
 import { fits, hostsSwitchedBy, volumeAvailable, type Host, type Vm, type World } from "../model/world.js";
 import { CapacityIndex } from "../placement/capacity-index.js";
+import { firstFit, type PlacementPolicy, type Plan } from "../placement/policies.js";
+
+const hostOf = (plan: Plan): string | null => ("host" in plan ? plan.host : null);
 
 /**
  * What the controller needs from the infrastructure it runs on — the simulated cluster or real
@@ -22,10 +25,12 @@ export interface ClusterPort {
 export interface ControllerConfig {
   /** persistent-ha: silence after which a host is declared dead and its VMs restarted elsewhere. */
   heartbeatTimeoutMs: number;
+  /** The placement policy (default first fit). */
+  policy?: PlacementPolicy;
 }
 
 /**
- * The cluster controller: places requested VMs (first fit), refuses a first request no host has
+ * The cluster controller: places requested VMs (with its placement policy, first fit by default), refuses a first request no host has
  * room for (a loss system: the user goes elsewhere), keeps VMs that must be restarted waiting, in
  * order, until there is room and their volume is reachable, and recovers from host failures as
  * the service model says:
@@ -42,9 +47,12 @@ export interface ControllerConfig {
 export class Controller {
   private readonly index: CapacityIndex;
   private readonly waiting: string[] = [];
+  private readonly policy: PlacementPolicy;
+  private placements = 0;
 
   constructor(private readonly port: ClusterPort, private readonly config: ControllerConfig) {
     this.index = new CapacityIndex(port.world);
+    this.policy = config.policy ?? firstFit;
   }
 
   observe(event: DomainEvent): void {
@@ -56,9 +64,9 @@ export class Controller {
     switch (event.type) {
       case "vmRequested": {
         const vm = world.vms.get(event.vm)!;
-        const host = this.index.firstFit(vm);
-        if (host === null) this.port.record({ type: "vmRejected", vm: vm.id });
-        else this.port.startVm(vm.id, host);
+        const plan = this.plan(vm);
+        if ("refused" in plan) this.port.record({ type: "vmRejected", vm: vm.id, reason: plan.refused });
+        else this.port.startVm(vm.id, plan.host);
         break;
       }
       case "hostFailed":
@@ -131,10 +139,17 @@ export class Controller {
       }
       if (vm.disk === "local-raid") return true; // rebooted when its host is back
     }
-    const host = vm.volume !== null && world.volumes.get(vm.volume)!.kind === "mirror" ? this.mirrorHost(vm) : this.index.firstFit(vm);
+    const host = vm.volume !== null && world.volumes.get(vm.volume)!.kind === "mirror" ? this.mirrorHost(vm) : hostOf(this.plan(vm));
     if (host === null) return false;
     this.port.startVm(vmId, host);
     return true;
+  }
+
+  /** Asks the placement policy; a plan with a host counts as a placement (round robin moves on). */
+  private plan(vm: Vm): Plan {
+    const plan = this.policy({ index: this.index, placements: this.placements }, vm);
+    if ("host" in plan) this.placements++;
+    return plan;
   }
 
   /** A mirrored VM runs where its disk is: the first up host with an intact copy and room. */

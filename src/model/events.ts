@@ -7,6 +7,7 @@
  * wall-clock milliseconds since the start of the run). Payload field names carry their units.
  */
 import type { PriceModel } from "../metrics/cost.js";
+import type { Refusal } from "../placement/policies.js";
 
 export type FailureCause = "crash" | "hardware";
 
@@ -76,8 +77,8 @@ export type DomainEventBody =
       diskGiB: number;
       lifetimeHours: number | null;
     }
-  /** A first request found no host with room: the request is refused (blocked). */
-  | { type: "vmRejected"; vm: string }
+  /** A first request found no host with room: the request is refused (blocked), for the placement policy's `reason`. */
+  | { type: "vmRejected"; vm: string; reason: Refusal }
   /** The VM is assigned to a host (its resources reserved there, released where it was) and boots. */
   | { type: "vmPlaced"; vm: string; host: string; bootMs: number }
   /** A VM that is down boots again on the host it is assigned to (a VPS after its host's repair). */

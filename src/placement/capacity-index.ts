@@ -71,6 +71,59 @@ export class CapacityIndex {
     return found < 0 ? null : this.ids[found]!;
   }
 
+  /** The first host at or after position `start` (wrapping around) that has room: next fit. */
+  nextFit(vm: Pick<Vm, "vcpus" | "memoryGiB" | "diskGiB" | "disk">, start: number): string | null {
+    const needDisk = localDiskGiB(vm) - 1e-9;
+    const from = this.ids.length === 0 ? 0 : start % this.ids.length;
+    let found = this.searchFrom(1, 0, this.size, from, vm.vcpus, vm.memoryGiB - 1e-9, needDisk);
+    if (found < 0) found = this.search(1, vm.vcpus, vm.memoryGiB - 1e-9, needDisk, -1);
+    return found < 0 ? null : this.ids[found]!;
+  }
+
+  /**
+   * The host with room that has the most free memory (worst fit: spreads the load), ties to the
+   * first. Branch and bound on the subtree maxima: a subtree whose most free memory cannot beat
+   * the best host found so far is skipped.
+   */
+  mostFreeMemory(vm: Pick<Vm, "vcpus" | "memoryGiB" | "diskGiB" | "disk">): string | null {
+    const best = { leaf: -1, mem: -Infinity };
+    this.searchMost(1, vm.vcpus, vm.memoryGiB - 1e-9, localDiskGiB(vm) - 1e-9, best);
+    return best.leaf < 0 ? null : this.ids[best.leaf]!;
+  }
+
+  /** The largest free vCPUs, memory and disk of any up host (not necessarily the same host). */
+  largestFree(): { vcpus: number; memoryGiB: number; diskGiB: number } {
+    return { vcpus: this.cpu[1]!, memoryGiB: this.mem[1]!, diskGiB: this.disk[1]! };
+  }
+
+  /** Hosts in join order with their free capacity (−1 while down), for policies that look at every host. */
+  forEachHost(visit: (id: string, freeVcpus: number, freeMemoryGiB: number, freeDiskGiB: number) => void): void {
+    for (let leaf = 0; leaf < this.ids.length; leaf++) {
+      const node = this.size + leaf;
+      visit(this.ids[leaf]!, this.cpu[node]!, this.mem[node]!, this.disk[node]!);
+    }
+  }
+
+  private searchFrom(node: number, lo: number, hi: number, from: number, cpu: number, mem: number, disk: number): number {
+    if (hi <= from || this.cpu[node]! < cpu || this.mem[node]! < mem || this.disk[node]! < disk) return -1;
+    if (node >= this.size) return node - this.size;
+    const mid = (lo + hi) >> 1;
+    const left = this.searchFrom(2 * node, lo, mid, from, cpu, mem, disk);
+    return left >= 0 ? left : this.searchFrom(2 * node + 1, mid, hi, from, cpu, mem, disk);
+  }
+
+  private searchMost(node: number, cpu: number, mem: number, disk: number, best: { leaf: number; mem: number }): void {
+    if (this.cpu[node]! < cpu || this.mem[node]! < mem || this.disk[node]! < disk || this.mem[node]! <= best.mem) return;
+    if (node >= this.size) {
+      best.leaf = node - this.size;
+      best.mem = this.mem[node]!;
+      return;
+    }
+    const [first, second] = this.mem[2 * node]! >= this.mem[2 * node + 1]! ? [2 * node, 2 * node + 1] : [2 * node + 1, 2 * node];
+    this.searchMost(first, cpu, mem, disk, best);
+    this.searchMost(second, cpu, mem, disk, best);
+  }
+
   private search(node: number, cpu: number, mem: number, disk: number, excluded: number): number {
     if (this.cpu[node]! < cpu || this.mem[node]! < mem || this.disk[node]! < disk) return -1;
     if (node >= this.size) {

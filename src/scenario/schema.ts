@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { DistributionSpec } from "../kernel/distributions.js";
 import { SERVICE_MODELS, VOLUME_KINDS } from "../model/events.js";
+import { POLICIES, type PolicyName } from "../placement/policies.js";
 
 /**
  * The scenario file schema. Objects are strict: an unknown key is an error, never ignored.
@@ -146,6 +147,10 @@ const scenarioObject = z.strictObject({
   }),
   workload: workload.optional(),
   provisioning: provisioning.default({}),
+  /** How the controller chooses a host (`src/placement/policies.ts`). */
+  placement: z
+    .strictObject({ policy: z.enum(Object.keys(POLICIES) as [PolicyName, ...PolicyName[]], expected(`a placement policy (${Object.keys(POLICIES).join(" | ")})`)).default("first-fit") })
+    .default({ policy: "first-fit" }),
   /** The price model of the cost metrics; defaults (2008 list prices) in `src/metrics/cost.ts`. */
   prices: z
     .strictObject({

@@ -1,5 +1,6 @@
 import { Controller } from "../controller/controller.js";
 import { PRICES_2008 } from "../metrics/cost.js";
+import { POLICIES } from "../placement/policies.js";
 import { distribution } from "../kernel/distributions.js";
 import { hoursToMs, MS_PER_SECOND } from "../kernel/time.js";
 import type { ServiceModel } from "../model/events.js";
@@ -73,7 +74,10 @@ export function simulateScenario(scenario: Scenario, seed: number, serviceModel:
     serviceModel !== "persistent-ha" ? null : scenario.storage.kind === "san" ? new San(sim) : new ReplicatedStorage(sim, storageConfig(scenario), sim.random.fork("storage"));
   const raid = serviceModel === "persistent-ha" ? null : new LocalRaid(sim, { level: scenario.storage.localRaid?.level ?? null, rebuildMBps: scenario.storage.localRaid?.rebuildMBps ?? LOCAL_RAID_DEFAULTS.rebuildMBps });
   const infrastructure = new SimulatedInfrastructure(sim, new Provisioning(scenario.provisioning, sim.random.fork("provisioning")), storage);
-  const controller = new Controller(infrastructure, { heartbeatTimeoutMs: Math.round(scenario.ha.heartbeatTimeoutSeconds * MS_PER_SECOND) });
+  const controller = new Controller(infrastructure, {
+    heartbeatTimeoutMs: Math.round(scenario.ha.heartbeatTimeoutSeconds * MS_PER_SECOND),
+    policy: POLICIES[scenario.placement.policy],
+  });
   sim.subscribe((event) => controller.observe(event));
   if (storage) sim.onEvent((event) => storage.react(event));
   if (raid) sim.onEvent((event) => raid.react(event));
