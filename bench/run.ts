@@ -16,7 +16,7 @@ import type { Measurement } from "./common.js";
 
 interface Case {
   /** Which script, and the word `--only` selects it by. */
-  script: "kernel" | "store" | "replay" | "end-to-end" | "scale";
+  script: "kernel" | "store" | "replay" | "end-to-end" | "scale" | "placement";
   args: string[];
   runs: number;
 }
@@ -32,6 +32,7 @@ const TARGETS: Record<string, Target> = {
   "store-append": { eventsPerSecond: 500_000 },
   replay: { eventsPerSecond: 1_000_000 },
   "replay-verify": { eventsPerSecond: 1_000_000 },
+  "placement-first-fit (10000 hosts)": { eventsPerSecond: 50_000 },
 };
 const MODELS = ["ephemeral", "vps", "persistent-ha"];
 for (const model of MODELS) {
@@ -60,6 +61,7 @@ const cases: Case[] = [
   { script: "replay", args: ["verify", replayDb], runs: 5 },
   { script: "end-to-end", args: ["no-events", scale1k], runs: 3 },
   { script: "end-to-end", args: ["stored", scale1k], runs: 3 },
+  ...["first-fit", "round-robin", "worst-fit", "best-fit"].map((policy) => ({ script: "placement" as const, args: [policy], runs: 3 })),
   ...MODELS.map((model) => ({ script: "scale" as const, args: [scale1k, model, "stored"], runs: 3 })),
   ...MODELS.map((model) => ({ script: "scale" as const, args: [scale50k, model, "no-events"], runs: 1 })),
 ].filter((c): c is Case => only === undefined || only.includes(c.script));
