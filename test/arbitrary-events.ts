@@ -64,7 +64,7 @@ export function eventsOf(world: World, step: Step): DomainEventBody[] {
     }
     case 9: {
       const vm = pick(vms.filter((v) => v.state === "pending" && v.boots === 0));
-      if (vm) return [{ type: "vmRejected", vm: vm.id }];
+      if (vm) return [{ type: "vmRejected", vm: vm.id, reason: "fragmented" }];
       break;
     }
   }
