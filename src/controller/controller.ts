@@ -80,7 +80,7 @@ export class Controller {
         break;
       case "hostRepaired":
       case "rackRepaired":
-        for (const host of hostsSwitchedBy(world, event)) this.rebootDownVms(host);
+        for (const host of hostsSwitchedBy(world, event)) this.restartDownVms(host);
         this.retryWaiting();
         break;
       case "vmDown":
@@ -106,12 +106,11 @@ export class Controller {
     // Back within the timeout (its VMs were rebooted in place), or down again since: not this outage.
     if (host.up || host.since !== downSince) return;
     this.port.record({ type: "hostFailureDetected", host: host.id });
-    for (const vmId of [...host.vms]) {
-      if (this.port.world.vms.get(vmId)!.state === "down") this.placeOrWait(vmId);
-    }
+    this.restartDownVms(host);
   }
 
-  private rebootDownVms(host: Host): void {
+  /** The down VMs assigned to the host: rebooted there if it is up, else placed elsewhere (or waiting). */
+  private restartDownVms(host: Host): void {
     for (const vmId of [...host.vms]) {
       if (this.port.world.vms.get(vmId)!.state === "down") this.placeOrWait(vmId);
     }
@@ -168,10 +167,5 @@ export class Controller {
     const still = this.waiting.filter((vmId) => !this.tryStart(vmId));
     this.waiting.length = 0;
     this.waiting.push(...still);
-  }
-
-  /** VMs waiting for room or for their volume to be (re)started. */
-  get waitingCount(): number {
-    return this.waiting.length;
   }
 }

@@ -27,7 +27,6 @@ export class InvariantChecker {
   private readonly touchedHosts = new Map<string, DomainEvent>();
   private readonly touchedVms = new Map<string, DomainEvent>();
   private readonly touchedVolumes = new Map<string, DomainEvent>();
-  checkedEvents = 0;
 
   /** `spreadRacks`: the copies that count for a volume must be in distinct racks (when racks ≥ replicas). */
   constructor(private readonly world: World, private readonly options: { spreadRacks?: boolean } = {}) {}
@@ -94,7 +93,6 @@ export class InvariantChecker {
         break;
       }
     }
-    this.checkedEvents++;
   }
 
   private checkVm(event: DomainEvent, id: string): void {

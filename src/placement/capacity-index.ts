@@ -26,10 +26,6 @@ export class CapacityIndex {
     this.disk.fill(-1);
   }
 
-  get hostCount(): number {
-    return this.ids.length;
-  }
-
   /** Brings the index up to date with an event already applied to the world. */
   apply(event: DomainEvent): void {
     switch (event.type) {
