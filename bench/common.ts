@@ -1,3 +1,8 @@
+import { PRICES_2008 } from "../src/metrics/cost.js";
+import type { DomainEvent, DomainEventBody } from "../src/model/events.js";
+import { evolve } from "../src/model/evolve.js";
+import { emptyWorld } from "../src/model/world.js";
+import { CapacityIndex } from "../src/placement/capacity-index.js";
 import { parseScenario, type LoadedScenario } from "../src/scenario/load.js";
 
 /**
@@ -63,3 +68,21 @@ failures:
 
 /** A provenance for benchmark runs: no git lookups, a wall clock for the run record only. */
 export const benchProvenance = { packageVersion: "bench", gitCommit: null, now: () => new Date().toISOString() };
+
+/**
+ * A world and its capacity index, driven by hand: `emit` stamps a body with the next seq (at
+ * t = 0), applies it to the world and brings the index up to date — what a placement policy sees.
+ * It starts with `runStarted` (vps).
+ */
+export function indexedWorld() {
+  const world = emptyWorld();
+  const index = new CapacityIndex(world);
+  let seq = 0;
+  const emit = (body: DomainEventBody) => {
+    const event = { seq: ++seq, t: 0, ...body } as DomainEvent;
+    evolve(world, event);
+    index.apply(event);
+  };
+  emit({ type: "runStarted", serviceModel: "vps", prices: PRICES_2008 });
+  return { world, index, emit };
+}

@@ -6,14 +6,9 @@
  *
  *   node dist/bench/placement.js <policy> [hosts] [decisions]
  */
-import { PRICES_2008 } from "../src/metrics/cost.js";
-import type { DomainEvent, DomainEventBody } from "../src/model/events.js";
-import { evolve } from "../src/model/evolve.js";
-import { emptyWorld } from "../src/model/world.js";
 import { Random } from "../src/kernel/random.js";
-import { CapacityIndex } from "../src/placement/capacity-index.js";
 import { POLICIES, type PolicyName } from "../src/placement/policies.js";
-import { measure } from "./common.js";
+import { indexedWorld, measure } from "./common.js";
 
 const policyName = process.argv[2] as PolicyName;
 const policy = POLICIES[policyName];
@@ -24,21 +19,13 @@ if (!policy) {
 const hosts = Number(process.argv[3] ?? 10_000);
 const decisions = Number(process.argv[4] ?? (policyName === "best-fit" ? 20_000 : 200_000));
 
-const world = emptyWorld();
-const index = new CapacityIndex(world);
-let seq = 0;
-const emit = (body: DomainEventBody) => {
-  const event = { seq: ++seq, t: 0, ...body } as DomainEvent;
-  evolve(world, event);
-  index.apply(event);
-};
+const { index, emit } = indexedWorld();
 const sizes = [
   { vcpus: 1, memoryGiB: 1.7, diskGiB: 160 },
   { vcpus: 2, memoryGiB: 1.7, diskGiB: 350 },
   { vcpus: 2, memoryGiB: 7.5, diskGiB: 850 },
 ];
 const random = Random.fromSeed(1);
-emit({ type: "runStarted", serviceModel: "vps", prices: PRICES_2008 });
 for (let i = 1; i <= hosts; i++) emit({ type: "hostAdded", host: `h${i}`, rack: `r${i % 50}`, vcpus: 16, memoryGiB: 64, diskGiB: 6000, disks: 4 });
 
 const live: string[] = [];

@@ -1,23 +1,12 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { PRICES_2008 } from "../metrics/cost.js";
-import type { DomainEvent, DomainEventBody } from "../model/events.js";
-import { evolve } from "../model/evolve.js";
-import { emptyWorld, fits } from "../model/world.js";
-import { CapacityIndex } from "./capacity-index.js";
+import { indexedWorld } from "../../bench/common.js";
+import { fits } from "../model/world.js";
 import { POLICIES, type PlacementRequest } from "./policies.js";
 
 /** A world of hosts with the given capacities (memory GiB) and some of it used, and its index. */
 function cluster(hosts: { memoryGiB: number; used: number; up?: boolean }[]) {
-  const world = emptyWorld();
-  const index = new CapacityIndex(world);
-  let seq = 0;
-  const emit = (body: DomainEventBody) => {
-    const event = { seq: ++seq, t: 0, ...body } as DomainEvent;
-    evolve(world, event);
-    index.apply(event);
-  };
-  emit({ type: "runStarted", serviceModel: "vps", prices: PRICES_2008 });
+  const { world, index, emit } = indexedWorld();
   hosts.forEach((h, i) => {
     emit({ type: "hostAdded", host: `h${i + 1}`, rack: "r", vcpus: 64, memoryGiB: h.memoryGiB, diskGiB: 10_000, disks: 1 });
     if (h.used > 0) {
