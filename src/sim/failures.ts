@@ -42,16 +42,19 @@ interface Process<C extends string> {
   next: { model: FailureCauseModel<C>; random: Random } | null;
 }
 
-/** Starts the failure process of a component that is up now. */
+/**
+ * Starts the failure process of a component that is up now; `streams` is the run's `failures`
+ * stream (`sim.random.fork("failures")`, forked once for all components).
+ */
 export function startFailureProcess<C extends string>(
   sim: Simulation,
+  streams: Random,
   component: string,
   causes: FailureCauseModel<C>[],
   onFail: (cause: C) => void,
   onRepair: () => void,
 ): void {
   if (causes.length === 0) return;
-  const streams = sim.random.fork("failures");
   const process: Process<C> = {
     sim,
     causes: causes.map((model) => ({ model, random: streams.fork(`${component}/${model.cause}`) })),

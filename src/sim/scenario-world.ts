@@ -96,19 +96,21 @@ export function simulateScenario(scenario: Scenario, seed: number, serviceModel:
   const rackCauses = failureCauses({ outage: scenario.failures?.rack }, ["outage"] as const);
   const diskCauses = failureCauses({ failure: scenario.failures?.disk }, ["failure"] as const);
   const sanCauses = failureCauses({ outage: scenario.failures?.san }, ["outage"] as const);
+  const failures = sim.random.fork("failures");
   sim.scheduler.schedule(0, () => {
     sim.emit({ type: "runStarted", serviceModel, prices: { ...PRICES_2008, ...scenario.prices } });
-    startFailureProcess(sim, "san", sanCauses, () => sim.emit({ type: "sanFailed" }), () => sim.emit({ type: "sanRepaired" }));
+    startFailureProcess(sim, failures, "san", sanCauses, () => sim.emit({ type: "sanFailed" }), () => sim.emit({ type: "sanRepaired" }));
     const racks = new Set<string>();
     for (const host of expandHosts(scenario)) {
       if (!racks.has(host.rack)) {
         racks.add(host.rack);
         const rack = host.rack;
-        startFailureProcess(sim, `rack/${rack}`, rackCauses, () => sim.emit({ type: "rackFailed", rack }), () => sim.emit({ type: "rackRepaired", rack }));
+        startFailureProcess(sim, failures, `rack/${rack}`, rackCauses, () => sim.emit({ type: "rackFailed", rack }), () => sim.emit({ type: "rackRepaired", rack }));
       }
       sim.emit({ type: "hostAdded", host: host.id, rack: host.rack, vcpus: host.vcpus, memoryGiB: host.memoryGiB, diskGiB: host.diskGiB, disks: host.disks });
       startFailureProcess(
         sim,
+        failures,
         `host/${host.id}`,
         hostCauses,
         (cause) => sim.emit({ type: "hostFailed", host: host.id, cause }),
@@ -117,6 +119,7 @@ export function simulateScenario(scenario: Scenario, seed: number, serviceModel:
       for (let disk = 0; disk < host.disks; disk++) {
         startFailureProcess(
           sim,
+          failures,
           `disk/${host.id}/${disk}`,
           diskCauses,
           () => sim.emit({ type: "diskFailed", host: host.id, disk }),
