@@ -1,0 +1,194 @@
+import { readFileSync } from "node:fs";
+import { parseDocument } from "yaml";
+import { z } from "zod";
+import { addressProblem, checkName, NAME_PATTERN, uriProblem } from "./names.js";
+
+/**
+ * The host inventory: which libvirt daemons are the cluster's hosts, and how to reach them.
+ *
+ * ```yaml
+ * defaults:                       # optional; every key may also be set per host
+ *   migrationAddress: 127.0.0.1   # where the destination's QEMU listens for a live migration
+ *   domainType: qemu              # qemu (TCG, software) | kvm
+ * hosts:
+ *   - name: h1
+ *     uri: qemu:///session?socket=/tmp/tb/h1/run/libvirt/libvirt-sock
+ *     rack: rack-1                # failure domain (default: the host's own)
+ *     vcpus: 2                    # schedulable capacity; default: what `virsh nodeinfo` reports
+ *     memoryGiB: 0.25
+ *     fence:                      # optional: how to cut the host's power (argv, no shell)
+ *       off: [bash, test/libvirt/hosts.sh, kill, /tmp/tb, h1]
+ *       on: [bash, test/libvirt/hosts.sh, restart, /tmp/tb, h1]
+ * ```
+ */
+const expected = (what: string) => ({ error: `expected ${what}` });
+const name = (what: string) => z.string(expected(what)).regex(NAME_PATTERN, expected(`${what} (letters, digits, '.', '_', '-'; not starting with '-' or '.')`));
+const positive = () => z.number(expected("a positive number")).positive(expected("a positive number"));
+const ms = () => z.number(expected("milliseconds, a positive integer")).int(expected("milliseconds, a positive integer")).positive(expected("milliseconds, a positive integer"));
+const argv = z
+  .array(z.string(expected("a string")).min(1, expected("a non-empty string")), expected("a command as a list of arguments (no shell)"))
+  .min(1, expected("at least the program"));
+
+const settings = {
+  /** `--migrateuri tcp://ADDR --listen-address ADDR` on live migrations to this host; unset: libvirt picks (the destination's host name). */
+  migrationAddress: z.string(expected("an address")).superRefine((a, ctx) => {
+    const problem = addressProblem(a);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  }),
+  domainType: z.enum(["qemu", "kvm", "test"], expected("qemu (software emulation, TCG), kvm, or test (libvirt's test driver)")),
+  /** Prefix of the domain names the adapter creates: `<prefix><vm id>`. */
+  domainPrefix: z.string(expected("a prefix")).regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,20}$/, expected("a short prefix of letters, digits, '.', '_', '-'")),
+  /** How often each host is probed, and how long a probe may take before the host counts as failed. */
+  probeIntervalMs: ms(),
+  probeTimeoutMs: ms(),
+  /** Timeouts of ordinary commands, of `start`, of a migration. */
+  commandTimeoutMs: ms(),
+  startTimeoutMs: ms(),
+  migrateTimeoutMs: ms(),
+  /** Seconds a graceful shutdown may take before the domain is destroyed (0: destroy at once). */
+  shutdownGraceMs: z.number(expected("milliseconds ≥ 0")).int(expected("milliseconds ≥ 0")).nonnegative(expected("milliseconds ≥ 0")),
+};
+
+const defaultsSchema = z.strictObject({
+  migrationAddress: settings.migrationAddress.optional(),
+  domainType: settings.domainType.optional(),
+  domainPrefix: settings.domainPrefix.optional(),
+  probeIntervalMs: settings.probeIntervalMs.optional(),
+  probeTimeoutMs: settings.probeTimeoutMs.optional(),
+  commandTimeoutMs: settings.commandTimeoutMs.optional(),
+  startTimeoutMs: settings.startTimeoutMs.optional(),
+  migrateTimeoutMs: settings.migrateTimeoutMs.optional(),
+  shutdownGraceMs: settings.shutdownGraceMs.optional(),
+});
+
+const hostSchema = z.strictObject({
+  name: name("a host name"),
+  uri: z.string(expected("a libvirt connection URI")).superRefine((uri, ctx) => {
+    const problem = uriProblem(uri);
+    if (problem) ctx.addIssue({ code: "custom", message: `expected a libvirt connection URI: ${problem}` });
+  }),
+  rack: name("a rack name").optional(),
+  vcpus: z.number(expected("a positive integer")).int(expected("a positive integer")).positive(expected("a positive integer")).optional(),
+  memoryGiB: positive().optional(),
+  diskGiB: positive().optional(),
+  migrationAddress: settings.migrationAddress.optional(),
+  domainType: settings.domainType.optional(),
+  fence: z.strictObject({ off: argv, on: argv }).optional(),
+});
+
+const inventorySchema = z.strictObject({
+  defaults: defaultsSchema.default({}),
+  hosts: z.array(hostSchema, expected("a list of hosts")).min(1, expected("at least one host")),
+}).superRefine((inv, ctx) => {
+  const seen = new Map<string, number>();
+  inv.hosts.forEach((h, i) => {
+    const before = seen.get(h.name);
+    if (before !== undefined) ctx.addIssue({ code: "custom", path: ["hosts", i, "name"], message: `duplicate host name ${h.name} (also hosts[${before}])` });
+    seen.set(h.name, i);
+  });
+  const uris = new Map<string, number>();
+  inv.hosts.forEach((h, i) => {
+    const before = uris.get(h.uri);
+    if (before !== undefined) ctx.addIssue({ code: "custom", path: ["hosts", i, "uri"], message: `the same URI as hosts[${before}]: one daemon cannot be two hosts` });
+    uris.set(h.uri, i);
+  });
+});
+
+export interface InventoryHost {
+  name: string;
+  uri: string;
+  rack: string;
+  vcpus: number | null;
+  memoryGiB: number | null;
+  diskGiB: number | null;
+  migrationAddress: string | null;
+  domainType: "qemu" | "kvm" | "test";
+  fence: { off: string[]; on: string[] } | null;
+}
+
+export interface Inventory {
+  file: string;
+  hosts: InventoryHost[];
+  domainPrefix: string;
+  probeIntervalMs: number;
+  probeTimeoutMs: number;
+  commandTimeoutMs: number;
+  startTimeoutMs: number;
+  migrateTimeoutMs: number;
+  shutdownGraceMs: number;
+}
+
+/** Defaults: a probe a second that may take 2 s; 15 s for a command, 60 s for a start, 5 min for a migration. */
+export const INVENTORY_DEFAULTS = {
+  domainPrefix: "testbed-",
+  probeIntervalMs: 1_000,
+  probeTimeoutMs: 2_000,
+  commandTimeoutMs: 15_000,
+  startTimeoutMs: 60_000,
+  migrateTimeoutMs: 300_000,
+  shutdownGraceMs: 0,
+} as const;
+
+export class InventoryError extends Error {
+  constructor(readonly file: string, readonly problems: string[]) {
+    super(problems.map((p) => `${file}: ${p}`).join("\n"));
+  }
+}
+
+export function loadInventoryFile(file: string): Inventory {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    throw new InventoryError(file, [`cannot read the file (${(error as NodeJS.ErrnoException).code ?? String(error)})`]);
+  }
+  return parseInventory(file, text);
+}
+
+export function parseInventory(file: string, text: string): Inventory {
+  const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  if (document.errors[0]) throw new InventoryError(file, [`not valid YAML: ${document.errors[0].message.split("\n")[0]}`]);
+  const data: unknown = document.toJS();
+  const parsed = inventorySchema.safeParse(data, { reportInput: true });
+  if (!parsed.success) {
+    throw new InventoryError(
+      file,
+      parsed.error.issues.flatMap((issue) => {
+        const where = issue.path.length === 0 ? "(top level)" : issue.path.map((p, i) => (typeof p === "number" ? `[${p}]` : `${i > 0 ? "." : ""}${String(p)}`)).join("");
+        if (issue.code === "unrecognized_keys") return issue.keys.map((k) => `${where === "(top level)" ? "" : `${where}.`}${k}: unknown key (not part of the inventory format)`);
+        const input = (issue as { input?: unknown }).input;
+        const got = issue.code === "custom" ? "" : `, got ${input === undefined ? "nothing (the field is missing)" : JSON.stringify(input)}`;
+        return [`${where}: ${issue.message}${got}`];
+      }),
+    );
+  }
+  const { defaults, hosts } = parsed.data;
+  return {
+    file,
+    domainPrefix: defaults.domainPrefix ?? INVENTORY_DEFAULTS.domainPrefix,
+    probeIntervalMs: defaults.probeIntervalMs ?? INVENTORY_DEFAULTS.probeIntervalMs,
+    probeTimeoutMs: defaults.probeTimeoutMs ?? INVENTORY_DEFAULTS.probeTimeoutMs,
+    commandTimeoutMs: defaults.commandTimeoutMs ?? INVENTORY_DEFAULTS.commandTimeoutMs,
+    startTimeoutMs: defaults.startTimeoutMs ?? INVENTORY_DEFAULTS.startTimeoutMs,
+    migrateTimeoutMs: defaults.migrateTimeoutMs ?? INVENTORY_DEFAULTS.migrateTimeoutMs,
+    shutdownGraceMs: defaults.shutdownGraceMs ?? INVENTORY_DEFAULTS.shutdownGraceMs,
+    hosts: hosts.map((h) => ({
+      name: checkName("host", h.name),
+      uri: h.uri,
+      rack: h.rack ?? `rack-${h.name}`,
+      vcpus: h.vcpus ?? null,
+      memoryGiB: h.memoryGiB ?? null,
+      diskGiB: h.diskGiB ?? null,
+      migrationAddress: h.migrationAddress ?? defaults.migrationAddress ?? null,
+      domainType: h.domainType ?? defaults.domainType ?? "qemu",
+      fence: h.fence ?? null,
+    })),
+  };
+}
+
+/** The inventory's host of that name; a host not in the inventory is refused. */
+export function inventoryHost(inventory: Inventory, name: string): InventoryHost {
+  const host = inventory.hosts.find((h) => h.name === name);
+  if (!host) throw new InventoryError(inventory.file, [`host ${JSON.stringify(name)} is not in the inventory (hosts: ${inventory.hosts.map((h) => h.name).join(", ")})`]);
+  return host;
+}

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# A test bed of "hosts" on one machine: unprivileged libvirtd daemons side by side, each with its
+# own XDG directories, host_uuid (migration refuses "the same host" otherwise) and migration port
+# range, each under `tini -s` so that the QEMU processes it leaves are reaped (else every destroy
+# and migration stalls ~2 s). Guests are TCG (domain type qemu): no KVM needed.
+#
+#   hosts.sh up DIR N          start N daemons h1..hN under DIR, write DIR/inventory.yaml
+#   hosts.sh kill DIR HOST     kill HOST as a power cut would: its daemon and its QEMUs, SIGKILL
+#   hosts.sh restart DIR HOST  start HOST's daemon again (after kill)
+#   hosts.sh down DIR          destroy every guest, stop every daemon, kill what is left
+#
+# As root the daemons run as `nobody` (libvirt's session mode needs an unprivileged user; root
+# may still connect to their sockets). Only processes started here are signalled, by pid.
+set -euo pipefail
+
+die() { echo "hosts.sh: $*" >&2; exit 2; }
+
+need() { command -v "$1" >/dev/null || die "$1 not found (apt-get install --no-install-recommends libvirt-clients libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 tini)"; }
+
+sock() { echo "$1/$2/run/libvirt/libvirt-sock"; }
+uri() { echo "qemu:///session?socket=$(sock "$1" "$2")"; }
+
+as_owner() {
+  if [ "$(id -u)" = 0 ]; then
+    setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all "$@"
+  else
+    "$@"
+  fi
+}
+
+start_daemon() {
+  local dir=$1 host=$2 h="$1/$2"
+  rm -f "$h/run/libvirt/libvirt-sock" "$h/tini.pid"
+  # setsid: the daemon does not belong to the caller's process group or terminal.
+  as_owner env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$h" LANG=C \
+    XDG_CONFIG_HOME="$h/config" XDG_RUNTIME_DIR="$h/run" XDG_CACHE_HOME="$h/cache" XDG_DATA_HOME="$h/data" \
+    setsid sh -c 'echo $$ >"$0" && exec tini -s -- libvirtd --timeout 0' "$h/tini.pid" >>"$h/libvirtd.log" 2>&1 </dev/null &
+  for _ in $(seq 1 100); do
+    if [ -S "$h/run/libvirt/libvirt-sock" ] && virsh -q -c "$(uri "$dir" "$host")" uri >/dev/null 2>&1; then return 0; fi
+    sleep 0.1
+  done
+  die "$host: libvirtd did not come up; see $h/libvirtd.log"
+}
+
+# Every process the host's tini has: libvirtd and the QEMUs it reparented (tini is their subreaper).
+host_pids() {
+  local pidfile="$1/$2/tini.pid" tini
+  [ -f "$pidfile" ] || return 0
+  tini=$(cat "$pidfile")
+  [ -d "/proc/$tini" ] || return 0
+  ps -o pid= --ppid "$tini" || true
+}
+
+kill_host() {
+  local dir=$1 host=$2 pids tini
+  [ -f "$dir/$host/tini.pid" ] || die "$host: no such host under $dir"
+  tini=$(cat "$dir/$host/tini.pid")
+  pids=$(host_pids "$dir" "$host")
+  # shellcheck disable=SC2086
+  [ -z "$pids" ] || kill -KILL $pids 2>/dev/null || true
+  for _ in $(seq 1 50); do [ -d "/proc/$tini" ] || break; sleep 0.1; done
+  kill -KILL "$tini" 2>/dev/null || true
+}
+
+cmd=${1:-}
+case "$cmd" in
+  up)
+    dir=${2:?DIR}; n=${3:?N}
+    need libvirtd; need virsh; need tini; need qemu-system-x86_64
+    [[ "$n" =~ ^[1-9]$ ]] || die "N must be 1..9"
+    mkdir -p "$dir"
+    dir=$(cd "$dir" && pwd)
+    # Sockets live under DIR: keep it short (108 bytes for a unix socket path).
+    [ ${#dir} -le 60 ] || die "DIR path too long for unix sockets: $dir"
+    base=$((49152 + (RANDOM % 500) * 32))
+    {
+      echo "# written by test/libvirt/hosts.sh: $n libvirtd daemons on this machine"
+      echo "defaults:"
+      echo "  migrationAddress: 127.0.0.1"
+      echo "hosts:"
+    } >"$dir/inventory.yaml"
+    for i in $(seq 1 "$n"); do
+      host="h$i"; h="$dir/$host"
+      mkdir -p "$h/config/libvirt" "$h/run" "$h/cache" "$h/data"
+      chmod 700 "$h/run"
+      printf 'host_uuid = "%s"\n' "$(cat /proc/sys/kernel/random/uuid)" >"$h/config/libvirt/libvirtd.conf"
+      lo=$((base + (i - 1) * 32))
+      printf 'stdio_handler = "file"\nmigration_port_min = %d\nmigration_port_max = %d\n' "$lo" "$((lo + 31))" >"$h/config/libvirt/qemu.conf"
+      [ "$(id -u)" != 0 ] || chown -R nobody:nogroup "$h"
+      start_daemon "$dir" "$host"
+      printf '  - name: %s\n    uri: "%s"\n' "$host" "$(uri "$dir" "$host")" >>"$dir/inventory.yaml"
+    done
+    echo "$dir/inventory.yaml"
+    ;;
+  kill)
+    kill_host "${2:?DIR}" "${3:?HOST}"
+    ;;
+  restart)
+    dir=${2:?DIR}; host=${3:?HOST}
+    [ -d "$dir/$host/config" ] || die "$host: no such host under $dir"
+    kill_host "$dir" "$host"
+    start_daemon "$dir" "$host"
+    ;;
+  down)
+    dir=${2:?DIR}
+    [ -d "$dir" ] || exit 0
+    for h in "$dir"/h*/; do
+      host=$(basename "$h")
+      [ -f "$h/tini.pid" ] || continue
+      if [ -n "$(host_pids "$dir" "$host")" ]; then
+        u=$(uri "$dir" "$host")
+        for d in $(timeout 5 virsh -q -c "$u" list --name 2>/dev/null || true); do timeout 5 virsh -q -c "$u" destroy "$d" >/dev/null 2>&1 || true; done
+      fi
+      kill_host "$dir" "$host"
+      rm -f "$h/tini.pid"
+    done
+    ;;
+  *)
+    die "usage: hosts.sh up DIR N | kill DIR HOST | restart DIR HOST | down DIR"
+    ;;
+esac
