@@ -1,26 +1,10 @@
-import type { DomainEvent, DomainEventBody } from "../model/events.js";
+import type { DomainEvent } from "../model/events.js";
 import { fits, hostsSwitchedBy, volumeAvailable, type Host, type Vm, type World } from "../model/world.js";
 import { CapacityIndex } from "../placement/capacity-index.js";
 import { firstFit, type PlacementPolicy, type Plan } from "../placement/policies.js";
+import type { ClusterPort } from "./port.js";
 
 const hostOf = (plan: Plan): string | null => ("host" in plan ? plan.host : null);
-
-/**
- * What the controller needs from the infrastructure it runs on — the simulated cluster or real
- * hosts. It reads the world (never writes it) and acts only through these commands; it never
- * knows whether time is simulated.
- */
-export interface ClusterPort {
-  readonly world: World;
-  /** Calls `callback` after `delayMs` (simulated or wall-clock). */
-  after(delayMs: number, callback: () => void): void;
-  /** Records a decision of the controller as an event (a refused request, a host declared dead). */
-  record(body: DomainEventBody): void;
-  /** Assigns a pending or down VM to a host and boots it there. */
-  startVm(vm: string, host: string): void;
-  /** Boots a down VM again on the host it is assigned to. */
-  rebootVm(vm: string): void;
-}
 
 export interface ControllerConfig {
   /** persistent-ha: silence after which a host is declared dead and its VMs restarted elsewhere. */

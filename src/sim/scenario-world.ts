@@ -2,7 +2,8 @@ import { Controller } from "../controller/controller.js";
 import { PRICES_2008 } from "../metrics/cost.js";
 import { POLICIES } from "../placement/policies.js";
 import { distribution } from "../kernel/distributions.js";
-import { hoursToMs, MS_PER_SECOND } from "../kernel/time.js";
+import { hoursToMs, MS_PER_MINUTE, MS_PER_SECOND } from "../kernel/time.js";
+import { MIGRATION_DEFAULTS, type MigrationConfig } from "../migration/migration-model.js";
 import type { ServiceModel } from "../model/events.js";
 import { clusterLayout, type Scenario } from "../scenario/schema.js";
 import { failureCauses, HOST_FAILURE_CAUSES, startFailureProcess, startFailureTrace } from "./failures.js";
@@ -48,6 +49,21 @@ export function storageConfig(scenario: Scenario): StorageConfig {
   };
 }
 
+export function migrationConfig(scenario: Scenario): MigrationConfig {
+  const d = MIGRATION_DEFAULTS;
+  const m = scenario.migration;
+  return {
+    bandwidthMBps: m.bandwidthMBps ?? d.bandwidthMBps,
+    writableWorkingSetFraction: m.writableWorkingSetFraction ?? d.writableWorkingSetFraction,
+    stopCopyThresholdMiB: m.stopCopyThresholdMiB ?? d.stopCopyThresholdMiB,
+    maxRounds: m.maxRounds ?? d.maxRounds,
+    maxSentFactor: m.maxSentFactor ?? d.maxSentFactor,
+    switchoverMs: m.switchoverMs ?? d.switchoverMs,
+    abortOnNonConvergence: m.abortOnNonConvergence ?? d.abortOnNonConvergence,
+    maxPerHost: m.maxPerHost ?? d.maxPerHost,
+  };
+}
+
 export interface ScenarioSimulation {
   sim: Simulation;
   controller: Controller;
@@ -73,7 +89,19 @@ export function simulateScenario(scenario: Scenario, seed: number, serviceModel:
   const storage: VolumeStorage | null =
     serviceModel !== "persistent-ha" ? null : scenario.storage.kind === "san" ? new San(sim) : new ReplicatedStorage(sim, storageConfig(scenario), sim.random.fork("storage"));
   const raid = serviceModel === "persistent-ha" ? null : new LocalRaid(sim, { level: scenario.storage.localRaid?.level ?? null, rebuildMBps: scenario.storage.localRaid?.rebuildMBps ?? LOCAL_RAID_DEFAULTS.rebuildMBps });
-  const infrastructure = new SimulatedInfrastructure(sim, new Provisioning(scenario.provisioning, sim.random.fork("provisioning")), storage);
+  const infrastructure = new SimulatedInfrastructure(
+    sim,
+    new Provisioning(scenario.provisioning, sim.random.fork("provisioning")),
+    storage,
+    {
+      migration: migrationConfig(scenario),
+      dirtyRateMBps: distribution(scenario.migration.dirtyRateMBps ?? { type: "deterministic", value: MIGRATION_DEFAULTS.dirtyRateMBps }),
+      hostBootMs: Math.round(scenario.power.hostBootMinutes * MS_PER_MINUTE),
+      isolationPowerOff: scenario.ha.isolationResponse === "powerOff",
+      isolationDetectionMs: Math.round(scenario.ha.isolationDetectionSeconds * MS_PER_SECOND),
+    },
+    sim.random.fork("migration"),
+  );
   const controller = new Controller(infrastructure, {
     heartbeatTimeoutMs: Math.round(scenario.ha.heartbeatTimeoutSeconds * MS_PER_SECOND),
     policy: POLICIES[scenario.placement.policy],
