@@ -9,6 +9,9 @@ import { ExitCode, UsageError } from "./exit-codes.js";
 import { inspectCommand } from "./inspect.js";
 import { replayCommand } from "./replay.js";
 import { runCommand } from "./run.js";
+import { drainCommand, hostsCommand, liveCommand } from "./libvirt.js";
+import { InventoryError } from "../adapters/libvirt/inventory.js";
+import { InvalidName } from "../adapters/libvirt/names.js";
 
 /**
  * `testbed`: a thin shell over the library. Exit codes: 0 ok, 1 a run or a verification failed,
@@ -90,6 +93,62 @@ function buildProgram(): Command {
       process.exitCode = inspectCommand(existingDatabase(db), { runId: opts.run, tail: opts.tail, json: opts.json === true });
     });
 
+  program
+    .command("hosts")
+    .description("what the libvirt adapter sees on each host of an inventory: capacity, domain types, the domains it owns")
+    .argument("<inventory>", "host inventory (YAML)")
+    .option("--json", "print as JSON on stdout")
+    .action(async (inventory: string, opts: { json?: boolean }) => {
+      process.exitCode = await hostsCommand(inventory, { json: opts.json === true });
+    });
+
+  program
+    .command("live")
+    .description("run a scenario's workload (and failure trace) on real hosts through libvirt, with the same controller, and record it")
+    .argument("<inventory>", "host inventory (YAML)")
+    .argument("<scenario>", "scenario file (YAML): workload, placement policy, ha, failures.trace")
+    .option("--db <file>", "results database (default: results/<scenario name>/live.db)")
+    .addOption(new Option("--model <name>", "service model (default: the scenario's first)").choices([...SERVICE_MODELS]))
+    .addOption(new Option("--seed <n>", "seed for the VM sizes (default: the scenario's seed, else 1)").argParser(integer("an integer seed")))
+    .addOption(new Option("--duration <seconds>", "wall-clock length of the run (default: the scenario's durationHours)").argParser(positiveInteger("a number of seconds")))
+    .option("--keep", "leave the VMs running at the end (default: destroy and undefine them)")
+    .option("--dry-run", "print the commands that would change the hosts instead of running them")
+    .option("--trace", "print every virsh command as it runs")
+    .option("--json", "print the result as JSON on stdout")
+    .action(async (inventory: string, file: string, opts: { db?: string; model?: ServiceModel; seed?: number; duration?: number; keep?: boolean; dryRun?: boolean; trace?: boolean; json?: boolean }) => {
+      const loaded = loadScenarioFile(file);
+      process.exitCode = await liveCommand(inventory, loaded, {
+        db: opts.db ?? join("results", loaded.scenario.name, "live.db"),
+        serviceModel: opts.model ?? loaded.scenario.serviceModels[0]!,
+        seed: opts.seed ?? loaded.scenario.seed ?? 1,
+        ...(opts.duration !== undefined ? { durationSeconds: opts.duration } : {}),
+        keep: opts.keep === true,
+        dryRun: opts.dryRun === true,
+        trace: opts.trace === true,
+        json: opts.json === true,
+      });
+    });
+
+  program
+    .command("drain")
+    .description("live-migrate every VM of ours off a host (planned maintenance), with the controller's drain, and record it")
+    .argument("<inventory>", "host inventory (YAML)")
+    .argument("<host>", "the host to empty (a name from the inventory)")
+    .option("--db <file>", "results database (default: results/drain/live.db)")
+    .addOption(new Option("--timeout <seconds>", "give up after this long").argParser(positiveInteger("a number of seconds")).default(600))
+    .option("--dry-run", "print the commands that would change the hosts instead of running them")
+    .option("--trace", "print every virsh command as it runs")
+    .option("--json", "print the result as JSON on stdout")
+    .action(async (inventory: string, host: string, opts: { db?: string; timeout: number; dryRun?: boolean; trace?: boolean; json?: boolean }) => {
+      process.exitCode = await drainCommand(inventory, host, {
+        db: opts.db ?? join("results", "drain", "live.db"),
+        timeoutSeconds: opts.timeout,
+        dryRun: opts.dryRun === true,
+        trace: opts.trace === true,
+        json: opts.json === true,
+      });
+    });
+
   return program;
 }
 
@@ -103,7 +162,7 @@ async function main(argv: string[]): Promise<number> {
         ? ExitCode.ok
         : ExitCode.badInput;
     }
-    if (error instanceof ScenarioError || error instanceof UsageError || error instanceof StoreError) {
+    if (error instanceof ScenarioError || error instanceof UsageError || error instanceof StoreError || error instanceof InventoryError || error instanceof InvalidName) {
       process.stderr.write(`${error.message}\n`);
       return ExitCode.badInput;
     }

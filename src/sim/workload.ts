@@ -77,7 +77,7 @@ function terminate({ sim, vm }: { sim: Simulation; vm: string }): void {
 }
 
 /** Draws VM sizes from a weighted discrete mix. */
-class SizeMix {
+export class SizeMix {
   private readonly cumulative: number[];
 
   constructor(private readonly sizes: VmSizeSpec[]) {

@@ -9,9 +9,14 @@
 #   hosts.sh restart DIR HOST  start HOST's daemon again (after kill)
 #   hosts.sh down DIR          destroy every guest, stop every daemon, kill what is left
 #
+# The inventory gives each host a fence command (off: kill, on: restart), so that the adapter can
+# cut a host's power as a fence agent would, and `failures.trace` can crash hosts.
+#
 # As root the daemons run as `nobody` (libvirt's session mode needs an unprivileged user; root
 # may still connect to their sockets). Only processes started here are signalled, by pid.
 set -euo pipefail
+
+self=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
 
 die() { echo "hosts.sh: $*" >&2; exit 2; }
 
@@ -88,7 +93,8 @@ case "$cmd" in
       printf 'stdio_handler = "file"\nmigration_port_min = %d\nmigration_port_max = %d\n' "$lo" "$((lo + 31))" >"$h/config/libvirt/qemu.conf"
       [ "$(id -u)" != 0 ] || chown -R nobody:nogroup "$h"
       start_daemon "$dir" "$host"
-      printf '  - name: %s\n    uri: "%s"\n' "$host" "$(uri "$dir" "$host")" >>"$dir/inventory.yaml"
+      printf '  - name: %s\n    uri: "%s"\n    fence: { off: [bash, "%s", kill, "%s", %s], on: [bash, "%s", restart, "%s", %s] }\n' \
+        "$host" "$(uri "$dir" "$host")" "$self" "$dir" "$host" "$self" "$dir" "$host" >>"$dir/inventory.yaml"
     done
     echo "$dir/inventory.yaml"
     ;;

@@ -35,7 +35,7 @@ export interface VirshCall {
   timeoutMs: number;
   /** Changes something on the host (define, start, destroy, migrate ...): not run in a dry run. */
   mutating?: boolean;
-  /** Written to the command's stdin (a domain's XML for `define /dev/stdin`). */
+  /** Content for the argument `/dev/stdin` (a domain's XML for `define`): passed as a private temporary file. */
   input?: string;
 }
 
@@ -88,6 +88,19 @@ export class Virsh {
       }
       return session.run(args, call);
     }
+    if (call.input !== undefined) {
+      // virsh reads a file argument with open(2), which a pipe from Node (a socket) refuses: the
+      // input goes through a private temporary file instead, removed afterwards.
+      const dir = mkdtempSync(join(tmpdir(), "testbed-virsh-"));
+      const file = join(dir, "input.xml");
+      writeFileSync(file, call.input, { mode: 0o600 });
+      const withFile = argv.map((a) => (a === "/dev/stdin" ? file : a));
+      return this.spawnVirsh(withFile, { ...call, input: undefined }).finally(() => rmSync(dir, { recursive: true, force: true }));
+    }
+    return this.spawnVirsh(argv, call);
+  }
+
+  private spawnVirsh(argv: string[], call: VirshCall): Promise<string> {
     return new Promise((resolve, reject) => {
       const child = spawn(this.binary, argv, { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, LC_ALL: "C" } });
       let stdout = "";

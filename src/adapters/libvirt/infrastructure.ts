@@ -1,0 +1,558 @@
+import { execFile } from "node:child_process";
+import type { ClusterPort, MigrationMode, PowerOffReason } from "../../controller/port.js";
+import { msToHours } from "../../kernel/time.js";
+import type { DomainEvent, DomainEventBody, MigrationAbortReason } from "../../model/events.js";
+import { hostsBroughtUpBy, hostsDownedBy, type Host, type World } from "../../model/world.js";
+import { domainXml } from "./domain-xml.js";
+import { HostMonitor, type LifecycleEvent } from "./host-monitor.js";
+import { LibvirtHost, type HostCapacity } from "./host.js";
+import { inventoryHost, type Inventory } from "./inventory.js";
+import type { LiveLog } from "./live-log.js";
+import { checkName } from "./names.js";
+import { displayCommand, VirshError, type Virsh } from "./virsh.js";
+
+export interface LibvirtAdapterOptions {
+  inventory: Inventory;
+  virsh: Virsh;
+  log: LiveLog;
+  /** Written into each domain's metadata (`run="…"`): which run created it. */
+  runTag: string;
+  /** The boot time recorded in `vmPlaced`/`vmRebooted` (the modelled value; the real start is when `vmStarted` comes). */
+  bootMs: number;
+  /** Warnings and errors (a command that failed, a domain that stopped on its own). */
+  report?: (line: string) => void;
+}
+
+/** Where a command found a problem that the run should fail for, kept for the caller. */
+export interface AdapterProblem {
+  t: number;
+  message: string;
+}
+
+/**
+ * The libvirt adapter: carries out the controller's commands on real hosts through `virsh`, and
+ * turns what it observes into the same domain events as the simulated adapter, stamped with
+ * wall-clock time into the same log.
+ *
+ * - `startVm`: `vmPlaced` at once, then `define` (our XML, fed on stdin) and `start` on the host;
+ *   `vmStarted` when libvirt reports the domain running (`virsh start` returns once it runs).
+ * - `rebootVm`: `vmRebooted`, `start` where the domain is defined, `vmStarted`.
+ * - `stopVm`: graceful shutdown for `shutdownGraceMs`, then `destroy`; `vmDown` (stopped).
+ * - `migrateVm` live: `migrationStarted`, `virsh migrate --live --persistent --undefinesource`
+ *   (QEMU's stream to the destination's `migrationAddress`), then `migrationFinished` with the
+ *   downtime and bytes the destination's `domjobinfo --completed` reports, or `migrationAborted`.
+ *   Cold: destroy, `migrate --offline --persistent --undefinesource`, `migrationFinished`, start
+ *   on the destination, `vmStarted`.
+ * - `powerOffHost`/`powerOnHost`: only with a `fence` command in the inventory (a PDU, IPMI, or
+ *   the test bed's kill/restart); otherwise refused, and said so (no event).
+ * - Host liveness (`HostMonitor`): a host that stops answering becomes `hostFailed` (crash) —
+ *   and its VMs `vmDown`, as in the simulation — and `hostRepaired` when it answers again, after
+ *   which the domains it still has for VMs that now live elsewhere are destroyed and undefined.
+ * - A domain of ours that stops without a command of ours (the guest powered off, QEMU died):
+ *   `vmDown` (stopped).
+ *
+ * Safety: every command goes to a host of the inventory, names are checked before they reach
+ * virsh, and every destructive command first checks the domain's metadata (`LibvirtHost`).
+ */
+export class LibvirtInfrastructure implements ClusterPort {
+  readonly world: World;
+  readonly hosts = new Map<string, LibvirtHost>();
+  readonly capacity = new Map<string, HostCapacity>();
+  readonly problems: AdapterProblem[] = [];
+  private readonly monitors = new Map<string, HostMonitor>();
+  private readonly log: LiveLog;
+  private readonly inventory: Inventory;
+  private readonly report: (line: string) => void;
+  /** The hosts each VM's domain is defined on (more than one after a restart elsewhere, until cleaned up). */
+  private readonly definedOn = new Map<string, Set<string>>();
+  /** Per VM, the chain of its commands: one at a time. */
+  private readonly chains = new Map<string, Promise<void>>();
+  /** VMs with a command under way: their lifecycle events are ours, not news. */
+  private readonly busy = new Map<string, number>();
+  private readonly pending = new Set<Promise<void>>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  /** Hosts being fenced or powered on by us: the monitor's view of them is expected. */
+  private readonly powering = new Set<string>();
+  private closed = false;
+
+  constructor(private readonly options: LibvirtAdapterOptions) {
+    this.log = options.log;
+    this.world = options.log.world;
+    this.inventory = options.inventory;
+    this.report = options.report ?? ((line) => process.stderr.write(`${line}\n`));
+    for (const config of options.inventory.hosts) this.hosts.set(config.name, new LibvirtHost(config, options.inventory, options.virsh));
+    options.log.onEvent((event) => this.react(event));
+  }
+
+  /** A host of the inventory; any other is refused. */
+  host(name: string): LibvirtHost {
+    const host = this.hosts.get(name);
+    if (host) return host;
+    inventoryHost(this.inventory, name); // throws: not in the inventory
+    throw new Error(`host ${name} is not in the inventory`);
+  }
+
+  /**
+   * Discovers every host's capacity and emits `hostAdded` for each (capacity from the inventory
+   * where it says, else what libvirt reports); a host that does not answer is added from the
+   * inventory's capacity and failed at once, or refused if the inventory gives none.
+   */
+  async addHosts(): Promise<void> {
+    const found = await Promise.all(
+      [...this.hosts.values()].map(async (host) => {
+        try {
+          return { host, caps: await host.discover(), error: null };
+        } catch (error) {
+          return { host, caps: null, error: error as Error };
+        }
+      }),
+    );
+    for (const { host, caps, error } of found) {
+      const c = host.config;
+      if (caps) this.capacity.set(host.name, caps);
+      if (caps === null && (c.vcpus === null || c.memoryGiB === null)) throw new Error(`${host.name}: does not answer (${error!.message}) and the inventory gives no vcpus/memoryGiB`);
+      if (caps && !caps.domainTypes.includes(c.domainType)) this.problem(`${host.name}: cannot run domains of type ${c.domainType} (it offers ${caps.domainTypes.join(", ") || "none"})`);
+      this.log.emit({
+        type: "hostAdded",
+        host: host.name,
+        rack: c.rack,
+        vcpus: c.vcpus ?? caps!.cpus,
+        memoryGiB: c.memoryGiB ?? caps!.memoryKiB / 1024 ** 2,
+        diskGiB: c.diskGiB ?? 1024,
+        disks: 1,
+      });
+      if (caps === null) this.log.emit({ type: "hostFailed", host: host.name, cause: "crash" });
+    }
+  }
+
+  /**
+   * Takes into the world the domains of ours already running on the hosts (left by an earlier
+   * `live --keep`): each becomes a VM requested, placed and started where it runs.
+   */
+  async adoptRunningDomains(): Promise<string[]> {
+    const adopted: string[] = [];
+    for (const host of this.hosts.values()) {
+      if (!this.world.hosts.get(host.name)?.up) continue;
+      for (const domain of await host.ownedDomains()) {
+        if (domain.state !== "running" || this.world.vms.has(domain.vm)) continue;
+        const info = await this.options.virsh.run(host.uri, ["dominfo", domain.name], { timeoutMs: this.inventory.commandTimeoutMs });
+        const vcpus = Number(/^CPU\(s\):\s*(\d+)/m.exec(info)?.[1] ?? 1);
+        const memoryKiB = Number(/^Max memory:\s*(\d+)\s*KiB/m.exec(info)?.[1] ?? 65536);
+        this.log.emit({ type: "vmRequested", vm: domain.vm, vcpus, memoryGiB: memoryKiB / 1024 ** 2, diskGiB: 1, lifetimeHours: null });
+        this.log.emit({ type: "vmPlaced", vm: domain.vm, host: host.name, bootMs: 0 });
+        this.log.emit({ type: "vmStarted", vm: domain.vm });
+        this.defined(domain.vm).add(host.name);
+        adopted.push(domain.vm);
+      }
+    }
+    return adopted;
+  }
+
+  /** Starts watching every host. */
+  startMonitors(): void {
+    for (const host of this.hosts.values()) {
+      const monitor = new HostMonitor(host, this.inventory.probeIntervalMs, {
+        up: (name) => this.hostAnswers(name),
+        down: (name, why) => this.hostSilent(name, why),
+        lifecycle: (name, event) => this.lifecycle(name, event),
+      });
+      this.monitors.set(host.name, monitor);
+      monitor.start();
+    }
+  }
+
+  // ---- the port ----
+
+  after(delayMs: number, callback: () => void): void {
+    if (this.closed) return;
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      if (this.closed) return;
+      try {
+        callback();
+      } catch (error) {
+        this.problem(`a timer's callback failed: ${(error as Error).stack ?? String(error)}`);
+      }
+    }, delayMs);
+    this.timers.add(timer);
+  }
+
+  record(body: DomainEventBody): void {
+    this.log.emit(body);
+  }
+
+  startVm(vmId: string, hostId: string): void {
+    const host = this.host(hostId);
+    const domain = host.domainName(vmId);
+    const vm = this.world.vms.get(vmId)!;
+    this.log.emit({ type: "vmPlaced", vm: vmId, host: hostId, bootMs: this.options.bootMs });
+    const boots = vm.boots;
+    const xml = domainXml({
+      name: domain,
+      vm: vmId,
+      run: this.options.runTag,
+      vcpus: vm.vcpus,
+      memoryMiB: Math.max(16, Math.round(vm.memoryGiB * 1024)),
+      domainType: host.config.domainType,
+    });
+    this.op(vmId, `start ${vmId} on ${hostId}`, async () => {
+      await host.define(domain, vmId, xml);
+      this.defined(vmId).add(hostId);
+      await this.startDomain(host, domain, vmId);
+      if (this.booting(vmId, boots, hostId)) this.log.emit({ type: "vmStarted", vm: vmId });
+    }, () => this.bootFailed(vmId, boots, hostId));
+  }
+
+  rebootVm(vmId: string): void {
+    const vm = this.world.vms.get(vmId)!;
+    const host = this.host(vm.host!);
+    this.log.emit({ type: "vmRebooted", vm: vmId, bootMs: this.options.bootMs });
+    const boots = vm.boots;
+    this.op(vmId, `reboot ${vmId} on ${host.name}`, async () => {
+      await this.startDomain(host, host.domainName(vmId), vmId);
+      if (this.booting(vmId, boots, host.name)) this.log.emit({ type: "vmStarted", vm: vmId });
+    }, () => this.bootFailed(vmId, boots, host.name));
+  }
+
+  stopVm(vmId: string): void {
+    const vm = this.world.vms.get(vmId)!;
+    const host = this.host(vm.host!);
+    this.op(vmId, `stop ${vmId} on ${host.name}`, async () => {
+      await host.shutdown(host.domainName(vmId), vmId, this.inventory.shutdownGraceMs);
+      const now = this.world.vms.get(vmId);
+      if (now && now.host === host.name && (now.state === "running" || now.state === "booting")) this.log.emit({ type: "vmDown", vm: vmId, cause: "stopped" });
+    });
+  }
+
+  migrateVm(vmId: string, to: string, mode: MigrationMode): void {
+    const vm = this.world.vms.get(vmId)!;
+    const source = this.host(vm.host!);
+    const destination = this.host(to);
+    const domain = source.domainName(vmId);
+    this.log.emit({ type: "migrationStarted", vm: vmId, from: source.name, to, mode });
+    const started = this.log.now;
+    const current = () => this.world.vms.get(vmId)?.migration?.to === to;
+    this.op(vmId, `migrate ${vmId} ${source.name} → ${to} (${mode})`, async () => {
+      try {
+        if (mode === "live") {
+          const stats = await source.migrateLive(domain, vmId, destination, this.inventory.migrateTimeoutMs);
+          this.defined(vmId).delete(source.name);
+          this.defined(vmId).add(to);
+          if (current()) this.log.emit({ type: "migrationFinished", vm: vmId, downtimeMs: finite(stats.downtimeMs), transferredGiB: finite(stats.transferredBytes) / 1024 ** 3 });
+          return;
+        }
+        await source.shutdown(domain, vmId, this.inventory.shutdownGraceMs);
+        await source.migrateOffline(domain, vmId, destination);
+        this.defined(vmId).delete(source.name);
+        this.defined(vmId).add(to);
+        if (!current()) return;
+        this.log.emit({ type: "migrationFinished", vm: vmId, downtimeMs: this.log.now - started, transferredGiB: 0 });
+        const boots = this.world.vms.get(vmId)!.boots;
+        await this.startDomain(destination, domain, vmId);
+        if (this.booting(vmId, boots, to)) this.log.emit({ type: "vmStarted", vm: vmId });
+      } catch (error) {
+        if (current()) this.log.emit({ type: "migrationAborted", vm: vmId, reason: await this.abortReason(source.name, to) });
+        throw error;
+      }
+    });
+  }
+
+  powerOffHost(hostId: string, reason: PowerOffReason): void {
+    const host = this.host(hostId);
+    const fence = host.config.fence;
+    if (fence === null) {
+      this.problem(`cannot power off ${hostId} (${reason}): the inventory gives no fence command for it; refused`);
+      return;
+    }
+    this.powering.add(hostId);
+    this.track(
+      this.runFence(hostId, fence.off)
+        .then(() => {
+          if (this.world.hosts.get(hostId)!.poweredOff === null) this.log.emit({ type: "hostPoweredOff", host: hostId, reason });
+        })
+        .catch((error: Error) => this.problem(`power off ${hostId}: ${error.message}`))
+        .finally(() => this.powering.delete(hostId)),
+    );
+  }
+
+  powerOnHost(hostId: string): void {
+    const host = this.host(hostId);
+    const fence = host.config.fence;
+    if (fence === null) {
+      this.problem(`cannot power on ${hostId}: the inventory gives no fence command for it; refused`);
+      return;
+    }
+    this.powering.add(hostId);
+    this.track(
+      (async () => {
+        await this.runFence(hostId, fence.on);
+        // Booted when the daemon answers.
+        const until = Date.now() + this.inventory.startTimeoutMs;
+        for (;;) {
+          try {
+            await host.probe();
+            break;
+          } catch (error) {
+            if (Date.now() > until) throw error;
+            await sleep(200);
+          }
+        }
+        if (this.world.hosts.get(hostId)!.poweredOff !== null) this.log.emit({ type: "hostPoweredOn", host: hostId });
+      })()
+        .catch((error: Error) => this.problem(`power on ${hostId}: ${error.message}`))
+        .finally(() => this.powering.delete(hostId)),
+    );
+  }
+
+  // ---- failure injection (the test bed's `failures.trace`) ----
+
+  /**
+   * Cuts a host's power with its fence command *without* telling the world: the monitor has to
+   * notice, as it would a real crash. Returns when the command has run.
+   */
+  async injectFailure(hostId: string): Promise<void> {
+    const fence = this.host(hostId).config.fence;
+    if (fence === null) throw new Error(`cannot fail ${hostId}: the inventory gives no fence command for it`);
+    await this.runFence(hostId, fence.off);
+  }
+
+  async injectRepair(hostId: string): Promise<void> {
+    const fence = this.host(hostId).config.fence;
+    if (fence === null) throw new Error(`cannot repair ${hostId}: the inventory gives no fence command for it`);
+    await this.runFence(hostId, fence.on);
+  }
+
+  // ---- reactions ----
+
+  /** What a host going down does to its VMs (as the simulated adapter); a host back is cleaned up. */
+  react(event: DomainEvent): void {
+    if (event.type === "vmTerminated") {
+      this.removeEverywhere(event.vm);
+      return;
+    }
+    for (const host of hostsDownedBy(this.world, event)) {
+      this.abortMigrations(host);
+      for (const vmId of [...host.vms]) {
+        const vm = this.world.vms.get(vmId)!;
+        if (vm.state !== "booting" && vm.state !== "running") continue;
+        if (vm.disk === "instance-store") {
+          const stateHours = vm.dataSince === null ? 0 : msToHours(event.t - vm.dataSince);
+          this.log.emit({ type: "vmLost", vm: vmId, cause: "host", stateHours });
+        } else {
+          this.log.emit({ type: "vmDown", vm: vmId, cause: "host" });
+        }
+      }
+    }
+    for (const host of hostsBroughtUpBy(this.world, event)) this.track(this.cleanUp(host.id));
+  }
+
+  private abortMigrations(host: Host): void {
+    for (const vmId of [...host.vms]) if (this.world.vms.get(vmId)?.migration) this.log.emit({ type: "migrationAborted", vm: vmId, reason: "sourceDown" });
+    for (const vmId of [...host.incoming]) if (this.world.vms.get(vmId)?.migration) this.log.emit({ type: "migrationAborted", vm: vmId, reason: "destinationDown" });
+  }
+
+  private hostSilent(hostId: string, why: string): void {
+    const host = this.world.hosts.get(hostId);
+    if (!host || this.closed) return;
+    this.report(`${hostId}: not answering (${why})`);
+    if (host.failure === null && host.poweredOff === null && !this.powering.has(hostId)) this.log.emit({ type: "hostFailed", host: hostId, cause: "crash" });
+  }
+
+  private hostAnswers(hostId: string): void {
+    const host = this.world.hosts.get(hostId);
+    if (!host || this.closed) return;
+    if (host.failure !== null) {
+      this.report(`${hostId}: answering again`);
+      this.log.emit({ type: "hostRepaired", host: hostId });
+    }
+  }
+
+  /** A lifecycle event of a domain of ours that no command of ours explains: the VM stopped on its own. */
+  private lifecycle(hostId: string, event: LifecycleEvent): void {
+    if (this.closed || (event.event !== "Stopped" && event.event !== "Crashed")) return;
+    const prefix = this.inventory.domainPrefix;
+    if (!event.domain.startsWith(prefix)) return;
+    const vmId = event.domain.slice(prefix.length);
+    const vm = this.world.vms.get(vmId);
+    if (!vm || vm.host !== hostId || this.busy.has(vmId) || (vm.state !== "running" && vm.state !== "booting")) return;
+    if (event.detail === "Migrated") return;
+    // Only if the host is still there: a dying daemon's QEMUs are the host's failure, not the VM's.
+    this.track(
+      this.host(hostId)
+        .probe()
+        .then(() => {
+          const now = this.world.vms.get(vmId);
+          if (!now || now.host !== hostId || this.busy.has(vmId) || (now.state !== "running" && now.state !== "booting")) return;
+          this.report(`${vmId}: its domain on ${hostId} stopped on its own (${event.event} ${event.detail})`);
+          this.log.emit({ type: "vmDown", vm: vmId, cause: "stopped" });
+        })
+        .catch(() => void this.monitors.get(hostId)?.checkNow()),
+    );
+  }
+
+  /**
+   * A host answers again: destroy and undefine the domains of this run it still has for VMs that
+   * are now elsewhere or gone (they were restarted elsewhere while it was away).
+   */
+  private async cleanUp(hostId: string): Promise<void> {
+    const host = this.host(hostId);
+    let owned;
+    try {
+      owned = await host.ownedDomains();
+    } catch (error) {
+      this.report(`${hostId}: cannot list its domains after it came back (${(error as Error).message})`);
+      return;
+    }
+    for (const domain of owned) {
+      if (domain.run !== this.options.runTag) continue;
+      const vm = this.world.vms.get(domain.vm);
+      if (vm && (vm.host === hostId || vm.migration?.to === hostId)) continue;
+      this.op(domain.vm, `clean up ${domain.name} on ${hostId}`, async () => {
+        if (domain.state === "running" || domain.state === "paused") {
+          this.report(`${hostId}: ${domain.name} still ran there although its VM is ${vm ? `on ${vm.host}` : "gone"}: destroyed`);
+          await host.destroy(domain.name, domain.vm);
+        }
+        await host.undefine(domain.name, domain.vm);
+        this.definedOn.get(domain.vm)?.delete(hostId);
+      });
+    }
+  }
+
+  /** A VM no longer wanted: its domains are destroyed and undefined wherever they are defined. */
+  private removeEverywhere(vmId: string): void {
+    for (const hostId of [...(this.definedOn.get(vmId) ?? [])]) {
+      const host = this.host(hostId);
+      const domain = host.domainName(vmId);
+      this.op(vmId, `remove ${domain} from ${hostId}`, async () => {
+        const state = await host.domstate(domain).catch(() => "unknown");
+        if (state === "running" || state === "paused") await host.destroy(domain, vmId);
+        await host.undefine(domain, vmId);
+        this.definedOn.get(vmId)?.delete(hostId);
+      });
+    }
+  }
+
+  /**
+   * Destroys and undefines every domain of this run on every host that answers (the end of a
+   * run, unless its VMs are to be kept).
+   */
+  async removeAll(): Promise<void> {
+    await this.settle();
+    for (const vmId of [...this.definedOn.keys()]) this.removeEverywhere(vmId);
+    await this.settle();
+  }
+
+  // ---- plumbing ----
+
+  private defined(vmId: string): Set<string> {
+    let set = this.definedOn.get(vmId);
+    if (!set) this.definedOn.set(vmId, (set = new Set()));
+    return set;
+  }
+
+  private booting(vmId: string, boots: number, hostId: string): boolean {
+    const vm = this.world.vms.get(vmId);
+    return vm !== undefined && vm.state === "booting" && vm.boots === boots && vm.host === hostId;
+  }
+
+  /** `virsh start`, where a domain already running counts as started (it ran on while its host was unreachable). */
+  private async startDomain(host: LibvirtHost, domain: string, vmId: string): Promise<void> {
+    try {
+      await host.start(domain, vmId);
+    } catch (error) {
+      if (error instanceof VirshError && /already active|already running/i.test(error.stderr) && (await host.domstate(domain)) === "running") return;
+      throw error;
+    }
+  }
+
+  /** A boot that failed on a host that still answers: the VM is not running — `vmDown` (stopped). */
+  private async bootFailed(vmId: string, boots: number, hostId: string): Promise<void> {
+    try {
+      await this.host(hostId).probe();
+    } catch {
+      await this.monitors.get(hostId)?.checkNow(); // the host is the problem: its failure takes the VM down
+      return;
+    }
+    if (this.booting(vmId, boots, hostId)) this.log.emit({ type: "vmDown", vm: vmId, cause: "stopped" });
+  }
+
+  private async abortReason(from: string, to: string): Promise<MigrationAbortReason> {
+    const answers = (id: string) => this.host(id).probe().then(() => true, () => false);
+    const [source, destination] = await Promise.all([answers(from), answers(to)]);
+    if (!source) void this.monitors.get(from)?.checkNow();
+    if (!destination) void this.monitors.get(to)?.checkNow();
+    return !source ? "sourceDown" : !destination ? "destinationDown" : "failed";
+  }
+
+  /** Runs a VM's command after the ones before it; a failure is reported (and `onError` run). */
+  private op(vmId: string, what: string, body: () => Promise<void>, onError?: () => Promise<void>): void {
+    checkName("VM", vmId);
+    const previous = this.chains.get(vmId) ?? Promise.resolve();
+    const run = previous.then(async () => {
+      this.busy.set(vmId, (this.busy.get(vmId) ?? 0) + 1);
+      try {
+        await body();
+      } catch (error) {
+        this.problem(`${what}: ${(error as Error).message}`);
+        if (onError) await onError();
+      } finally {
+        const n = this.busy.get(vmId)! - 1;
+        if (n === 0) this.busy.delete(vmId);
+        else this.busy.set(vmId, n);
+      }
+    });
+    const chained = run.catch((error: Error) => this.problem(`${what}: ${error.stack ?? error.message}`));
+    this.chains.set(vmId, chained);
+    this.track(chained);
+  }
+
+  private track(promise: Promise<unknown>): void {
+    const p = promise.then(
+      () => {},
+      (error: Error) => this.problem(error.stack ?? error.message),
+    );
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+  }
+
+  /** Resolves once every command under way (and whatever they started) has finished. */
+  async settle(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
+  }
+
+  private problem(message: string): void {
+    this.problems.push({ t: this.log.now, message });
+    this.report(`problem: ${message}`);
+  }
+
+  private runFence(hostId: string, argv: string[]): Promise<void> {
+    if (this.options.virsh.dryRun) {
+      this.report(`[dry-run] ${displayCommand(argv)}`);
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => {
+      execFile(argv[0]!, argv.slice(1), { timeout: this.inventory.commandTimeoutMs, killSignal: "SIGKILL" }, (error, _stdout, stderr) => {
+        if (error) reject(new Error(`fence command for ${hostId} (${displayCommand(argv)}) failed: ${stderr.trim() || error.message}`));
+        else resolve();
+      });
+    });
+  }
+
+  /** Stops the monitors and timers and waits for the commands under way: nothing emits after this. */
+  async quiesce(): Promise<void> {
+    this.closed = true;
+    for (const monitor of this.monitors.values()) monitor.stop();
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    await this.settle();
+  }
+
+  /** Ends the kept virsh sessions (after `quiesce`, and `removeAll` if wanted). */
+  dispose(): void {
+    for (const monitor of this.monitors.values()) monitor.stop();
+    this.options.virsh.close();
+  }
+}
+
+const finite = (x: number) => (Number.isFinite(x) ? Math.round(x * 1000) / 1000 : 0);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,189 @@
+import { Controller, type ControllerConfig } from "../../controller/controller.js";
+import { Random } from "../../kernel/random.js";
+import { hoursToMs, MS_PER_SECOND } from "../../kernel/time.js";
+import { PRICES_2008 } from "../../metrics/cost.js";
+import type { RunMetrics } from "../../metrics/run-metrics.js";
+import type { DomainEvent, ServiceModel } from "../../model/events.js";
+import { POLICIES } from "../../placement/policies.js";
+import type { Provenance } from "../../run/provenance.js";
+import type { Scenario } from "../../scenario/schema.js";
+import { SizeMix } from "../../sim/workload.js";
+import type { EventStore, RunMeta } from "../../store/event-store.js";
+import { LibvirtInfrastructure, type AdapterProblem } from "./infrastructure.js";
+import type { Inventory } from "./inventory.js";
+import { LiveLog, LiveRecorder } from "./live-log.js";
+import type { Virsh } from "./virsh.js";
+
+export interface LiveRunOptions {
+  inventory: Inventory;
+  scenario: Scenario;
+  meta: Omit<RunMeta, "serviceModel" | "eventsStored">;
+  serviceModel: ServiceModel;
+  seed: number;
+  store: EventStore;
+  provenance: Provenance;
+  virsh: Virsh;
+  /** How long the run lasts on the wall clock (default: the scenario's durationHours). */
+  durationMs?: number;
+  /** Leave the VMs running at the end (default: destroy and undefine the run's domains). */
+  keep?: boolean;
+  /** Take the domains of ours already running on the hosts into the run (`drain` on VMs a `live --keep` left). */
+  adopt?: boolean;
+  /** Hosts to drain (live-migrate everything off) `atMs` after the start; `endWhenDrained`: the run ends when they are. */
+  drain?: { hosts: string[]; atMs: number; endWhenDrained?: boolean };
+  report?: (line: string) => void;
+  signal?: AbortSignal;
+  /** Sees every event as it is emitted (tests, progress). */
+  observe?: (event: DomainEvent) => void;
+  /** Called once hosts, monitors and the controller are running (tests inject failures from here). */
+  onStarted?: (context: { adapter: LibvirtInfrastructure; controller: Controller; log: LiveLog }) => void;
+}
+
+export interface LiveRunResult {
+  runId: number;
+  eventCount: number;
+  finalT: number;
+  stateHash: string;
+  logHash: string;
+  metrics: RunMetrics;
+  problems: AdapterProblem[];
+  interrupted: boolean;
+}
+
+/** The controller's settings for a live run: the scenario's placement policy and heartbeat timeout. */
+export function liveControllerConfig(scenario: Scenario): ControllerConfig {
+  return {
+    heartbeatTimeoutMs: Math.round(scenario.ha.heartbeatTimeoutSeconds * MS_PER_SECOND),
+    policy: POLICIES[scenario.placement.policy],
+  };
+}
+
+/**
+ * A run of a scenario on the inventory's real hosts, with the same controller as the simulation:
+ *
+ * 1. `runStarted`; each host discovered and added (`hostAdded`); monitors started.
+ * 2. The workload: the fleet (`pet-0001` ..., sizes drawn from the scenario's mix with the same
+ *    seeded stream as the simulation, so both runs ask for the same VMs) at t = 0, and the
+ *    requests of `workload.trace` at their times (hours of wall-clock time), terminated after
+ *    their lifetimes. (Poisson arrivals are a simulation thing and are not replayed here.)
+ * 3. `failures.trace` host rows (crash, hardware): at the row's time the host's fence command
+ *    cuts it *without* telling the world — the monitor has to notice — and after its duration
+ *    the fence command brings it back.
+ * 4. After the duration: the adapter stops, `runEnded` closes the log, the run is completed in
+ *    the store with its hashes and metrics, and the run's domains are removed unless `keep`.
+ */
+export async function runLive(options: LiveRunOptions): Promise<LiveRunResult> {
+  const { scenario, inventory } = options;
+  const report = options.report ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const log = new LiveLog();
+  const runTag = `${options.meta.scenarioName}-${options.provenance.now().replace(/[^0-9]/g, "").slice(0, 14)}`;
+  const bootMs = Math.round(typeof scenario.provisioning.bootSeconds === "object" && scenario.provisioning.bootSeconds.type === "deterministic" ? scenario.provisioning.bootSeconds.value * 1000 : 1000);
+  const adapter = new LibvirtInfrastructure({ inventory, virsh: options.virsh, log, runTag, bootMs, report });
+  const recorder = new LiveRecorder(log, options.store, { ...options.meta, serviceModel: options.serviceModel, eventsStored: true }, options.provenance);
+  const controller = new Controller(adapter, liveControllerConfig(scenario));
+  log.subscribe((event) => controller.observe(event));
+  log.onEvent((event) => controller.react(event));
+  if (options.observe) log.subscribe(options.observe);
+
+  let interrupted = false;
+  try {
+    log.emit({ type: "runStarted", serviceModel: options.serviceModel, prices: { ...PRICES_2008, ...scenario.prices } });
+    await adapter.addHosts();
+    if (options.adopt) {
+      const adopted = await adapter.adoptRunningDomains();
+      report(`adopted ${adopted.length} running VM(s): ${adopted.join(", ") || "none"}`);
+    }
+    adapter.startMonitors();
+    options.onStarted?.({ adapter, controller, log });
+    startLiveWorkload(scenario, options.seed, log, adapter);
+    startLiveFailures(scenario, adapter, report);
+    const stop = new AbortController();
+    options.signal?.addEventListener("abort", () => stop.abort(), { once: true });
+    if (options.drain) {
+      const { hosts, atMs, endWhenDrained } = options.drain;
+      let left = hosts.length;
+      adapter.after(atMs, () => {
+        for (const host of hosts) {
+          drainHost(controller, host, (remaining) => {
+            report(`${host}: drained${remaining > 0 ? `, ${remaining} VM(s) could not be moved` : ""}`);
+            if (remaining > 0) adapter.problems.push({ t: log.now, message: `${host}: ${remaining} VM(s) could not be moved off` });
+            if (--left === 0 && endWhenDrained) stop.abort();
+          });
+        }
+      });
+    }
+    const durationMs = options.durationMs ?? hoursToMs(scenario.durationHours);
+    interrupted = (await waitFor(durationMs, stop.signal)) && options.signal?.aborted === true;
+    await adapter.quiesce();
+    log.emit({ type: "runEnded" });
+    const result = recorder.complete();
+    return { ...result, problems: adapter.problems, interrupted };
+  } catch (error) {
+    await adapter.quiesce().catch(() => {});
+    recorder.abandon("failed", (error as Error).message);
+    throw error;
+  } finally {
+    if (!options.keep) await adapter.removeAll().catch((error: Error) => report(`cleaning up: ${error.message}`));
+    adapter.dispose();
+  }
+}
+
+/** Live-migrates everything off a host with the controller's drain. */
+export function drainHost(controller: Controller, host: string, onDrained: (remaining: number) => void): void {
+  void controller;
+  void host;
+  void onDrained;
+  throw new Error("drain needs the controller's drain (issue 4)");
+}
+
+function startLiveWorkload(scenario: Scenario, seed: number, log: LiveLog, adapter: LibvirtInfrastructure): void {
+  const spec = scenario.workload;
+  if (!spec) return;
+  for (const row of spec.trace ?? []) {
+    adapter.after(hoursToMs(row.timeHours), () => {
+      const { vm, vcpus, memoryGiB, diskGiB, lifetimeHours } = row;
+      if (lifetimeHours !== null) adapter.after(hoursToMs(lifetimeHours), () => log.world.vms.has(vm) && log.emit({ type: "vmTerminated", vm }));
+      log.emit({ type: "vmRequested", vm, vcpus, memoryGiB, diskGiB, lifetimeHours });
+    });
+  }
+  if (!spec.sizes || spec.fleet === 0) return;
+  const sizes = new SizeMix(spec.sizes);
+  const fleet = Random.fromSeed(seed).fork("workload").fork("fleet");
+  const width = Math.max(4, String(spec.fleet).length);
+  for (let i = 1; i <= spec.fleet; i++) {
+    const size = sizes.draw(fleet);
+    log.emit({ type: "vmRequested", vm: `pet-${String(i).padStart(width, "0")}`, ...size, lifetimeHours: null });
+  }
+}
+
+function startLiveFailures(scenario: Scenario, adapter: LibvirtInfrastructure, report: (line: string) => void): void {
+  for (const row of scenario.failures?.trace ?? []) {
+    if (row.kind !== "crash" && row.kind !== "hardware") {
+      report(`failures.trace: ${row.kind} failures are not injected on real hosts; row at ${row.timeHours} h skipped`);
+      continue;
+    }
+    adapter.after(hoursToMs(row.timeHours), () => {
+      report(`injecting a ${row.kind} of ${row.target} for ${row.durationHours} h`);
+      adapter
+        .injectFailure(row.target)
+        .then(() => adapter.after(hoursToMs(row.durationHours), () => void adapter.injectRepair(row.target).catch((e: Error) => report(e.message))))
+        .catch((e: Error) => report(e.message));
+    });
+  }
+}
+
+/** Resolves after `ms`, or when the signal aborts (then with true). */
+function waitFor(ms: number, signal?: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve(true);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve(false);
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}

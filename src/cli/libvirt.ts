@@ -1,0 +1,191 @@
+import { readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { LibvirtHost, type HostCapacity, type OwnedDomain } from "../adapters/libvirt/host.js";
+import { inventoryHost, loadInventoryFile, type Inventory } from "../adapters/libvirt/inventory.js";
+import { runLive, type LiveRunResult } from "../adapters/libvirt/live-run.js";
+import { Virsh } from "../adapters/libvirt/virsh.js";
+import type { ServiceModel } from "../model/events.js";
+import { currentProvenance } from "../run/provenance.js";
+import { parseScenario, type LoadedScenario } from "../scenario/load.js";
+import type { Scenario } from "../scenario/schema.js";
+import { EventStore } from "../store/event-store.js";
+import { ExitCode } from "./exit-codes.js";
+
+export interface HostReport {
+  name: string;
+  uri: string;
+  answering: boolean;
+  error: string | null;
+  capacity: HostCapacity | null;
+  domains: OwnedDomain[];
+}
+
+/** `testbed hosts`: what the adapter sees on each host of the inventory. Exit 1 if a host does not answer. */
+export async function hostsCommand(file: string, options: { json: boolean }): Promise<number> {
+  const inventory = loadInventoryFile(file);
+  const virsh = new Virsh();
+  try {
+    const reports = await Promise.all(
+      inventory.hosts.map(async (config): Promise<HostReport> => {
+        const host = new LibvirtHost(config, inventory, virsh);
+        try {
+          const capacity = await host.discover();
+          const domains = await host.ownedDomains();
+          return { name: host.name, uri: host.uri, answering: true, error: null, capacity, domains };
+        } catch (error) {
+          return { name: host.name, uri: host.uri, answering: false, error: (error as Error).message, capacity: null, domains: [] };
+        }
+      }),
+    );
+    if (options.json) process.stdout.write(`${JSON.stringify({ inventory: file, hosts: reports }, null, 2)}\n`);
+    else {
+      for (const r of reports) {
+        if (!r.answering) {
+          process.stdout.write(`${r.name}  NOT ANSWERING  ${r.uri}\n  ${r.error}\n`);
+          continue;
+        }
+        const c = r.capacity!;
+        const gib = (kib: number) => (kib / 1024 ** 2).toFixed(2);
+        process.stdout.write(
+          `${r.name}  up  ${c.cpus} CPUs, ${gib(c.memoryKiB)} GiB (${gib(c.freeMemoryKiB)} free), domain types ${c.domainTypes.join("/")}, host uuid ${c.hostUuid ?? "?"}\n  ${r.uri}\n`,
+        );
+        for (const d of r.domains) process.stdout.write(`  ${d.name}  ${d.state}  vm ${d.vm}  run ${d.run}\n`);
+      }
+    }
+    return reports.every((r) => r.answering) ? ExitCode.ok : ExitCode.failed;
+  } finally {
+    virsh.close();
+  }
+}
+
+export interface LiveCommandOptions {
+  db: string;
+  serviceModel: ServiceModel;
+  seed: number;
+  durationSeconds?: number;
+  keep: boolean;
+  dryRun: boolean;
+  trace: boolean;
+  json: boolean;
+}
+
+/** `testbed live`: runs a scenario on the inventory's hosts and records it. */
+export async function liveCommand(inventoryFile: string, loaded: LoadedScenario, options: LiveCommandOptions): Promise<number> {
+  const inventory = loadInventoryFile(inventoryFile);
+  return withRun(inventory, options, (store, virsh, signal) =>
+    runLive({
+      inventory,
+      scenario: loaded.scenario,
+      meta: {
+        scenarioName: loaded.scenario.name,
+        scenarioFile: loaded.file,
+        scenarioYaml: `${loaded.text.replace(/\n?$/, "\n")}# --- inventory ${inventoryFile}\n${commented(readFileSync(inventoryFile, "utf8"))}`,
+        scenarioJson: loaded.canonical,
+        scenarioHash: loaded.hash,
+        seed: options.seed,
+        packageVersion: "",
+        gitCommit: null,
+      },
+      serviceModel: options.serviceModel,
+      seed: options.seed,
+      store,
+      provenance: currentProvenance(),
+      virsh,
+      ...(options.durationSeconds !== undefined ? { durationMs: options.durationSeconds * 1000 } : {}),
+      keep: options.keep,
+      signal,
+    }),
+  );
+}
+
+export interface DrainCommandOptions {
+  db: string;
+  timeoutSeconds: number;
+  dryRun: boolean;
+  trace: boolean;
+  json: boolean;
+}
+
+/**
+ * `testbed drain`: takes the running domains of ours on the inventory's hosts into a new run,
+ * live-migrates everything off `host` with the controller's drain, and records it. The VMs stay
+ * where they were moved.
+ */
+export async function drainCommand(inventoryFile: string, host: string, options: DrainCommandOptions): Promise<number> {
+  const inventory = loadInventoryFile(inventoryFile);
+  inventoryHost(inventory, host);
+  const text = readFileSync(inventoryFile, "utf8");
+  const scenarioJson = JSON.stringify({ drain: host, inventory: text });
+  return withRun(inventory, { ...options, keep: true }, (store, virsh, signal) =>
+    runLive({
+      inventory,
+      scenario: drainScenario(),
+      meta: {
+        scenarioName: `drain-${host}`,
+        scenarioFile: inventoryFile,
+        scenarioYaml: `# testbed drain ${inventoryFile} ${host}\n${text}`,
+        scenarioJson,
+        scenarioHash: createHash("sha256").update(scenarioJson).digest("hex"),
+        seed: 0,
+        packageVersion: "",
+        gitCommit: null,
+      },
+      serviceModel: "persistent-ha",
+      seed: 0,
+      store,
+      provenance: currentProvenance(),
+      virsh,
+      durationMs: options.timeoutSeconds * 1000,
+      keep: true,
+      adopt: true,
+      drain: { hosts: [host], atMs: 0, endWhenDrained: true },
+      signal,
+    }),
+  );
+}
+
+async function withRun(
+  inventory: Inventory,
+  options: { db: string; dryRun: boolean; trace: boolean; json: boolean; keep: boolean },
+  body: (store: EventStore, virsh: Virsh, signal: AbortSignal) => Promise<LiveRunResult>,
+): Promise<number> {
+  void inventory;
+  const store = EventStore.open(options.db);
+  const virsh = new Virsh({ dryRun: options.dryRun, trace: options.trace });
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    const result = await body(store, virsh, abort.signal);
+    if (options.json) process.stdout.write(`${JSON.stringify({ db: options.db, ...result }, null, 2)}\n`);
+    else {
+      const m = result.metrics;
+      process.stdout.write(
+        `run ${result.runId} recorded in ${options.db}: ${result.eventCount} events over ${(result.finalT / 1000).toFixed(1)} s; availability ${m.availability === null ? "–" : m.availability.toFixed(4)}; ${result.problems.length} problem(s)\n`,
+      );
+      for (const p of result.problems) process.stdout.write(`  t=${p.t} ms: ${p.message}\n`);
+    }
+    if (result.interrupted) return ExitCode.interrupted;
+    return result.problems.length === 0 ? ExitCode.ok : ExitCode.failed;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    store.close();
+  }
+}
+
+function commented(text: string): string {
+  return text
+    .split("\n")
+    .map((l) => `# ${l}`)
+    .join("\n");
+}
+
+/** The settings a drain runs under: persistent-ha, first fit, no fencing (nothing fails on purpose). */
+function drainScenario(): Scenario {
+  return parseScenario(
+    "(drain)",
+    "name: drain\ndurationHours: 1\nserviceModels: [persistent-ha]\ncluster: { hosts: [{ name: h, vcpus: 1, memoryGiB: 1, diskGiB: 1 }] }\nha: { heartbeatTimeoutSeconds: 5, fencing: false }\n",
+  ).scenario;
+}
