@@ -77,6 +77,8 @@ case "$cmd" in
     dir=$(cd "$dir" && pwd)
     # Sockets live under DIR: keep it short (108 bytes for a unix socket path).
     [ ${#dir} -le 60 ] || die "DIR path too long for unix sockets: $dir"
+    # The daemons (nobody, as root) must reach their directories under DIR.
+    [ "$(id -u)" != 0 ] || chmod 711 "$dir"
     base=$((49152 + (RANDOM % 500) * 32))
     {
       echo "# written by test/libvirt/hosts.sh: $n libvirtd daemons on this machine"
