@@ -103,9 +103,18 @@ export class LibvirtHost {
     return (await this.probe()).includes(domain);
   }
 
-  /** Defines (or redefines) the domain from XML fed on stdin; a domain of that name that is not ours is refused. */
+  /**
+   * Defines the domain from our XML. A definition of that name already there (left from an
+   * earlier boot of the VM on this host) is replaced if it is ours and shut off; one that is not
+   * ours, or that runs, is refused.
+   */
   async define(domain: string, vm: string, xml: string): Promise<void> {
-    if (await this.exists(domain)) await this.assertOwned(domain, vm);
+    if (await this.exists(domain)) {
+      await this.assertOwned(domain, vm);
+      const state = this.virsh.dryRun ? "shut off" : await this.domstate(domain);
+      if (state !== "shut off") throw new Error(`${this.name}: domain ${domain} is ${state}; refusing to redefine it`);
+      await this.run(["undefine", domain], { mutating: true });
+    }
     await this.run(["define", "/dev/stdin"], { mutating: true, input: xml });
   }
 

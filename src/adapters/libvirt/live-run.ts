@@ -1,12 +1,12 @@
-import { Controller, type ControllerConfig } from "../../controller/controller.js";
+import { Controller } from "../../controller/controller.js";
 import { Random } from "../../kernel/random.js";
-import { hoursToMs, MS_PER_SECOND } from "../../kernel/time.js";
+import { hoursToMs, MS_PER_MINUTE } from "../../kernel/time.js";
 import { PRICES_2008 } from "../../metrics/cost.js";
 import type { RunMetrics } from "../../metrics/run-metrics.js";
 import type { DomainEvent, ServiceModel } from "../../model/events.js";
-import { POLICIES } from "../../placement/policies.js";
 import type { Provenance } from "../../run/provenance.js";
 import type { Scenario } from "../../scenario/schema.js";
+import { controllerConfig } from "../../sim/scenario-world.js";
 import { SizeMix } from "../../sim/workload.js";
 import type { EventStore, RunMeta } from "../../store/event-store.js";
 import { LibvirtInfrastructure, type AdapterProblem } from "./infrastructure.js";
@@ -50,14 +50,6 @@ export interface LiveRunResult {
   interrupted: boolean;
 }
 
-/** The controller's settings for a live run: the scenario's placement policy and heartbeat timeout. */
-export function liveControllerConfig(scenario: Scenario): ControllerConfig {
-  return {
-    heartbeatTimeoutMs: Math.round(scenario.ha.heartbeatTimeoutSeconds * MS_PER_SECOND),
-    policy: POLICIES[scenario.placement.policy],
-  };
-}
-
 /**
  * A run of a scenario on the inventory's real hosts, with the same controller as the simulation:
  *
@@ -66,10 +58,12 @@ export function liveControllerConfig(scenario: Scenario): ControllerConfig {
  *    seeded stream as the simulation, so both runs ask for the same VMs) at t = 0, and the
  *    requests of `workload.trace` at their times (hours of wall-clock time), terminated after
  *    their lifetimes. (Poisson arrivals are a simulation thing and are not replayed here.)
- * 3. `failures.trace` host rows (crash, hardware): at the row's time the host's fence command
+ * 3. The scenario's maintenance (windows, rolling upgrade) through the controller's `maintain`:
+ *    drained by live migration, switched off and on with the hosts' fence commands.
+ * 4. `failures.trace` host rows (crash, hardware): at the row's time the host's fence command
  *    cuts it *without* telling the world — the monitor has to notice — and after its duration
  *    the fence command brings it back.
- * 4. After the duration: the adapter stops, `runEnded` closes the log, the run is completed in
+ * 5. After the duration: the adapter stops, `runEnded` closes the log, the run is completed in
  *    the store with its hashes and metrics, and the run's domains are removed unless `keep`.
  */
 export async function runLive(options: LiveRunOptions): Promise<LiveRunResult> {
@@ -80,9 +74,11 @@ export async function runLive(options: LiveRunOptions): Promise<LiveRunResult> {
   const bootMs = Math.round(typeof scenario.provisioning.bootSeconds === "object" && scenario.provisioning.bootSeconds.type === "deterministic" ? scenario.provisioning.bootSeconds.value * 1000 : 1000);
   const adapter = new LibvirtInfrastructure({ inventory, virsh: options.virsh, log, runTag, bootMs, report });
   const recorder = new LiveRecorder(log, options.store, { ...options.meta, serviceModel: options.serviceModel, eventsStored: true }, options.provenance);
-  const controller = new Controller(adapter, liveControllerConfig(scenario));
+  const controller = new Controller(adapter, controllerConfig(scenario));
   log.subscribe((event) => controller.observe(event));
-  log.onEvent((event) => controller.react(event));
+  // While running domains are adopted into the world, the controller only watches (they are placed already).
+  let adopting = false;
+  log.onEvent((event) => adopting || controller.react(event));
   if (options.observe) log.subscribe(options.observe);
 
   let interrupted = false;
@@ -90,13 +86,15 @@ export async function runLive(options: LiveRunOptions): Promise<LiveRunResult> {
     log.emit({ type: "runStarted", serviceModel: options.serviceModel, prices: { ...PRICES_2008, ...scenario.prices } });
     await adapter.addHosts();
     if (options.adopt) {
-      const adopted = await adapter.adoptRunningDomains();
+      adopting = true;
+      const adopted = await adapter.adoptRunningDomains().finally(() => (adopting = false));
       report(`adopted ${adopted.length} running VM(s): ${adopted.join(", ") || "none"}`);
     }
     adapter.startMonitors();
     options.onStarted?.({ adapter, controller, log });
     startLiveWorkload(scenario, options.seed, log, adapter);
     startLiveFailures(scenario, adapter, report);
+    startLiveMaintenance(scenario, controller, adapter);
     const stop = new AbortController();
     options.signal?.addEventListener("abort", () => stop.abort(), { once: true });
     if (options.drain) {
@@ -130,10 +128,22 @@ export async function runLive(options: LiveRunOptions): Promise<LiveRunResult> {
 
 /** Live-migrates everything off a host with the controller's drain. */
 export function drainHost(controller: Controller, host: string, onDrained: (remaining: number) => void): void {
-  void controller;
-  void host;
-  void onDrained;
-  throw new Error("drain needs the controller's drain (issue 4)");
+  controller.drain(host, onDrained);
+}
+
+/** The scenario's maintenance windows and rolling upgrade, at wall-clock times (as `scheduleMaintenance` in the simulation). */
+function startLiveMaintenance(scenario: Scenario, controller: Controller, adapter: LibvirtInfrastructure): void {
+  const rolling = scenario.maintenance?.rollingUpgrade;
+  if (rolling) {
+    const hosts = [...adapter.hosts.keys()].slice(0, rolling.hosts);
+    const drainTimeoutMs = Math.round(rolling.drainTimeoutMinutes * MS_PER_MINUTE);
+    adapter.after(hoursToMs(rolling.startHours), () => {
+      for (const host of hosts) controller.maintain(host, hoursToMs(rolling.windowHours), drainTimeoutMs);
+    });
+  }
+  for (const window of scenario.maintenance?.windows ?? []) {
+    adapter.after(hoursToMs(window.atHours), () => controller.maintain(window.host, hoursToMs(window.hours), 60 * MS_PER_MINUTE));
+  }
 }
 
 function startLiveWorkload(scenario: Scenario, seed: number, log: LiveLog, adapter: LibvirtInfrastructure): void {
