@@ -53,7 +53,14 @@ host_pids() {
   [ -f "$pidfile" ] || return 0
   tini=$(cat "$pidfile")
   [ -d "/proc/$tini" ] || return 0
-  ps -o pid= --ppid "$tini" || true
+  # Children of tini, from /proc (no procps needed): the ppid is the 2nd field after the ") ".
+  local stat line rest pid
+  for stat in /proc/[0-9]*/stat; do
+    { read -r line <"$stat"; } 2>/dev/null || continue
+    rest=${line##*) }
+    set -- $rest
+    if [ "${2:-}" = "$tini" ]; then pid=${stat#/proc/}; echo "${pid%/stat}"; fi
+  done
 }
 
 kill_host() {
