@@ -150,7 +150,8 @@ async function withRun(
   body: (store: EventStore, virsh: Virsh, signal: AbortSignal) => Promise<LiveRunResult>,
 ): Promise<number> {
   void inventory;
-  const store = EventStore.open(options.db);
+  // A dry run changes nothing, so it records nothing either: its log goes to a database in memory.
+  const store = EventStore.open(options.dryRun ? ":memory:" : options.db);
   const virsh = new Virsh({ dryRun: options.dryRun, trace: options.trace });
   const abort = new AbortController();
   const onSignal = () => abort.abort();
@@ -158,11 +159,11 @@ async function withRun(
   process.on("SIGTERM", onSignal);
   try {
     const result = await body(store, virsh, abort.signal);
-    if (options.json) process.stdout.write(`${JSON.stringify({ db: options.db, ...result }, null, 2)}\n`);
+    if (options.json) process.stdout.write(`${JSON.stringify({ db: options.dryRun ? null : options.db, ...result }, null, 2)}\n`);
     else {
       const m = result.metrics;
       process.stdout.write(
-        `run ${result.runId} recorded in ${options.db}: ${result.eventCount} events over ${(result.finalT / 1000).toFixed(1)} s; availability ${m.availability === null ? "–" : m.availability.toFixed(4)}; ${result.problems.length} problem(s)\n`,
+        `${options.dryRun ? "dry run (nothing recorded)" : `run ${result.runId} recorded in ${options.db}`}: ${result.eventCount} events over ${(result.finalT / 1000).toFixed(1)} s; availability ${m.availability === null ? "–" : m.availability.toFixed(4)}; ${result.problems.length} problem(s)\n`,
       );
       for (const p of result.problems) process.stdout.write(`  t=${p.t} ms: ${p.message}\n`);
     }

@@ -1,0 +1,75 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { tempDir, testbed } from "../helpers.js";
+import { runLibvirtTests, TestbedHosts } from "./testbed-hosts.js";
+
+/** `testbed hosts`, `live` and `drain` from the outside: output, exit codes, safety. */
+describe("libvirt commands: bad input", () => {
+  const dir = tempDir();
+
+  it("an invalid inventory is bad input (exit 2), each problem named", () => {
+    const file = join(dir, "bad.yaml");
+    writeFileSync(file, "hosts:\n  - { name: '-x', uri: 'ssh://h' }\n");
+    const r = testbed("hosts", file);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("bad.yaml: hosts[0].name: expected a host name");
+    expect(r.stderr).toContain("bad.yaml: hosts[0].uri: expected a libvirt connection URI: scheme ssh is not one of");
+  });
+
+  it("drain refuses a host that is not in the inventory (exit 2)", () => {
+    const file = join(dir, "one.yaml");
+    writeFileSync(file, "hosts:\n  - { name: h1, uri: 'qemu:///session?socket=/nonexistent/sock' }\n");
+    const r = testbed("drain", file, "h9", "--db", join(dir, "x.db"));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('host "h9" is not in the inventory (hosts: h1)');
+    expect(existsSync(join(dir, "x.db"))).toBe(false);
+  });
+});
+
+describe.runIf(runLibvirtTests())("libvirt commands on test-bed hosts", () => {
+  let hosts: TestbedHosts;
+  const dir = tempDir();
+  beforeAll(() => {
+    hosts = TestbedHosts.up(2);
+  }, 60_000);
+  afterAll(() => hosts?.down(), 60_000);
+
+  const domains = (host: string) => spawnSync("virsh", ["-q", "-c", hosts.uri(host), "list", "--all", "--name"], { encoding: "utf8" }).stdout.trim();
+
+  it("hosts: each host's capacity and domain types (exit 0)", () => {
+    const r = testbed("hosts", hosts.inventoryFile, "--json");
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as { hosts: { name: string; answering: boolean; capacity: { cpus: number; domainTypes: string[]; hostUuid: string } }[] };
+    expect(out.hosts.map((h) => [h.name, h.answering])).toEqual([
+      ["h1", true],
+      ["h2", true],
+    ]);
+    expect(out.hosts[0]!.capacity.domainTypes).toContain("qemu");
+    // Each daemon has its own host UUID (migration between them needs it).
+    expect(out.hosts[0]!.capacity.hostUuid).not.toBe(out.hosts[1]!.capacity.hostUuid);
+  });
+
+  it("live --dry-run prints the commands, changes nothing and records nothing", () => {
+    const scenario = join(dir, "two.yaml");
+    writeFileSync(scenario, "name: two\ndurationHours: 1\nserviceModels: [persistent-ha]\ncluster: { hosts: [{ name: h, vcpus: 1, memoryGiB: 1, diskGiB: 1 }] }\nworkload: { sizes: [{ name: tiny, vcpus: 1, memoryGiB: 0.0625, diskGiB: 1 }], fleet: 2 }\n");
+    const db = join(dir, "dry.db");
+    const r = testbed("live", hosts.inventoryFile, scenario, "--dry-run", "--duration", "2", "--db", db);
+    expect(r.stderr).toMatch(/\[dry-run\] virsh -q -c qemu:\/\/\/session\?socket=\S+\/h1\/\S+ define \/dev\/stdin <<'XML'/);
+    expect(r.stderr).toContain("<testbed:vm xmlns:testbed=\"urn:vm-testbed:domain:1\" vm=\"pet-0001\"");
+    expect(r.stderr).toMatch(/\[dry-run\] virsh .* start testbed-pet-0001/);
+    expect(r.stdout).toContain("dry run (nothing recorded)");
+    expect(r.code).toBe(0);
+    expect(existsSync(db)).toBe(false);
+    expect(domains("h1")).toBe("");
+  });
+
+  it("hosts: a host that does not answer is reported, exit 1", () => {
+    hosts.kill("h2");
+    const r = testbed("hosts", hosts.inventoryFile);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/h2 {2}NOT ANSWERING/);
+    hosts.restart("h2");
+  });
+});
