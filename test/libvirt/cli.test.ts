@@ -2,6 +2,10 @@ import { spawnSync } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { domainXml } from "../../src/adapters/libvirt/domain-xml.js";
+import { LibvirtHost, NotOurs } from "../../src/adapters/libvirt/host.js";
+import { loadInventoryFile } from "../../src/adapters/libvirt/inventory.js";
+import { Virsh } from "../../src/adapters/libvirt/virsh.js";
 import { tempDir, testbed } from "../helpers.js";
 import { runLibvirtTests, TestbedHosts } from "./testbed-hosts.js";
 
@@ -63,6 +67,23 @@ describe.runIf(runLibvirtTests())("libvirt commands on test-bed hosts", () => {
     expect(r.code).toBe(0);
     expect(existsSync(db)).toBe(false);
     expect(domains("h1")).toBe("");
+  });
+
+  it("refuses to touch a domain without our metadata, or another VM's", async () => {
+    const inventory = loadInventoryFile(hosts.inventoryFile);
+    const virsh = new Virsh();
+    const h1 = new LibvirtHost(inventory.hosts[0]!, inventory, virsh);
+    const foreign = "<domain type='qemu'><name>testbed-foreign</name><memory unit='MiB'>32</memory><os><type arch='x86_64'>hvm</type></os></domain>";
+    await virsh.run(h1.uri, ["define", "/dev/stdin"], { timeoutMs: 10_000, input: foreign });
+    await expect(h1.destroy("testbed-foreign", "foreign")).rejects.toThrow(NotOurs);
+    await expect(h1.undefine("testbed-foreign", "foreign")).rejects.toThrow(/no vm-testbed metadata/);
+    await expect(h1.define("testbed-foreign", "foreign", "<domain/>")).rejects.toThrow(NotOurs);
+    await h1.define("testbed-mine", "mine", domainXml({ name: "testbed-mine", vm: "mine", run: "t", vcpus: 1, memoryMiB: 32, domainType: "qemu" }));
+    await expect(h1.undefine("testbed-mine", "someone-else")).rejects.toThrow(/belongs to VM mine/);
+    await h1.undefine("testbed-mine", "mine");
+    expect((await h1.ownedDomains()).map((d) => d.name)).toEqual([]);
+    expect(domains("h1")).toBe("testbed-foreign"); // still there: not ours to remove
+    await virsh.run(h1.uri, ["undefine", "testbed-foreign"], { timeoutMs: 10_000 });
   });
 
   it("hosts: a host that does not answer is reported, exit 1", () => {
