@@ -54,4 +54,46 @@ describe("common random numbers", () => {
       { numRuns: 40, verbose: true },
     );
   });
+
+  it("random small scenarios with the controller's operations keep every invariant under every model (checker on)", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 2, max: 8 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 0, max: 30 }),
+        fc.nat(),
+        fc.constantFrom(...SERVICE_MODELS),
+        fc.constantFrom("replicated" as const, "mirror" as const, "san" as const),
+        fc.record({
+          policy: fc.constantFrom("first-fit", "round-robin", "worst-fit", "best-fit", "power-save"),
+          fencing: fc.boolean(),
+          isolationResponse: fc.constantFrom("keepRunning", "powerOff"),
+          admission: fc.boolean(),
+          antiAffinity: fc.boolean(),
+          rebalance: fc.boolean(),
+          storageAware: fc.boolean(),
+          abortOnNonConvergence: fc.boolean(),
+          dirtyRateMBps: fc.double({ min: 0, max: 200, noNaN: true }),
+        }),
+        (hosts, racks, fleet, seed, model, storage, o) => {
+          const base = smallScenario(hosts, racks, fleet, 0.5, true, storage);
+          const scenario = {
+            ...base,
+            durationHours: 500,
+            failures: { ...base.failures, isolation: { timeToFailureHours: { type: "exponential", mean: 100 }, timeToRepairHours: 0.5 } },
+            workload: { ...base.workload, ...(o.antiAffinity ? { antiAffinity: { groupSize: 2, domain: "rack" } } : {}) },
+            placement: { policy: o.policy, storageAware: o.storageAware, idleMinutes: 20 },
+            migration: { dirtyRateMBps: o.dirtyRateMBps, abortOnNonConvergence: o.abortOnNonConvergence },
+            maintenance: { rollingUpgrade: { startHours: 50, windowHours: 1, drainTimeoutMinutes: 10 } },
+            ...(o.rebalance ? { rebalance: { intervalMinutes: 60 } } : {}),
+            ha: { fencing: o.fencing, isolationResponse: o.isolationResponse, ...(o.admission ? { admissionControl: { failureDomain: "host" } } : {}) },
+          };
+          const metrics = simulate(scenario, seed, model);
+          if (metrics.availability !== null) expect(metrics.availability).toBeLessThanOrEqual(1);
+          expect(metrics.operations.migrationsAborted).toBeGreaterThanOrEqual(0);
+        },
+      ),
+      { numRuns: 60, verbose: true },
+    );
+  });
 });

@@ -113,10 +113,15 @@ export class Controller {
         this.regainedContact(world.hosts.get(event.host)!);
         this.retryWaiting();
         break;
+      case "hostReconnected":
+        // A host fenced while isolated is switched on again once it can be reached.
+        if (world.hosts.get(event.host)!.poweredOff === "fenced") this.port.powerOnHost(event.host);
+        this.regainedContact(world.hosts.get(event.host)!);
+        this.retryWaiting();
+        break;
       case "hostRepaired":
       case "rackRepaired":
-      case "hostReconnected":
-        for (const host of event.type === "hostReconnected" ? [world.hosts.get(event.host)!] : hostsBroughtUpBy(world, event)) this.regainedContact(host);
+        for (const host of hostsBroughtUpBy(world, event)) this.regainedContact(host);
         this.retryWaiting();
         break;
       case "maintenanceFinished":
@@ -320,11 +325,23 @@ export class Controller {
       }
       const since = this.idleSince.get(host.id);
       if (since === undefined) this.idleSince.set(host.id, world.t);
-      else if (world.t - since >= idleOffMs && this.reserveAllowsOff(host)) {
+      else if (world.t - since >= idleOffMs && this.reserveAllowsOff(host) && this.storageAllowsOff(host)) {
         this.idleSince.delete(host.id);
         this.port.powerOffHost(host.id, "idle");
       }
     }
+  }
+
+  /** A host may hold copies of volumes (hyperconverged storage): each must keep an intact copy on another up host. */
+  private storageAllowsOff(host: Host): boolean {
+    const world = this.port.world;
+    for (const id of host.copies) {
+      const volume = world.volumes.get(id)!;
+      let elsewhere = false;
+      for (const [other, copy] of volume.copies) if (other !== host.id && copy.state === "intact" && world.hosts.get(other)!.up) elsewhere = true;
+      if (!elsewhere) return false;
+    }
+    return true;
   }
 
   private reserveAllowsOff(host: Host): boolean {

@@ -216,7 +216,7 @@ export function evolve(world: World, event: DomainEvent): World {
     }
     case "hostFailureDetected": {
       const host = hostIn(world, event, event.host);
-      if (host.up) throw new EvolveError(event, `host ${host.id} is up`);
+      if (host.up && !host.isolated) throw new EvolveError(event, `host ${host.id} is up and reachable`);
       break;
     }
     case "vmRequested": {

@@ -180,10 +180,15 @@ export class ReplicatedStorage {
     }
   }
 
+  /**
+   * A host that went down is marked out after the recovery delay — unless it was switched off on
+   * purpose (power-save, a maintenance window): operators set Ceph's `noout` for those, so that
+   * the cluster does not re-replicate what will be back soon.
+   */
   private hostDown(host: Host): void {
     const since = host.since;
     this.sim.scheduler.after(this.config.recoveryDelayMinutes * MS_PER_MINUTE, () => {
-      if (!host.up && !host.out && host.since === since) this.sim.emit({ type: "hostMarkedOut", host: host.id });
+      if (!host.up && !host.out && host.since === since && !switchedOffOnPurpose(host)) this.sim.emit({ type: "hostMarkedOut", host: host.id });
     }, null);
     for (const id of [...host.copies]) {
       const volume = this.world.volumes.get(id);
@@ -413,4 +418,8 @@ export class ReplicatedStorage {
 
 function canTake(host: Host, taken: { has(host: string): boolean }, spread: boolean, usedRacks: Set<string>): boolean {
   return host.up && !host.out && !taken.has(host.id) && host.diskUp.includes(true) && !(spread && usedRacks.has(host.rack));
+}
+
+function switchedOffOnPurpose(host: Host): boolean {
+  return host.failure === null && (host.poweredOff === "idle" || host.poweredOff === "maintenance");
 }

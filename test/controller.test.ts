@@ -1,0 +1,204 @@
+import { describe, expect, it } from "vitest";
+import type { DomainEvent, ServiceModel } from "../src/model/events.js";
+import { InvariantChecker } from "../src/model/invariants.js";
+import { schedulable, type World } from "../src/model/world.js";
+import { runMetrics } from "../src/metrics/run-metrics.js";
+import { scenarioSchema } from "../src/scenario/schema.js";
+import { simulateScenario } from "../src/sim/scenario-world.js";
+
+/** Runs a scenario in memory with the invariant checker on; returns the metrics, the log and the final world. */
+function run(scenario: unknown, model: ServiceModel, seed = 1) {
+  const parsed = scenarioSchema.parse(scenario);
+  const { sim } = simulateScenario(parsed, seed, model);
+  const checker = new InvariantChecker(sim.world);
+  const log: DomainEvent[] = [];
+  let metrics = runMetrics.init();
+  sim.subscribe((event) => {
+    checker.note(event);
+    metrics = runMetrics.apply(metrics, event, sim.world);
+    log.push(event);
+  });
+  sim.onSettled(() => checker.verify());
+  while (!sim.advance(1_000_000));
+  return { metrics: runMetrics.result(metrics), log, world: sim.world };
+}
+
+const sizes = [
+  { name: "s", vcpus: 1, memoryGiB: 2, diskGiB: 40, weight: 3 },
+  { name: "l", vcpus: 2, memoryGiB: 8, diskGiB: 100 },
+];
+
+const cluster = (count: number, racks = 4) => ({ hosts: [{ name: "h", count, racks, disks: 2, vcpus: 16, memoryGiB: 64, diskGiB: 2000 }] });
+
+const count = (log: DomainEvent[], type: DomainEvent["type"]) => log.filter((e) => e.type === type).length;
+
+describe("rolling upgrade under each service model", () => {
+  const scenario = {
+    name: "rolling",
+    durationHours: 48,
+    cluster: cluster(12),
+    workload: { sizes, fleet: 60 },
+    maintenance: { rollingUpgrade: { startHours: 1, windowHours: 1 } },
+  };
+  const results = Object.fromEntries((["ephemeral", "vps", "persistent-ha"] as const).map((m) => [m, run(scenario, m)]));
+
+  it("takes every host through maintenance exactly once, one host at a time", () => {
+    for (const { log } of Object.values(results)) {
+      const steps = log.filter((e) => e.type === "maintenanceStarted" || e.type === "maintenanceFinished").map((e) => `${e.type === "maintenanceStarted" ? "+" : "-"}${(e as { host: string }).host}`);
+      expect(steps).toHaveLength(24);
+      for (let i = 0; i < 24; i += 2) expect(steps[i + 1]).toBe(`-${steps[i]!.slice(1)}`);
+      expect(new Set(steps).size).toBe(24);
+    }
+  });
+
+  it("persistent-ha drains by live migration and loses only the stop-and-copy pauses", () => {
+    const { metrics, log } = results["persistent-ha"]!;
+    expect(metrics.operations.migrations).toBeGreaterThanOrEqual(60);
+    expect(count(log, "vmDown")).toBe(0);
+    expect(metrics.operations.maintenanceDowntimeHours).toBeGreaterThan(0);
+    // Each VM pauses for at most a second per migration.
+    expect(metrics.operations.maintenanceDowntimeHours).toBeLessThan((metrics.operations.migrations * 1) / 3600);
+    expect(metrics.operations.migrationDowntimeMs.max!).toBeLessThan(1000);
+  });
+
+  it("vps suffers every window as downtime; ephemeral loses its instances", () => {
+    const vps = results["vps"]!.metrics;
+    // 60 VMs, each down for its host's 1-hour window, the host's boot (5 min) and its own (40 s).
+    expect(vps.operations.maintenanceDowntimeHours).toBeCloseTo(60 * (1 + 5 / 60 + 40 / 3600), 6);
+    expect(vps.lostVmStateEvents).toBe(0);
+    const ephemeral = results["ephemeral"]!.metrics;
+    expect(ephemeral.lostVmStateEvents).toBeGreaterThanOrEqual(60);
+    expect(ephemeral.operations.migrations).toBe(0);
+  });
+
+  it("orders the models as the thesis expects: persistent-ha ≫ ephemeral > vps in availability", () => {
+    const availability = (m: ServiceModel) => results[m]!.metrics.availability!;
+    expect(availability("persistent-ha")).toBeGreaterThan(0.99999);
+    expect(availability("persistent-ha")).toBeGreaterThan(availability("ephemeral"));
+    expect(availability("ephemeral")).toBeGreaterThan(availability("vps"));
+  });
+});
+
+describe("network partitions and fencing", () => {
+  const scenario = (ha: object) => ({
+    name: "partitions",
+    durationHours: 2000,
+    cluster: cluster(10),
+    workload: { sizes, fleet: 40 },
+    failures: { isolation: { timeToFailureHours: { type: "exponential", mean: 500 }, timeToRepairHours: 1 } },
+    ha: { heartbeatTimeoutSeconds: 30, ...ha },
+  });
+
+  it("without fencing, restarting the VMs of an isolated host that keeps them running is a split brain", () => {
+    const { metrics, log } = run(scenario({ fencing: false }), "persistent-ha");
+    expect(count(log, "hostIsolated")).toBeGreaterThan(10);
+    expect(metrics.operations.splitBrainEvents).toBeGreaterThan(0);
+  });
+
+  it("fencing switches the isolated host off before its VMs are restarted: no split brain", () => {
+    const { metrics, log } = run(scenario({ fencing: true }), "persistent-ha");
+    expect(log.some((e) => e.type === "hostPoweredOff" && e.reason === "fenced")).toBe(true);
+    expect(metrics.operations.splitBrainEvents).toBe(0);
+    // Fenced hosts are switched on again once they can be reached.
+    expect(count(log, "hostPoweredOn")).toBeGreaterThan(0);
+  });
+
+  it("an isolation response that powers the VMs off before the controller gives up also avoids it", () => {
+    const { metrics } = run(scenario({ fencing: false, isolationResponse: "powerOff", isolationDetectionSeconds: 10 }), "persistent-ha");
+    expect(metrics.operations.splitBrainEvents).toBe(0);
+  });
+});
+
+describe("admission control", () => {
+  const scenario = (ha: object) => ({
+    name: "admission",
+    durationHours: 500,
+    cluster: cluster(6, 3),
+    workload: { sizes, arrivals: { ratePerHour: 4, lifetimeHours: { type: "exponential", mean: 60 } } },
+    ha,
+  });
+
+  it("keeps the free capacity of the largest failure domain by refusing new VMs, which unprotected placement does not", () => {
+    const guarded = run(scenario({ admissionControl: { failureDomain: "host" } }), "persistent-ha");
+    expect(guarded.log.some((e) => e.type === "vmRejected" && e.reason === "breaksFailoverReserve")).toBe(true);
+    expect(guarded.metrics.operations.failoverCapacityShortfallHours.host).toBe(0);
+    const unguarded = run(scenario({}), "persistent-ha");
+    expect(unguarded.metrics.operations.failoverCapacityShortfallHours.host).toBeGreaterThan(0);
+    expect(unguarded.metrics.blockingProbability).toBeLessThan(guarded.metrics.blockingProbability);
+  });
+});
+
+describe("power-save", () => {
+  it("packs VMs and switches idle hosts off, serving the same requests with fewer hosts on", () => {
+    const scenario = (policy: string) => ({
+      name: "power",
+      durationHours: 1000,
+      cluster: cluster(20),
+      workload: { sizes, fleet: 20, arrivals: { ratePerHour: 1, lifetimeHours: { type: "exponential", mean: 24 } } },
+      placement: { policy },
+    });
+    const greedy = run(scenario("greedy"), "persistent-ha");
+    const saving = run(scenario("power-save"), "persistent-ha");
+    expect(greedy.metrics.operations.hostsPoweredOnMean).toBe(20);
+    // Hosts holding the only up copies of volumes stay on (hyperconverged storage), so not all idle hosts go off.
+    expect(saving.metrics.operations.hostsPoweredOnMean).toBeLessThan(10);
+    expect(saving.metrics.vmRejected).toBe(0);
+    expect(saving.metrics.availability!).toBeGreaterThan(0.999);
+  });
+});
+
+describe("anti-affinity", () => {
+  it("never places or migrates two VMs of a group into one rack, through failures, restarts and maintenance", () => {
+    const scenario = {
+      name: "anti-affinity",
+      durationHours: 1000,
+      cluster: cluster(12, 4),
+      workload: { sizes, fleet: 30, antiAffinity: { groupSize: 3, domain: "rack" } },
+      failures: { host: { hardware: { timeToFailureHours: { type: "exponential", mean: 300 }, timeToRepairHours: 10 } } },
+      maintenance: { rollingUpgrade: { startHours: 100, windowHours: 2 } },
+    };
+    const parsed = scenarioSchema.parse(scenario);
+    const { sim } = simulateScenario(parsed, 1, "persistent-ha");
+    let checked = 0;
+    const rackOf = (world: World, host: string) => world.hosts.get(host)!.rack;
+    sim.subscribe((e) => {
+      if (e.type !== "vmPlaced" && e.type !== "migrationStarted") return;
+      const world = sim.world;
+      const vm = world.vms.get(e.vm)!;
+      const target = e.type === "vmPlaced" ? e.host : e.to;
+      for (const other of world.vms.values()) {
+        if (other.id === vm.id || other.group !== vm.group || other.host === null) continue;
+        expect(rackOf(world, other.host)).not.toBe(rackOf(world, target));
+      }
+      checked++;
+    });
+    while (!sim.advance(1_000_000));
+    expect(checked).toBeGreaterThan(30);
+  });
+});
+
+describe("rebalancing", () => {
+  const loadSpread = (world: World) => {
+    const loads = [...world.hosts.values()].filter(schedulable).map((h) => h.usedMemoryGiB / h.memoryGiB);
+    const mean = loads.reduce((a, b) => a + b, 0) / loads.length;
+    return Math.sqrt(loads.reduce((a, b) => a + (b - mean) ** 2, 0) / loads.length);
+  };
+
+  it("evens out a packed cluster with a bounded number of live migrations", () => {
+    const scenario = (rebalance: object | undefined) => ({
+      name: "rebalance",
+      durationHours: 200,
+      cluster: cluster(10),
+      workload: { sizes, fleet: 60 },
+      placement: { policy: "first-fit" },
+      ...(rebalance ? { rebalance } : {}),
+    });
+    const packed = run(scenario(undefined), "persistent-ha");
+    const balanced = run(scenario({ intervalMinutes: 30, minImprovement: 0.01, maxMigrations: 4 }), "persistent-ha");
+    expect(loadSpread(balanced.world)).toBeLessThan(loadSpread(packed.world) / 3);
+    expect(balanced.metrics.operations.migrations).toBeGreaterThan(0);
+    expect(balanced.metrics.operations.migrations).toBeLessThan(60);
+    // Once even, it stops: no migrations in the last half of the run.
+    expect(balanced.log.filter((e) => e.type === "migrationStarted" && e.t > 100 * 3_600_000)).toHaveLength(0);
+  });
+});
