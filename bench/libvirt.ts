@@ -104,17 +104,19 @@ async function real() {
             await sleep(5);
           }
         };
-        const after = (type: string, t: number) => events.find((e) => e.type === type && e.t >= t)!;
+        /** The first event of that type from index `from` of the log on. */
+        const after = (type: string, from: number) => events.slice(from).find((e) => e.type === type)!;
         steps = (async (l: LiveLog) => {
           await until(() => running().length === 2);
           for (let r = 0; r < reps; r++) {
             const host = running()[0]!.host!;
             const started = l.now;
+            const from = events.length;
             await adapter.injectFailure(host);
             const killed = l.now;
             await until(() => running().length === 2 && running().every((v) => v.host !== host));
-            const failed = after("hostFailed", started).t;
-            const declared = after("hostFailureDetected", started).t;
+            const failed = after("hostFailed", from).t;
+            const declared = after("hostFailureDetected", from).t;
             kills.push({ killMs: killed - started, detectMs: failed - started, declaredMs: declared - failed, restartMs: l.now - declared, totalMs: l.now - started });
             await adapter.injectRepair(host);
             await until(() => l.world.hosts.get(host)!.up);
@@ -123,10 +125,11 @@ async function real() {
           for (let r = 0; r < reps; r++) {
             const vm = running()[0]!;
             const to = ["h1", "h2", "h3"].find((h) => h !== vm.host)!;
-            const started = l.now;
+            const from = events.length;
             adapter.migrateVm(vm.id, to, "live");
+            const started = events[from]!.t; // migrationStarted
             await until(() => l.world.vms.get(vm.id)!.migration === null);
-            const finished = events.find((e) => e.type === "migrationFinished" && e.t >= started);
+            const finished = after("migrationFinished", from);
             if (!finished || finished.type !== "migrationFinished") throw new Error("migration aborted");
             migrations.push({ totalMs: finished.t - started, downtimeMs: finished.downtimeMs });
           }
