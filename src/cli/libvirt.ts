@@ -9,7 +9,7 @@ import { currentProvenance } from "../run/provenance.js";
 import { parseScenario, type LoadedScenario } from "../scenario/load.js";
 import type { Scenario } from "../scenario/schema.js";
 import { EventStore } from "../store/event-store.js";
-import { ExitCode } from "./exit-codes.js";
+import { ExitCode, UsageError } from "./exit-codes.js";
 
 export interface HostReport {
   name: string;
@@ -72,6 +72,14 @@ export interface LiveCommandOptions {
 /** `testbed live`: runs a scenario on the inventory's hosts and records it. */
 export async function liveCommand(inventoryFile: string, loaded: LoadedScenario, options: LiveCommandOptions): Promise<number> {
   const inventory = loadInventoryFile(inventoryFile);
+  // The hosts the scenario names (failures to inject, maintenance windows) must be hosts of the inventory.
+  const named = [
+    ...(loaded.scenario.failures?.trace ?? []).filter((r) => r.kind === "crash" || r.kind === "hardware").map((r) => [`failures.trace target`, r.target]),
+    ...(loaded.scenario.maintenance?.windows ?? []).map((w) => [`maintenance.windows host`, w.host]),
+  ];
+  for (const [what, host] of named) {
+    if (!inventory.hosts.some((h) => h.name === host)) throw new UsageError(`${loaded.file}: ${what} ${JSON.stringify(host)} is not a host of ${inventoryFile} (${inventory.hosts.map((h) => h.name).join(", ")})`);
+  }
   return withRun(inventory, options, (store, virsh, signal) =>
     runLive({
       inventory,

@@ -22,6 +22,15 @@ describe("libvirt commands: bad input", () => {
     expect(r.stderr).toContain("bad.yaml: hosts[0].uri: expected a libvirt connection URI: scheme ssh is not one of");
   });
 
+  it("live refuses a scenario that names hosts the inventory does not have (exit 2)", () => {
+    const inventory = join(dir, "inv.yaml");
+    writeFileSync(inventory, "hosts:\n  - { name: x1, uri: 'qemu:///session?socket=/nonexistent/sock' }\n");
+    const r = testbed("live", inventory, "scenarios/live-ha.yaml", "--db", join(dir, "y.db"));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`scenarios/live-ha.yaml: failures.trace target "h1" is not a host of ${inventory} (x1)`);
+    expect(existsSync(join(dir, "y.db"))).toBe(false);
+  });
+
   it("drain refuses a host that is not in the inventory (exit 2)", () => {
     const file = join(dir, "one.yaml");
     writeFileSync(file, "hosts:\n  - { name: h1, uri: 'qemu:///session?socket=/nonexistent/sock' }\n");
