@@ -62,6 +62,7 @@ const cases: Case[] = [
   { script: "end-to-end", args: ["no-events", scale1k], runs: 3 },
   { script: "end-to-end", args: ["stored", scale1k], runs: 3 },
   ...["first-fit", "round-robin", "worst-fit", "best-fit"].map((policy) => ({ script: "placement" as const, args: [policy], runs: 3 })),
+  ...["first-fit", "worst-fit"].map((policy) => ({ script: "placement" as const, args: [policy, "10000", policy === "first-fit" ? "200000" : "20000", "constrained"], runs: 3 })),
   ...MODELS.map((model) => ({ script: "scale" as const, args: [scale1k, model, "stored"], runs: 3 })),
   ...MODELS.map((model) => ({ script: "scale" as const, args: [scale50k, model, "no-events"], runs: 1 })),
 ].filter((c): c is Case => only === undefined || only.includes(c.script));

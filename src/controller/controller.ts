@@ -93,7 +93,7 @@ export class Controller {
         const vm = world.vms.get(event.vm)!;
         const plan = this.plan(vm, true);
         if ("host" in plan) this.port.startVm(vm.id, plan.host);
-        else if (this.powerSave && isCapacityRefusal(plan) && this.wakeHost()) this.waiting.push(vm.id);
+        else if (this.powerSave && isCapacityRefusal(plan) && this.canWake()) this.waiting.push(vm.id);
         else this.port.record({ type: "vmRejected", vm: vm.id, reason: plan.refused });
         break;
       }
@@ -101,7 +101,6 @@ export class Controller {
       case "rackFailed":
       case "hostIsolated":
         for (const host of event.type === "hostIsolated" ? [world.hosts.get(event.host)!] : hostsDownedBy(world, event)) this.lostContact(host);
-        this.keepReserve();
         break;
       case "hostPoweredOff":
         // Fenced by this controller: its VMs are down now, restart them elsewhere.
@@ -143,6 +142,12 @@ export class Controller {
         this.retryWaiting();
         break;
     }
+    if (this.powerSave && (this.waiting.length > 0 || this.reserveShort())) this.wakeForWaiting();
+  }
+
+  private reserveShort(): boolean {
+    const domain = this.constraints.failoverReserve;
+    return domain !== null && !reserveCovered(this.index, domain);
   }
 
   /** A user asks again for a VM that is pending (its instance or its volume was lost). */
@@ -229,10 +234,7 @@ export class Controller {
       if (vm.disk === "local-raid") return true; // rebooted when its host is back
     }
     const host = vm.volume !== null && world.volumes.get(vm.volume)!.kind === "mirror" ? this.mirrorHost(vm) : hostOf(this.plan(vm, false));
-    if (host === null) {
-      if (this.powerSave) this.wakeHost();
-      return false;
-    }
+    if (host === null) return false;
     this.port.startVm(vmId, host);
     return true;
   }
@@ -352,24 +354,40 @@ export class Controller {
     return free.vcpus - host.vcpus >= reserve.vcpus && free.memoryGiB - host.memoryGiB >= reserve.memoryGiB - 1e-9;
   }
 
-  /** Switches on the first host power-save switched off; true if a host is (now) on its way up. */
-  private wakeHost(): boolean {
-    if (this.waking.size > 0) return true;
-    for (const host of this.port.world.hosts.values()) {
-      if (host.poweredOff === "idle" && host.failure === null) {
-        this.waking.add(host.id);
-        this.port.powerOnHost(host.id);
-        return true;
-      }
-    }
-    return false;
+  /** Whether power-save has switched off a host that could be switched on. */
+  private canWake(): boolean {
+    for (const host of this.port.world.hosts.values()) if (host.poweredOff === "idle" && host.failure === null && !this.waking.has(host.id)) return true;
+    return this.waking.size > 0;
   }
 
-  /** After a failure, power-save switches hosts back on until the failover reserve is covered again. */
-  private keepReserve(): void {
+  /**
+   * Power-save switches hosts back on for what waits: enough memory for the VMs waiting for room
+   * and for the failover reserve (when admission control is on), counting hosts already on their
+   * way up; and the hosts holding copies of the volumes that waiting VMs cannot reach.
+   */
+  private wakeForWaiting(): void {
+    const world = this.port.world;
+    let demand = 0;
+    const copiesNeeded = new Set<string>();
+    for (const vmId of this.waiting) {
+      const vm = world.vms.get(vmId);
+      if (vm === undefined) continue;
+      const volume = vm.volume === null ? undefined : world.volumes.get(vm.volume);
+      if (volume && !volumeAvailable(world, volume)) {
+        for (const [host, copy] of volume.copies) if (copy.state === "intact") copiesNeeded.add(host);
+      } else demand += vm.memoryGiB;
+    }
     const domain = this.constraints.failoverReserve;
-    if (!this.powerSave || domain === null || reserveCovered(this.index, domain)) return;
-    this.wakeHost();
+    if (domain !== null) demand += Math.max(0, this.index.largestDomainCapacity(domain).memoryGiB - this.index.freeTotal().memoryGiB);
+    let waking = 0;
+    for (const id of this.waking) waking += world.hosts.get(id)!.memoryGiB;
+    for (const host of world.hosts.values()) {
+      if (host.poweredOff !== "idle" || host.failure !== null || this.waking.has(host.id)) continue;
+      if (waking >= demand && !copiesNeeded.has(host.id)) continue;
+      this.waking.add(host.id);
+      waking += host.memoryGiB;
+      this.port.powerOnHost(host.id);
+    }
   }
 
   private rebalanceRound(): void {
