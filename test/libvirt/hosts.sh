@@ -7,6 +7,8 @@
 #   hosts.sh up DIR N          start N daemons h1..hN under DIR, write DIR/inventory.yaml
 #   hosts.sh kill DIR HOST     kill HOST as a power cut would: its daemon and its QEMUs, SIGKILL
 #   hosts.sh restart DIR HOST  start HOST's daemon again (after kill)
+#   hosts.sh freeze DIR HOST   stop HOST's daemon (SIGSTOP): it hangs, its QEMUs run on
+#   hosts.sh thaw DIR HOST     resume it (SIGCONT)
 #   hosts.sh down DIR          destroy every guest, stop every daemon, kill what is left
 #
 # The inventory gives each host a fence command (off: kill, on: restart), so that the adapter can
@@ -74,6 +76,17 @@ kill_host() {
   kill -KILL "$tini" 2>/dev/null || true
 }
 
+# Stops (STOP) or resumes (CONT) the host's libvirtd: a hung daemon, or one cut off from the
+# controller, while its QEMUs go on running.
+signal_daemon() {
+  local dir=$1 host=$2 sig=$3 pid comm
+  for pid in $(host_pids "$dir" "$host"); do
+    comm=$(cat "/proc/$pid/comm" 2>/dev/null || true)
+    if [ "$comm" = libvirtd ]; then kill "-$sig" "$pid"; return 0; fi
+  done
+  die "$host: no libvirtd running under $dir"
+}
+
 cmd=${1:-}
 case "$cmd" in
   up)
@@ -110,6 +123,12 @@ case "$cmd" in
   kill)
     kill_host "${2:?DIR}" "${3:?HOST}"
     ;;
+  freeze)
+    signal_daemon "${2:?DIR}" "${3:?HOST}" STOP
+    ;;
+  thaw)
+    signal_daemon "${2:?DIR}" "${3:?HOST}" CONT
+    ;;
   restart)
     dir=${2:?DIR}; host=${3:?HOST}
     [ -d "$dir/$host/config" ] || die "$host: no such host under $dir"
@@ -131,6 +150,6 @@ case "$cmd" in
     done
     ;;
   *)
-    die "usage: hosts.sh up DIR N | kill DIR HOST | restart DIR HOST | down DIR"
+    die "usage: hosts.sh up DIR N | kill DIR HOST | restart DIR HOST | freeze DIR HOST | thaw DIR HOST | down DIR"
     ;;
 esac

@@ -79,6 +79,15 @@ export class TestbedHosts {
     this.script("restart", host);
   }
 
+  /** Stops the host's daemon (SIGSTOP): it no longer answers, its guests run on. */
+  freeze(host: string): void {
+    this.script("freeze", host);
+  }
+
+  thaw(host: string): void {
+    this.script("thaw", host);
+  }
+
   /** Destroys every guest, kills every daemon, removes the directory. Idempotent. */
   down(): void {
     if (this.stopped) return;

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { keepsStateInConnection } from "./virsh.js";
+import { keepsStateInConnection, VirshError } from "./virsh.js";
 import type { LibvirtHost } from "./host.js";
 
 export interface LifecycleEvent {
@@ -13,8 +13,11 @@ export interface LifecycleEvent {
 export interface MonitorHandlers {
   /** The host answered a probe (after not answering, or for the first time). */
   up(host: string): void;
-  /** The host did not answer a probe in time, or refused the connection. */
-  down(host: string, why: string): void;
+  /**
+   * The host did not answer: `timeout` — no answer within the probe timeout (hung, or cut off:
+   * it may still run its VMs); `refused` — the connection failed or closed (the daemon is gone).
+   */
+  down(host: string, why: string, kind: "timeout" | "refused"): void;
   lifecycle(host: string, event: LifecycleEvent): void;
 }
 
@@ -44,6 +47,8 @@ export class HostMonitor {
   private stopped = false;
   /** What the last probe found; null before the first. */
   answering: boolean | null = null;
+  /** How the host last failed to answer, null while it answers. */
+  private silence: "timeout" | "refused" | null = null;
 
   constructor(
     private readonly host: LibvirtHost,
@@ -94,21 +99,25 @@ export class HostMonitor {
   private async probe(): Promise<void> {
     let ok = true;
     let why = "";
+    let kind: "timeout" | "refused" = "refused";
     try {
       await this.host.probe();
     } catch (error) {
       ok = false;
       why = (error as Error).message;
+      if (error instanceof VirshError && error.timedOut) kind = "timeout";
     }
     if (this.stopped) return;
     const before = this.answering;
+    const beforeKind = this.silence;
     this.answering = ok;
+    this.silence = ok ? null : kind;
     // (Re)start the event stream once the host answers, at most once a probe interval.
     if (ok && this.stream === null && Date.now() - this.streamStartedAt >= this.intervalMs) this.startStream();
     if (ok && before !== true) {
       this.handlers.up(this.host.name);
-    } else if (!ok && before !== false) {
-      this.handlers.down(this.host.name, why);
+    } else if (!ok && (before !== false || beforeKind !== kind)) {
+      this.handlers.down(this.host.name, why, kind);
     }
   }
 

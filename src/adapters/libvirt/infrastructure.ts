@@ -45,9 +45,11 @@ export interface AdapterProblem {
  *   on the destination, `vmStarted`.
  * - `powerOffHost`/`powerOnHost`: only with a `fence` command in the inventory (a PDU, IPMI, or
  *   the test bed's kill/restart); otherwise refused, and said so (no event).
- * - Host liveness (`HostMonitor`): a host that stops answering becomes `hostFailed` (crash) —
- *   and its VMs `vmDown`, as in the simulation — and `hostRepaired` when it answers again, after
- *   which the domains it still has for VMs that now live elsewhere are destroyed and undefined.
+ * - Host liveness (`HostMonitor`): a host whose daemon is gone (connection refused or closed)
+ *   becomes `hostFailed` (crash) — and its VMs `vmDown`, as in the simulation; one that does not
+ *   answer within the probe timeout becomes `hostIsolated` (its VMs may still run); `hostRepaired`
+ *   / `hostReconnected` when it answers again, after which the domains it still has for VMs that
+ *   now live elsewhere are destroyed and undefined.
  * - A domain of ours that stops without a command of ours (the guest powered off, QEMU died):
  *   `vmDown` (stopped).
  *
@@ -153,7 +155,7 @@ export class LibvirtInfrastructure implements ClusterPort {
     for (const host of this.hosts.values()) {
       const monitor = new HostMonitor(host, this.inventory.probeIntervalMs, {
         up: (name) => this.hostAnswers(name),
-        down: (name, why) => this.hostSilent(name, why),
+        down: (name, why, kind) => this.hostSilent(name, why, kind),
         lifecycle: (name, event) => this.lifecycle(name, event),
       });
       this.monitors.set(host.name, monitor);
@@ -185,6 +187,10 @@ export class LibvirtInfrastructure implements ClusterPort {
     const host = this.host(hostId);
     const domain = host.domainName(vmId);
     const vm = this.world.vms.get(vmId)!;
+    // Still running on a host that cannot be reached: now there are two.
+    if ((vm.state === "running" || vm.state === "booting") && vm.host !== null && this.world.hosts.get(vm.host)!.isolated) {
+      this.log.emit({ type: "splitBrain", vm: vmId, host: vm.host });
+    }
     this.log.emit({ type: "vmPlaced", vm: vmId, host: hostId, bootMs: this.options.bootMs });
     const boots = vm.boots;
     const xml = domainXml({
@@ -351,11 +357,23 @@ export class LibvirtInfrastructure implements ClusterPort {
     for (const vmId of [...host.incoming]) if (this.world.vms.get(vmId)?.migration) this.log.emit({ type: "migrationAborted", vm: vmId, reason: "destinationDown" });
   }
 
-  private hostSilent(hostId: string, why: string): void {
+  /**
+   * A host that stops answering. Refused (the daemon is gone, its connection closed): it failed —
+   * `hostFailed`, and its VMs are down. No answer within the probe timeout: it may be hung or cut
+   * off with its VMs still running, so it is only `hostIsolated`; the controller fences it (if
+   * the scenario says so and the inventory gives a fence command) before restarting its VMs, or
+   * restarts them anyway — a split brain, recorded as such.
+   */
+  private hostSilent(hostId: string, why: string, kind: "timeout" | "refused"): void {
     const host = this.world.hosts.get(hostId);
     if (!host || this.closed) return;
-    this.report(`${hostId}: not answering (${why})`);
-    if (host.failure === null && host.poweredOff === null && !this.powering.has(hostId)) this.log.emit({ type: "hostFailed", host: hostId, cause: "crash" });
+    this.report(`${hostId}: not answering (${kind}: ${why})`);
+    if (host.poweredOff !== null || this.powering.has(hostId)) return;
+    if (kind === "timeout") {
+      if (host.up && !host.isolated) this.log.emit({ type: "hostIsolated", host: hostId });
+    } else if (host.failure === null) {
+      this.log.emit({ type: "hostFailed", host: hostId, cause: "crash" });
+    }
   }
 
   private hostAnswers(hostId: string): void {
@@ -364,6 +382,11 @@ export class LibvirtInfrastructure implements ClusterPort {
     if (host.failure !== null) {
       this.report(`${hostId}: answering again`);
       this.log.emit({ type: "hostRepaired", host: hostId });
+    }
+    if (this.world.hosts.get(hostId)!.isolated) {
+      this.report(`${hostId}: reachable again`);
+      this.log.emit({ type: "hostReconnected", host: hostId });
+      this.track(this.cleanUp(hostId));
     }
   }
 
