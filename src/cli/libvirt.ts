@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { LibvirtHost, type HostCapacity, type OwnedDomain } from "../adapters/libvirt/host.js";
-import { inventoryHost, loadInventoryFile, type Inventory } from "../adapters/libvirt/inventory.js";
+import { inventoryHost, loadInventoryFile } from "../adapters/libvirt/inventory.js";
 import { runLive, type LiveRunResult } from "../adapters/libvirt/live-run.js";
 import { Virsh } from "../adapters/libvirt/virsh.js";
 import type { ServiceModel } from "../model/events.js";
@@ -80,7 +80,7 @@ export async function liveCommand(inventoryFile: string, loaded: LoadedScenario,
   for (const [what, host] of named) {
     if (!inventory.hosts.some((h) => h.name === host)) throw new UsageError(`${loaded.file}: ${what} ${JSON.stringify(host)} is not a host of ${inventoryFile} (${inventory.hosts.map((h) => h.name).join(", ")})`);
   }
-  return withRun(inventory, options, (store, virsh, signal) =>
+  return withRun(options, (store, virsh, signal) =>
     runLive({
       inventory,
       scenario: loaded.scenario,
@@ -124,7 +124,7 @@ export async function drainCommand(inventoryFile: string, host: string, options:
   inventoryHost(inventory, host);
   const text = readFileSync(inventoryFile, "utf8");
   const scenarioJson = JSON.stringify({ drain: host, inventory: text });
-  return withRun(inventory, { ...options, keep: true }, (store, virsh, signal) =>
+  return withRun({ ...options, keep: true }, (store, virsh, signal) =>
     runLive({
       inventory,
       scenario: drainScenario(),
@@ -153,11 +153,9 @@ export async function drainCommand(inventoryFile: string, host: string, options:
 }
 
 async function withRun(
-  inventory: Inventory,
   options: { db: string; dryRun: boolean; trace: boolean; json: boolean; keep: boolean },
   body: (store: EventStore, virsh: Virsh, signal: AbortSignal) => Promise<LiveRunResult>,
 ): Promise<number> {
-  void inventory;
   // A dry run changes nothing, so it records nothing either: its log goes to a database in memory.
   const store = EventStore.open(options.dryRun ? ":memory:" : options.db);
   const virsh = new Virsh({ dryRun: options.dryRun, trace: options.trace });

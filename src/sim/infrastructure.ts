@@ -3,6 +3,7 @@ import type { Distribution } from "../kernel/distributions.js";
 import type { Random } from "../kernel/random.js";
 import { msToHours } from "../kernel/time.js";
 import type { DomainEvent, DomainEventBody, MigrationAbortReason } from "../model/events.js";
+import { hostDownConsequences } from "../model/host-down.js";
 import { hostsDownedBy, localDiskGiB, type Host, type World } from "../model/world.js";
 import { coldMigrationMs, liveMigration, migrationShareMBps, type MigrationConfig } from "../migration/migration-model.js";
 import type { VolumeStorage } from "../storage/volume-storage.js";
@@ -211,17 +212,7 @@ export class SimulatedInfrastructure implements ClusterPort {
       return;
     }
     for (const host of hostsDownedBy(this.world, event)) {
-      this.abortMigrations(host);
-      for (const vmId of [...host.vms]) {
-        const vm = this.world.vms.get(vmId)!;
-        if (vm.state !== "booting" && vm.state !== "running") continue;
-        if (vm.disk === "instance-store") {
-          const stateHours = vm.dataSince === null ? 0 : msToHours(event.t - vm.dataSince);
-          this.sim.emit({ type: "vmLost", vm: vmId, cause: "host", stateHours });
-        } else {
-          this.sim.emit({ type: "vmDown", vm: vmId, cause: "host" });
-        }
-      }
+      for (const body of hostDownConsequences(this.world, host, event.t)) this.sim.emit(body);
     }
   }
 

@@ -1,8 +1,8 @@
 import { execFile } from "node:child_process";
 import type { ClusterPort, MigrationMode, PowerOffReason } from "../../controller/port.js";
-import { msToHours } from "../../kernel/time.js";
 import type { DomainEvent, DomainEventBody, MigrationAbortReason } from "../../model/events.js";
-import { hostsBroughtUpBy, hostsDownedBy, type Host, type World } from "../../model/world.js";
+import { hostDownConsequences } from "../../model/host-down.js";
+import { hostsBroughtUpBy, hostsDownedBy, type World } from "../../model/world.js";
 import { domainXml } from "./domain-xml.js";
 import { HostMonitor, type LifecycleEvent } from "./host-monitor.js";
 import { LibvirtHost, type HostCapacity } from "./host.js";
@@ -337,24 +337,9 @@ export class LibvirtInfrastructure implements ClusterPort {
       return;
     }
     for (const host of hostsDownedBy(this.world, event)) {
-      this.abortMigrations(host);
-      for (const vmId of [...host.vms]) {
-        const vm = this.world.vms.get(vmId)!;
-        if (vm.state !== "booting" && vm.state !== "running") continue;
-        if (vm.disk === "instance-store") {
-          const stateHours = vm.dataSince === null ? 0 : msToHours(event.t - vm.dataSince);
-          this.log.emit({ type: "vmLost", vm: vmId, cause: "host", stateHours });
-        } else {
-          this.log.emit({ type: "vmDown", vm: vmId, cause: "host" });
-        }
-      }
+      for (const body of hostDownConsequences(this.world, host, event.t)) this.log.emit(body);
     }
     for (const host of hostsBroughtUpBy(this.world, event)) this.track(this.cleanUp(host.id));
-  }
-
-  private abortMigrations(host: Host): void {
-    for (const vmId of [...host.vms]) if (this.world.vms.get(vmId)?.migration) this.log.emit({ type: "migrationAborted", vm: vmId, reason: "sourceDown" });
-    for (const vmId of [...host.incoming]) if (this.world.vms.get(vmId)?.migration) this.log.emit({ type: "migrationAborted", vm: vmId, reason: "destinationDown" });
   }
 
   /**
