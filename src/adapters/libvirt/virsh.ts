@@ -8,9 +8,9 @@ import { dirname, join } from "node:path";
  * after which the process is killed (SIGKILL), and its exit code, stdout and stderr.
  *
  * Why one-shot processes rather than a long-lived interactive `virsh` per host fed over stdin:
- * measured on this machine (`bench/virsh-modes.ts`, 100 × `list --all --name` against a local
- * libvirtd) a one-shot command costs ≈ 20–35 ms (connection set-up) against ≈ 0.3 ms on a kept
- * connection. The commands the adapter issues take far longer than that (start ≈ 1 s, a live
+ * measured on this machine (`bench/libvirt.ts`, 50 × `list --all --name` against a local
+ * libvirtd) a one-shot command costs ≈ 20–45 ms (process and connection set-up) against
+ * ≈ 0.6–1 ms on a kept connection (`VirshSession`). The commands the adapter issues take far longer than that (start ≈ 1 s, a live
  * migration ≈ 0.5–1 s, probes once a second), and a process per command buys what a shared
  * interactive session cannot give: an exit code and stderr per command, a timeout that kills
  * exactly the command that hangs without wedging the others queued behind it on the same pipe,
