@@ -202,3 +202,26 @@ describe("rebalancing", () => {
     expect(balanced.log.filter((e) => e.type === "migrationStarted" && e.t > 100 * 3_600_000)).toHaveLength(0);
   });
 });
+
+describe("command outcomes", () => {
+  it("boots a VM that stopped on its own again, then elsewhere, and gives up after three failures within an hour", () => {
+    const parsed = scenarioSchema.parse({ name: "retries", durationHours: 10, cluster: cluster(3), workload: { sizes, fleet: 1 } });
+    const { sim } = simulateScenario(parsed, 1, "persistent-ha");
+    const log: DomainEvent[] = [];
+    sim.subscribe((e) => log.push(e));
+    // The guest dies every two minutes once it runs, four times in a row.
+    const crash = () => {
+      const vm = sim.world.vms.get("pet-0001")!;
+      if (vm.state === "running") sim.emit({ type: "vmDown", vm: vm.id, cause: "stopped" });
+    };
+    for (const minutes of [60, 62, 64, 66]) sim.scheduler.schedule(minutes * 60_000, crash, null);
+    while (!sim.advance(1_000_000));
+    const pet = log.filter((e) => "vm" in e && e.vm === "pet-0001" && ["vmPlaced", "vmRebooted", "vmDown"].includes(e.type));
+    const steps = pet.map((e) => (e.type === "vmPlaced" ? `placed ${e.host}` : e.type));
+    expect(steps).toEqual(["placed h-001", "vmDown", "vmRebooted", "vmDown", "placed h-002", "vmDown", "placed h-001", "vmDown"]);
+    // The first retry waits 10 s, the second 20 s.
+    expect(pet[2]!.t - pet[1]!.t).toBe(10_000);
+    expect(pet[4]!.t - pet[3]!.t).toBe(20_000);
+    expect(sim.world.vms.get("pet-0001")!.state).toBe("down");
+  });
+});
