@@ -225,3 +225,35 @@ describe("command outcomes", () => {
     expect(sim.world.vms.get("pet-0001")!.state).toBe("down");
   });
 });
+
+describe("restart priority", () => {
+  it("restarts the high-priority VMs of a failed host first when there is not room for all", () => {
+    const scenario = {
+      name: "priority",
+      durationHours: 50,
+      cluster: { hosts: [{ name: "h", count: 3, disks: 2, vcpus: 16, memoryGiB: 64, diskGiB: 2000 }] },
+      workload: {
+        sizes: [
+          { name: "hi", vcpus: 1, memoryGiB: 8, diskGiB: 10, restartPriority: "high" },
+          { name: "lo", vcpus: 1, memoryGiB: 8, diskGiB: 10, restartPriority: "low" },
+        ],
+        fleet: 18,
+      },
+      failures: { trace: [{ timeHours: 10, target: "h-001", kind: "hardware", durationHours: 30 }] },
+    };
+    const { log, world } = run(scenario, "persistent-ha");
+    const onFailed = log.filter((e) => e.type === "vmPlaced" && e.host === "h-001" && e.t === 0).map((e) => (e as { vm: string }).vm);
+    expect(onFailed).toHaveLength(8);
+    const detected = log.find((e) => e.type === "hostFailureDetected")!.t;
+    const restarted = new Set(log.filter((e) => e.type === "vmPlaced" && e.t === detected).map((e) => (e as { vm: string }).vm));
+    // h-003 has room for 6 of the 8: the 2 left waiting are never of higher priority than one restarted.
+    expect(restarted.size).toBe(6);
+    const rank = { high: 0, medium: 1, low: 2 };
+    const priority = (vm: string) => rank[world.vms.get(vm)!.priority];
+    const waited = onFailed.filter((vm) => !restarted.has(vm));
+    const mix = onFailed.map(priority);
+    expect(mix).toContain(0);
+    expect(mix).toContain(2);
+    for (const w of waited) for (const r of restarted) expect(priority(w)).toBeGreaterThanOrEqual(priority(r));
+  });
+});

@@ -1,5 +1,5 @@
 import type { DomainEvent } from "../model/events.js";
-import { fits, hostsBroughtUpBy, hostsDownedBy, schedulable, volumeAvailable, type Host, type Vm } from "../model/world.js";
+import { fits, hostsBroughtUpBy, hostsDownedBy, schedulable, volumeAvailable, type Host, type Vm, type World } from "../model/world.js";
 import { CapacityIndex } from "../placement/capacity-index.js";
 import { AntiAffinityGroups, NO_CONSTRAINTS, place, reserveCovered, type ConstrainedRequest, type PlacementConstraints } from "../placement/placement.js";
 import { firstFit, type PlacementPolicy, type Plan } from "../placement/policies.js";
@@ -203,7 +203,7 @@ export class Controller {
       this.port.powerOffHost(host.id, "fenced"); // its VMs go down; restarted on hostPoweredOff
       return;
     }
-    for (const vmId of [...host.vms]) {
+    for (const vmId of byPriority(this.port.world, [...host.vms])) {
       const vm = this.port.world.vms.get(vmId)!;
       // Still running on an unreachable host, as far as anyone can tell: restart it anyway.
       if (vm.state === "down" || ((vm.state === "running" || vm.state === "booting") && host.isolated)) this.placeOrWait(vmId, true);
@@ -239,7 +239,7 @@ export class Controller {
 
   /** The down VMs assigned to the host: rebooted there if it is usable, else placed elsewhere (or waiting). */
   private restartDownVms(host: Host): void {
-    for (const vmId of [...host.vms]) {
+    for (const vmId of byPriority(this.port.world, [...host.vms])) {
       if (this.port.world.vms.get(vmId)!.state === "down") this.placeOrWait(vmId);
     }
   }
@@ -292,10 +292,10 @@ export class Controller {
     return null;
   }
 
-  /** Tries every waiting VM in the order they began to wait; those that still cannot start stay. */
+  /** Tries every waiting VM, by restart priority, then in the order they began to wait; those that still cannot start stay. */
   private retryWaiting(): void {
     if (this.waiting.length === 0) return;
-    const still = this.waiting.filter((vmId) => !this.tryStart(vmId));
+    const still = byPriority(this.port.world, this.waiting).filter((vmId) => !this.tryStart(vmId));
     this.waiting.length = 0;
     this.waiting.push(...still);
   }
@@ -443,6 +443,14 @@ export class Controller {
 }
 
 const hostOf = (plan: Plan): string | null => ("host" in plan ? plan.host : null);
+
+const PRIORITY_RANK = { high: 0, medium: 1, low: 2 } as const;
+
+/** The VMs by restart priority, high first, keeping their order within a priority. */
+function byPriority(world: World, vms: string[]): string[] {
+  const rank = (id: string) => PRIORITY_RANK[world.vms.get(id)?.priority ?? "medium"];
+  return vms.map((id, i) => ({ id, i })).sort((a, b) => rank(a.id) - rank(b.id) || a.i - b.i).map((x) => x.id);
+}
 
 const isCapacityRefusal = (plan: Plan): boolean => "refused" in plan && plan.refused !== "violatesAntiAffinity";
 
