@@ -343,6 +343,10 @@ export const scenarioSchema = scenarioObject.superRefine((scenario, ctx) => {
       }
     });
   }
+  const hostNames = new Set(clusterLayout(scenario).map((h) => h.id));
+  scenario.maintenance?.windows?.forEach((window, i) => {
+    if (!hostNames.has(window.host)) ctx.addIssue({ code: "custom", path: ["maintenance", "windows", i, "host"], message: `expected a host of the cluster, got "${window.host}"` });
+  });
   const level = scenario.storage.localRaid?.level;
   if (level !== undefined) {
     scenario.cluster.hosts.forEach((group, i) => {
