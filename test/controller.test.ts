@@ -202,3 +202,58 @@ describe("rebalancing", () => {
     expect(balanced.log.filter((e) => e.type === "migrationStarted" && e.t > 100 * 3_600_000)).toHaveLength(0);
   });
 });
+
+describe("command outcomes", () => {
+  it("boots a VM that stopped on its own again, then elsewhere, and gives up after three failures within an hour", () => {
+    const parsed = scenarioSchema.parse({ name: "retries", durationHours: 10, cluster: cluster(3), workload: { sizes, fleet: 1 } });
+    const { sim } = simulateScenario(parsed, 1, "persistent-ha");
+    const log: DomainEvent[] = [];
+    sim.subscribe((e) => log.push(e));
+    // The guest dies every two minutes once it runs, four times in a row.
+    const crash = () => {
+      const vm = sim.world.vms.get("pet-0001")!;
+      if (vm.state === "running") sim.emit({ type: "vmDown", vm: vm.id, cause: "stopped" });
+    };
+    for (const minutes of [60, 62, 64, 66]) sim.scheduler.schedule(minutes * 60_000, crash, null);
+    while (!sim.advance(1_000_000));
+    const pet = log.filter((e) => "vm" in e && e.vm === "pet-0001" && ["vmPlaced", "vmRebooted", "vmDown"].includes(e.type));
+    const steps = pet.map((e) => (e.type === "vmPlaced" ? `placed ${e.host}` : e.type));
+    expect(steps).toEqual(["placed h-001", "vmDown", "vmRebooted", "vmDown", "placed h-002", "vmDown", "placed h-001", "vmDown"]);
+    // The first retry waits 10 s, the second 20 s.
+    expect(pet[2]!.t - pet[1]!.t).toBe(10_000);
+    expect(pet[4]!.t - pet[3]!.t).toBe(20_000);
+    expect(sim.world.vms.get("pet-0001")!.state).toBe("down");
+  });
+});
+
+describe("restart priority", () => {
+  it("restarts the high-priority VMs of a failed host first when there is not room for all", () => {
+    const scenario = {
+      name: "priority",
+      durationHours: 50,
+      cluster: { hosts: [{ name: "h", count: 3, disks: 2, vcpus: 16, memoryGiB: 64, diskGiB: 2000 }] },
+      workload: {
+        sizes: [
+          { name: "hi", vcpus: 1, memoryGiB: 8, diskGiB: 10, restartPriority: "high" },
+          { name: "lo", vcpus: 1, memoryGiB: 8, diskGiB: 10, restartPriority: "low" },
+        ],
+        fleet: 18,
+      },
+      failures: { trace: [{ timeHours: 10, target: "h-001", kind: "hardware", durationHours: 30 }] },
+    };
+    const { log, world } = run(scenario, "persistent-ha");
+    const onFailed = log.filter((e) => e.type === "vmPlaced" && e.host === "h-001" && e.t === 0).map((e) => (e as { vm: string }).vm);
+    expect(onFailed).toHaveLength(8);
+    const detected = log.find((e) => e.type === "hostFailureDetected")!.t;
+    const restarted = new Set(log.filter((e) => e.type === "vmPlaced" && e.t === detected).map((e) => (e as { vm: string }).vm));
+    // h-003 has room for 6 of the 8: the 2 left waiting are never of higher priority than one restarted.
+    expect(restarted.size).toBe(6);
+    const rank = { high: 0, medium: 1, low: 2 };
+    const priority = (vm: string) => rank[world.vms.get(vm)!.priority];
+    const waited = onFailed.filter((vm) => !restarted.has(vm));
+    const mix = onFailed.map(priority);
+    expect(mix).toContain(0);
+    expect(mix).toContain(2);
+    for (const w of waited) for (const r of restarted) expect(priority(w)).toBeGreaterThanOrEqual(priority(r));
+  });
+});

@@ -8,7 +8,7 @@ export function replayCommand(db: string, options: { runId: number | undefined; 
   try {
     const runs = selectRuns(store, options.runId, db);
     const reports: ReplayReport[] = runs.map((run) => replayRun(store, run, { verify: options.verify }));
-    if (options.json) process.stdout.write(`${JSON.stringify({ db, verified: options.verify, reports }, null, 2)}\n`);
+    if (options.json) process.stdout.write(`${JSON.stringify({ db, verify: options.verify, ok: reports.every((r) => r.ok), reports }, null, 2)}\n`);
     else for (const r of reports) process.stdout.write(describe(r, options.verify));
     return reports.every((r) => r.ok) ? ExitCode.ok : ExitCode.failed;
   } finally {

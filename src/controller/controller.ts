@@ -1,5 +1,5 @@
 import type { DomainEvent } from "../model/events.js";
-import { fits, hostsBroughtUpBy, hostsDownedBy, schedulable, volumeAvailable, type Host, type Vm } from "../model/world.js";
+import { fits, hostsBroughtUpBy, hostsDownedBy, schedulable, volumeAvailable, type Host, type Vm, type World } from "../model/world.js";
 import { CapacityIndex } from "../placement/capacity-index.js";
 import { AntiAffinityGroups, NO_CONSTRAINTS, place, reserveCovered, type ConstrainedRequest, type PlacementConstraints } from "../placement/placement.js";
 import { firstFit, type PlacementPolicy, type Plan } from "../placement/policies.js";
@@ -25,6 +25,10 @@ export interface ControllerConfig {
 
 /** Failed migrations of one VM retried before a drain gives up on it. */
 const MIGRATION_ATTEMPTS = 3;
+/** Boots of a VM that keeps stopping on its own tried before it is left down, and the first pause between them. */
+const MAX_START_ATTEMPTS = 3;
+const START_RETRY_DELAY_MS = 10_000;
+const RETRY_WINDOW_MS = 3_600_000;
 
 /**
  * The cluster controller: the same code drives the simulation and real hosts (through the port).
@@ -62,6 +66,8 @@ export class Controller {
   /** Live migrations under way, by VM, with the drain they serve (if any). */
   private readonly migrating = new Map<string, { from: string; to: string }>();
   private readonly migrationFailures = new Map<string, number>();
+  /** When each VM stopped on its own (a failed boot, a crashed guest) within the last RETRY_WINDOW_MS. */
+  private readonly failedStarts = new Map<string, number[]>();
   /** Empty hosts and since when they were seen empty (power-save). */
   private readonly idleSince = new Map<string, number>();
   /** Hosts power-save is switching on. */
@@ -129,7 +135,9 @@ export class Controller {
       case "vmDown":
         // Its host is up but its volume unreachable: it waits for a copy to come back.
         if (event.cause === "storage") this.placeOrWait(event.vm);
+        else if (event.cause === "stopped") this.stoppedOnItsOwn(event.vm);
         break;
+
       case "migrationFinished":
       case "migrationAborted":
         this.migrationEnded(event.vm, event.type === "migrationFinished");
@@ -195,16 +203,43 @@ export class Controller {
       this.port.powerOffHost(host.id, "fenced"); // its VMs go down; restarted on hostPoweredOff
       return;
     }
-    for (const vmId of [...host.vms]) {
+    for (const vmId of byPriority(this.port.world, [...host.vms])) {
       const vm = this.port.world.vms.get(vmId)!;
       // Still running on an unreachable host, as far as anyone can tell: restart it anyway.
       if (vm.state === "down" || ((vm.state === "running" || vm.state === "booting") && host.isolated)) this.placeOrWait(vmId, true);
     }
   }
 
+  /**
+   * A VM stopped on a host the controller can reach, and not by the controller: its boot failed
+   * or its guest died (the libvirt adapter reports both so). As vSphere HA's VM monitoring does
+   * (at most 3 resets within an hour, by default), it is booted again after a pause that grows
+   * with each failure within the hour; from the second, a VM with a volume is started on another
+   * host instead; after MAX_START_ATTEMPTS in the hour it is left down (an operator's case). A VM
+   * stopped on an isolated host is left to HA.
+   */
+  private stoppedOnItsOwn(vmId: string): void {
+    const world = this.port.world;
+    const vm = world.vms.get(vmId)!;
+    const host = world.hosts.get(vm.host!)!;
+    if (!host.up || host.isolated) return;
+    const recent = (this.failedStarts.get(vmId) ?? []).filter((t) => t > world.t - RETRY_WINDOW_MS);
+    recent.push(world.t);
+    this.failedStarts.set(vmId, recent);
+    const failures = recent.length;
+    if (failures > MAX_START_ATTEMPTS) return;
+    this.port.after(START_RETRY_DELAY_MS * failures, () => {
+      const now = this.port.world.vms.get(vmId);
+      if (now?.state !== "down" || now.host !== host.id) return;
+      const elsewhere = failures >= 2 && now.volume !== null ? hostOf(this.plan(now, false, [host.id])) : null;
+      if (elsewhere !== null) this.port.startVm(vmId, elsewhere);
+      else this.placeOrWait(vmId);
+    });
+  }
+
   /** The down VMs assigned to the host: rebooted there if it is usable, else placed elsewhere (or waiting). */
   private restartDownVms(host: Host): void {
-    for (const vmId of [...host.vms]) {
+    for (const vmId of byPriority(this.port.world, [...host.vms])) {
       if (this.port.world.vms.get(vmId)!.state === "down") this.placeOrWait(vmId);
     }
   }
@@ -257,10 +292,10 @@ export class Controller {
     return null;
   }
 
-  /** Tries every waiting VM in the order they began to wait; those that still cannot start stay. */
+  /** Tries every waiting VM, by restart priority, then in the order they began to wait; those that still cannot start stay. */
   private retryWaiting(): void {
     if (this.waiting.length === 0) return;
-    const still = this.waiting.filter((vmId) => !this.tryStart(vmId));
+    const still = byPriority(this.port.world, this.waiting).filter((vmId) => !this.tryStart(vmId));
     this.waiting.length = 0;
     this.waiting.push(...still);
   }
@@ -408,6 +443,14 @@ export class Controller {
 }
 
 const hostOf = (plan: Plan): string | null => ("host" in plan ? plan.host : null);
+
+const PRIORITY_RANK = { high: 0, medium: 1, low: 2 } as const;
+
+/** The VMs by restart priority, high first, keeping their order within a priority. */
+function byPriority(world: World, vms: string[]): string[] {
+  const rank = (id: string) => PRIORITY_RANK[world.vms.get(id)?.priority ?? "medium"];
+  return vms.map((id, i) => ({ id, i })).sort((a, b) => rank(a.id) - rank(b.id) || a.i - b.i).map((x) => x.id);
+}
 
 const isCapacityRefusal = (plan: Plan): boolean => "refused" in plan && plan.refused !== "violatesAntiAffinity";
 

@@ -90,7 +90,7 @@ export type DomainEventBody =
   | { type: "hostReconnected"; host: string }
   /**
    * A user asks for a VM; `lifetimeHours` null means it is wanted until the end of the run. VMs
-   * of one anti-affinity `group` must run in distinct failure domains.
+   * of one anti-affinity `group` must run in distinct failure domains; `priority` orders restarts.
    */
   | {
       type: "vmRequested";
@@ -100,6 +100,8 @@ export type DomainEventBody =
       diskGiB: number;
       lifetimeHours: number | null;
       group?: string;
+      /** Restart priority when it is not `medium`. */
+      priority?: "high" | "low";
     }
   /** A first request found no host with room: the request is refused (blocked), for the placement policy's `reason`. */
   | { type: "vmRejected"; vm: string; reason: Refusal }

@@ -236,6 +236,7 @@ export function evolve(world: World, event: DomainEvent): World {
         volume: null,
         migration: null,
         group: event.group ?? null,
+        priority: event.priority ?? "medium",
         dataSince: null,
       });
       break;

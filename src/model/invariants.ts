@@ -1,4 +1,5 @@
 import type { DomainEvent } from "./events.js";
+import { HostsOfVms } from "./hosts-of-vms.js";
 import { localDiskGiB, type Host, type Volume, type World } from "./world.js";
 
 export class InvariantViolation extends Error {
@@ -24,8 +25,7 @@ const EPSILON = 1e-6;
  * throws `InvariantViolation` naming the event that touched the broken part.
  */
 export class InvariantChecker {
-  private readonly hostOfVm = new Map<string, string>();
-  private readonly migratingTo = new Map<string, string>();
+  private readonly hostsOfVms = new HostsOfVms();
   private readonly touchedHosts = new Map<string, DomainEvent>();
   private readonly touchedVms = new Map<string, DomainEvent>();
   private readonly touchedVolumes = new Map<string, DomainEvent>();
@@ -66,11 +66,6 @@ export class InvariantChecker {
       case "maintenanceFinished":
         hosts.set(event.host, event);
         break;
-      case "migrationStarted":
-        hosts.set(event.to, event);
-        this.migratingTo.set(event.vm, event.to);
-        this.noteVm(event, event.vm);
-        break;
       case "diskFailed":
         hosts.set(event.host, event);
         for (const id of this.world.hosts.get(event.host)!.copies) this.touchedVolumes.set(id, event);
@@ -95,30 +90,14 @@ export class InvariantChecker {
       case "vmDown":
       case "vmLost":
       case "vmTerminated":
+      case "migrationStarted":
       case "migrationFinished":
       case "migrationAborted":
       case "splitBrain":
-        this.noteVm(event, event.vm);
+        for (const host of this.hostsOfVms.touched(event, this.world)) hosts.set(host, event);
+        this.touchedVms.set(event.vm, event);
         break;
     }
-  }
-
-  /** The VM, the host it was on, the host it is on, and the destination of a migration it had. */
-  private noteVm(event: DomainEvent, id: string): void {
-    const hosts = this.touchedHosts;
-    const before = this.hostOfVm.get(id);
-    if (before !== undefined) hosts.set(before, event);
-    const to = this.migratingTo.get(id);
-    const vm = this.world.vms.get(id);
-    if (to !== undefined) {
-      hosts.set(to, event);
-      if (!vm?.migration) this.migratingTo.delete(id);
-    }
-    if (vm?.host) {
-      hosts.set(vm.host, event);
-      this.hostOfVm.set(vm.id, vm.host);
-    } else this.hostOfVm.delete(id);
-    this.touchedVms.set(id, event);
   }
 
   private checkVm(event: DomainEvent, id: string): void {

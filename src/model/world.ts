@@ -98,6 +98,8 @@ export interface Vm {
   migration: { to: string; mode: MigrationMode; since: number } | null;
   /** Its anti-affinity group (VMs of a group are kept in distinct failure domains), null if none. */
   group: string | null;
+  /** Restart priority: when room is short, higher ones are restarted first. */
+  priority: "high" | "medium" | "low";
   /**
    * Since when the VM's disk holds the state a loss would destroy: the last boot from a fresh
    * image (instance store), the volume's creation, or the VM's first start (local RAID).

@@ -1,4 +1,5 @@
 import type { DomainEvent } from "../model/events.js";
+import { HostsOfVms } from "../model/hosts-of-vms.js";
 import { localDiskGiB, schedulable, type Vm, type World } from "../model/world.js";
 
 /**
@@ -18,10 +19,8 @@ export class CapacityIndex {
   private disk = new Float64Array(2);
   private readonly ids: string[] = [];
   private readonly position = new Map<string, number>();
-  /** The host each VM is assigned to, to know which host a placement or release touched. */
-  private readonly hostOfVm = new Map<string, string>();
-  /** The destination of each VM migrating, to know which host its end releases. */
-  private readonly migratingTo = new Map<string, string>();
+  /** Which hosts a VM's events touch. */
+  private readonly hostsOfVms = new HostsOfVms();
   /** Free and installed vCPUs and memory summed over the schedulable hosts. */
   private readonly total = { freeVcpus: 0, freeMemoryGiB: 0 };
   private readonly counted = new Map<string, { freeVcpus: number; freeMemoryGiB: number; schedulable: boolean }>();
@@ -39,7 +38,7 @@ export class CapacityIndex {
     switch (event.type) {
       case "hostAdded":
         this.addHost(event.host);
-        break;
+        return;
       case "hostFailed":
       case "hostRepaired":
       case "hostPoweredOff":
@@ -49,55 +48,13 @@ export class CapacityIndex {
       case "hostIsolated":
       case "hostReconnected":
         this.update(event.host);
-        break;
-      case "migrationStarted":
-        this.migratingTo.set(event.vm, event.to);
-        this.update(event.to);
-        break;
-      case "migrationFinished":
-      case "migrationAborted": {
-        const to = this.migratingTo.get(event.vm)!;
-        this.migratingTo.delete(event.vm);
-        if (event.type === "migrationFinished") {
-          this.update(this.hostOfVm.get(event.vm)!);
-          this.hostOfVm.set(event.vm, to);
-        }
-        this.update(to);
-        break;
-      }
+        return;
       case "rackFailed":
       case "rackRepaired":
         for (const host of this.world.racks.get(event.rack)!.hosts) this.update(host);
-        break;
-      case "vmPlaced": {
-        const previous = this.hostOfVm.get(event.vm);
-        if (previous !== undefined) this.update(previous);
-        this.hostOfVm.set(event.vm, event.host);
-        this.update(event.host);
-        break;
-      }
-      case "vmDown":
-        this.endCancelledMigration(event.vm);
-        break;
-      case "vmLost":
-      case "vmTerminated": {
-        this.endCancelledMigration(event.vm);
-        const previous = this.hostOfVm.get(event.vm);
-        if (previous !== undefined) {
-          this.hostOfVm.delete(event.vm);
-          this.update(previous);
-        }
-        break;
-      }
+        return;
     }
-  }
-
-  /** A VM that stopped or went away while migrating released its destination (`evolve` cancels the migration). */
-  private endCancelledMigration(vm: string): void {
-    const to = this.migratingTo.get(vm);
-    if (to === undefined || this.world.vms.get(vm)?.migration) return;
-    this.migratingTo.delete(vm);
-    this.update(to);
+    for (const host of this.hostsOfVms.touched(event, this.world)) this.update(host);
   }
 
   /** Whether the host can take the VM now (it is schedulable, not hidden, and has room). */

@@ -58,6 +58,9 @@ describe("scenario files", () => {
     ["a duplicate key", valid.replace("durationHours: 100", "durationHours: 100\ndurationHours: 200"), "scenarios/x.yaml: line 4, column 1: not valid YAML: Map keys must be unique"],
     ["an unknown service model", valid.replace("durationHours: 100", "durationHours: 100\nserviceModels: [vps, cloud]"), 'scenarios/x.yaml: serviceModels[1]: expected a service model (ephemeral | vps | persistent-ha), got "cloud"'],
     ["too few disks for the RAID level", valid.replace("durationHours: 100", "durationHours: 100\nstorage: { localRaid: { level: 5 } }"), "scenarios/x.yaml: cluster.hosts[0].disks: expected at least 3 disks for RAID 5 (storage.localRaid.level), got 1"],
+    ["a maintenance window on an unknown host", valid.replace("durationHours: 100", "durationHours: 100\nmaintenance: { windows: [{ host: h-009, atHours: 1, hours: 2 }] }"), 'scenarios/x.yaml: maintenance.windows[0].host: expected a host of the cluster, got "h-009"'],
+    ["an unknown isolation response", valid.replace("durationHours: 100", "durationHours: 100\nha: { isolationResponse: shutdown }"), 'scenarios/x.yaml: ha.isolationResponse: expected keepRunning | powerOff, got "shutdown"'],
+    ["an anti-affinity group of one", valid.replace("durationHours: 100", "durationHours: 100\nworkload: { sizes: [{ name: s, vcpus: 1, memoryGiB: 1, diskGiB: 1 }], fleet: 2, antiAffinity: { groupSize: 1 } }"), "scenarios/x.yaml: workload.antiAffinity.groupSize: expected an integer ≥ 2, got 1"],
     ["a workload without sizes", valid.replace("durationHours: 100", "durationHours: 100\nworkload: { fleet: 3 }"), "scenarios/x.yaml: workload.sizes: expected a list of VM sizes for the fleet and the arrivals"],
   ];
   for (const [what, text, message] of bad) {

@@ -84,6 +84,8 @@ const vmSize = z.strictObject({
   diskGiB: positiveNumber(),
   /** Relative frequency in the mix (default 1). */
   weight: positiveNumber().default(1),
+  /** persistent-ha: VMs of higher restart priority are restarted first when room is short (vSphere HA). */
+  restartPriority: z.enum(["high", "medium", "low"], expected("a restart priority (high | medium | low)")).optional(),
 });
 
 /** One request of a workload trace: at `timeHours`, VM `vm` of this size, wanted for `lifetimeHours` (empty: to the end). */
@@ -341,6 +343,10 @@ export const scenarioSchema = scenarioObject.superRefine((scenario, ctx) => {
       }
     });
   }
+  const hostNames = new Set(clusterLayout(scenario).map((h) => h.id));
+  scenario.maintenance?.windows?.forEach((window, i) => {
+    if (!hostNames.has(window.host)) ctx.addIssue({ code: "custom", path: ["maintenance", "windows", i, "host"], message: `expected a host of the cluster, got "${window.host}"` });
+  });
   const level = scenario.storage.localRaid?.level;
   if (level !== undefined) {
     scenario.cluster.hosts.forEach((group, i) => {

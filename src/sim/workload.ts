@@ -88,11 +88,11 @@ export class SizeMix {
     this.cumulative = sizes.map((s) => (total += s.weight));
   }
 
-  draw(random: Random): { vcpus: number; memoryGiB: number; diskGiB: number } {
+  draw(random: Random): { vcpus: number; memoryGiB: number; diskGiB: number; priority?: "high" | "low" } {
     const u = random.float() * this.cumulative[this.cumulative.length - 1]!;
     let i = 0;
     while (i < this.sizes.length - 1 && u >= this.cumulative[i]!) i++;
-    const { vcpus, memoryGiB, diskGiB } = this.sizes[i]!;
-    return { vcpus, memoryGiB, diskGiB };
+    const { vcpus, memoryGiB, diskGiB, restartPriority } = this.sizes[i]!;
+    return { vcpus, memoryGiB, diskGiB, ...(restartPriority === "high" || restartPriority === "low" ? { priority: restartPriority } : {}) };
   }
 }
