@@ -81,6 +81,10 @@ export async function runLive(options: LiveRunOptions): Promise<LiveRunResult> {
   log.onEvent((event) => adopting || controller.react(event));
   if (options.observe) log.subscribe(options.observe);
 
+  const unfenced = inventory.hosts.filter((h) => h.fence === null).map((h) => h.name);
+  if (scenario.ha.fencing && options.serviceModel === "persistent-ha" && unfenced.length > 0) {
+    report(`warning: ha.fencing is on but ${unfenced.join(", ")} ha${unfenced.length > 1 ? "ve" : "s"} no fence command: if one is cut off (isolated), its VMs are not restarted elsewhere`);
+  }
   let interrupted = false;
   try {
     log.emit({ type: "runStarted", serviceModel: options.serviceModel, prices: { ...PRICES_2008, ...scenario.prices } });
