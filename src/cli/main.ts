@@ -2,9 +2,11 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { FontError } from "../charts/render.js";
 import { SERVICE_MODELS, type ServiceModel } from "../model/events.js";
 import { ScenarioError, loadScenarioFile } from "../scenario/load.js";
 import { StoreError } from "../store/event-store.js";
+import { chartCommand } from "./chart.js";
 import { ExitCode, UsageError } from "./exit-codes.js";
 import { inspectCommand } from "./inspect.js";
 import { replayCommand } from "./replay.js";
@@ -90,6 +92,17 @@ function buildProgram(): Command {
       process.exitCode = inspectCommand(existingDatabase(db), { runId: opts.run, tail: opts.tail, json: opts.json === true });
     });
 
+  program
+    .command("chart")
+    .description("draw the charts of a results database (vega-lite spec, SVG and PNG of each)")
+    .argument("<db>", "results database")
+    .option("--out <dir>", "output directory (default: <db dir>/charts)")
+    .addOption(new Option("--run <id>", "the run whose timeline is drawn (default: the first persistent-ha run with a stored log)").argParser(positiveInteger("a run id")))
+    .option("--json", "print what was written as JSON on stdout")
+    .action(async (db: string, opts: { out?: string; run?: number; json?: boolean }) => {
+      process.exitCode = await chartCommand(existingDatabase(db), { out: opts.out, run: opts.run, cells: [], json: opts.json === true });
+    });
+
   return program;
 }
 
@@ -106,6 +119,10 @@ async function main(argv: string[]): Promise<number> {
     if (error instanceof ScenarioError || error instanceof UsageError || error instanceof StoreError) {
       process.stderr.write(`${error.message}\n`);
       return ExitCode.badInput;
+    }
+    if (error instanceof FontError) {
+      process.stderr.write(`testbed: ${error.message}\n`);
+      return ExitCode.failed;
     }
     process.stderr.write(`testbed: ${(error as Error).stack ?? String(error)}\n`);
     return ExitCode.failed;
