@@ -10,6 +10,7 @@ import { chartCommand } from "./chart.js";
 import { ExitCode, UsageError } from "./exit-codes.js";
 import { inspectCommand } from "./inspect.js";
 import { replayCommand } from "./replay.js";
+import { reportCommand } from "./report.js";
 import { runCommand } from "./run.js";
 
 /**
@@ -101,6 +102,15 @@ function buildProgram(): Command {
     .option("--json", "print what was written as JSON on stdout")
     .action(async (db: string, opts: { out?: string; run?: number; json?: boolean }) => {
       process.exitCode = await chartCommand(existingDatabase(db), { out: opts.out, run: opts.run, cells: [], json: opts.json === true });
+    });
+
+  program
+    .command("report")
+    .description("write a self-contained HTML report (tables and interactive charts, works offline)")
+    .argument("<db>", "results database")
+    .option("--out <file>", "output file (default: <db dir>/report.html)")
+    .action((db: string, opts: { out?: string }) => {
+      process.exitCode = reportCommand(existingDatabase(db), { out: opts.out, cells: [], paired: [] });
     });
 
   return program;
