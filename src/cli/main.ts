@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { SERVICE_MODELS, type ServiceModel } from "../model/events.js";
+import { expandExperiment } from "../experiment/expand.js";
 import { ScenarioError, loadScenarioFile } from "../scenario/load.js";
 import { StoreError } from "../store/event-store.js";
 import { ExitCode, UsageError } from "./exit-codes.js";
+import { experimentCommand } from "./experiment.js";
 import { inspectCommand } from "./inspect.js";
 import { replayCommand } from "./replay.js";
 import { runCommand } from "./run.js";
@@ -54,9 +56,32 @@ function buildProgram(): Command {
     .option("--json", "print the results as JSON on stdout")
     .option("--check", "check the world's invariants as the run goes (slower); a violation fails the run")
     .option("--quiet", "no progress bar")
-    .action(async (file: string, opts: { seed?: number; set: string[]; model?: ServiceModel[]; out?: string; db?: string; events: boolean; json?: boolean; quiet?: boolean; check?: boolean }) => {
+    .addOption(new Option("--jobs <n>", "experiments: worker threads (default: one per core)").argParser(positiveInteger("a positive number of jobs")))
+    .action(async (file: string, opts: { seed?: number; set: string[]; model?: ServiceModel[]; out?: string; db?: string; events: boolean; json?: boolean; quiet?: boolean; check?: boolean; jobs?: number }) => {
       const loaded = loadScenarioFile(file, opts.set);
       const db = opts.db ?? join(opts.out ?? join("results", loaded.scenario.name), "runs.db");
+      if (loaded.scenario.experiment) {
+        if (opts.seed !== undefined) throw new UsageError(`--seed: ${file} is an experiment; its seeds are experiment.seeds or experiment.replications`);
+        // Read again: `loaded.text` carries the --set settings as comments, and each cell applies them itself.
+        const text = readFileSync(file, "utf8");
+        const plan = expandExperiment(file, text, opts.set);
+        if (opts.model) {
+          plan.serviceModels = plan.serviceModels.filter((m) => opts.model!.includes(m));
+          plan.runs = plan.runs.filter((r) => opts.model!.includes(r.serviceModel));
+        }
+        process.exitCode = await experimentCommand(plan, {
+          db,
+          text,
+          overrides: opts.set,
+          jobs: opts.jobs,
+          storeEvents: opts.events,
+          json: opts.json === true,
+          progress: opts.quiet !== true,
+          check: opts.check === true,
+        });
+        return;
+      }
+      if (opts.jobs !== undefined) throw new UsageError(`--jobs: ${file} has no experiment section; its service models run one after another`);
       process.exitCode = await runCommand(loaded, {
         seed: opts.seed ?? loaded.scenario.seed ?? 1,
         serviceModels: opts.model ?? loaded.scenario.serviceModels,
