@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { SERVICE_MODELS, type ServiceModel } from "../model/events.js";
 import { expandExperiment } from "../experiment/expand.js";
+import { SUMMARY_METRICS } from "../stats/metrics.js";
 import { ScenarioError, loadScenarioFile } from "../scenario/load.js";
 import { StoreError } from "../store/event-store.js";
 import { ExitCode, UsageError } from "./exit-codes.js";
@@ -11,6 +12,7 @@ import { experimentCommand } from "./experiment.js";
 import { inspectCommand } from "./inspect.js";
 import { replayCommand } from "./replay.js";
 import { runCommand } from "./run.js";
+import { summarizeCommand } from "./summarize.js";
 
 /**
  * `testbed`: a thin shell over the library. Exit codes: 0 ok, 1 a run or a verification failed,
@@ -113,6 +115,21 @@ function buildProgram(): Command {
     .option("--json", "print as JSON on stdout")
     .action((db: string, opts: { run?: number; tail: number; json?: boolean }) => {
       process.exitCode = inspectCommand(existingDatabase(db), { runId: opts.run, tail: opts.tail, json: opts.json === true });
+    });
+
+  program
+    .command("summarize")
+    .description("statistics of the runs in a results database: per cell and service model, and paired differences")
+    .argument("<db>", "results database")
+    .option("--json", "print { cells, paired } as JSON on stdout (NaN as null)")
+    .option("--csv", "print one CSV table (kind cell | paired) on stdout")
+    .option("--metric <name...>", "only these metrics")
+    .action((db: string, opts: { json?: boolean; csv?: boolean; metric?: string[] }) => {
+      if (opts.json && opts.csv) throw new UsageError("--json and --csv: choose one");
+      const known = new Set(SUMMARY_METRICS.map((m) => m.name));
+      const unknown = opts.metric?.filter((m) => !known.has(m));
+      if (unknown?.length) throw new UsageError(`--metric ${unknown.join(" ")}: expected one of ${[...known].join(", ")}`);
+      process.exitCode = summarizeCommand(existingDatabase(db), { format: opts.json ? "json" : opts.csv ? "csv" : "table", metrics: opts.metric });
     });
 
   return program;

@@ -328,14 +328,13 @@ export class EventStore {
     return new Set(rows.map(([hash, seed, model]) => runKey(hash, seed, model)));
   }
 
-  /** The complete runs of these scenario hashes, oldest first (without their logs). */
-  completeRunsOf(scenarioHashes: readonly string[]): RunRecord[] {
-    if (scenarioHashes.length === 0) return [];
-    const wanted = new Set(scenarioHashes);
+  /** The complete runs (of these scenario hashes, if given), oldest first, without scenario texts. */
+  completeRunsOf(scenarioHashes?: readonly string[]): RunRecord[] {
+    const wanted = scenarioHashes && new Set(scenarioHashes);
     const rows = this.db
       .prepare("SELECT id, scenario_name, scenario_file, '' AS scenario_yaml, '' AS scenario_json, scenario_hash, seed, service_model, package_version, git_commit, events_stored, started_at, ended_at, status, event_count, final_t, state_hash, log_hash, metrics_json, error, pid FROM runs WHERE status = 'complete' ORDER BY id")
       .all() as RawRun[];
-    return rows.filter((r) => wanted.has(r.scenario_hash)).map(toRecord);
+    return rows.filter((r) => wanted === undefined || wanted.has(r.scenario_hash)).map(toRecord);
   }
 
   /** The id of the latest run of this scenario hash, seed and service model, if any. */
