@@ -61,7 +61,8 @@ export function expandExperiment(file: string, text: string, overrides: readonly
         parseScenario(file, text, [...overrides, setting(path, value)]);
       } catch (error) {
         if (!(error instanceof ScenarioError)) throw error;
-        problems.push(...error.problems.map((p) => `experiment.sweep.${path} = ${JSON.stringify(value)}: ${p}`));
+        const prefix = `--set ${setting(path, value)}: `; // the override machinery's own wording
+        problems.push(...error.problems.map((p) => `experiment.sweep.${path} = ${JSON.stringify(value)}: ${p.startsWith(prefix) ? p.slice(prefix.length) : p}`));
       }
     }
   }

@@ -143,7 +143,7 @@ const experiment = z
     /** Dotted scenario path (as for `--set`) → the values it takes, in order. */
     sweep: z
       .record(
-        z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+|\[\d+\])*$/, expected("a path like storage.replicas or cluster.hosts[0].count")),
+        z.string(),
         z.array(sweepValue, expected("a list of values")).min(1, expected("at least one value")),
         expected("a mapping from scenario paths to lists of values"),
       )
@@ -160,6 +160,10 @@ const experiment = z
     }
     if (e.seeds && new Set(e.seeds).size !== e.seeds.length) ctx.addIssue({ code: "custom", path: ["seeds"], message: "expected distinct seeds" });
     for (const path of Object.keys(e.sweep)) {
+      if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+|\[\d+\])*$/.test(path)) {
+        ctx.addIssue({ code: "custom", path: ["sweep", path], message: "expected a path like storage.replicas or cluster.hosts[0].count" });
+        continue;
+      }
       const head = path.split(/[.[]/)[0]!;
       if (["experiment", "seed", "name", "serviceModels"].includes(head)) {
         ctx.addIssue({ code: "custom", path: ["sweep", path], message: `expected a path into the scenario; ${head} cannot be swept (${head === "seed" ? "use seeds or replications" : head === "serviceModels" ? "every service model runs in every cell" : "it names the experiment"})` });
