@@ -1,17 +1,21 @@
 #!/usr/bin/env node
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { FontError } from "../charts/render.js";
 import { SERVICE_MODELS, type ServiceModel } from "../model/events.js";
+import { expandExperiment } from "../experiment/expand.js";
+import { SUMMARY_METRICS } from "../stats/metrics.js";
 import { ScenarioError, loadScenarioFile } from "../scenario/load.js";
 import { StoreError } from "../store/event-store.js";
 import { chartCommand } from "./chart.js";
 import { ExitCode, UsageError } from "./exit-codes.js";
+import { experimentCommand } from "./experiment.js";
 import { inspectCommand } from "./inspect.js";
 import { replayCommand } from "./replay.js";
 import { reportCommand } from "./report.js";
 import { runCommand } from "./run.js";
+import { summarizeCommand } from "./summarize.js";
 
 /**
  * `testbed`: a thin shell over the library. Exit codes: 0 ok, 1 a run or a verification failed,
@@ -57,9 +61,32 @@ function buildProgram(): Command {
     .option("--json", "print the results as JSON on stdout")
     .option("--check", "check the world's invariants as the run goes (slower); a violation fails the run")
     .option("--quiet", "no progress bar")
-    .action(async (file: string, opts: { seed?: number; set: string[]; model?: ServiceModel[]; out?: string; db?: string; events: boolean; json?: boolean; quiet?: boolean; check?: boolean }) => {
+    .addOption(new Option("--jobs <n>", "experiments: worker threads (default: one per core)").argParser(positiveInteger("a positive number of jobs")))
+    .action(async (file: string, opts: { seed?: number; set: string[]; model?: ServiceModel[]; out?: string; db?: string; events: boolean; json?: boolean; quiet?: boolean; check?: boolean; jobs?: number }) => {
       const loaded = loadScenarioFile(file, opts.set);
       const db = opts.db ?? join(opts.out ?? join("results", loaded.scenario.name), "runs.db");
+      if (loaded.scenario.experiment) {
+        if (opts.seed !== undefined) throw new UsageError(`--seed: ${file} is an experiment; its seeds are experiment.seeds or experiment.replications`);
+        // Read again: `loaded.text` carries the --set settings as comments, and each cell applies them itself.
+        const text = readFileSync(file, "utf8");
+        const plan = expandExperiment(file, text, opts.set);
+        if (opts.model) {
+          plan.serviceModels = plan.serviceModels.filter((m) => opts.model!.includes(m));
+          plan.runs = plan.runs.filter((r) => opts.model!.includes(r.serviceModel));
+        }
+        process.exitCode = await experimentCommand(plan, {
+          db,
+          text,
+          overrides: opts.set,
+          jobs: opts.jobs,
+          storeEvents: opts.events,
+          json: opts.json === true,
+          progress: opts.quiet !== true,
+          check: opts.check === true,
+        });
+        return;
+      }
+      if (opts.jobs !== undefined) throw new UsageError(`--jobs: ${file} has no experiment section; its service models run one after another`);
       process.exitCode = await runCommand(loaded, {
         seed: opts.seed ?? loaded.scenario.seed ?? 1,
         serviceModels: opts.model ?? loaded.scenario.serviceModels,
@@ -91,6 +118,21 @@ function buildProgram(): Command {
     .option("--json", "print as JSON on stdout")
     .action((db: string, opts: { run?: number; tail: number; json?: boolean }) => {
       process.exitCode = inspectCommand(existingDatabase(db), { runId: opts.run, tail: opts.tail, json: opts.json === true });
+    });
+
+  program
+    .command("summarize")
+    .description("statistics of the runs in a results database: per cell and service model, and paired differences")
+    .argument("<db>", "results database")
+    .option("--json", "print { cells, paired } as JSON on stdout (NaN as null)")
+    .option("--csv", "print one CSV table (kind cell | paired) on stdout")
+    .option("--metric <name...>", "only these metrics")
+    .action((db: string, opts: { json?: boolean; csv?: boolean; metric?: string[] }) => {
+      if (opts.json && opts.csv) throw new UsageError("--json and --csv: choose one");
+      const known = new Set(SUMMARY_METRICS.map((m) => m.name));
+      const unknown = opts.metric?.filter((m) => !known.has(m));
+      if (unknown?.length) throw new UsageError(`--metric ${unknown.join(" ")}: expected one of ${[...known].join(", ")}`);
+      process.exitCode = summarizeCommand(existingDatabase(db), { format: opts.json ? "json" : opts.csv ? "csv" : "table", metrics: opts.metric });
     });
 
   program
