@@ -6,7 +6,7 @@ import { isChart, type Chart } from "../src/charts/chart.js";
 import { breakEvenHours, costChart, M1_SMALL, monthlyCost } from "../src/charts/cost.js";
 import { chartsForDatabase } from "../src/charts/from-database.js";
 import { migrationChart, migrationPoints } from "../src/charts/migration.js";
-import { DEFAULT_MTTDL, mttdlChart, mttdlLine, rebuildHours } from "../src/charts/mttdl.js";
+import { DEFAULT_MTTDL, lossProbabilityLine, mttdlChart, mttdlLine, rebuildHours, simulatedLoss } from "../src/charts/mttdl.js";
 import { empiricalCdf, recoveryTimesHours } from "../src/charts/recovery-cdf.js";
 import { FONT_FILES, render } from "../src/charts/render.js";
 import { runEvents } from "../src/charts/run-events.js";
@@ -82,9 +82,11 @@ describe("charts from models", () => {
     const line = mttdlLine(DEFAULT_MTTDL);
     for (const p of line) {
       const n = Number(p.replicas.split(" ")[0]);
+      expect(p.replicas).toBe(n === 1 ? "1 copy" : `${n} copies`);
       expect(p.mttdlYears).toBeCloseTo(mttdlMarkov(n, 1 / DEFAULT_MTTDL.diskMttfHours, 1 / rebuildHours(DEFAULT_MTTDL.volumeGiB, p.rebuildMBps)) / 8760, 6);
       expect(Number.isFinite(p.mttdlYears) && p.mttdlYears > 0).toBe(true);
     }
+    expect(new Set(line.filter((p) => p.replicas === "1 copy").map((p) => p.mttdlYears)).size).toBe(1); // one copy: lost with its disk, whatever the bandwidth
     for (const copies of ["2 copies", "3 copies", "4 copies"]) {
       const ys = line.filter((p) => p.replicas === copies).map((p) => p.mttdlYears);
       for (let i = 1; i < ys.length; i++) expect(ys[i]!).toBeGreaterThan(ys[i - 1]!);
@@ -95,6 +97,26 @@ describe("charts from models", () => {
     expect(mttdlMarkov(2, lambda, mu) / (mu / (2 * lambda ** 2))).toBeCloseTo(1, 4);
     // Three copies at 10^16 years and beyond: first-passage sums stay exact where a linear solve cancels.
     expect(mttdlMarkov(3, lambda, mu)).toBeGreaterThan(mttdlMarkov(2, lambda, mu) * 1e5);
+  });
+
+  it("data-loss probability: the chain's for V volumes over T hours, and the simulated share of runs per swept replication factor", () => {
+    const setting = { ...DEFAULT_MTTDL, volumes: 1500, hours: 8760, diskMttfHours: 287_600 };
+    const [one, two] = lossProbabilityLine(setting);
+    expect(one!.probability).toBeCloseTo(1 - Math.exp((-1500 * 8760) / 287_600), 12); // one copy: lost with its disk
+    const mttdl2 = mttdlMarkov(2, 1 / 287_600, 1 / rebuildHours(160, 100));
+    expect(two!.probability).toBeCloseTo(1 - Math.exp((-1500 * 8760) / mttdl2), 15);
+    expect(two!.probability).toBeGreaterThan(0);
+    const row = (replicas: number, mtbf: number, mean: number, model: "persistent-ha" | "vps" = "persistent-ha", metric = "anyDataLoss"): CellRow => ({
+      experiment: "e",
+      cell: { "storage.replicas": replicas, "failures.host.hardware.timeToFailureHours.mean": mtbf },
+      serviceModel: model,
+      metric,
+      summary: { n: 3, mean, sd: 0.5, ciLow: mean - 0.7, ciHigh: mean + 0.7 },
+    });
+    const sim = simulatedLoss([row(1, 1000, 1), row(2, 1000, 1 / 3), row(2, 1000, 1, "vps"), row(3, 1000, 0, "persistent-ha", "dataLossEvents")]);
+    expect(sim.map((p) => [p.replicas, p.probability])).toEqual([[1, 1], [2, 1 / 3]]);
+    expect(sim[1]).toMatchObject({ ciLow: 0, ciHigh: 1, n: 3, source: "simulated, host hardware MTBF (h) 1000" }); // the interval is clipped to [0, 1]
+    expect(sim[0]!.ciHigh).toBe(1);
   });
 
   it("migration: the points are the pre-copy model's, and downtime jumps where pre-copy stops converging", () => {

@@ -20,8 +20,9 @@ export interface MtbfPoint {
   mtbfHours: number;
   serviceModel: string;
   mean: number;
-  ciLow: number;
-  ciHigh: number;
+  /** null where the interval is undefined (fewer than two seeds). */
+  ciLow: number | null;
+  ciHigh: number | null;
   n: number;
   panel: string;
 }
@@ -50,13 +51,19 @@ export function mtbfPoints(cells: readonly CellRow[], metric: string): { xPath: 
       mtbfHours: r.cell[xPath] as number,
       serviceModel: r.serviceModel,
       mean: r.summary.mean,
-      ciLow: r.summary.ciLow,
-      ciHigh: r.summary.ciHigh,
+      ciLow: Number.isFinite(r.summary.ciLow) ? r.summary.ciLow : null,
+      ciHigh: Number.isFinite(r.summary.ciHigh) ? r.summary.ciHigh : null,
       n: r.summary.n,
       panel: others.map((p) => `${p} = ${String(r.cell[p])}`).join(", "),
     }))
     .sort((a, b) => a.panel.localeCompare(b.panel) || a.serviceModel.localeCompare(b.serviceModel) || a.mtbfHours - b.mtbfHours);
   return points.length > 0 ? { xPath, points } : null;
+}
+
+/** "host hardware MTBF (hours)" for failures.host.hardware.timeToFailureHours.mean; the path itself otherwise. */
+function xTitle(path: string): string {
+  const m = /^failures\.host\.(\w+)\.timeToFailureHours/.exec(path);
+  return m ? `host ${m[1]} MTBF (hours, log scale)` : path;
 }
 
 export function availabilityChart(cells: readonly CellRow[]): ChartOrSkip {
@@ -69,18 +76,19 @@ export function availabilityChart(cells: readonly CellRow[]): ChartOrSkip {
     const yTitle = downtime ? "downtime per VM-year (hours)" : "availability (fraction of demanded VM-time)";
     const xs = points.map((p) => p.mtbfHours);
     const logX = Math.max(...xs) / Math.min(...xs) >= 10;
-    const logY = downtime && points.every((p) => p.ciLow > 0) && Math.max(...points.map((p) => p.ciHigh)) / Math.min(...points.map((p) => p.ciLow)) >= 20;
+    const lows = points.map((p) => p.ciLow ?? p.mean);
+    const highs = points.map((p) => p.ciHigh ?? p.mean);
+    const logY = downtime && lows.every((v) => v > 0) && Math.max(...highs) / Math.min(...lows) >= 20;
     const panels = new Set(points.map((p) => p.panel));
     const n = [...new Set(points.map((p) => p.n))].sort((a, b) => a - b);
-    const x = { field: "mtbfHours", type: "quantitative", title: `host MTBF (hours) — ${xPath}`, scale: { type: logX ? "log" : "linear", zero: false } } as const;
+    const x = { field: "mtbfHours", type: "quantitative", title: xTitle(xPath), scale: logX ? { type: "log" } : { zero: false } } as const;
     const color = { field: "serviceModel", type: "nominal", title: "service model", scale: MODEL_COLORS } as const;
     const layers = [
-      { mark: { type: "area", opacity: 0.18 }, encoding: { x, y: { field: "ciLow", type: "quantitative" }, y2: { field: "ciHigh" }, color } },
       {
         mark: { type: "line", point: true, strokeWidth: 2 },
         encoding: {
           x,
-          y: { field: "mean", type: "quantitative", title: yTitle, scale: { type: logY ? "log" : "linear", zero: !logY && downtime } },
+          y: { field: "mean", type: "quantitative", title: yTitle, scale: logY ? { type: "log" } : { zero: downtime } },
           color,
           tooltip: [
             { field: "serviceModel", title: "model" },
@@ -92,14 +100,15 @@ export function availabilityChart(cells: readonly CellRow[]): ChartOrSkip {
           ],
         },
       },
+      { transform: [{ filter: "isValid(datum.ciLow)" }], mark: { type: "area", opacity: 0.18 }, encoding: { x, y: { field: "ciLow", type: "quantitative" }, y2: { field: "ciHigh" }, color } },
     ];
     const title = {
       text: downtime ? "Downtime per VM-year vs host MTBF" : "Availability vs host MTBF",
-      subtitle: `mean over ${n.join("/")} seeds per point; band: 95 % confidence interval of the mean`,
+      subtitle: [`x: ${xPath}`, `mean over ${n.join("/")} seeds per point; band: 95 % confidence interval of the mean (Student t)`],
     };
     const spec =
       panels.size > 1
-        ? { title, data: { values: points }, facet: { field: "panel", type: "nominal", title: null }, columns: 2, spec: { width: 420, height: 280, layer: layers } }
+        ? { title, data: { values: points }, facet: { field: "panel", type: "nominal", title: null }, columns: Math.min(3, panels.size), spec: { width: panels.size >= 3 ? 300 : 420, height: 280, layer: layers } }
         : { title, data: { values: points }, width: 560, height: 340, layer: layers };
     return { name, title: title.text, spec: spec as TopLevelSpec };
   }

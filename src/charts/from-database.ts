@@ -1,3 +1,4 @@
+import { distribution, type DistributionSpec } from "../kernel/distributions.js";
 import { PRICES_2008, type PriceModel } from "../metrics/cost.js";
 import { SERVICE_MODELS } from "../model/events.js";
 import { scenarioSchema, type Scenario } from "../scenario/schema.js";
@@ -7,7 +8,7 @@ import { availabilityChart } from "./availability.js";
 import type { ChartOrSkip } from "./chart.js";
 import { costChart, M1_SMALL, type VmSize } from "./cost.js";
 import { migrationChart } from "./migration.js";
-import { DEFAULT_MTTDL, mttdlChart, simulatedMttdl, type MttdlSetting } from "./mttdl.js";
+import { DEFAULT_MTTDL, mttdlChart, simulatedLoss, type MttdlSetting } from "./mttdl.js";
 import { recoveryCdfChart, recoveryTimesHours } from "./recovery-cdf.js";
 import { runEvents, runsWithEvents } from "./run-events.js";
 import type { CellRow } from "./summary-types.js";
@@ -53,9 +54,7 @@ export function chartsForDatabase(store: EventStore, inputs: ChartInputs): Chart
     charts.push(recoveryCdfChart(byModel, `scenario ${logged[0]!.scenarioName}, ${seeds.length === 1 ? `seed ${seeds[0]}` : `${seeds.length} seeds pooled`}, runs ${logged.map((r) => r.id).join(", ")}`));
   }
 
-  const mttdl = scenario ? mttdlSetting(scenario) : DEFAULT_MTTDL;
-  const storage = scenario ? storageConfig(scenario) : null;
-  charts.push(mttdlChart(mttdl, storage ? simulatedMttdl(inputs.cells, storage) : []));
+  charts.push(mttdlChart(scenario ? mttdlSetting(scenario) : DEFAULT_MTTDL, simulatedLoss(inputs.cells)));
 
   charts.push(costChart(scenario ? typicalVm(scenario) : M1_SMALL, scenario ? prices(scenario) : PRICES_2008));
   charts.push(migrationChart());
@@ -91,9 +90,22 @@ function typicalVm(scenario: Scenario): VmSize {
   return best ? { name: best.name, memoryGiB: best.memoryGiB, diskGiB: best.diskGiB } : M1_SMALL;
 }
 
-/** Disk MTTF from the scenario when its disk failures are exponential or fixed, and the typical volume size. */
+/**
+ * The chain's parameters from the scenario: its disks' mean time to failure (when it has disk
+ * failures), the typical volume size, the rebuild bandwidth, and the volumes kept on average
+ * (the fleet plus arrivals × mean lifetime) over the run's duration.
+ */
 function mttdlSetting(scenario: Scenario): MttdlSetting {
-  const ttf: unknown = scenario.failures?.disk?.timeToFailureHours;
-  const mean = typeof ttf === "number" ? ttf : ttf && typeof ttf === "object" && (ttf as { type?: string }).type === "exponential" ? (ttf as { mean: number }).mean : null;
-  return { ...DEFAULT_MTTDL, diskMttfHours: mean ?? DEFAULT_MTTDL.diskMttfHours, volumeGiB: typicalVm(scenario).diskGiB };
+  const ttf = scenario.failures?.disk?.timeToFailureHours as DistributionSpec | number | undefined;
+  const mean = (spec: DistributionSpec | number) => (typeof spec === "number" ? spec : distribution(spec).mean);
+  const arrivals = scenario.workload?.arrivals;
+  const volumes = (scenario.workload?.fleet ?? 0) + (arrivals ? arrivals.ratePerHour * mean(arrivals.lifetimeHours as DistributionSpec | number) : 0);
+  return {
+    ...DEFAULT_MTTDL,
+    diskMttfHours: ttf !== undefined ? mean(ttf) : DEFAULT_MTTDL.diskMttfHours,
+    volumeGiB: typicalVm(scenario).diskGiB,
+    rebuildMBps: storageConfig(scenario).rebuildMBps,
+    volumes: volumes > 0 ? volumes : DEFAULT_MTTDL.volumes,
+    hours: scenario.durationHours,
+  };
 }

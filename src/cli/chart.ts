@@ -1,22 +1,24 @@
 import { dirname, join } from "node:path";
 import { isChart } from "../charts/chart.js";
 import { chartsForDatabase } from "../charts/from-database.js";
-import type { CellRow } from "../charts/summary-types.js";
 import { writeChart } from "../charts/write.js";
+import { summarizeDatabase } from "../stats/summary.js";
 import { EventStore } from "../store/event-store.js";
 import { ExitCode } from "./exit-codes.js";
 
 /**
- * `testbed chart <db>`: writes the charts of a results database into `out` (default
+ * `testbed chart <db>`: writes the charts of a results database (statistics by
+ * `summarizeDatabase`, event logs where the runs kept them) into `out` (default
  * `<db dir>/charts`) as `.vl.json`, `.svg` and `.png`; prints each file, and each chart that
  * could not be drawn with the reason. Exit 1 if vega reported a problem with a chart.
  */
-export async function chartCommand(db: string, options: { out: string | undefined; run: number | undefined; cells: readonly CellRow[]; json: boolean }): Promise<number> {
+export async function chartCommand(db: string, options: { out: string | undefined; run: number | undefined; json: boolean }): Promise<number> {
   const out = options.out ?? join(dirname(db), "charts");
+  const { cells } = summarizeDatabase(db);
   const store = EventStore.openReadonly(db);
   let charts;
   try {
-    charts = chartsForDatabase(store, { cells: options.cells, ...(options.run !== undefined ? { timelineRun: options.run } : {}) });
+    charts = chartsForDatabase(store, { cells, ...(options.run !== undefined ? { timelineRun: options.run } : {}) });
   } finally {
     store.close();
   }

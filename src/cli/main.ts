@@ -143,7 +143,7 @@ function buildProgram(): Command {
     .addOption(new Option("--run <id>", "the run whose timeline is drawn (default: the first persistent-ha run with a stored log)").argParser(positiveInteger("a run id")))
     .option("--json", "print what was written as JSON on stdout")
     .action(async (db: string, opts: { out?: string; run?: number; json?: boolean }) => {
-      process.exitCode = await chartCommand(existingDatabase(db), { out: opts.out, run: opts.run, cells: [], json: opts.json === true });
+      process.exitCode = await chartCommand(existingDatabase(db), { out: opts.out, run: opts.run, json: opts.json === true });
     });
 
   program
@@ -152,7 +152,7 @@ function buildProgram(): Command {
     .argument("<db>", "results database")
     .option("--out <file>", "output file (default: <db dir>/report.html)")
     .action((db: string, opts: { out?: string }) => {
-      process.exitCode = reportCommand(existingDatabase(db), { out: opts.out, cells: [], paired: [] });
+      process.exitCode = reportCommand(existingDatabase(db), { out: opts.out });
     });
 
   return program;
