@@ -57,7 +57,10 @@ describe("testbed report", () => {
     expect(html).toContain("vegaEmbed");
     expect(html.match(/<script>/g)?.length).toBe(4); // vega, vega-lite, vega-embed, and the page's own
     for (const name of ["recovery-time-cdf", "mttdl-vs-replication", "cost-vs-usage", "migration-vs-dirty-rate", "run-timeline"]) expect(html).toContain(`id="chart-${name}"`);
-    expect(html).toContain("persistent-ha");
+    // The statistics: one table for the scenario's runs, each model's mean and each paired difference.
+    expect(html).toContain("hosts-fail-and-repair: the scenario as written</h3>");
+    expect(html).toMatch(/<th>persistent-ha − vps<\/th>/);
+    expect(html).toMatch(/<tr><td>availability<\/td><td>1<\/td><td>0\.99\d*/);
   });
 
   it.runIf(chromium !== null)("renders every chart in headless Chromium, each an SVG with drawn marks", () => {

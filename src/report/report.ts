@@ -43,12 +43,13 @@ const scriptText = (s: string) => s.replace(/<\/(script)/gi, "<\\/$1").replace(/
 function fmt(x: number | null | undefined, digits = 4): string {
   if (x === null || x === undefined || !Number.isFinite(x)) return "–";
   if (x !== 0 && (Math.abs(x) >= 1e6 || Math.abs(x) < 1e-3)) return x.toExponential(digits - 1);
-  return String(Number(x.toPrecision(digits)));
+  // Shares close to 1 (availability) need the digits after the nines.
+  return String(Number(x.toPrecision(Math.abs(x) > 0.99 && Math.abs(x) < 1 ? Math.max(digits, 6) : digits)));
 }
 
 const meanCi = (s: MetricSummary) => `${fmt(s.mean)} <span class="ci">[${fmt(s.ciLow)}, ${fmt(s.ciHigh)}]</span>`;
 const cellText = (cell: Record<string, unknown>) =>
-  Object.keys(cell).length === 0 ? "(base scenario)" : Object.entries(cell).map(([k, v]) => `${escapeHtml(k)} = ${escapeHtml(String(v))}`).join("<br>");
+  Object.keys(cell).length === 0 ? "the scenario as written" : Object.entries(cell).map(([k, v]) => `${escapeHtml(k)} = ${escapeHtml(String(v))}`).join(", ");
 
 function table(headers: string[], rows: string[][]): string {
   const head = `<tr>${headers.map((h) => `<th>${h}</th>`).join("")}</tr>`;
@@ -76,37 +77,35 @@ function runsTable(runs: readonly RunRecord[]): string {
   return table(["run", "scenario", "model", "seed", "status", "events", "availability", "downtime h/VM-yr", "RTO p50 h", "VMs lost", "data losses", "$/VM-month"], rows);
 }
 
-/** Means and 95 % CIs: one row per cell and metric, one column per service model. */
-function cellsTable(cells: readonly CellRow[]): string {
-  const models = [...new Set(cells.map((c) => c.serviceModel))];
-  const rows = new Map<string, { cell: Record<string, unknown>; metric: string; experiment: string; by: Map<string, MetricSummary> }>();
-  for (const c of cells) {
-    const key = `${c.experiment}\t${JSON.stringify(c.cell)}\t${c.metric}`;
-    let row = rows.get(key);
-    if (!row) rows.set(key, (row = { cell: c.cell, metric: c.metric, experiment: c.experiment, by: new Map() }));
-    row.by.set(c.serviceModel, c.summary);
-  }
-  return table(
-    ["cell", "metric", "n", ...models.map((m) => `${escapeHtml(m)}: mean [95% CI]`)],
-    [...rows.values()].map((r) => [
-      cellText(r.cell),
-      escapeHtml(r.metric),
-      [...new Set([...r.by.values()].map((s) => s.n))].join("/"),
-      ...models.map((m) => (r.by.has(m) ? meanCi(r.by.get(m)!) : "–")),
-    ]),
-  );
-}
-
-function pairedTable(paired: readonly PairedDiffRow[]): string {
-  return table(
-    ["cell", "metric", "difference", "n", "mean [95% CI]", "sd"],
-    paired.map((p) => [cellText(p.cell), escapeHtml(p.metric), `${escapeHtml(p.a)} − ${escapeHtml(p.b)}`, String(p.summary.n), meanCi(p.summary), fmt(p.summary.sd)]),
-  );
+/**
+ * One table per cell (experiment and swept values): a row per metric, the mean [95 % CI] of each
+ * service model, then each paired difference a − b over the same seeds.
+ */
+function cellTables(cells: readonly CellRow[], paired: readonly PairedDiffRow[]): string {
+  const key = (experiment: string, cell: Record<string, unknown>) => `${experiment}\t${JSON.stringify(cell)}`;
+  const groups = new Map<string, { experiment: string; cell: Record<string, unknown>; metrics: Map<string, Map<string, MetricSummary>> }>();
+  const at = (experiment: string, cell: Record<string, unknown>, metric: string) => {
+    let group = groups.get(key(experiment, cell));
+    if (!group) groups.set(key(experiment, cell), (group = { experiment, cell, metrics: new Map() }));
+    let row = group.metrics.get(metric);
+    if (!row) group.metrics.set(metric, (row = new Map()));
+    return row;
+  };
+  for (const c of cells) at(c.experiment, c.cell, c.metric).set(c.serviceModel, c.summary);
+  for (const p of paired) at(p.experiment, p.cell, p.metric).set(`${p.a} − ${p.b}`, p.summary);
+  const columns = [...new Set([...cells.map((c) => c.serviceModel), ...paired.map((p) => `${p.a} − ${p.b}`)])];
+  return [...groups.values()]
+    .map((g) => {
+      const n = (row: Map<string, MetricSummary>) => [...new Set([...row.values()].map((s) => s.n))].join("/");
+      const rows = [...g.metrics].map(([metric, row]) => [escapeHtml(metric), n(row), ...columns.map((c) => (row.has(c) ? meanCi(row.get(c)!) : "–"))]);
+      return `<h3>${escapeHtml(g.experiment)}: ${cellText(g.cell)}</h3>\n<div class="scroll">${table(["metric", "n", ...columns.map(escapeHtml)], rows)}</div>`;
+    })
+    .join("\n");
 }
 
 const STYLE = `
 body { font-family: "DejaVu Sans", Verdana, sans-serif; margin: 2em auto; max-width: 1200px; padding: 0 1em; color: #222; }
-h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 2em; border-bottom: 1px solid #ccc; }
+h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 2em; border-bottom: 1px solid #ccc; } h3 { font-size: 1em; margin: 1.5em 0 0.3em; }
 table { border-collapse: collapse; font-size: 0.85em; margin: 1em 0; }
 th, td { border: 1px solid #ddd; padding: 0.3em 0.6em; text-align: right; vertical-align: top; }
 th { background: #f4f4f4; } td:first-child, th:first-child { text-align: left; }
@@ -125,14 +124,12 @@ export function reportHtml(input: ReportInput): string {
   const complete = input.runs.filter((r) => r.status === "complete").length;
   const sections = [
     `<h1>vm-testbed report: ${escapeHtml(scenarios.join(", ") || basename(input.db))}</h1>`,
-    `<p>Database <code>${escapeHtml(input.db)}</code>: ${input.runs.length} runs (${complete} complete). Means with 95 % confidence intervals over seeds; paired differences use the same seeds (same failures and workload) for both models.</p>`,
-    `<h2>Summary per cell and service model</h2>`,
-    input.cells.length > 0 ? `<div class="scroll">${cellsTable(input.cells)}</div>` : `<p class="skipped">No cell statistics in this database.</p>`,
-    `<h2>Paired differences between service models</h2>`,
-    input.paired.length > 0 ? `<div class="scroll">${pairedTable(input.paired)}</div>` : `<p class="skipped">No paired differences in this database.</p>`,
+    `<p>Database <code>${escapeHtml(input.db)}</code>: ${input.runs.length} runs (${complete} complete). Means with 95 % confidence intervals (Student t) over seeds; paired differences a − b use the same seeds (the same failures and workload) for both models. Hover a chart for its values.</p>`,
     `<h2>Charts</h2>`,
     ...charts.map((c) => `<div class="chart" id="chart-${escapeHtml(c.name)}" data-chart="${escapeHtml(c.name)}"></div>`),
     ...skipped.map((c) => `<p class="skipped">Not drawn: <b>${escapeHtml(c.name)}</b> — ${escapeHtml("skipped" in c ? c.skipped : "")}</p>`),
+    `<h2>Summary per cell: service models and paired differences</h2>`,
+    input.cells.length > 0 ? cellTables(input.cells, input.paired) : `<p class="skipped">No complete runs to summarize.</p>`,
     `<h2>Runs</h2>`,
     `<div class="scroll">${runsTable(input.runs)}</div>`,
   ];
