@@ -55,8 +55,7 @@ export function costChart(vm: VmSize = M1_SMALL, prices: PriceModel = PRICES_200
   for (let h = 0; h <= maxHours; h += step) {
     for (const model of ["ephemeral", "vps", "persistent-ha"] as const) points.push({ hoursPerMonth: h, serviceModel: model, usdPerMonth: monthlyCost(model, h, vm, prices) });
   }
-  const marks = shown.map((e, i) => ({
-    dy: i === 0 ? -12 : 18,
+  const marks = shown.map((e) => ({
     hoursPerMonth: e.hours,
     usdPerMonth: vm.memoryGiB * prices.monthlyUsdPerGiB,
     label: `${e.model} = vps at ${formatNumber(e.hours)} h`,
@@ -71,8 +70,8 @@ export function costChart(vm: VmSize = M1_SMALL, prices: PriceModel = PRICES_200
       { data: { values: [{ from: HOURS_PER_MONTH, to: maxHours }] }, mark: { type: "rect", color: "#eeeeee" }, encoding: { x: { field: "from", type: "quantitative" }, x2: { field: "to" } } },
       {
         data: { values: [{ at: HOURS_PER_MONTH, text: "more hours than a month has" }] },
-        mark: { type: "text", align: "left", baseline: "top", dx: 6, dy: 6, fontSize: 11, color: "#555" },
-        encoding: { x: { field: "at", type: "quantitative" }, y: { value: 0 }, text: { field: "text" } },
+        mark: { type: "text", align: "left", baseline: "bottom", dx: 6, dy: -6, fontSize: 11, color: "#555" },
+        encoding: { x: { field: "at", type: "quantitative" }, y: { value: 340 }, text: { field: "text" } },
       },
     );
   }
@@ -87,15 +86,8 @@ export function costChart(vm: VmSize = M1_SMALL, prices: PriceModel = PRICES_200
       { data: { values: marks }, mark: { type: "point", filled: true, size: 90, color: "#000" }, encoding: { x: { field: "hoursPerMonth", type: "quantitative" }, y: { field: "usdPerMonth", type: "quantitative" } } },
       {
         data: { values: marks },
-        transform: [{ filter: "datum.dy < 0" }],
-        mark: { type: "text", align: "right", dx: -8, dy: -12, fontSize: 12 },
-        encoding: { x: { field: "hoursPerMonth", type: "quantitative" }, y: { field: "usdPerMonth", type: "quantitative" }, text: { field: "label" } },
-      },
-      {
-        data: { values: marks },
-        transform: [{ filter: "datum.dy > 0" }],
-        mark: { type: "text", align: "right", dx: -8, dy: 18, fontSize: 12 },
-        encoding: { x: { field: "hoursPerMonth", type: "quantitative" }, y: { field: "usdPerMonth", type: "quantitative" }, text: { field: "label" } },
+        mark: { type: "text", angle: 270, align: "right", baseline: "bottom", dy: -5, fontSize: 12 },
+        encoding: { x: { field: "hoursPerMonth", type: "quantitative" }, y: { value: 6 }, text: { field: "label" } },
       },
     );
   }

@@ -145,18 +145,20 @@ export function mttdlChart(setting: MttdlSetting = DEFAULT_MTTDL, simulated: Los
   const loss = [...lossProbabilityLine(setting), ...simulated];
   const px = { field: "replicas", type: "ordinal", title: "copies of each volume", axis: { labelAngle: 0 } } as const;
   const py = { field: "probability", type: "quantitative", title: "P(a volume is lost during the run)", scale: { domain: [0, 1] } } as const;
-  const color = { field: "source", type: "nominal", title: null, sort: [...new Set(loss.map((p) => p.source))], legend: { orient: "bottom", direction: "vertical", labelLimit: 420 } } as const;
+  const order = [...new Set(loss.map((p) => p.source))];
+  const offset = { field: "source", sort: order } as const;
+  const color = { field: "source", type: "nominal", title: null, sort: order, legend: { orient: "bottom", direction: "vertical", labelLimit: 420 } } as const;
   const right = {
     width: 300,
     height: 320,
     data: { values: loss },
     layer: [
-      { transform: [{ filter: "isValid(datum.ciLow)" }], mark: { type: "rule", strokeWidth: 1.5 }, encoding: { x: px, xOffset: { field: "source" }, y: { field: "ciLow", type: "quantitative" }, y2: { field: "ciHigh" }, color } },
+      { transform: [{ filter: "isValid(datum.ciLow)" }], mark: { type: "rule", strokeWidth: 1.5 }, encoding: { x: px, xOffset: offset, y: { field: "ciLow", type: "quantitative" }, y2: { field: "ciHigh" }, color } },
       {
         mark: { type: "point", filled: true, size: 90 },
         encoding: {
           x: px,
-          xOffset: { field: "source" },
+          xOffset: offset,
           y: py,
           color,
           shape: color,

@@ -5,7 +5,8 @@
  *  1. runs `scenarios/thesis.yaml` (an experiment) into `results/thesis/runs.db` without event
  *     logs; `--full` raises its replications to 30 (the cells keep their hashes, so the runs of the
  *     default size are reused and only the new seeds run); an interrupted run resumes;
- *  2. summarizes it into `results/thesis/summary.{txt,csv,json}` and prints the table.
+ *  2. summarizes it into `results/thesis/summary.{txt,csv,json}` and prints the table;
+ *  3. draws the charts into `results/thesis/charts/` and writes `results/thesis/report.html`.
  *
  * Exit code: that of the experiment (1 if a run failed, 130 if interrupted), else 0.
  */
@@ -56,6 +57,10 @@ for (const [format, file] of [["", "summary.txt"], ["--csv", "summary.csv"], ["-
 }
 process.stderr.write(`summary written to ${join(out, "summary.{txt,csv,json}")}\n`);
 
-// Charts and the HTML report (issue 6, part 2) come here, from `db` into `out`.
+// The charts (results/thesis/charts/) and the HTML report (results/thesis/report.html).
+for (const args of [["chart", db, "--out", join(out, "charts")], ["report", db, "--out", join(out, "report.html")]]) {
+  const step = testbed(args, quiet);
+  if (step.status !== 0) process.exit(step.status);
+}
 
 process.exit(run.status);
