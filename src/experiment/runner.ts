@@ -126,7 +126,7 @@ export async function runExperiment(plan: ExperimentPlan, options: ExperimentOpt
       await Promise.all(
         todo.map(async (outcome) => {
           const cell = plan.cells[outcome.cellIndex]!;
-          const result = await pool.run({
+          const task = pool.run({
             db: options.db,
             file: plan.file,
             text: options.text,
@@ -140,6 +140,8 @@ export async function runExperiment(plan: ExperimentPlan, options: ExperimentOpt
             gitCommit: options.provenance.gitCommit,
             stop,
           });
+          // A worker that dies (out of memory, a native crash) fails its run, not the experiment.
+          const result = await task.catch((error: unknown): RunTaskResult => ({ status: "failed", runId: null, error: `worker thread died: ${(error as Error).message}`, ms: 0 }));
           outcome.status = result.status;
           if (result.status === "not started") return;
           outcome.runId = result.runId;
