@@ -23,6 +23,8 @@ export interface ExperimentOptions {
   provenance: Provenance;
   /** Aborting interrupts the runs in progress (recorded as interrupted) and starts no more. */
   signal?: AbortSignal;
+  /** Called once the runs to compute are known (before any starts). */
+  onStart?: (counts: { total: number; skipped: number }) => void;
   /** Called after each run that was to be computed, with the counts so far. */
   onRunDone?: (progress: { done: number; total: number; failed: number; run: PlannedRunOutcome }) => void;
 }
@@ -113,6 +115,7 @@ export async function runExperiment(plan: ExperimentPlan, options: ExperimentOpt
     };
   });
   const todo = outcomes.filter((o) => o.status === "not started");
+  options.onStart?.({ total: todo.length, skipped: outcomes.length - todo.length });
   const stop = new Int32Array(new SharedArrayBuffer(4));
   const onAbort = () => Atomics.store(stop, 0, 1);
   if (options.signal?.aborted) onAbort();
