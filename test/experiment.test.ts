@@ -315,4 +315,19 @@ describe("statistics of an experiment", () => {
     expect(testbed("summarize", db3, "--metric", "nonsense").stderr).toContain("expected one of availability");
     expect(readFileSync(db3).length).toBeGreaterThan(0);
   });
+
+  it("groups complete runs that belong to no experiment by scenario, with an empty cell", () => {
+    const db = join(dir, "plain-runs.db");
+    const plain = writeScenario(dir, "plain-runs", BASE);
+    for (const seed of ["1", "2", "3"]) expect(testbed("run", plain, "--db", db, "--seed", seed, "--no-events", "--quiet").code).toBe(0);
+    expect(testbed("run", plain, "--db", db, "--seed", "1", "--no-events", "--quiet", "--set", "storage.replicas=1").code).toBe(0);
+    const { cells, paired } = summarizeDatabase(db);
+    const experiments = [...new Set(cells.map((r) => r.experiment))];
+    expect(experiments).toHaveLength(2);
+    expect(experiments.every((e) => /^tiny-exp@[0-9a-f]{12}$/.test(e))).toBe(true);
+    const three = cells.filter((r) => r.metric === "availability" && r.summary.n === 3);
+    expect(three.map((r) => r.serviceModel)).toEqual(["ephemeral", "vps", "persistent-ha"]);
+    expect(three.every((r) => JSON.stringify(r.cell) === "{}")).toBe(true);
+    expect(paired.filter((r) => r.metric === "availability" && r.summary.n === 3)).toHaveLength(3);
+  });
 });
