@@ -39,7 +39,6 @@ export async function experimentCommand(plan: ExperimentPlan, options: Experimen
         etaBuffer: 20,
       })
     : null;
-  let started = false;
   const failures: string[] = [];
   try {
     const outcome = await runExperiment(plan, {
@@ -51,11 +50,11 @@ export async function experimentCommand(plan: ExperimentPlan, options: Experimen
       check: options.check,
       provenance: currentProvenance(),
       signal: abort.signal,
+      onStart: ({ total, skipped }) => {
+        if (options.progress && !options.json && skipped > 0) process.stderr.write(`${skipped} runs already complete in ${options.db}; ${total} to run\n`);
+        bar?.start(total, 0, { failed: 0 });
+      },
       onRunDone: ({ done, total, failed, run }) => {
-        if (bar && !started) {
-          bar.start(total, 0, { failed: 0 });
-          started = true;
-        }
         bar?.update(done, { failed });
         const what = `${describeCell(run.cell)}seed ${run.seed}, ${run.serviceModel}`;
         if (run.status === "failed") {
@@ -92,9 +91,11 @@ function describeOutcome(o: ExperimentOutcome): string {
   const models = [...new Set(o.runs.map((r) => r.serviceModel))];
   const seeds = new Set(o.runs.map((r) => r.seed)).size;
   return [
-    `experiment ${o.experiment}: ${o.cells} cells × ${seeds} seeds × ${models.length} service models (${models.join(", ")}) = ${o.runs.length} runs`,
-    `  ${o.ran} run now on ${o.jobs} worker threads, ${o.skipped} already complete, ${o.failed} failed`,
+    `experiment ${o.experiment}: ${count(o.cells, "cell")} × ${count(seeds, "seed")} × ${count(models.length, "service model")} (${models.join(", ")}) = ${count(o.runs.length, "run")}`,
+    `  ${o.ran} run now on ${count(o.jobs, "worker thread")}, ${o.skipped} already complete, ${o.failed} failed`,
     `  stored in ${o.db}; statistics: testbed summarize ${o.db}`,
     "",
   ].join("\n");
 }
+
+const count = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;

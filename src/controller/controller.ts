@@ -1,62 +1,89 @@
-import type { DomainEvent, DomainEventBody } from "../model/events.js";
-import { fits, hostsSwitchedBy, volumeAvailable, type Host, type Vm, type World } from "../model/world.js";
+import type { DomainEvent } from "../model/events.js";
+import { fits, hostsBroughtUpBy, hostsDownedBy, schedulable, volumeAvailable, type Host, type Vm } from "../model/world.js";
 import { CapacityIndex } from "../placement/capacity-index.js";
+import { AntiAffinityGroups, NO_CONSTRAINTS, place, reserveCovered, type ConstrainedRequest, type PlacementConstraints } from "../placement/placement.js";
 import { firstFit, type PlacementPolicy, type Plan } from "../placement/policies.js";
-
-const hostOf = (plan: Plan): string | null => ("host" in plan ? plan.host : null);
-
-/**
- * What the controller needs from the infrastructure it runs on — the simulated cluster or real
- * hosts. It reads the world (never writes it) and acts only through these commands; it never
- * knows whether time is simulated.
- */
-export interface ClusterPort {
-  readonly world: World;
-  /** Calls `callback` after `delayMs` (simulated or wall-clock). */
-  after(delayMs: number, callback: () => void): void;
-  /** Records a decision of the controller as an event (a refused request, a host declared dead). */
-  record(body: DomainEventBody): void;
-  /** Assigns a pending or down VM to a host and boots it there. */
-  startVm(vm: string, host: string): void;
-  /** Boots a down VM again on the host it is assigned to. */
-  rebootVm(vm: string): void;
-}
+import { Maintenance } from "./maintenance.js";
+import type { ClusterPort } from "./port.js";
+import { planConsolidation, planRebalance, type RebalanceOptions } from "./rebalance.js";
 
 export interface ControllerConfig {
   /** persistent-ha: silence after which a host is declared dead and its VMs restarted elsewhere. */
   heartbeatTimeoutMs: number;
   /** The placement policy (default first fit). */
   policy?: PlacementPolicy;
+  constraints?: PlacementConstraints;
+  /** persistent-ha: power a silent host off (STONITH) before restarting its VMs elsewhere (default true). */
+  fencing?: boolean;
+  /** Power-save: switch a host off after it has been empty this long; null: never. */
+  idleOffMs?: number | null;
+  /** persistent-ha: DRS-like rebalancing every `intervalMs`; null: none. */
+  rebalance?: (RebalanceOptions & { intervalMs: number }) | null;
+  /** Live migrations at most at once out of one host while draining it (default 2). */
+  maxMigrationsPerHost?: number;
 }
 
+/** Failed migrations of one VM retried before a drain gives up on it. */
+const MIGRATION_ATTEMPTS = 3;
+
 /**
- * The cluster controller: places requested VMs (with its placement policy, first fit by default), refuses a first request no host has
- * room for (a loss system: the user goes elsewhere), keeps VMs that must be restarted waiting, in
- * order, until there is room and their volume is reachable, and recovers from host failures as
- * the service model says:
+ * The cluster controller: the same code drives the simulation and real hosts (through the port).
  *
- * - `vps`: a VM stays with its host (its disk is there) and is rebooted when the host is back;
- * - `persistent-ha`: after `heartbeatTimeoutMs` without the host (vSphere HA declares a host dead
- *   after ~15 s without heartbeats, then checks datastore heartbeats — VMware, "vSphere
- *   Availability", 2020), its VMs are restarted on other hosts with their volumes; a host back
- *   before that reboots them in place;
- * - `ephemeral`: nothing — the instance is gone; its user may ask again (`relaunch`).
+ * - **Placement**: requested VMs go where the placement policy says, under the constraints
+ *   (anti-affinity, storage awareness, admission control); a first request no host can take is
+ *   refused (a loss system: the user goes elsewhere) — unless power-save can switch a host on
+ *   for it. VMs that must be restarted wait, in order, until there is room and their volume is
+ *   reachable.
+ * - **HA** by service model: `vps` VMs stay with their host (their disk is there) and reboot when
+ *   it is back; `persistent-ha` VMs are restarted elsewhere once their host has been silent for
+ *   `heartbeatTimeoutMs` (vSphere HA declares a host dead after ~15 s without heartbeats, then
+ *   checks datastore heartbeats — VMware, "vSphere Availability", 2020); a host back before that
+ *   reboots them in place; `ephemeral` instances are gone (their user may `relaunch`).
+ *   A silent host may be alive but isolated: with fencing it is switched off first (STONITH),
+ *   without it its VMs are restarted while their old copies may still run — a split brain.
+ * - **Maintenance**: hosts are drained one at a time — live migration for persistent-ha, nothing
+ *   to move for vps and ephemeral, whose VMs go down with the host — switched off for their
+ *   window and on again (`maintain`, `drain`).
+ * - **Power-save** and **rebalancing**: idle hosts are switched off and on again on demand; a
+ *   periodic planner migrates VMs to even the load, or to empty hosts for switching off.
  *
  * `observe` must see every event (it keeps the capacity index current); `react` acts on them.
  */
 export class Controller {
   private readonly index: CapacityIndex;
+  private readonly groups = new AntiAffinityGroups();
   private readonly waiting: string[] = [];
   private readonly policy: PlacementPolicy;
+  private readonly constraints: PlacementConstraints;
+  private readonly maintenance: Maintenance;
   private placements = 0;
+  /** Hosts the controller has lost contact with, and since when. */
+  private readonly silentSince = new Map<string, number>();
+  /** Live migrations under way, by VM, with the drain they serve (if any). */
+  private readonly migrating = new Map<string, { from: string; to: string }>();
+  private readonly migrationFailures = new Map<string, number>();
+  /** Empty hosts and since when they were seen empty (power-save). */
+  private readonly idleSince = new Map<string, number>();
+  /** Hosts power-save is switching on. */
+  private readonly waking = new Set<string>();
+  private readonly powerSave: boolean;
 
   constructor(private readonly port: ClusterPort, private readonly config: ControllerConfig) {
     this.index = new CapacityIndex(port.world);
     this.policy = config.policy ?? firstFit;
+    this.constraints = config.constraints ?? NO_CONSTRAINTS;
+    this.powerSave = config.idleOffMs !== undefined && config.idleOffMs !== null;
+    this.maintenance = new Maintenance(port, {
+      migrateOff: (host) => this.migrateOff(host),
+      migrating: (host) => [...this.migrating.values()].some((m) => m.from === host),
+    });
+    if (config.rebalance) this.port.after(config.rebalance.intervalMs, () => this.rebalanceRound());
+    if (this.powerSave) this.port.after(config.idleOffMs! / 2, () => this.powerSaveRound());
   }
 
   observe(event: DomainEvent): void {
     this.index.apply(event);
+    this.groups.apply(event);
   }
 
   react(event: DomainEvent): void {
@@ -64,28 +91,45 @@ export class Controller {
     switch (event.type) {
       case "vmRequested": {
         const vm = world.vms.get(event.vm)!;
-        const plan = this.plan(vm);
-        if ("refused" in plan) this.port.record({ type: "vmRejected", vm: vm.id, reason: plan.refused });
-        else this.port.startVm(vm.id, plan.host);
+        const plan = this.plan(vm, true);
+        if ("host" in plan) this.port.startVm(vm.id, plan.host);
+        else if (this.powerSave && isCapacityRefusal(plan) && this.wakeHost()) this.waiting.push(vm.id);
+        else this.port.record({ type: "vmRejected", vm: vm.id, reason: plan.refused });
         break;
       }
       case "hostFailed":
       case "rackFailed":
-        if (world.serviceModel === "persistent-ha") {
-          for (const host of hostsSwitchedBy(world, event)) {
-            const downSince = host.since;
-            this.port.after(this.config.heartbeatTimeoutMs, () => this.declareDead(host, downSince));
-          }
-        }
+      case "hostIsolated":
+        for (const host of event.type === "hostIsolated" ? [world.hosts.get(event.host)!] : hostsDownedBy(world, event)) this.lostContact(host);
+        this.keepReserve();
+        break;
+      case "hostPoweredOff":
+        // Fenced by this controller: its VMs are down now, restart them elsewhere.
+        if (event.reason === "fenced") this.restartDownVms(world.hosts.get(event.host)!);
+        break;
+      case "hostPoweredOn":
+        this.waking.delete(event.host);
+        this.maintenance.hostPoweredOn(event.host);
+        this.regainedContact(world.hosts.get(event.host)!);
+        this.retryWaiting();
         break;
       case "hostRepaired":
       case "rackRepaired":
-        for (const host of hostsSwitchedBy(world, event)) this.restartDownVms(host);
+      case "hostReconnected":
+        for (const host of event.type === "hostReconnected" ? [world.hosts.get(event.host)!] : hostsBroughtUpBy(world, event)) this.regainedContact(host);
         this.retryWaiting();
+        break;
+      case "maintenanceFinished":
+        this.restartDownVms(world.hosts.get(event.host)!);
         break;
       case "vmDown":
         // Its host is up but its volume unreachable: it waits for a copy to come back.
         if (event.cause === "storage") this.placeOrWait(event.vm);
+        break;
+      case "migrationFinished":
+      case "migrationAborted":
+        this.migrationEnded(event.vm, event.type === "migrationFinished");
+        this.retryWaiting();
         break;
       case "vmLost":
       case "vmTerminated":
@@ -102,51 +146,96 @@ export class Controller {
     if (vm?.state === "pending") this.placeOrWait(vmId);
   }
 
-  private declareDead(host: Host, downSince: number): void {
-    // Back within the timeout (its VMs were rebooted in place), or down again since: not this outage.
-    if (host.up || host.since !== downSince) return;
-    this.port.record({ type: "hostFailureDetected", host: host.id });
+  /**
+   * Planned maintenance of a host: put it in maintenance mode, drain it (live-migrate its
+   * persistent VMs; give up after `drainTimeoutMs`), switch it off for `windowMs`, switch it on,
+   * end maintenance mode. Windows are taken one at a time, in the order asked (a rolling upgrade).
+   */
+  maintain(host: string, windowMs: number, drainTimeoutMs: number): void {
+    this.maintenance.enqueue({ host, windowMs, drainTimeoutMs });
+  }
+
+  /** Puts a host in maintenance mode and live-migrates everything off it (no window: it stays on). */
+  drain(host: string, onDrained?: (remaining: number) => void): void {
+    this.maintenance.drainOnly(host, onDrained);
+  }
+
+  // --- HA -------------------------------------------------------------------------------------
+
+  private lostContact(host: Host): void {
+    if (this.silentSince.has(host.id) || (!host.isolated && host.poweredOff !== null)) return;
+    const since = this.port.world.t;
+    this.silentSince.set(host.id, since);
+    if (this.port.world.serviceModel === "persistent-ha") {
+      this.port.after(this.config.heartbeatTimeoutMs, () => this.declareDead(host, since));
+    }
+  }
+
+  private regainedContact(host: Host): void {
+    if (!host.up || host.isolated) return;
+    this.silentSince.delete(host.id);
     this.restartDownVms(host);
   }
 
-  /** The down VMs assigned to the host: rebooted there if it is up, else placed elsewhere (or waiting). */
+  private declareDead(host: Host, since: number): void {
+    // Back within the timeout (its VMs were rebooted in place), or silent again since: not this outage.
+    if (this.silentSince.get(host.id) !== since) return;
+    this.port.record({ type: "hostFailureDetected", host: host.id });
+    if (host.up && (this.config.fencing ?? true)) {
+      this.port.powerOffHost(host.id, "fenced"); // its VMs go down; restarted on hostPoweredOff
+      return;
+    }
+    for (const vmId of [...host.vms]) {
+      const vm = this.port.world.vms.get(vmId)!;
+      // Still running on an unreachable host, as far as anyone can tell: restart it anyway.
+      if (vm.state === "down" || ((vm.state === "running" || vm.state === "booting") && host.isolated)) this.placeOrWait(vmId, true);
+    }
+  }
+
+  /** The down VMs assigned to the host: rebooted there if it is usable, else placed elsewhere (or waiting). */
   private restartDownVms(host: Host): void {
     for (const vmId of [...host.vms]) {
       if (this.port.world.vms.get(vmId)!.state === "down") this.placeOrWait(vmId);
     }
   }
 
-  private placeOrWait(vmId: string): void {
-    if (!this.tryStart(vmId)) this.waiting.push(vmId);
+  private placeOrWait(vmId: string, elsewhere = false): void {
+    if (!this.tryStart(vmId, elsewhere)) this.waiting.push(vmId);
   }
 
   /**
-   * Starts a VM that should run: reboots it where it is if its host is up, else places it on the
-   * first host with room. Returns false if it must wait — for room, or for its volume to be
-   * reachable — and true when there is nothing (more) to do for it.
+   * Starts a VM that should run: reboots it where it is if its host is usable, else places it on
+   * another host. Returns false if it must wait — for room, or for its volume to be reachable —
+   * and true when there is nothing (more) to do for it. `elsewhere`: it is (as far as the
+   * controller knows) running on an unreachable host, restart it on another.
    */
-  private tryStart(vmId: string): boolean {
+  private tryStart(vmId: string, elsewhere = false): boolean {
     const world = this.port.world;
     const vm = world.vms.get(vmId);
-    if (vm === undefined || vm.state === "booting" || vm.state === "running") return true;
+    if (vm === undefined || vm.migration !== null) return true;
+    if (!elsewhere && (vm.state === "booting" || vm.state === "running")) return true;
     if (vm.volume !== null && !volumeAvailable(world, world.volumes.get(vm.volume)!)) return false;
     if (vm.state === "down") {
       const host = world.hosts.get(vm.host!)!;
-      if (host.up) {
+      if (host.up && !host.isolated && !host.maintenance) {
         this.port.rebootVm(vmId);
         return true;
       }
       if (vm.disk === "local-raid") return true; // rebooted when its host is back
     }
-    const host = vm.volume !== null && world.volumes.get(vm.volume)!.kind === "mirror" ? this.mirrorHost(vm) : hostOf(this.plan(vm));
-    if (host === null) return false;
+    const host = vm.volume !== null && world.volumes.get(vm.volume)!.kind === "mirror" ? this.mirrorHost(vm) : hostOf(this.plan(vm, false));
+    if (host === null) {
+      if (this.powerSave) this.wakeHost();
+      return false;
+    }
     this.port.startVm(vmId, host);
     return true;
   }
 
-  /** Asks the placement policy; a plan with a host counts as a placement (round robin moves on). */
-  private plan(vm: Vm): Plan {
-    const plan = this.policy({ index: this.index, placements: this.placements }, vm);
+  /** Asks the placement policy under the constraints; a plan with a host counts as a placement (round robin moves on). */
+  private plan(vm: Vm, admission: boolean, avoid?: readonly string[], policy = this.policy): Plan {
+    const request: ConstrainedRequest = { ...requestOf(vm), admission, ...(avoid ? { avoid } : {}) };
+    const plan = place(policy, { index: this.index, placements: this.placements, world: this.port.world, groups: this.groups }, this.constraints, request);
     if ("host" in plan) this.placements++;
     return plan;
   }
@@ -156,7 +245,7 @@ export class Controller {
     const world = this.port.world;
     for (const [id, copy] of world.volumes.get(vm.volume!)!.copies) {
       const host = world.hosts.get(id)!;
-      if (copy.state === "intact" && host.up && fits(host, vm)) return id;
+      if (copy.state === "intact" && schedulable(host) && fits(host, vm)) return id;
     }
     return null;
   }
@@ -168,4 +257,130 @@ export class Controller {
     this.waiting.length = 0;
     this.waiting.push(...still);
   }
+
+  // --- Migration ------------------------------------------------------------------------------
+
+  /**
+   * Starts live migrations off a host in maintenance, at most `maxMigrationsPerHost` at once.
+   * Returns how many VMs are still to move (running, movable, not yet given up on).
+   */
+  private migrateOff(hostId: string): number {
+    const world = this.port.world;
+    const host = world.hosts.get(hostId)!;
+    if (world.serviceModel !== "persistent-ha" || !host.up) return 0;
+    let underway = [...this.migrating.values()].filter((m) => m.from === hostId).length;
+    let remaining = 0;
+    for (const vmId of [...host.vms]) {
+      const vm = world.vms.get(vmId)!;
+      if (vm.state !== "running" || (this.migrationFailures.get(vmId) ?? 0) >= MIGRATION_ATTEMPTS) continue;
+      remaining++;
+      if (vm.migration !== null || underway >= (this.config.maxMigrationsPerHost ?? 2)) continue;
+      const to = hostOf(this.plan(vm, false, [hostId]));
+      if (to === null) {
+        this.migrationFailures.set(vmId, MIGRATION_ATTEMPTS); // nowhere to go: it stays
+        remaining--;
+        continue;
+      }
+      this.migrate(vm, to);
+      underway++;
+    }
+    return remaining;
+  }
+
+  private migrate(vm: Vm, to: string): void {
+    this.migrating.set(vm.id, { from: vm.host!, to });
+    this.port.migrateVm(vm.id, to, "live");
+  }
+
+  private migrationEnded(vmId: string, finished: boolean): void {
+    const migration = this.migrating.get(vmId);
+    if (!migration) return;
+    this.migrating.delete(vmId);
+    if (finished) this.migrationFailures.delete(vmId);
+    else this.migrationFailures.set(vmId, (this.migrationFailures.get(vmId) ?? 0) + 1);
+    this.maintenance.migrationEnded(migration.from);
+  }
+
+  // --- Power-save and rebalancing -------------------------------------------------------------
+
+  /**
+   * Power-save, every half `idleOffMs`: an up host that has been empty since the last look for
+   * at least `idleOffMs` is switched off — unless that would eat into the failover reserve.
+   */
+  private powerSaveRound(): void {
+    const idleOffMs = this.config.idleOffMs!;
+    this.port.after(idleOffMs / 2, () => this.powerSaveRound());
+    const world = this.port.world;
+    if (world.ended) return;
+    for (const host of world.hosts.values()) {
+      const idle = schedulable(host) && host.vms.size === 0 && host.incoming.size === 0;
+      if (!idle) {
+        this.idleSince.delete(host.id);
+        continue;
+      }
+      const since = this.idleSince.get(host.id);
+      if (since === undefined) this.idleSince.set(host.id, world.t);
+      else if (world.t - since >= idleOffMs && this.reserveAllowsOff(host)) {
+        this.idleSince.delete(host.id);
+        this.port.powerOffHost(host.id, "idle");
+      }
+    }
+  }
+
+  private reserveAllowsOff(host: Host): boolean {
+    const domain = this.constraints.failoverReserve;
+    if (domain === null) return true;
+    const free = this.index.freeTotal();
+    const reserve = this.index.largestDomainCapacity(domain);
+    return free.vcpus - host.vcpus >= reserve.vcpus && free.memoryGiB - host.memoryGiB >= reserve.memoryGiB - 1e-9;
+  }
+
+  /** Switches on the first host power-save switched off; true if a host is (now) on its way up. */
+  private wakeHost(): boolean {
+    if (this.waking.size > 0) return true;
+    for (const host of this.port.world.hosts.values()) {
+      if (host.poweredOff === "idle" && host.failure === null) {
+        this.waking.add(host.id);
+        this.port.powerOnHost(host.id);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** After a failure, power-save switches hosts back on until the failover reserve is covered again. */
+  private keepReserve(): void {
+    const domain = this.constraints.failoverReserve;
+    if (!this.powerSave || domain === null || reserveCovered(this.index, domain)) return;
+    this.wakeHost();
+  }
+
+  private rebalanceRound(): void {
+    const options = this.config.rebalance!;
+    this.port.after(options.intervalMs, () => this.rebalanceRound());
+    const world = this.port.world;
+    if (world.serviceModel !== "persistent-ha" || world.ended) return;
+    const movable = (vm: Vm) => vm.disk === "volume" && !this.migrating.has(vm.id);
+    const moves = this.powerSave ? planConsolidation(world, movable) : planRebalance(world, movable, options);
+    for (const move of moves) {
+      const vm = world.vms.get(move.vm)!;
+      const host = world.hosts.get(move.to)!;
+      // Checked against the live world and the constraints (anti-affinity) before moving.
+      if (!schedulable(host) || !fits(host, vm) || "refused" in this.plan(vm, false, [move.from], fixedHost(move.to))) continue;
+      this.migrate(vm, move.to);
+    }
+  }
+}
+
+const hostOf = (plan: Plan): string | null => ("host" in plan ? plan.host : null);
+
+const isCapacityRefusal = (plan: Plan): boolean => "refused" in plan && plan.refused !== "violatesAntiAffinity";
+
+function requestOf(vm: Vm): ConstrainedRequest {
+  return { vcpus: vm.vcpus, memoryGiB: vm.memoryGiB, diskGiB: vm.diskGiB, disk: vm.disk, vm: vm.id, group: vm.group, volume: vm.volume, admission: false };
+}
+
+/** A policy that proposes one given host if it can take the VM (to check a planned move against the constraints). */
+function fixedHost(host: string): PlacementPolicy {
+  return (view, request) => (view.index.canTake(host, request) ? { host } : { refused: "fragmented" });
 }

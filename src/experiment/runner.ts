@@ -23,6 +23,8 @@ export interface ExperimentOptions {
   provenance: Provenance;
   /** Aborting interrupts the runs in progress (recorded as interrupted) and starts no more. */
   signal?: AbortSignal;
+  /** Called once the runs to compute are known (before any starts). */
+  onStart?: (counts: { total: number; skipped: number }) => void;
   /** Called after each run that was to be computed, with the counts so far. */
   onRunDone?: (progress: { done: number; total: number; failed: number; run: PlannedRunOutcome }) => void;
 }
@@ -113,6 +115,7 @@ export async function runExperiment(plan: ExperimentPlan, options: ExperimentOpt
     };
   });
   const todo = outcomes.filter((o) => o.status === "not started");
+  options.onStart?.({ total: todo.length, skipped: outcomes.length - todo.length });
   const stop = new Int32Array(new SharedArrayBuffer(4));
   const onAbort = () => Atomics.store(stop, 0, 1);
   if (options.signal?.aborted) onAbort();
@@ -126,7 +129,7 @@ export async function runExperiment(plan: ExperimentPlan, options: ExperimentOpt
       await Promise.all(
         todo.map(async (outcome) => {
           const cell = plan.cells[outcome.cellIndex]!;
-          const result = await pool.run({
+          const task = pool.run({
             db: options.db,
             file: plan.file,
             text: options.text,
@@ -140,6 +143,8 @@ export async function runExperiment(plan: ExperimentPlan, options: ExperimentOpt
             gitCommit: options.provenance.gitCommit,
             stop,
           });
+          // A worker that dies (out of memory, a native crash) fails its run, not the experiment.
+          const result = await task.catch((error: unknown): RunTaskResult => ({ status: "failed", runId: null, error: `worker thread died: ${(error as Error).message}`, ms: 0 }));
           outcome.status = result.status;
           if (result.status === "not started") return;
           outcome.runId = result.runId;

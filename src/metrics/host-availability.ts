@@ -1,9 +1,11 @@
 import { msToHours } from "../kernel/time.js";
-import { hostsSwitchedBy } from "../model/world.js";
+import type { DomainEvent } from "../model/events.js";
+import type { World } from "../model/world.js";
 import type { Projection } from "./projection.js";
 
 /**
- * Host availability: the fraction of host-time during which hosts were up, over [0, end of run],
+ * Host availability: the fraction of host-time during which hosts had not failed (a host failure
+ * or its rack's outage; a host switched off on purpose has not failed), over [0, end of run],
  * with the failures counted by cause (rack outages separately) and the mean time to repair of
  * the host outages that ended. For one host with independent up and down periods this estimates
  * the steady-state availability MTBF / (MTBF + MTTR) of an alternating renewal process (Barlow &
@@ -34,17 +36,16 @@ export const hostAvailability: Projection<State, HostAvailability> = {
   init: () => ({ t: 0, hosts: 0, downSince: new Map(), downMs: 0, failures: { crash: 0, hardware: 0 }, rackOutages: 0, repairs: 0 }),
   apply(s, e, world) {
     s.t = e.t;
-    if (e.type === "hostAdded") {
-      s.hosts++;
-      if (!world.hosts.get(e.host)!.up) s.downSince.set(e.host, e.t); // joined a rack that is out
-    }
+    if (e.type === "hostAdded") s.hosts++; // (one that joins a rack that is out is down from the start)
     else if (e.type === "hostFailed") s.failures[e.cause]++;
     else if (e.type === "rackFailed") s.rackOutages++;
-    for (const host of hostsSwitchedBy(world, e)) {
-      if (!host.up) s.downSince.set(host.id, e.t);
-      else {
-        s.downMs += e.t - s.downSince.get(host.id)!;
-        s.downSince.delete(host.id);
+    for (const id of hostsOf(e, world)) {
+      const host = world.hosts.get(id)!;
+      const failed = host.failure !== null || !world.racks.get(host.rack)!.up;
+      if (failed && !s.downSince.has(id)) s.downSince.set(id, e.t);
+      else if (!failed && s.downSince.has(id)) {
+        s.downMs += e.t - s.downSince.get(id)!;
+        s.downSince.delete(id);
         s.repairs++;
       }
     }
@@ -66,3 +67,18 @@ export const hostAvailability: Projection<State, HostAvailability> = {
     };
   },
 };
+
+/** The hosts whose failure status the event may have changed. */
+function hostsOf(e: DomainEvent, world: World): readonly string[] {
+  switch (e.type) {
+    case "hostAdded":
+    case "hostFailed":
+    case "hostRepaired":
+      return [e.host];
+    case "rackFailed":
+    case "rackRepaired":
+      return world.racks.get(e.rack)!.hosts;
+    default:
+      return [];
+  }
+}

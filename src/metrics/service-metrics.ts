@@ -131,14 +131,24 @@ export const serviceMetrics: Projection<State, ServiceMetrics> = {
         vm.runningSince = e.t;
         break;
       }
+      case "migrationStarted":
+        // A cold migration stops the VM until it has booted on the destination.
+        if (e.mode === "cold") startOutage(s, s.vms.get(e.vm)!, e.t);
+        break;
+      case "migrationFinished": {
+        // A live migration's stop-and-copy pause is downtime inside a running interval.
+        const vm = s.vms.get(e.vm)!;
+        if (vm.runningSince !== null) vm.upMs -= e.downtimeMs;
+        break;
+      }
+      case "splitBrain":
+        // Restarted elsewhere: as far as its users can tell, down until it runs there.
+        startOutage(s, s.vms.get(e.vm)!, e.t);
+        break;
       case "vmDown":
       case "vmLost": {
         const vm = s.vms.get(e.vm)!;
-        stopRunning(vm, e.t);
-        if (vm.firstStart !== null && vm.outageSince === null) {
-          vm.outageSince = e.t;
-          s.outages++;
-        }
+        startOutage(s, vm, e.t);
         if (e.type === "vmLost") {
           reserve(s, vm, -1);
           s.lost++;
@@ -190,6 +200,14 @@ export const serviceMetrics: Projection<State, ServiceMetrics> = {
     };
   },
 };
+
+function startOutage(s: State, vm: VmRecord, t: number): void {
+  stopRunning(vm, t);
+  if (vm.firstStart !== null && vm.outageSince === null) {
+    vm.outageSince = t;
+    s.outages++;
+  }
+}
 
 function reserve(s: State, vm: VmRecord, sign: 1 | -1): void {
   s.reservedVcpus += sign * vm.vcpus;

@@ -6,6 +6,7 @@
  * Every event carries `seq` (its 1-based position in the run's log) and `t` (simulated or
  * wall-clock milliseconds since the start of the run). Payload field names carry their units.
  */
+import type { MigrationMode, PowerOffReason } from "../controller/port.js";
 import type { PriceModel } from "../metrics/cost.js";
 import type { Refusal } from "../placement/policies.js";
 
@@ -44,6 +45,9 @@ export const DISK_OF_MODEL: Record<ServiceModel, DiskKind> = {
  */
 export type VmLossCause = "host" | "array" | "volume";
 
+/** Why a migration stopped: an end went down, pre-copy did not converge, or the infrastructure reported an error. */
+export type MigrationAbortReason = "sourceDown" | "destinationDown" | "notConverging" | "failed";
+
 export type DomainEventBody =
   /** The first event of every run: which service model the run simulates, under which prices. */
   | { type: "runStarted"; serviceModel: ServiceModel; prices: PriceModel }
@@ -68,7 +72,26 @@ export type DomainEventBody =
   | { type: "rackRepaired"; rack: string }
   /** The controller declared a host dead after missing its heartbeats. */
   | { type: "hostFailureDetected"; host: string }
-  /** A user asks for a VM; `lifetimeHours` null means it is wanted until the end of the run. */
+  /**
+   * A host was switched off on purpose: `idle` (power saving), `maintenance` (its window), or
+   * `fenced` (STONITH by the controller before restarting its VMs elsewhere). Its VMs stop as
+   * if it had failed. It is back with `hostPoweredOn`, once booted.
+   */
+  | { type: "hostPoweredOff"; host: string; reason: PowerOffReason }
+  | { type: "hostPoweredOn"; host: string }
+  /** The host is in maintenance mode: nothing new is placed on it; it is drained, then switched off for its window. */
+  | { type: "maintenanceStarted"; host: string }
+  | { type: "maintenanceFinished"; host: string }
+  /**
+   * The host is cut off from the controller (a management network partition): it is alive and
+   * its VMs go on running, but it sends no heartbeats and takes no commands.
+   */
+  | { type: "hostIsolated"; host: string }
+  | { type: "hostReconnected"; host: string }
+  /**
+   * A user asks for a VM; `lifetimeHours` null means it is wanted until the end of the run. VMs
+   * of one anti-affinity `group` must run in distinct failure domains.
+   */
   | {
       type: "vmRequested";
       vm: string;
@@ -76,6 +99,7 @@ export type DomainEventBody =
       memoryGiB: number;
       diskGiB: number;
       lifetimeHours: number | null;
+      group?: string;
     }
   /** A first request found no host with room: the request is refused (blocked), for the placement policy's `reason`. */
   | { type: "vmRejected"; vm: string; reason: Refusal }
@@ -86,10 +110,29 @@ export type DomainEventBody =
   /** The VM finished booting and runs. */
   | { type: "vmStarted"; vm: string }
   /**
-   * The VM stopped with its disk intact, still assigned to its host: the host went down
-   * (`host`), or no copy of its volume can be reached (`storage`).
+   * The VM starts moving from host `from` to host `to`. The destination's resources are reserved
+   * now, and both hosts hold them until the migration ends. `live`: the VM keeps running
+   * (pre-copy); `cold`: it is stopped, its disk moved if it is local, and booted at the end.
    */
-  | { type: "vmDown"; vm: string; cause: "host" | "storage" }
+  | { type: "migrationStarted"; vm: string; from: string; to: string; mode: MigrationMode }
+  /**
+   * The VM is on the destination (released from the source). Live: it was paused `downtimeMs`
+   * for the stop-and-copy and runs on; cold: it boots there. `transferredGiB`: memory and disk sent.
+   */
+  | { type: "migrationFinished"; vm: string; downtimeMs: number; transferredGiB: number }
+  /** The migration stopped before the end: the destination is released; the VM is still on the source. */
+  | { type: "migrationAborted"; vm: string; reason: MigrationAbortReason }
+  /**
+   * The controller restarted the VM on another host while its copy on the isolated `host` was
+   * still running: two writers on one disk (data corruption). Its old copy no longer counts.
+   */
+  | { type: "splitBrain"; vm: string; host: string }
+  /**
+   * The VM stopped with its disk intact, still assigned to its host: the host went down
+   * (`host`), no copy of its volume can be reached (`storage`), or it was shut down (`stopped`:
+   * by a command, or by an isolated host's isolation response).
+   */
+  | { type: "vmDown"; vm: string; cause: "host" | "storage" | "stopped" }
   /**
    * The VM's disk is gone — its host went down with the instance store, or its volume was lost —
    * and the VM with it: it waits unassigned for a replacement from a fresh image. `stateHours`

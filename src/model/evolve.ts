@@ -1,5 +1,5 @@
 import { DISK_OF_MODEL, type DomainEvent } from "./events.js";
-import { fits, intactCopies, localDiskGiB, volumeAvailable, type Host, type Vm, type World } from "./world.js";
+import { fits, hostShouldBeUp, intactCopies, localDiskGiB, volumeAvailable, type Host, type Vm, type World } from "./world.js";
 
 /** An event that cannot follow the state it was applied to: the log is corrupt or out of order. */
 export class EvolveError extends Error {
@@ -43,12 +43,16 @@ export function evolve(world: World, event: DomainEvent): World {
         diskGiB: event.diskGiB,
         up: rack.up,
         failure: null,
+        poweredOff: null,
+        maintenance: false,
+        isolated: false,
         since: event.t,
         failures: 0,
         usedVcpus: 0,
         usedMemoryGiB: 0,
         usedDiskGiB: 0,
         vms: new Set(),
+        incoming: new Set(),
         diskUp: Array.from({ length: event.disks }, () => true),
         raidRebuilding: Array.from({ length: event.disks }, () => false),
         arrayLostAt: null,
@@ -69,7 +73,37 @@ export function evolve(world: World, event: DomainEvent): World {
       const host = hostIn(world, event, event.host);
       if (host.failure === null) throw new EvolveError(event, `host ${host.id} has not failed`);
       host.failure = null;
-      setHostUp(host, world.racks.get(host.rack)!.up, event.t);
+      setHostUp(host, hostShouldBeUp(world, host), event.t);
+      break;
+    }
+    case "hostPoweredOff": {
+      const host = hostIn(world, event, event.host);
+      if (host.poweredOff !== null) throw new EvolveError(event, `host ${host.id} is already powered off`);
+      host.poweredOff = event.reason;
+      setHostUp(host, false, event.t);
+      break;
+    }
+    case "hostPoweredOn": {
+      const host = hostIn(world, event, event.host);
+      if (host.poweredOff === null) throw new EvolveError(event, `host ${host.id} is not powered off`);
+      host.poweredOff = null;
+      setHostUp(host, hostShouldBeUp(world, host), event.t);
+      break;
+    }
+    case "maintenanceStarted":
+    case "maintenanceFinished": {
+      const host = hostIn(world, event, event.host);
+      const start = event.type === "maintenanceStarted";
+      if (host.maintenance === start) throw new EvolveError(event, `host ${host.id} is ${start ? "already" : "not"} in maintenance`);
+      host.maintenance = start;
+      break;
+    }
+    case "hostIsolated":
+    case "hostReconnected": {
+      const host = hostIn(world, event, event.host);
+      const isolated = event.type === "hostIsolated";
+      if (host.isolated === isolated) throw new EvolveError(event, `host ${host.id} is ${isolated ? "already isolated" : "not isolated"}`);
+      host.isolated = isolated;
       break;
     }
     case "rackFailed":
@@ -81,7 +115,7 @@ export function evolve(world: World, event: DomainEvent): World {
       rack.up = up;
       for (const id of rack.hosts) {
         const host = world.hosts.get(id)!;
-        setHostUp(host, up && host.failure === null, event.t);
+        setHostUp(host, hostShouldBeUp(world, host), event.t);
       }
       break;
     }
@@ -200,6 +234,8 @@ export function evolve(world: World, event: DomainEvent): World {
         startedAt: null,
         boots: 0,
         volume: null,
+        migration: null,
+        group: event.group ?? null,
         dataSince: null,
       });
       break;
@@ -213,6 +249,7 @@ export function evolve(world: World, event: DomainEvent): World {
     case "vmPlaced": {
       const vm = vmIn(world, event, event.vm);
       if (vm.state !== "pending" && vm.state !== "down") throw new EvolveError(event, `VM ${vm.id} is ${vm.state}, not pending or down`);
+      if (vm.migration !== null) throw new EvolveError(event, `VM ${vm.id} is migrating`);
       const host = hostIn(world, event, event.host);
       if (!host.up) throw new EvolveError(event, `host ${host.id} is down`);
       if (vm.host !== null) release(world, vm);
@@ -239,6 +276,46 @@ export function evolve(world: World, event: DomainEvent): World {
       if (vm.disk === "instance-store" || (vm.disk === "local-raid" && vm.dataSince === null)) vm.dataSince = event.t;
       break;
     }
+    case "migrationStarted": {
+      const vm = vmIn(world, event, event.vm);
+      if (vm.host !== event.from || vm.migration !== null) throw new EvolveError(event, `VM ${vm.id} is not on host ${event.from}, or is migrating already`);
+      if (vm.state !== "running") throw new EvolveError(event, `VM ${vm.id} is ${vm.state}, not running`);
+      const from = hostIn(world, event, event.from);
+      const to = hostIn(world, event, event.to);
+      if (to === from || !from.up || !to.up) throw new EvolveError(event, `cannot migrate from host ${from.id} to host ${to.id}`);
+      if (!fits(to, vm)) throw new EvolveError(event, `VM ${vm.id} does not fit on host ${to.id}`);
+      addUsage(to, vm, 1);
+      to.incoming.add(vm.id);
+      vm.migration = { to: to.id, mode: event.mode, since: event.t };
+      if (event.mode === "cold") setVmState(vm, "down", event.t);
+      break;
+    }
+    case "migrationFinished":
+    case "migrationAborted": {
+      const vm = vmIn(world, event, event.vm);
+      const migration = vm.migration;
+      if (migration === null) throw new EvolveError(event, `VM ${vm.id} is not migrating`);
+      const to = world.hosts.get(migration.to)!;
+      cancelMigration(world, vm);
+      if (event.type === "migrationAborted") break;
+      if (!to.up || !world.hosts.get(vm.host!)!.up) throw new EvolveError(event, `an end of the migration of VM ${vm.id} is down`);
+      release(world, vm);
+      reserve(to, vm);
+      if (migration.mode === "cold") {
+        setVmState(vm, "booting", event.t);
+        vm.boots++;
+      }
+      break;
+    }
+    case "splitBrain": {
+      const vm = vmIn(world, event, event.vm);
+      const host = hostIn(world, event, event.host);
+      if (vm.host !== host.id || !host.isolated || (vm.state !== "running" && vm.state !== "booting")) {
+        throw new EvolveError(event, `VM ${vm.id} is not running on isolated host ${host.id}`);
+      }
+      setVmState(vm, "down", event.t);
+      break;
+    }
     case "vmDown": {
       const vm = vmIn(world, event, event.vm);
       if (vm.host === null) throw new EvolveError(event, `VM ${vm.id} is on no host`);
@@ -247,6 +324,7 @@ export function evolve(world: World, event: DomainEvent): World {
         throw new EvolveError(event, `the volume of VM ${vm.id} is reachable`);
       }
       if (vm.state !== "booting" && vm.state !== "running") throw new EvolveError(event, `VM ${vm.id} is ${vm.state}, not booting or running`);
+      cancelMigration(world, vm);
       setVmState(vm, "down", event.t);
       break;
     }
@@ -260,6 +338,7 @@ export function evolve(world: World, event: DomainEvent): World {
             ? vm.disk === "instance-store" && host !== null && !host.up
             : vm.disk !== "volume" && host !== null && host.arrayLostAt === event.t;
       if (!gone) throw new EvolveError(event, `VM ${vm.id} has not lost its disk (${event.cause})`);
+      cancelMigration(world, vm);
       if (vm.host !== null) release(world, vm);
       setVmState(vm, "pending", event.t);
       vm.dataSince = null;
@@ -267,6 +346,7 @@ export function evolve(world: World, event: DomainEvent): World {
     }
     case "vmTerminated": {
       const vm = vmIn(world, event, event.vm);
+      cancelMigration(world, vm);
       if (vm.host !== null) release(world, vm);
       world.vms.delete(vm.id);
       break;
@@ -294,20 +374,31 @@ function setVmState(vm: Vm, state: Vm["state"], t: number): void {
   vm.since = t;
 }
 
+/** Adds (sign 1) or removes (sign −1) the VM's reservation on the host. */
+function addUsage(host: Host, vm: Vm, sign: 1 | -1): void {
+  host.usedVcpus += sign * vm.vcpus;
+  host.usedMemoryGiB += sign * vm.memoryGiB;
+  host.usedDiskGiB += sign * localDiskGiB(vm);
+}
+
+/** A VM that stops or is gone takes its migration with it: the destination is released. */
+function cancelMigration(world: World, vm: Vm): void {
+  if (vm.migration === null) return;
+  const to = world.hosts.get(vm.migration.to)!;
+  addUsage(to, vm, -1);
+  to.incoming.delete(vm.id);
+  vm.migration = null;
+}
+
 function reserve(host: Host, vm: Vm): void {
-  host.usedVcpus += vm.vcpus;
-  host.usedMemoryGiB += vm.memoryGiB;
-  host.usedDiskGiB += localDiskGiB(vm);
+  addUsage(host, vm, 1);
   host.vms.add(vm.id);
   vm.host = host.id;
 }
 
 function release(world: World, vm: Vm): void {
-  const host = world.hosts.get(vm.host!)!;
-  host.usedVcpus -= vm.vcpus;
-  host.usedMemoryGiB -= vm.memoryGiB;
-  host.usedDiskGiB -= localDiskGiB(vm);
-  host.vms.delete(vm.id);
+  addUsage(world.hosts.get(vm.host!)!, vm, -1);
+  world.hosts.get(vm.host!)!.vms.delete(vm.id);
   vm.host = null;
 }
 

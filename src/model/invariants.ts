@@ -12,8 +12,9 @@ const EPSILON = 1e-6;
 /**
  * Checks the invariants of the parts of the world that events touched (so the cost per event
  * does not grow with the cluster): no host over capacity; a host's reservations are exactly the
- * sum of its VMs; no VM booting or running on a host that is down; every VM on a host is in that
- * host's VM set and nowhere else; no copy on a failed disk, no rebuild on a down host, no more
+ * sum of its VMs and of the VMs migrating to it; no VM booting or running on a host that is down;
+ * every VM on a host is in that host's VM set and nowhere else; a migrating VM is listed as
+ * incoming by its destination, and a live migration's ends are both up; no copy on a failed disk, no rebuild on a down host, no more
  * counting copies than replicas, and (with `spreadRacks`) the counting copies of a volume in
  * distinct racks; a mirrored VM placed only where a copy of its disk is. (A volume is lost only
  * when no copy remains: `evolve` refuses `volumeLost` otherwise.)
@@ -24,6 +25,7 @@ const EPSILON = 1e-6;
  */
 export class InvariantChecker {
   private readonly hostOfVm = new Map<string, string>();
+  private readonly migratingTo = new Map<string, string>();
   private readonly touchedHosts = new Map<string, DomainEvent>();
   private readonly touchedVms = new Map<string, DomainEvent>();
   private readonly touchedVolumes = new Map<string, DomainEvent>();
@@ -56,7 +58,18 @@ export class InvariantChecker {
       case "hostFailed":
       case "hostRepaired":
       case "hostMarkedOut":
+      case "hostPoweredOff":
+      case "hostPoweredOn":
+      case "hostIsolated":
+      case "hostReconnected":
+      case "maintenanceStarted":
+      case "maintenanceFinished":
         hosts.set(event.host, event);
+        break;
+      case "migrationStarted":
+        hosts.set(event.to, event);
+        this.migratingTo.set(event.vm, event.to);
+        this.noteVm(event, event.vm);
         break;
       case "diskFailed":
         hosts.set(event.host, event);
@@ -81,24 +94,42 @@ export class InvariantChecker {
       case "vmStarted":
       case "vmDown":
       case "vmLost":
-      case "vmTerminated": {
-        const before = this.hostOfVm.get(event.vm);
-        if (before !== undefined) hosts.set(before, event);
-        const vm = this.world.vms.get(event.vm);
-        if (vm?.host) {
-          hosts.set(vm.host, event);
-          this.hostOfVm.set(vm.id, vm.host);
-        } else this.hostOfVm.delete(event.vm);
-        this.touchedVms.set(event.vm, event);
+      case "vmTerminated":
+      case "migrationFinished":
+      case "migrationAborted":
+      case "splitBrain":
+        this.noteVm(event, event.vm);
         break;
-      }
     }
+  }
+
+  /** The VM, the host it was on, the host it is on, and the destination of a migration it had. */
+  private noteVm(event: DomainEvent, id: string): void {
+    const hosts = this.touchedHosts;
+    const before = this.hostOfVm.get(id);
+    if (before !== undefined) hosts.set(before, event);
+    const to = this.migratingTo.get(id);
+    const vm = this.world.vms.get(id);
+    if (to !== undefined) {
+      hosts.set(to, event);
+      if (!vm?.migration) this.migratingTo.delete(id);
+    }
+    if (vm?.host) {
+      hosts.set(vm.host, event);
+      this.hostOfVm.set(vm.id, vm.host);
+    } else this.hostOfVm.delete(id);
+    this.touchedVms.set(id, event);
   }
 
   private checkVm(event: DomainEvent, id: string): void {
     const vm = this.world.vms.get(id)!;
     if ((vm.state === "pending") !== (vm.host === null)) throw new InvariantViolation(event, `VM ${id} is ${vm.state} with host ${vm.host}`);
     if (vm.host !== null && !this.world.hosts.get(vm.host)!.vms.has(id)) throw new InvariantViolation(event, `VM ${id} is not in the VM set of its host ${vm.host}`);
+    if (vm.migration !== null) {
+      const to = this.world.hosts.get(vm.migration.to)!;
+      if (!to.incoming.has(id)) throw new InvariantViolation(event, `VM ${id} migrates to host ${to.id}, which does not list it as incoming`);
+      if (vm.migration.mode === "live" && (!to.up || !this.world.hosts.get(vm.host!)!.up)) throw new InvariantViolation(event, `VM ${id} is migrating live between hosts ${vm.host} and ${to.id}, one of which is down`);
+    }
     const volume = vm.volume === null ? undefined : this.world.volumes.get(vm.volume);
     // (A new mirror is made on the host the VM is first placed on; one with no working disk runs it diskless.)
     if (event.type === "vmPlaced" && volume?.kind === "mirror" && volume.createdAt !== event.t && volume.copies.get(vm.host!)?.state !== "intact") {
@@ -135,6 +166,13 @@ export class InvariantChecker {
       if (!host.up && (vm.state === "booting" || vm.state === "running")) {
         throw new InvariantViolation(event, `VM ${id} is ${vm.state} on host ${host.id}, which is down`);
       }
+      vcpus += vm.vcpus;
+      memory += vm.memoryGiB;
+      disk += localDiskGiB(vm);
+    }
+    for (const id of host.incoming) {
+      const vm = this.world.vms.get(id);
+      if (!vm || vm.migration?.to !== host.id) throw new InvariantViolation(event, `host ${host.id} lists VM ${id} as incoming, but it is not migrating there`);
       vcpus += vm.vcpus;
       memory += vm.memoryGiB;
       disk += localDiskGiB(vm);

@@ -1,3 +1,4 @@
+import type { MigrationMode, PowerOffReason } from "../controller/port.js";
 import type { DiskKind, FailureCause, ServiceModel, VolumeKind } from "./events.js";
 
 /**
@@ -10,18 +11,29 @@ export interface Host {
   readonly vcpus: number;
   readonly memoryGiB: number;
   readonly diskGiB: number;
-  /** Up when it has no failure of its own and its rack is up. */
+  /** Up when it has no failure of its own, is powered on, and its rack is up. */
   up: boolean;
   /** The host's own failure, if it has one (its rack may be out as well). */
   failure: FailureCause | null;
+  /** Why it is switched off on purpose, null while powered on. */
+  poweredOff: PowerOffReason | null;
+  /** In maintenance mode: nothing new is placed on it. */
+  maintenance: boolean;
+  /** Cut off from the controller (alive, its VMs running, but unreachable). */
+  isolated: boolean;
   /** When `up` last changed (ms). */
   since: number;
   failures: number;
-  /** Resources reserved by the VMs assigned to the host (booting, running, or down with it). */
+  /**
+   * Resources reserved by the VMs assigned to the host (booting, running, or down with it) and by
+   * the VMs migrating to it.
+   */
   usedVcpus: number;
   usedMemoryGiB: number;
   usedDiskGiB: number;
   vms: Set<string>;
+  /** VMs migrating to this host: reserved here, still assigned to their source. */
+  incoming: Set<string>;
   /** Disks holding replicated storage: up or failed (awaiting replacement). */
   diskUp: boolean[];
   /** Local RAID: disks being rebuilt after a replacement (the array is degraded meanwhile). */
@@ -82,6 +94,10 @@ export interface Vm {
   boots: number;
   /** Its volume (persistent-ha), null until made or after it was lost. */
   volume: string | null;
+  /** A migration under way: to which host, how, since when. */
+  migration: { to: string; mode: MigrationMode; since: number } | null;
+  /** Its anti-affinity group (VMs of a group are kept in distinct failure domains), null if none. */
+  group: string | null;
   /**
    * Since when the VM's disk holds the state a loss would destroy: the last boot from a fresh
    * image (instance store), the volume's creation, or the VM's first start (local RAID).
@@ -129,25 +145,52 @@ export function fits(host: Host, vm: { vcpus: number; memoryGiB: number; diskGiB
 
 /**
  * The hosts whose up/down status the event (already applied) switched: a host failure or repair
- * switches its host unless the rack was out anyway; a rack event switches the rack's hosts that
+ * switches its host if it is powered on and its rack up, a power switch if it has not failed and
+ * its rack is up; a rack event switches the rack's hosts that
  * have no failure of their own.
  */
 export function hostsSwitchedBy(world: World, event: { type: string; host?: string; rack?: string }): Host[] {
+  const host = (e: { host?: string }) => world.hosts.get(e.host!)!;
   switch (event.type) {
     case "hostFailed":
-    case "hostRepaired": {
-      const host = world.hosts.get(event.host!)!;
-      return world.racks.get(host.rack)!.up ? [host] : [];
-    }
+    case "hostRepaired":
+      // A failure or repair switches a host that is powered on, in a rack that is up.
+      return world.racks.get(host(event).rack)!.up && host(event).poweredOff === null ? [host(event)] : [];
+    case "hostPoweredOff":
+    case "hostPoweredOn":
+      return world.racks.get(host(event).rack)!.up && host(event).failure === null ? [host(event)] : [];
     case "rackFailed":
     case "rackRepaired":
       return world.racks
         .get(event.rack!)!
         .hosts.map((id) => world.hosts.get(id)!)
-        .filter((host) => host.failure === null);
+        .filter((host) => host.failure === null && host.poweredOff === null);
     default:
       return [];
   }
+}
+
+const DOWN_EVENTS = new Set(["hostFailed", "rackFailed", "hostPoweredOff"]);
+const UP_EVENTS = new Set(["hostRepaired", "rackRepaired", "hostPoweredOn"]);
+
+/** The hosts the event (already applied) took down: by a failure, a rack outage or a power-off. */
+export function hostsDownedBy(world: World, event: { type: string; host?: string; rack?: string }): Host[] {
+  return DOWN_EVENTS.has(event.type) ? hostsSwitchedBy(world, event) : [];
+}
+
+/** The hosts the event (already applied) brought up: by a repair, a rack's return or a power-on. */
+export function hostsBroughtUpBy(world: World, event: { type: string; host?: string; rack?: string }): Host[] {
+  return UP_EVENTS.has(event.type) ? hostsSwitchedBy(world, event) : [];
+}
+
+/** Whether a host should be up: no failure of its own, powered on, and its rack up. */
+export function hostShouldBeUp(world: World, host: Host): boolean {
+  return host.failure === null && host.poweredOff === null && world.racks.get(host.rack)!.up;
+}
+
+/** Whether the controller can use the host: up, reachable, and not in maintenance. */
+export function schedulable(host: Host): boolean {
+  return host.up && !host.isolated && !host.maintenance;
 }
 
 /** Whether a volume can be read and written now: the SAN is up, or some intact copy is on a host that is up. */

@@ -1,12 +1,13 @@
 import type { DomainEvent } from "../model/events.js";
-import { localDiskGiB, type Vm, type World } from "../model/world.js";
+import { localDiskGiB, schedulable, type Vm, type World } from "../model/world.js";
 
 /**
  * Free capacity of every host in a segment tree (hosts in the order they joined), so that
  * first-fit finds the first host with room for a VM in O(log hosts) typical time instead of a
  * scan — a linear first-fit is what makes simulators quadratic at 10 000+ hosts.
  *
- * Each leaf holds a host's free vCPUs, memory and disk (−1 while the host is down); each inner
+ * Each leaf holds a host's free vCPUs, memory and disk (−1 while the host cannot take VMs: down,
+ * isolated or in maintenance); each inner
  * node the maximum of each over its subtree. A subtree whose maxima cannot hold the VM is
  * skipped. It is a projection of the world, kept current by `apply` for every event.
  */
@@ -19,6 +20,13 @@ export class CapacityIndex {
   private readonly position = new Map<string, number>();
   /** The host each VM is assigned to, to know which host a placement or release touched. */
   private readonly hostOfVm = new Map<string, string>();
+  /** The destination of each VM migrating, to know which host its end releases. */
+  private readonly migratingTo = new Map<string, string>();
+  /** Free and installed vCPUs and memory summed over the schedulable hosts. */
+  private readonly total = { freeVcpus: 0, freeMemoryGiB: 0 };
+  private readonly counted = new Map<string, { freeVcpus: number; freeMemoryGiB: number; schedulable: boolean }>();
+  /** The largest failure domain's capacity, per domain kind; recomputed when a host's schedulability changes. */
+  private largestDomain: Record<"host" | "rack", { vcpus: number; memoryGiB: number }> | null = null;
 
   constructor(private readonly world: World) {
     this.cpu.fill(-1);
@@ -34,8 +42,29 @@ export class CapacityIndex {
         break;
       case "hostFailed":
       case "hostRepaired":
+      case "hostPoweredOff":
+      case "hostPoweredOn":
+      case "maintenanceStarted":
+      case "maintenanceFinished":
+      case "hostIsolated":
+      case "hostReconnected":
         this.update(event.host);
         break;
+      case "migrationStarted":
+        this.migratingTo.set(event.vm, event.to);
+        this.update(event.to);
+        break;
+      case "migrationFinished":
+      case "migrationAborted": {
+        const to = this.migratingTo.get(event.vm)!;
+        this.migratingTo.delete(event.vm);
+        if (event.type === "migrationFinished") {
+          this.update(this.hostOfVm.get(event.vm)!);
+          this.hostOfVm.set(event.vm, to);
+        }
+        this.update(to);
+        break;
+      }
       case "rackFailed":
       case "rackRepaired":
         for (const host of this.world.racks.get(event.rack)!.hosts) this.update(host);
@@ -47,8 +76,12 @@ export class CapacityIndex {
         this.update(event.host);
         break;
       }
+      case "vmDown":
+        this.endCancelledMigration(event.vm);
+        break;
       case "vmLost":
       case "vmTerminated": {
+        this.endCancelledMigration(event.vm);
         const previous = this.hostOfVm.get(event.vm);
         if (previous !== undefined) {
           this.hostOfVm.delete(event.vm);
@@ -57,6 +90,22 @@ export class CapacityIndex {
         break;
       }
     }
+  }
+
+  /** A VM that stopped or went away while migrating released its destination (`evolve` cancels the migration). */
+  private endCancelledMigration(vm: string): void {
+    const to = this.migratingTo.get(vm);
+    if (to === undefined || this.world.vms.get(vm)?.migration) return;
+    this.migratingTo.delete(vm);
+    this.update(to);
+  }
+
+  /** Whether the host can take the VM now (it is schedulable, not hidden, and has room). */
+  canTake(id: string, vm: Pick<Vm, "vcpus" | "memoryGiB" | "diskGiB" | "disk">): boolean {
+    const leaf = this.position.get(id);
+    if (leaf === undefined) return false;
+    const node = this.size + leaf;
+    return this.cpu[node]! >= vm.vcpus && this.mem[node]! >= vm.memoryGiB - 1e-9 && this.disk[node]! >= localDiskGiB(vm) - 1e-9;
   }
 
   /** The first host (in join order) that is up and has room for the VM, or null. */
@@ -85,6 +134,63 @@ export class CapacityIndex {
     const best = { leaf: -1, mem: -Infinity };
     this.searchMost(1, vm.vcpus, vm.memoryGiB - 1e-9, localDiskGiB(vm) - 1e-9, best);
     return best.leaf < 0 ? null : this.ids[best.leaf]!;
+  }
+
+  /** Free vCPUs and memory summed over the hosts that can take VMs. */
+  freeTotal(): { vcpus: number; memoryGiB: number } {
+    return { vcpus: this.total.freeVcpus, memoryGiB: this.total.freeMemoryGiB };
+  }
+
+  /**
+   * The installed vCPUs and memory of the largest failure domain (a host, or a rack) counting the
+   * hosts that can take VMs: what the rest of the cluster must have free to restart everything
+   * that domain runs.
+   */
+  largestDomainCapacity(domain: "host" | "rack"): { vcpus: number; memoryGiB: number } {
+    if (this.largestDomain === null) {
+      const host = { vcpus: 0, memoryGiB: 0 };
+      const racks = new Map<string, { vcpus: number; memoryGiB: number }>();
+      for (const id of this.ids) {
+        const h = this.world.hosts.get(id)!;
+        if (!this.counted.get(id)!.schedulable) continue;
+        host.vcpus = Math.max(host.vcpus, h.vcpus);
+        host.memoryGiB = Math.max(host.memoryGiB, h.memoryGiB);
+        const rack = racks.get(h.rack) ?? { vcpus: 0, memoryGiB: 0 };
+        rack.vcpus += h.vcpus;
+        rack.memoryGiB += h.memoryGiB;
+        racks.set(h.rack, rack);
+      }
+      const rack = { vcpus: 0, memoryGiB: 0 };
+      for (const r of racks.values()) {
+        rack.vcpus = Math.max(rack.vcpus, r.vcpus);
+        rack.memoryGiB = Math.max(rack.memoryGiB, r.memoryGiB);
+      }
+      this.largestDomain = { host, rack };
+    }
+    return this.largestDomain[domain];
+  }
+
+  /**
+   * Runs `search` with the given hosts hidden (as if they could take nothing), then shows them
+   * again: for constraints that rule out a few hosts (anti-affinity, a migration's source).
+   */
+  withHidden<T>(hosts: Iterable<string>, search: () => T): T {
+    const hidden: string[] = [];
+    for (const id of hosts) {
+      const leaf = this.position.get(id);
+      if (leaf === undefined) continue;
+      hidden.push(id);
+      let node = this.size + leaf;
+      this.cpu[node] = -1;
+      this.mem[node] = -1;
+      this.disk[node] = -1;
+      for (node >>= 1; node >= 1; node >>= 1) this.pull(node);
+    }
+    try {
+      return search();
+    } finally {
+      for (const id of hidden) this.update(id);
+    }
   }
 
   /** The largest free vCPUs, memory and disk of any up host (not necessarily the same host). */
@@ -154,10 +260,17 @@ export class CapacityIndex {
 
   private update(id: string): void {
     const host = this.world.hosts.get(id)!;
+    const usable = schedulable(host);
+    const before = this.counted.get(id);
+    const now = { freeVcpus: usable ? host.vcpus - host.usedVcpus : 0, freeMemoryGiB: usable ? host.memoryGiB - host.usedMemoryGiB : 0, schedulable: usable };
+    this.total.freeVcpus += now.freeVcpus - (before?.freeVcpus ?? 0);
+    this.total.freeMemoryGiB += now.freeMemoryGiB - (before?.freeMemoryGiB ?? 0);
+    if (before?.schedulable !== usable) this.largestDomain = null;
+    this.counted.set(id, now);
     let node = this.size + this.position.get(id)!;
-    this.cpu[node] = host.up ? host.vcpus - host.usedVcpus : -1;
-    this.mem[node] = host.up ? host.memoryGiB - host.usedMemoryGiB : -1;
-    this.disk[node] = host.up ? host.diskGiB - host.usedDiskGiB : -1;
+    this.cpu[node] = usable ? host.vcpus - host.usedVcpus : -1;
+    this.mem[node] = usable ? host.memoryGiB - host.usedMemoryGiB : -1;
+    this.disk[node] = usable ? host.diskGiB - host.usedDiskGiB : -1;
     for (node >>= 1; node >= 1; node >>= 1) this.pull(node);
   }
 

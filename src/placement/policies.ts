@@ -24,9 +24,19 @@ export interface PlacementView {
 
 /**
  * Why no host will do: no host is up; no up host has that many free vCPUs, that much free
- * memory or local disk; or each resource is free somewhere, but not together on one host.
+ * memory or local disk; each resource is free somewhere, but not together on one host; there is
+ * room only in failure domains that already hold a VM of the request's anti-affinity group; or
+ * placing it would leave too little spare capacity to restart the VMs of the largest failure
+ * domain (admission control).
  */
-export type Refusal = "noHostUp" | "insufficientVcpus" | "insufficientMemory" | "insufficientDisk" | "fragmented";
+export type Refusal =
+  | "noHostUp"
+  | "insufficientVcpus"
+  | "insufficientMemory"
+  | "insufficientDisk"
+  | "fragmented"
+  | "violatesAntiAffinity"
+  | "breaksFailoverReserve";
 
 export type Plan = { host: string } | { refused: Refusal };
 
@@ -62,6 +72,7 @@ export const bestFit: PlacementPolicy = (view, request) => {
 export const POLICIES = {
   "first-fit": firstFit,
   greedy: firstFit,
+  "power-save": firstFit,
   "round-robin": roundRobin,
   "worst-fit": worstFit,
   spread: worstFit,
@@ -69,6 +80,12 @@ export const POLICIES = {
 } as const satisfies Record<string, PlacementPolicy>;
 
 export type PolicyName = keyof typeof POLICIES;
+
+/**
+ * Eucalyptus' `POWERSAVE`: places like greedy (packing VMs on the first hosts) and has the
+ * controller switch hosts off once they are idle, and on again when a request finds no room.
+ */
+export const POWER_SAVING_POLICIES: ReadonlySet<PolicyName> = new Set(["power-save"]);
 
 function planOrRefusal(view: PlacementView, request: PlacementRequest, host: string | null): Plan {
   if (host !== null) return { host };

@@ -118,6 +118,16 @@ const workload = z.strictObject({
       lifetimeHours: distribution(),
     })
     .optional(),
+  /**
+   * Anti-affinity: the fleet comes in groups of `groupSize` VMs (replicas of one service) that the
+   * controller keeps in distinct failure domains (`host` or `rack`).
+   */
+  antiAffinity: z
+    .strictObject({
+      groupSize: z.number(expected("an integer ≥ 2")).int(expected("an integer ≥ 2")).min(2, expected("an integer ≥ 2")),
+      domain: z.enum(["host", "rack"], expected("a failure domain (host | rack)")).default("host"),
+    })
+    .optional(),
 });
 
 /** Times of provisioning steps; defaults in `src/sim/provisioning.ts` with their sources. */
@@ -190,8 +200,67 @@ const scenarioObject = z.strictObject({
   provisioning: provisioning.default({}),
   /** How the controller chooses a host (`src/placement/policies.ts`). */
   placement: z
-    .strictObject({ policy: z.enum(Object.keys(POLICIES) as [PolicyName, ...PolicyName[]], expected(`a placement policy (${Object.keys(POLICIES).join(" | ")})`)).default("first-fit") })
-    .default({ policy: "first-fit" }),
+    .strictObject({
+      policy: z.enum(Object.keys(POLICIES) as [PolicyName, ...PolicyName[]], expected(`a placement policy (${Object.keys(POLICIES).join(" | ")})`)).default("first-fit"),
+      /** persistent-ha: prefer a host that holds an intact copy of the VM's volume (reads stay local). */
+      storageAware: z.boolean(expected("true or false")).default(false),
+      /** power-save: how long a host stays empty before it is switched off. */
+      idleMinutes: nonNegativeNumber().default(30),
+    })
+    .default({ policy: "first-fit", storageAware: false, idleMinutes: 30 }),
+  /** Live and cold migration; defaults in `src/migration/migration-model.ts` with their sources. */
+  migration: z
+    .strictObject({
+      /** Bandwidth of each host's migration link, shared by its concurrent migrations (MB/s = MiB/s here). */
+      bandwidthMBps: positiveNumber().optional(),
+      /** Rate at which a running VM dirties its memory (MiB/s), drawn per migration. */
+      dirtyRateMBps: distribution().optional(),
+      /** Writable working set as a share of memory: pages rewritten too often to be worth resending. */
+      writableWorkingSetFraction: z.number(expected("a number in (0, 1]")).gt(0, expected("a number in (0, 1]")).max(1, expected("a number in (0, 1]")).optional(),
+      stopCopyThresholdMiB: positiveNumber().optional(),
+      maxRounds: positiveInteger().optional(),
+      maxSentFactor: positiveNumber().optional(),
+      switchoverMs: nonNegativeNumber().optional(),
+      /** Stop a live migration whose pre-copy does not converge, instead of a long stop-and-copy. */
+      abortOnNonConvergence: z.boolean(expected("true or false")).optional(),
+      /** Migrations at most at once from, or to, one host (vSphere: 4 on 1 GbE, 8 on 10 GbE). */
+      maxPerHost: positiveInteger().optional(),
+    })
+    .default({}),
+  /** Switching hosts on and off (power-save, maintenance windows, fencing). */
+  power: z.strictObject({ hostBootMinutes: nonNegativeNumber().default(5) }).default({ hostBootMinutes: 5 }),
+  /**
+   * Planned maintenance: a rolling upgrade (each host in turn drained, switched off for its
+   * window, switched on), and single windows on named hosts.
+   */
+  maintenance: z
+    .strictObject({
+      rollingUpgrade: z
+        .strictObject({
+          startHours: nonNegativeNumber(),
+          windowHours: positiveNumber(),
+          /** How many hosts, in cluster order (default: all). */
+          hosts: positiveInteger().optional(),
+          /** Give up draining after this long and take the window anyway (VMs still there go down with the host). */
+          drainTimeoutMinutes: positiveNumber().default(60),
+        })
+        .optional(),
+      windows: z
+        .array(z.strictObject({ host: name(), atHours: nonNegativeNumber(), hours: positiveNumber() }), expected("a list of maintenance windows"))
+        .optional(),
+    })
+    .optional(),
+  /**
+   * persistent-ha: a periodic DRS-like planner that live-migrates VMs off the most loaded host when
+   * that lowers the spread of memory load by at least `minImprovement` (so it does not thrash).
+   */
+  rebalance: z
+    .strictObject({
+      intervalMinutes: positiveNumber().default(60),
+      minImprovement: nonNegativeNumber().default(0.02),
+      maxMigrations: positiveInteger().default(4),
+    })
+    .optional(),
   /** The price model of the cost metrics; defaults (2008 list prices) in `src/metrics/cost.ts`. */
   prices: z
     .strictObject({
@@ -221,8 +290,23 @@ const scenarioObject = z.strictObject({
         .optional(),
     })
     .default({}),
-  /** persistent-ha: how long the controller waits for a silent host before declaring it dead. */
-  ha: z.strictObject({ heartbeatTimeoutSeconds: nonNegativeNumber().default(30) }).default({ heartbeatTimeoutSeconds: 30 }),
+  /** persistent-ha: failure detection, fencing, isolation response and admission control. */
+  ha: z
+    .strictObject({
+      /** How long the controller waits for a silent host before declaring it dead. */
+      heartbeatTimeoutSeconds: nonNegativeNumber().default(30),
+      /** Power a silent host off (STONITH) before restarting its VMs elsewhere. */
+      fencing: z.boolean(expected("true or false")).default(true),
+      /** What an isolated host does with its VMs once it notices it is cut off. */
+      isolationResponse: z.enum(["keepRunning", "powerOff"], expected("keepRunning | powerOff")).default("keepRunning"),
+      /** How long a host takes to notice it is isolated. */
+      isolationDetectionSeconds: nonNegativeNumber().default(30),
+      /** Refuse new VMs that would leave too little spare capacity to restart those of the largest failure domain. */
+      admissionControl: z
+        .strictObject({ failureDomain: z.enum(["host", "rack"], expected("a failure domain (host | rack)")).default("host") })
+        .optional(),
+    })
+    .default({ heartbeatTimeoutSeconds: 30, fencing: true, isolationResponse: "keepRunning", isolationDetectionSeconds: 30 }),
   /** How long until the user (or an autoscaler) launches a replacement for a lost VM (ephemeral instance, lost volume). */
   users: z.strictObject({ replacementDelayHours: distribution().optional() }).default({}),
   failures: z
@@ -235,6 +319,8 @@ const scenarioObject = z.strictObject({
           hardware: failureProcess.optional(),
         })
         .optional(),
+      /** Management network partitions, per host: the host runs on but the controller cannot reach it. */
+      isolation: failureProcess.optional(),
       /** Outages of the central storage array (storage.kind: san): every volume unreachable at once. */
       san: failureProcess.optional(),
       /** Rack (power or network domain) outages: every host of the rack goes down at once. */

@@ -1,7 +1,10 @@
-import type { ClusterPort } from "../controller/controller.js";
+import type { ClusterPort, MigrationMode, PowerOffReason } from "../controller/port.js";
+import type { Distribution } from "../kernel/distributions.js";
+import type { Random } from "../kernel/random.js";
 import { msToHours } from "../kernel/time.js";
-import type { DomainEvent, DomainEventBody } from "../model/events.js";
-import { hostsSwitchedBy, type World } from "../model/world.js";
+import type { DomainEvent, DomainEventBody, MigrationAbortReason } from "../model/events.js";
+import { hostsDownedBy, localDiskGiB, type Host, type World } from "../model/world.js";
+import { coldMigrationMs, liveMigration, migrationShareMBps, type MigrationConfig } from "../migration/migration-model.js";
 import type { VolumeStorage } from "../storage/volume-storage.js";
 import type { Provisioning } from "./provisioning.js";
 import type { Simulation } from "./simulation.js";
@@ -15,11 +18,47 @@ import type { Simulation } from "./simulation.js";
  *   data are gone: EC2 / Eucalyptus semantics, DESIGN.md); the state lost is its time since boot;
  * - any other VM is down, its disk intact (on the host's RAID, or a volume elsewhere);
  * - a VM whose volume is lost is lost too: the state lost is the volume's age.
+ *
+ * A host switched off (idle, maintenance, fencing) does to its VMs what a failure does. A
+ * migration ends after the time its model gives (pre-copy for live, the disk copy for cold),
+ * unless an end goes down first: then it is aborted, before the host's VMs go down. An isolated
+ * host keeps its VMs running — unless its isolation response is `powerOff`, which stops them
+ * once the host notices; a VM the controller restarts elsewhere while it still runs on an
+ * isolated host is a split brain.
  */
+export interface InfrastructureConfig {
+  migration: MigrationConfig;
+  /** Dirty rate of a VM's memory (MiB/s), drawn per live migration from the `migration` stream. */
+  dirtyRateMBps: Distribution;
+  hostBootMs: number;
+  /** persistent-ha isolation response: after `isolationDetectionMs` an isolated host stops its VMs. */
+  isolationPowerOff: boolean;
+  isolationDetectionMs: number;
+}
+
+interface Migration {
+  from: string;
+  to: string;
+  /** Tells this migration's timer from a later migration's of the same VM. */
+  token: number;
+}
+
 export class SimulatedInfrastructure implements ClusterPort {
   readonly world: World;
+  private readonly migrations = new Map<string, Migration>();
+  private readonly outgoing = new Map<string, number>();
+  private readonly incoming = new Map<string, number>();
+  private tokens = 0;
+  private readonly powerOn = new Map<string, number>();
+  private readonly isolations = new Map<string, number>();
 
-  constructor(private readonly sim: Simulation, private readonly provisioning: Provisioning, private readonly storage: VolumeStorage | null) {
+  constructor(
+    private readonly sim: Simulation,
+    private readonly provisioning: Provisioning,
+    private readonly storage: VolumeStorage | null,
+    private readonly config: InfrastructureConfig,
+    private readonly random: Random,
+  ) {
     this.world = sim.world;
   }
 
@@ -33,6 +72,10 @@ export class SimulatedInfrastructure implements ClusterPort {
 
   startVm(vmId: string, hostId: string): void {
     const vm = this.world.vms.get(vmId)!;
+    // Still running on a host the controller cannot reach: now there are two.
+    if ((vm.state === "running" || vm.state === "booting") && this.world.hosts.get(vm.host!)!.isolated) {
+      this.sim.emit({ type: "splitBrain", vm: vmId, host: vm.host! });
+    }
     if (vm.disk === "volume" && vm.volume === null) this.storage!.createVolume(vmId, hostId);
     const bootMs = this.provisioning.bootMs(vm.disk, hostId);
     this.sim.emit({ type: "vmPlaced", vm: vmId, host: hostId, bootMs });
@@ -46,8 +89,114 @@ export class SimulatedInfrastructure implements ClusterPort {
     this.scheduleStart(vmId, bootMs);
   }
 
+  stopVm(vmId: string): void {
+    this.sim.emit({ type: "vmDown", vm: vmId, cause: "stopped" });
+  }
+
+  migrateVm(vmId: string, to: string, mode: MigrationMode): void {
+    const vm = this.world.vms.get(vmId)!;
+    const from = vm.host!;
+    const config = this.config.migration;
+    const share = migrationShareMBps(config, this.outgoing.get(from) ?? 0, this.incoming.get(to) ?? 0);
+    const migration = { from, to, token: ++this.tokens };
+    this.sim.emit({ type: "migrationStarted", vm: vmId, from, to, mode });
+    this.migrations.set(vmId, migration);
+    this.outgoing.set(from, (this.outgoing.get(from) ?? 0) + 1);
+    this.incoming.set(to, (this.incoming.get(to) ?? 0) + 1);
+    if (mode === "cold") {
+      const diskGiB = localDiskGiB(vm);
+      const ms = Math.round(coldMigrationMs(diskGiB, share));
+      this.sim.scheduler.after(ms, () => {
+        if (!this.isCurrent(vmId, migration)) return;
+        this.sim.emit({ type: "migrationFinished", vm: vmId, downtimeMs: ms, transferredGiB: diskGiB });
+        const bootMs = this.provisioning.bootMs(vm.disk, to);
+        this.scheduleStart(vmId, bootMs);
+      }, null);
+      return;
+    }
+    const result = liveMigration(config, vm.memoryGiB, this.config.dirtyRateMBps.sample(this.random), share);
+    const abort = !result.converged && config.abortOnNonConvergence;
+    const ms = Math.round(abort ? result.totalMs - result.downtimeMs : result.totalMs);
+    this.sim.scheduler.after(ms, () => {
+      if (!this.isCurrent(vmId, migration)) return;
+      if (abort) this.sim.emit({ type: "migrationAborted", vm: vmId, reason: "notConverging" });
+      else this.sim.emit({ type: "migrationFinished", vm: vmId, downtimeMs: Math.round(result.downtimeMs), transferredGiB: result.sentMiB / 1024 });
+    }, null);
+  }
+
+  powerOffHost(hostId: string, reason: PowerOffReason): void {
+    this.sim.emit({ type: "hostPoweredOff", host: hostId, reason });
+  }
+
+  powerOnHost(hostId: string): void {
+    const token = ++this.tokens;
+    this.powerOn.set(hostId, token);
+    this.sim.scheduler.after(this.config.hostBootMs, () => {
+      if (this.powerOn.get(hostId) === token && this.world.hosts.get(hostId)!.poweredOff !== null) {
+        this.powerOn.delete(hostId);
+        this.sim.emit({ type: "hostPoweredOn", host: hostId });
+      }
+    }, null);
+  }
+
+  /** Whether the migration is the VM's current one (not ended, not replaced by a later one). */
+  private isCurrent(vmId: string, migration: Migration): boolean {
+    return this.migrations.get(vmId)?.token === migration.token && this.world.vms.get(vmId)?.migration !== null;
+  }
+
+  /** Forgets a migration that ended (finished, aborted, or gone with its VM). */
+  private endMigration(vmId: string): void {
+    const migration = this.migrations.get(vmId);
+    if (!migration) return;
+    this.migrations.delete(vmId);
+    this.outgoing.set(migration.from, this.outgoing.get(migration.from)! - 1);
+    this.incoming.set(migration.to, this.incoming.get(migration.to)! - 1);
+  }
+
+  /** Aborts the migrations from or to a host that went down. */
+  private abortMigrations(host: Host): void {
+    const abort = (vmId: string, reason: MigrationAbortReason) => {
+      if (this.world.vms.get(vmId)?.migration) this.sim.emit({ type: "migrationAborted", vm: vmId, reason });
+    };
+    for (const vmId of [...host.vms]) abort(vmId, "sourceDown");
+    for (const vmId of [...host.incoming]) abort(vmId, "destinationDown");
+  }
+
+  /** An isolated host with the `powerOff` response stops its VMs once it notices it is cut off. */
+  private isolated(hostId: string): void {
+    if (!this.config.isolationPowerOff) return;
+    const token = ++this.tokens;
+    this.isolations.set(hostId, token);
+    this.sim.scheduler.after(this.config.isolationDetectionMs, () => {
+      const host = this.world.hosts.get(hostId)!;
+      if (this.isolations.get(hostId) !== token || !host.isolated || !host.up) return;
+      this.abortMigrations(host);
+      for (const vmId of [...host.vms]) {
+        const state = this.world.vms.get(vmId)!.state;
+        if (state === "running" || state === "booting") this.stopVm(vmId);
+      }
+    }, null);
+  }
+
   /** Reaction: what a host going down, or a volume lost, does to VMs. */
   react(event: DomainEvent): void {
+    switch (event.type) {
+      case "migrationFinished":
+      case "migrationAborted":
+        this.endMigration(event.vm);
+        return;
+      case "vmDown":
+      case "vmLost":
+      case "vmTerminated":
+        if (this.migrations.has(event.vm) && this.world.vms.get(event.vm)?.migration == null) this.endMigration(event.vm);
+        return;
+      case "hostIsolated":
+        if (this.world.serviceModel === "persistent-ha") this.isolated(event.host);
+        return;
+      case "hostReconnected":
+        this.isolations.delete(event.host);
+        return;
+    }
     if (event.type === "volumeLost") {
       const vm = this.world.vms.get(event.vm);
       if (vm) this.sim.emit({ type: "vmLost", vm: vm.id, cause: "volume", stateHours: msToHours(event.t - vm.dataSince!) });
@@ -61,8 +210,8 @@ export class SimulatedInfrastructure implements ClusterPort {
       }
       return;
     }
-    if (event.type !== "hostFailed" && event.type !== "rackFailed") return;
-    for (const host of hostsSwitchedBy(this.world, event)) {
+    for (const host of hostsDownedBy(this.world, event)) {
+      this.abortMigrations(host);
       for (const vmId of [...host.vms]) {
         const vm = this.world.vms.get(vmId)!;
         if (vm.state !== "booting" && vm.state !== "running") continue;

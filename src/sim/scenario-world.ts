@@ -1,8 +1,9 @@
-import { Controller } from "../controller/controller.js";
+import { Controller, type ControllerConfig } from "../controller/controller.js";
 import { PRICES_2008 } from "../metrics/cost.js";
-import { POLICIES } from "../placement/policies.js";
+import { POLICIES, POWER_SAVING_POLICIES } from "../placement/policies.js";
 import { distribution } from "../kernel/distributions.js";
-import { hoursToMs, MS_PER_SECOND } from "../kernel/time.js";
+import { hoursToMs, MS_PER_MINUTE, MS_PER_SECOND } from "../kernel/time.js";
+import { MIGRATION_DEFAULTS, type MigrationConfig } from "../migration/migration-model.js";
 import type { ServiceModel } from "../model/events.js";
 import { clusterLayout, type Scenario } from "../scenario/schema.js";
 import { failureCauses, HOST_FAILURE_CAUSES, startFailureProcess, startFailureTrace } from "./failures.js";
@@ -48,6 +49,55 @@ export function storageConfig(scenario: Scenario): StorageConfig {
   };
 }
 
+export function migrationConfig(scenario: Scenario): MigrationConfig {
+  const d = MIGRATION_DEFAULTS;
+  const m = scenario.migration;
+  return {
+    bandwidthMBps: m.bandwidthMBps ?? d.bandwidthMBps,
+    writableWorkingSetFraction: m.writableWorkingSetFraction ?? d.writableWorkingSetFraction,
+    stopCopyThresholdMiB: m.stopCopyThresholdMiB ?? d.stopCopyThresholdMiB,
+    maxRounds: m.maxRounds ?? d.maxRounds,
+    maxSentFactor: m.maxSentFactor ?? d.maxSentFactor,
+    switchoverMs: m.switchoverMs ?? d.switchoverMs,
+    abortOnNonConvergence: m.abortOnNonConvergence ?? d.abortOnNonConvergence,
+    maxPerHost: m.maxPerHost ?? d.maxPerHost,
+  };
+}
+
+/** The controller's settings from a scenario: policy, constraints, HA, power-save, rebalancing. */
+export function controllerConfig(scenario: Scenario): ControllerConfig {
+  const rebalance = scenario.rebalance;
+  const powerSave = POWER_SAVING_POLICIES.has(scenario.placement.policy);
+  return {
+    heartbeatTimeoutMs: Math.round(scenario.ha.heartbeatTimeoutSeconds * MS_PER_SECOND),
+    policy: POLICIES[scenario.placement.policy],
+    constraints: {
+      antiAffinity: scenario.workload?.antiAffinity?.domain ?? null,
+      failoverReserve: scenario.ha.admissionControl?.failureDomain ?? null,
+      storageAware: scenario.placement.storageAware,
+    },
+    fencing: scenario.ha.fencing,
+    idleOffMs: powerSave ? Math.max(MS_PER_MINUTE, Math.round(scenario.placement.idleMinutes * MS_PER_MINUTE)) : null,
+    rebalance: rebalance || powerSave ? { intervalMs: Math.round((rebalance?.intervalMinutes ?? 60) * MS_PER_MINUTE), minImprovement: rebalance?.minImprovement ?? 0.02, maxMoves: rebalance?.maxMigrations ?? 4 } : null,
+    maxMigrationsPerHost: migrationConfig(scenario).maxPerHost,
+  };
+}
+
+/** The scenario's maintenance: a rolling upgrade over the first hosts (all by default), and single windows. */
+function scheduleMaintenance(sim: Simulation, scenario: Scenario, controller: Controller): void {
+  const rolling = scenario.maintenance?.rollingUpgrade;
+  if (rolling) {
+    const hosts = expandHosts(scenario).slice(0, rolling.hosts);
+    const drainTimeoutMs = Math.round(rolling.drainTimeoutMinutes * MS_PER_MINUTE);
+    sim.scheduler.schedule(hoursToMs(rolling.startHours), () => {
+      for (const host of hosts) controller.maintain(host.id, hoursToMs(rolling.windowHours), drainTimeoutMs);
+    }, null);
+  }
+  for (const window of scenario.maintenance?.windows ?? []) {
+    sim.scheduler.schedule(hoursToMs(window.atHours), () => controller.maintain(window.host, hoursToMs(window.hours), 60 * MS_PER_MINUTE), null);
+  }
+}
+
 export interface ScenarioSimulation {
   sim: Simulation;
   controller: Controller;
@@ -73,11 +123,20 @@ export function simulateScenario(scenario: Scenario, seed: number, serviceModel:
   const storage: VolumeStorage | null =
     serviceModel !== "persistent-ha" ? null : scenario.storage.kind === "san" ? new San(sim) : new ReplicatedStorage(sim, storageConfig(scenario), sim.random.fork("storage"));
   const raid = serviceModel === "persistent-ha" ? null : new LocalRaid(sim, { level: scenario.storage.localRaid?.level ?? null, rebuildMBps: scenario.storage.localRaid?.rebuildMBps ?? LOCAL_RAID_DEFAULTS.rebuildMBps });
-  const infrastructure = new SimulatedInfrastructure(sim, new Provisioning(scenario.provisioning, sim.random.fork("provisioning")), storage);
-  const controller = new Controller(infrastructure, {
-    heartbeatTimeoutMs: Math.round(scenario.ha.heartbeatTimeoutSeconds * MS_PER_SECOND),
-    policy: POLICIES[scenario.placement.policy],
-  });
+  const infrastructure = new SimulatedInfrastructure(
+    sim,
+    new Provisioning(scenario.provisioning, sim.random.fork("provisioning")),
+    storage,
+    {
+      migration: migrationConfig(scenario),
+      dirtyRateMBps: distribution(scenario.migration.dirtyRateMBps ?? { type: "deterministic", value: MIGRATION_DEFAULTS.dirtyRateMBps }),
+      hostBootMs: Math.round(scenario.power.hostBootMinutes * MS_PER_MINUTE),
+      isolationPowerOff: scenario.ha.isolationResponse === "powerOff",
+      isolationDetectionMs: Math.round(scenario.ha.isolationDetectionSeconds * MS_PER_SECOND),
+    },
+    sim.random.fork("migration"),
+  );
+  const controller = new Controller(infrastructure, controllerConfig(scenario));
   sim.subscribe((event) => controller.observe(event));
   if (storage) sim.onEvent((event) => storage.react(event));
   if (raid) sim.onEvent((event) => raid.react(event));
@@ -96,6 +155,7 @@ export function simulateScenario(scenario: Scenario, seed: number, serviceModel:
   const rackCauses = failureCauses({ outage: scenario.failures?.rack }, ["outage"] as const);
   const diskCauses = failureCauses({ failure: scenario.failures?.disk }, ["failure"] as const);
   const sanCauses = failureCauses({ outage: scenario.failures?.san }, ["outage"] as const);
+  const isolationCauses = failureCauses({ partition: scenario.failures?.isolation }, ["partition"] as const);
   const failures = sim.random.fork("failures");
   sim.scheduler.schedule(0, () => {
     sim.emit({ type: "runStarted", serviceModel, prices: { ...PRICES_2008, ...scenario.prices } });
@@ -116,6 +176,14 @@ export function simulateScenario(scenario: Scenario, seed: number, serviceModel:
         (cause) => sim.emit({ type: "hostFailed", host: host.id, cause }),
         () => sim.emit({ type: "hostRepaired", host: host.id }),
       );
+      startFailureProcess(
+        sim,
+        failures,
+        `isolation/${host.id}`,
+        isolationCauses,
+        () => sim.emit({ type: "hostIsolated", host: host.id }),
+        () => sim.emit({ type: "hostReconnected", host: host.id }),
+      );
       for (let disk = 0; disk < host.disks; disk++) {
         startFailureProcess(
           sim,
@@ -129,6 +197,7 @@ export function simulateScenario(scenario: Scenario, seed: number, serviceModel:
     }
     if (scenario.failures?.trace) startFailureTrace(sim, scenario.failures.trace);
     startWorkload(sim, scenario.workload);
+    scheduleMaintenance(sim, scenario, controller);
   }, null);
   return { sim, controller };
 }

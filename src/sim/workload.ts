@@ -7,7 +7,8 @@ import type { Simulation } from "./simulation.js";
 /**
  * The users: who asks for which VM, when, and for how long.
  *
- * - a fleet of long-lived VMs ("pets", `pet-0001` ...) requested at t = 0, wanted to the end;
+ * - a fleet of long-lived VMs ("pets", `pet-0001` ...) requested at t = 0, wanted to the end —
+ *   with `antiAffinity`, in anti-affinity groups of `groupSize` consecutive pets (`group-1`, ...);
  * - a Poisson stream of requests (`vm-1`, `vm-2`, ...) at `ratePerHour`, each of a size drawn
  *   from the weighted mix and wanted for a lifetime drawn from `lifetimeHours`, counted from the
  *   request: the user terminates it then, whatever happened in between.
@@ -31,9 +32,11 @@ export function startWorkload(sim: Simulation, spec: WorkloadSpec | undefined): 
   const streams = sim.random.fork("workload");
   const fleet = streams.fork("fleet");
   const width = Math.max(4, String(spec.fleet).length);
+  const groupSize = spec.antiAffinity?.groupSize;
   for (let i = 1; i <= spec.fleet; i++) {
     const size = sizes.draw(fleet);
-    sim.emit({ type: "vmRequested", vm: `pet-${String(i).padStart(width, "0")}`, ...size, lifetimeHours: null });
+    const group = groupSize === undefined ? {} : { group: `group-${Math.ceil(i / groupSize)}` };
+    sim.emit({ type: "vmRequested", vm: `pet-${String(i).padStart(width, "0")}`, ...size, lifetimeHours: null, ...group });
   }
   if (spec.arrivals) {
     const arrivals: Arrivals = {

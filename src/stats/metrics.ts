@@ -48,4 +48,10 @@ export const SUMMARY_METRICS: readonly MetricDefinition[] = [
   path("hostUtilization.memory", "share of memory reserved"),
   path("hosts.hostAvailability", "share of host-time up"),
   path("hosts.meanTimeToRepairHours", "hours"),
+  path("operations.migrations", "live migrations"),
+  path("operations.migrationTimeSeconds.mean", "seconds per live migration"),
+  path("operations.migrationDowntimeMs.mean", "ms of downtime per live migration"),
+  path("operations.migrationDowntimeMs.p99", "ms of downtime per live migration"),
+  path("operations.maintenanceDowntimeHours", "VM-hours down for maintenance"),
+  path("operations.hostsPoweredOnMean", "hosts powered on (time average)"),
 ];

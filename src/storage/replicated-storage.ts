@@ -3,7 +3,7 @@ import type { TimerId } from "../kernel/scheduler.js";
 import type { Random } from "../kernel/random.js";
 import { hoursToMs, MS_PER_MINUTE } from "../kernel/time.js";
 import type { DomainEvent } from "../model/events.js";
-import { hostsSwitchedBy, intactCopies, volumeAvailable, type Host, type Volume, type World } from "../model/world.js";
+import { hostsBroughtUpBy, hostsDownedBy, intactCopies, volumeAvailable, type Host, type Volume, type World } from "../model/world.js";
 import type { Simulation } from "../sim/simulation.js";
 
 /**
@@ -151,14 +151,16 @@ export class ReplicatedStorage {
       }
       case "hostFailed":
       case "rackFailed":
-        for (const host of hostsSwitchedBy(world, event)) this.hostDown(host);
+      case "hostPoweredOff":
+        for (const host of hostsDownedBy(world, event)) this.hostDown(host);
         break;
       case "hostMarkedOut":
         for (const id of [...world.hosts.get(event.host)!.copies]) this.ensureCopies(world.volumes.get(id)!);
         break;
       case "hostRepaired":
       case "rackRepaired":
-        for (const host of hostsSwitchedBy(world, event)) {
+      case "hostPoweredOn":
+        for (const host of hostsBroughtUpBy(world, event)) {
           for (const id of [...host.copies]) {
             const volume = world.volumes.get(id);
             if (volume) this.welcomeBack(volume, host);

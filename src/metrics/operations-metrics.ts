@@ -1,0 +1,160 @@
+import { msToHours } from "../kernel/time.js";
+import type { MigrationMode } from "../controller/port.js";
+import { CapacityIndex } from "../placement/capacity-index.js";
+import { reserveCovered, type FailureDomain } from "../placement/placement.js";
+import type { World } from "../model/world.js";
+import type { Projection } from "./projection.js";
+import { percentiles, type Percentiles } from "./service-metrics.js";
+
+/**
+ * What the controller's operations cost and bought:
+ * - `migrations`: live migrations finished; `coldMigrations`; `migrationsAborted` (aborted, or
+ *   cut short by the VM stopping); `migrationDowntimeMs` (live: the stop-and-copy pause) and
+ *   `migrationTimeSeconds` (start to finish), `migrationGiB` sent (memory rounds, or disk).
+ * - `hostsPoweredOnMean`: hosts switched on, averaged over time (power-save switches some off).
+ * - `maintenanceDowntimeHours`: VM downtime due to maintenance — the outages of VMs that were on
+ *   a host when it was switched off for its window, until they ran again, plus the pauses of live
+ *   migrations off hosts in maintenance.
+ * - `splitBrainEvents`: VMs restarted while their old copy still ran on an isolated host.
+ * - `failoverCapacityShortfallHours`: time during which the free capacity of the usable hosts
+ *   could not restart the VMs of the largest failure domain (a host; a rack) — the condition
+ *   admission control guards (`src/placement/placement.ts`).
+ */
+export interface OperationsMetrics {
+  migrations: number;
+  coldMigrations: number;
+  migrationsAborted: number;
+  migrationDowntimeMs: Percentiles;
+  migrationTimeSeconds: Percentiles;
+  migrationGiB: number;
+  hostsPoweredOnMean: number;
+  maintenanceDowntimeHours: number;
+  splitBrainEvents: number;
+  failoverCapacityShortfallHours: Record<FailureDomain, number>;
+}
+
+interface State {
+  t: number;
+  index: CapacityIndex | null;
+  started: Map<string, { t: number; mode: MigrationMode; fromMaintenance: boolean }>;
+  live: number;
+  cold: number;
+  aborted: number;
+  downtimes: number[];
+  durations: number[];
+  sentGiB: number;
+  poweredOn: number;
+  poweredOnMs: number;
+  maintenanceSince: Map<string, number>;
+  maintenanceMs: number;
+  splitBrains: number;
+  shortfall: Record<FailureDomain, { now: boolean; ms: number }>;
+}
+
+export const operationsMetrics: Projection<State, OperationsMetrics> = {
+  init: () => ({
+    t: 0,
+    index: null,
+    started: new Map(),
+    live: 0,
+    cold: 0,
+    aborted: 0,
+    downtimes: [],
+    durations: [],
+    sentGiB: 0,
+    poweredOn: 0,
+    poweredOnMs: 0,
+    maintenanceSince: new Map(),
+    maintenanceMs: 0,
+    splitBrains: 0,
+    shortfall: { host: { now: false, ms: 0 }, rack: { now: false, ms: 0 } },
+  }),
+  apply(s, e, world) {
+    const dt = e.t - s.t;
+    s.poweredOnMs += s.poweredOn * dt;
+    for (const domain of ["host", "rack"] as const) if (s.shortfall[domain].now) s.shortfall[domain].ms += dt;
+    s.t = e.t;
+    s.index ??= new CapacityIndex(world);
+    s.index.apply(e);
+    switch (e.type) {
+      case "hostAdded":
+        s.poweredOn++;
+        break;
+      case "hostPoweredOff": {
+        s.poweredOn--;
+        if (e.reason !== "maintenance") break;
+        for (const id of world.hosts.get(e.host)!.vms) {
+          const state = world.vms.get(id)!.state;
+          if ((state === "running" || state === "booting") && !s.maintenanceSince.has(id)) s.maintenanceSince.set(id, e.t);
+        }
+        break;
+      }
+      case "hostPoweredOn":
+        s.poweredOn++;
+        break;
+      case "migrationStarted":
+        s.started.set(e.vm, { t: e.t, mode: e.mode, fromMaintenance: world.hosts.get(e.from)!.maintenance });
+        break;
+      case "migrationFinished": {
+        const start = s.started.get(e.vm)!;
+        s.started.delete(e.vm);
+        s.sentGiB += e.transferredGiB;
+        if (start.mode === "cold") {
+          s.cold++;
+          break;
+        }
+        s.live++;
+        s.downtimes.push(e.downtimeMs);
+        s.durations.push((e.t - start.t) / 1000);
+        if (start.fromMaintenance) s.maintenanceMs += e.downtimeMs;
+        break;
+      }
+      case "migrationAborted":
+        s.started.delete(e.vm);
+        s.aborted++;
+        break;
+      case "splitBrain":
+        s.splitBrains++;
+        break;
+      case "vmStarted":
+      case "vmTerminated": {
+        const since = s.maintenanceSince.get(e.vm);
+        if (since !== undefined) {
+          s.maintenanceMs += e.t - since;
+          s.maintenanceSince.delete(e.vm);
+        }
+        break;
+      }
+    }
+    // A migration cut short by its VM stopping or going away ends without an event of its own.
+    if ((e.type === "vmDown" || e.type === "vmLost" || e.type === "vmTerminated") && s.started.has(e.vm) && !world.vms.get(e.vm)?.migration) {
+      s.started.delete(e.vm);
+      s.aborted++;
+    }
+    if (world.serviceModel !== null && e.type !== "runStarted") {
+      for (const domain of ["host", "rack"] as const) s.shortfall[domain].now = hasWork(world) && !reserveCovered(s.index, domain);
+    }
+    return s;
+  },
+  result(s) {
+    let maintenanceMs = s.maintenanceMs;
+    for (const since of s.maintenanceSince.values()) maintenanceMs += s.t - since;
+    return {
+      migrations: s.live,
+      coldMigrations: s.cold,
+      migrationsAborted: s.aborted,
+      migrationDowntimeMs: percentiles(s.downtimes),
+      migrationTimeSeconds: percentiles(s.durations),
+      migrationGiB: s.sentGiB,
+      hostsPoweredOnMean: s.t > 0 ? s.poweredOnMs / s.t : s.poweredOn,
+      maintenanceDowntimeHours: msToHours(maintenanceMs),
+      splitBrainEvents: s.splitBrains,
+      failoverCapacityShortfallHours: { host: msToHours(s.shortfall.host.ms), rack: msToHours(s.shortfall.rack.ms) },
+    };
+  },
+};
+
+/** A cluster with no VMs has nothing to restart: no shortfall. */
+function hasWork(world: World): boolean {
+  return world.vms.size > 0;
+}
