@@ -13,7 +13,7 @@ import type { Chart } from "./chart.js";
  * the counts are shown per time bin as the bin's minimum (the dips are what matters), and the
  * axis title says so. Markers past `maxMarkers` are dropped, and the subtitle says how many.
  */
-const MARKERS: Partial<Record<EventType, { row: string; kind: "failure" | "recovery" }>> = {
+const MARKERS: Partial<Record<EventType, { row: string; kind: TimelineMarker["kind"] }>> = {
   hostFailed: { row: "host failed", kind: "failure" },
   hostRepaired: { row: "host repaired", kind: "recovery" },
   hostFailureDetected: { row: "host declared dead (HA)", kind: "recovery" },
@@ -26,6 +26,13 @@ const MARKERS: Partial<Record<EventType, { row: string; kind: "failure" | "recov
   vmLost: { row: "VM lost", kind: "failure" },
   volumeLost: { row: "volume lost", kind: "failure" },
   rebuildFinished: { row: "copy rebuilt", kind: "recovery" },
+  hostIsolated: { row: "host isolated", kind: "failure" },
+  hostReconnected: { row: "host reconnected", kind: "recovery" },
+  splitBrain: { row: "split brain", kind: "failure" },
+  maintenanceStarted: { row: "maintenance", kind: "operation" },
+  hostPoweredOff: { row: "host powered off", kind: "operation" },
+  hostPoweredOn: { row: "host powered on", kind: "operation" },
+  migrationFinished: { row: "VM migrated", kind: "operation" },
 };
 
 export interface TimelineStep {
@@ -37,7 +44,7 @@ export interface TimelineStep {
 export interface TimelineMarker {
   t: number;
   row: string;
-  kind: "failure" | "recovery";
+  kind: "failure" | "recovery" | "operation";
   what: string;
 }
 
@@ -62,18 +69,11 @@ export function timeline(events: Iterable<DomainEvent>, options: { maxSteps?: nu
   let dropped = 0;
   for (const event of events) {
     evolve(world, event);
-    switch (event.type) {
-      case "hostAdded":
-        hostsUp++;
-        break;
-      case "vmStarted":
-        running.add(event.vm);
-        break;
-      case "vmDown":
-      case "vmLost":
-      case "vmTerminated":
-        running.delete(event.vm);
-        break;
+    if (event.type === "hostAdded") hostsUp++;
+    if ("vm" in event) {
+      // Whatever the event (start, outage, cold migration, termination), the world says whether the VM runs.
+      if (world.vms.get(event.vm)?.state === "running") running.add(event.vm);
+      else running.delete(event.vm);
     }
     for (const host of hostsSwitchedBy(world, event)) hostsUp += host.up ? 1 : -1;
     const last = raw[raw.length - 1];
@@ -138,7 +138,17 @@ function describe(event: DomainEvent): string {
       return `${event.host} (${event.cause})`;
     case "hostRepaired":
     case "hostFailureDetected":
+    case "hostIsolated":
+    case "hostReconnected":
+    case "maintenanceStarted":
+    case "hostPoweredOn":
       return event.host;
+    case "hostPoweredOff":
+      return `${event.host} (${event.reason})`;
+    case "splitBrain":
+      return `${event.vm} on ${event.host}`;
+    case "migrationFinished":
+      return `${event.vm} (${event.downtimeMs} ms down)`;
     case "rackFailed":
     case "rackRepaired":
       return event.rack;
@@ -179,7 +189,7 @@ export function timelineChart(tl: Timeline, runLabel: string): Chart {
     encoding: {
       x,
       y: { field: "row", type: "nominal", title: null, sort: rows, axis: { labelLimit: 240 } },
-      color: { field: "kind", type: "nominal", title: "event", scale: { domain: ["failure", "recovery"], range: ["#d62728", "#2ca02c"] } },
+      color: { field: "kind", type: "nominal", title: "event", scale: { domain: ["failure", "recovery", "operation"], range: ["#d62728", "#2ca02c", "#1f77b4"] } },
       tooltip: [{ field: "row", title: "event" }, { field: "what", title: "what" }, { field: "t", title: tl.unit, format: ".3f" }],
     },
   };
