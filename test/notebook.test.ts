@@ -38,8 +38,11 @@ describe("notebooks/explore-results.ipynb", () => {
   it.runIf(missing === null)("runs headlessly with the Deno kernel and draws its chart", () => {
     const dir = tempDir("vm-testbed-notebook-");
     const db = join(dir, "runs.db");
-    const run = testbed("run", join(ROOT, "scenarios", "hosts-fail-and-repair.yaml"), "--db", db, "--set", "durationHours=2000", "--quiet");
-    expect(run.code, run.stderr).toBe(0);
+    // Failures and repairs, and a rolling upgrade (maintenance, live and cold migrations): every kind of outage.
+    for (const [scenario, ...set] of [["hosts-fail-and-repair.yaml", "--set", "durationHours=2000"], ["rolling-upgrade.yaml"]]) {
+      const run = testbed("run", join(ROOT, "scenarios", scenario!), "--db", db, ...set, "--quiet");
+      expect(run.code, run.stderr).toBe(0);
+    }
     // A kernelspec of our own, so the test uses this checkout's deno whatever `deno jupyter --install` left elsewhere.
     const kernels = join(dir, "jupyter", "kernels", "deno");
     mkdirSync(kernels, { recursive: true });
@@ -57,8 +60,9 @@ describe("notebooks/explore-results.ipynb", () => {
     expect(outputs.filter((o) => o.output_type === "error").map((o) => `${o.ename}: ${o.evalue}`)).toEqual([]);
     const chart = outputs.find((o) => o.data?.["application/vnd.vegalite.v5+json"] !== undefined);
     expect(chart, "a vega-lite display").toBeDefined();
-    const spec = chart!.data!["application/vnd.vegalite.v5+json"] as { data: { values: { model: string; hoursPerVmYear: number }[] } };
+    const spec = chart!.data!["application/vnd.vegalite.v5+json"] as { data: { values: { model: string; cause: string; hoursPerVmYear: number }[] } };
     expect(new Set(spec.data.values.map((v) => v.model))).toEqual(new Set(["ephemeral", "vps", "persistent-ha"]));
+    expect(spec.data.values.filter((v) => v.model === "persistent-ha").map((v) => v.cause)).toContain("live migration pause");
     for (const v of spec.data.values) expect(v.hoursPerVmYear).toBeGreaterThan(0);
     const svg = [chart!.data!["image/svg+xml"]].flat().join("");
     expect(svg).toMatch(/^<svg/);
