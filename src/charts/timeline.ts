@@ -176,7 +176,7 @@ export function timelineChart(tl: Timeline, runLabel: string): Chart {
     mark: { type: "line", interpolate: "step-after", color, strokeWidth: 1.5 },
     encoding: {
       x: { ...x, title: null, axis: { labels: false, ticks: false } },
-      y: { field: "count", type: "quantitative", title: series, scale: { zero: false } },
+      y: { field: "count", type: "quantitative", title: series, scale: { zero: false }, axis: { tickMinStep: 1, format: "d" } },
       tooltip: [{ field: "t", title: tl.unit, format: ".2f" }, { field: "count", title: series }],
     },
   });
