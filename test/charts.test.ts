@@ -147,7 +147,10 @@ describe("charts from models", () => {
         }
       }
     }
-    const found = mtbfPoints(cells, "downtimeHoursPerVmYear")!;
+    // Runs of a plain scenario in the same database are summarized with `cell: {}`: they are not part of the chart.
+    const plain: CellRow = { experiment: "e", cell: {}, serviceModel: "vps", metric: "downtimeHoursPerVmYear", summary: { n: 2, mean: 1, sd: 0, ciLow: 1, ciHigh: 1 } };
+    const found = mtbfPoints([plain, ...cells], "downtimeHoursPerVmYear")!;
+    expect(found.experiment).toBe("e");
     expect(found.xPath).toBe("failures.host.hardware.timeToFailureHours.mean");
     expect(found.points).toHaveLength(12);
     expect(new Set(found.points.map((p) => p.panel))).toEqual(new Set(["storage.replicas = 2", "storage.replicas = 3"]));

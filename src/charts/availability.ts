@@ -40,24 +40,32 @@ export function sweptPaths(cells: readonly CellRow[]): string[] {
   return [...values].filter(([, v]) => v.size >= 2).map(([path]) => path).sort();
 }
 
-export function mtbfPoints(cells: readonly CellRow[], metric: string): { xPath: string; points: MtbfPoint[] } | null {
-  const swept = sweptPaths(cells);
-  const xPath = swept.find((p) => MTBF_PATH.test(p) && cells.every((r) => typeof r.cell[p] === "number"));
-  if (xPath === undefined) return null;
-  const others = swept.filter((p) => p !== xPath);
-  const points = cells
-    .filter((r) => r.metric === metric && Number.isFinite(r.summary.mean))
-    .map((r) => ({
-      mtbfHours: r.cell[xPath] as number,
-      serviceModel: r.serviceModel,
-      mean: r.summary.mean,
-      ciLow: Number.isFinite(r.summary.ciLow) ? r.summary.ciLow : null,
-      ciHigh: Number.isFinite(r.summary.ciHigh) ? r.summary.ciHigh : null,
-      n: r.summary.n,
-      panel: others.map((p) => `${p} = ${String(r.cell[p])}`).join(", "),
-    }))
-    .sort((a, b) => a.panel.localeCompare(b.panel) || a.serviceModel.localeCompare(b.serviceModel) || a.mtbfHours - b.mtbfHours);
-  return points.length > 0 ? { xPath, points } : null;
+/**
+ * The points of the first experiment in `cells` that sweeps a host failure rate (a database may
+ * also hold runs of other experiments, or of plain scenarios with `cell: {}`).
+ */
+export function mtbfPoints(cells: readonly CellRow[], metric: string): { experiment: string; xPath: string; points: MtbfPoint[] } | null {
+  const candidates = [...new Set(cells.flatMap((r) => Object.keys(r.cell)))].filter((p) => MTBF_PATH.test(p)).sort();
+  for (const [experiment, xPath] of [...new Set(cells.map((r) => r.experiment))].flatMap((e) => candidates.map((p) => [e, p] as const))) {
+    const rows = cells.filter((r) => r.experiment === experiment && typeof r.cell[xPath] === "number");
+    const swept = sweptPaths(rows);
+    if (!swept.includes(xPath)) continue;
+    const others = swept.filter((p) => p !== xPath);
+    const points = rows
+      .filter((r) => r.metric === metric && Number.isFinite(r.summary.mean))
+      .map((r) => ({
+        mtbfHours: r.cell[xPath] as number,
+        serviceModel: r.serviceModel,
+        mean: r.summary.mean,
+        ciLow: Number.isFinite(r.summary.ciLow) ? r.summary.ciLow : null,
+        ciHigh: Number.isFinite(r.summary.ciHigh) ? r.summary.ciHigh : null,
+        n: r.summary.n,
+        panel: others.map((p) => `${p} = ${String(r.cell[p])}`).join(", "),
+      }))
+      .sort((a, b) => a.panel.localeCompare(b.panel) || a.serviceModel.localeCompare(b.serviceModel) || a.mtbfHours - b.mtbfHours);
+    if (points.length > 0) return { experiment, xPath, points };
+  }
+  return null;
 }
 
 /** "host hardware MTBF (hours)" for failures.host.hardware.timeToFailureHours.mean; the path itself otherwise. */
@@ -71,7 +79,7 @@ export function availabilityChart(cells: readonly CellRow[]): ChartOrSkip {
   for (const metric of AVAILABILITY_METRICS) {
     const found = mtbfPoints(cells, metric);
     if (!found) continue;
-    const { xPath, points } = found;
+    const { experiment, xPath, points } = found;
     const downtime = metric === "downtimeHoursPerVmYear";
     const yTitle = downtime ? "downtime per VM-year (hours)" : "availability (fraction of demanded VM-time)";
     const xs = points.map((p) => p.mtbfHours);
@@ -104,7 +112,7 @@ export function availabilityChart(cells: readonly CellRow[]): ChartOrSkip {
     ];
     const title = {
       text: downtime ? "Downtime per VM-year vs host MTBF" : "Availability vs host MTBF",
-      subtitle: [`x: ${xPath}`, `mean over ${n.join("/")} seeds per point; band: 95 % confidence interval of the mean (Student t)`],
+      subtitle: [`experiment ${experiment}; x: ${xPath}`, `mean over ${n.join("/")} seeds per point; band: 95 % confidence interval of the mean (Student t)`],
     };
     const spec =
       panels.size > 1
