@@ -68,6 +68,7 @@ const cases: Case[] = [
   ...MODELS.map((model) => ({ script: "scale" as const, args: [scale50k, model, "no-events"], runs: 1 })),
   // 1 and 2 workers alternate (one case, both in each run), so that a busy spell hits both alike.
   { script: "experiment", args: ["1", "2"], runs: 5 },
+  { script: "experiment", args: ["stored", "1", "2"], runs: 3 },
 ].filter((c): c is Case => only === undefined || only.includes(c.script));
 
 try {
@@ -131,8 +132,8 @@ function summarize(measurements: Measurement[]): Summary[] {
 
 /** Median wall time on 1 worker / on 2 workers, if both were measured. */
 function experimentSpeedUp(summary: Summary[]): number | null {
-  const one = summary.find((s) => /^experiment-sweep .*, 1 worker\)$/.test(s.bench));
-  const two = summary.find((s) => /^experiment-sweep .*, 2 workers\)$/.test(s.bench));
+  const one = summary.find((s) => /^experiment-sweep \(.*, 1 worker\)$/.test(s.bench));
+  const two = summary.find((s) => /^experiment-sweep \(.*, 2 workers\)$/.test(s.bench));
   return one && two ? one.ms / two.ms : null;
 }
 

@@ -50,7 +50,7 @@ function buildProgram(): Command {
 
   program
     .command("run")
-    .description("run a scenario and record it in a results database")
+    .description("run a scenario (or an experiment: a scenario with an experiment section) and record it in a results database")
     .argument("<scenario>", "scenario file (YAML)")
     .addOption(new Option("--seed <n>", "seed (default: the scenario's seed, else 1)").argParser(integer("an integer seed")))
     .option("--out <dir>", "results directory (default: results/<scenario name>)")
