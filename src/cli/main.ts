@@ -1,17 +1,24 @@
 #!/usr/bin/env node
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { FontError } from "../charts/render.js";
 import { SERVICE_MODELS, type ServiceModel } from "../model/events.js";
+import { expandExperiment } from "../experiment/expand.js";
+import { SUMMARY_METRICS } from "../stats/metrics.js";
 import { ScenarioError, loadScenarioFile } from "../scenario/load.js";
 import { StoreError } from "../store/event-store.js";
+import { chartCommand } from "./chart.js";
 import { ExitCode, UsageError } from "./exit-codes.js";
+import { experimentCommand } from "./experiment.js";
 import { inspectCommand } from "./inspect.js";
 import { replayCommand } from "./replay.js";
+import { reportCommand } from "./report.js";
 import { runCommand } from "./run.js";
 import { drainCommand, hostsCommand, liveCommand } from "./libvirt.js";
 import { InventoryError } from "../adapters/libvirt/inventory.js";
 import { InvalidName } from "../adapters/libvirt/names.js";
+import { summarizeCommand } from "./summarize.js";
 
 /**
  * `testbed`: a thin shell over the library. Exit codes: 0 ok, 1 a run or a verification failed,
@@ -46,7 +53,7 @@ function buildProgram(): Command {
 
   program
     .command("run")
-    .description("run a scenario and record it in a results database")
+    .description("run a scenario (or an experiment: a scenario with an experiment section) and record it in a results database")
     .argument("<scenario>", "scenario file (YAML)")
     .addOption(new Option("--seed <n>", "seed (default: the scenario's seed, else 1)").argParser(integer("an integer seed")))
     .option("--out <dir>", "results directory (default: results/<scenario name>)")
@@ -57,9 +64,32 @@ function buildProgram(): Command {
     .option("--json", "print the results as JSON on stdout")
     .option("--check", "check the world's invariants as the run goes (slower); a violation fails the run")
     .option("--quiet", "no progress bar")
-    .action(async (file: string, opts: { seed?: number; set: string[]; model?: ServiceModel[]; out?: string; db?: string; events: boolean; json?: boolean; quiet?: boolean; check?: boolean }) => {
+    .addOption(new Option("--jobs <n>", "experiments: worker threads (default: one per core)").argParser(positiveInteger("a positive number of jobs")))
+    .action(async (file: string, opts: { seed?: number; set: string[]; model?: ServiceModel[]; out?: string; db?: string; events: boolean; json?: boolean; quiet?: boolean; check?: boolean; jobs?: number }) => {
       const loaded = loadScenarioFile(file, opts.set);
       const db = opts.db ?? join(opts.out ?? join("results", loaded.scenario.name), "runs.db");
+      if (loaded.scenario.experiment) {
+        if (opts.seed !== undefined) throw new UsageError(`--seed: ${file} is an experiment; its seeds are experiment.seeds or experiment.replications`);
+        // Read again: `loaded.text` carries the --set settings as comments, and each cell applies them itself.
+        const text = readFileSync(file, "utf8");
+        const plan = expandExperiment(file, text, opts.set);
+        if (opts.model) {
+          plan.serviceModels = plan.serviceModels.filter((m) => opts.model!.includes(m));
+          plan.runs = plan.runs.filter((r) => opts.model!.includes(r.serviceModel));
+        }
+        process.exitCode = await experimentCommand(plan, {
+          db,
+          text,
+          overrides: opts.set,
+          jobs: opts.jobs,
+          storeEvents: opts.events,
+          json: opts.json === true,
+          progress: opts.quiet !== true,
+          check: opts.check === true,
+        });
+        return;
+      }
+      if (opts.jobs !== undefined) throw new UsageError(`--jobs: ${file} has no experiment section; its service models run one after another`);
       process.exitCode = await runCommand(loaded, {
         seed: opts.seed ?? loaded.scenario.seed ?? 1,
         serviceModels: opts.model ?? loaded.scenario.serviceModels,
@@ -149,6 +179,41 @@ function buildProgram(): Command {
       });
     });
 
+  program
+    .command("summarize")
+    .description("statistics of the runs in a results database: per cell and service model, and paired differences")
+    .argument("<db>", "results database")
+    .option("--json", "print { cells, paired } as JSON on stdout (NaN as null)")
+    .option("--csv", "print one CSV table (kind cell | paired) on stdout")
+    .option("--metric <name...>", "only these metrics")
+    .action((db: string, opts: { json?: boolean; csv?: boolean; metric?: string[] }) => {
+      if (opts.json && opts.csv) throw new UsageError("--json and --csv: choose one");
+      const known = new Set(SUMMARY_METRICS.map((m) => m.name));
+      const unknown = opts.metric?.filter((m) => !known.has(m));
+      if (unknown?.length) throw new UsageError(`--metric ${unknown.join(" ")}: expected one of ${[...known].join(", ")}`);
+      process.exitCode = summarizeCommand(existingDatabase(db), { format: opts.json ? "json" : opts.csv ? "csv" : "table", metrics: opts.metric });
+    });
+
+  program
+    .command("chart")
+    .description("draw the charts of a results database (vega-lite spec, SVG and PNG of each)")
+    .argument("<db>", "results database")
+    .option("--out <dir>", "output directory (default: <db dir>/charts)")
+    .addOption(new Option("--run <id>", "the run whose timeline is drawn (default: the first persistent-ha run with a stored log)").argParser(positiveInteger("a run id")))
+    .option("--json", "print what was written as JSON on stdout")
+    .action(async (db: string, opts: { out?: string; run?: number; json?: boolean }) => {
+      process.exitCode = await chartCommand(existingDatabase(db), { out: opts.out, run: opts.run, json: opts.json === true });
+    });
+
+  program
+    .command("report")
+    .description("write a self-contained HTML report (tables and interactive charts, works offline)")
+    .argument("<db>", "results database")
+    .option("--out <file>", "output file (default: <db dir>/report.html)")
+    .action((db: string, opts: { out?: string }) => {
+      process.exitCode = reportCommand(existingDatabase(db), { out: opts.out });
+    });
+
   return program;
 }
 
@@ -165,6 +230,10 @@ async function main(argv: string[]): Promise<number> {
     if (error instanceof ScenarioError || error instanceof UsageError || error instanceof StoreError || error instanceof InventoryError || error instanceof InvalidName) {
       process.stderr.write(`${error.message}\n`);
       return ExitCode.badInput;
+    }
+    if (error instanceof FontError) {
+      process.stderr.write(`testbed: ${error.message}\n`);
+      return ExitCode.failed;
     }
     process.stderr.write(`testbed: ${(error as Error).stack ?? String(error)}\n`);
     return ExitCode.failed;

@@ -48,7 +48,7 @@ describe("scenario files", () => {
     ["an unknown distribution", valid.replace("type: exponential", "type: gaussian"), 'scenarios/x.yaml: failures.host.crash.timeToFailureHours.type: expected one of exponential | weibull | lognormal | uniform | deterministic | empirical, got "gaussian"'],
     ["a missing field", valid.replace("durationHours: 100\n", ""), "scenarios/x.yaml: durationHours: expected a positive number, got nothing (the field is missing)"],
     ["a fractional count", valid.replace("count: 3", "count: 2.5"), "scenarios/x.yaml: cluster.hosts[0].count: expected a positive integer, got 2.5"],
-    ["an empty host list", valid.replace(/hosts:\n.*\n/, "hosts: []\n"), "scenarios/x.yaml: cluster.hosts: expected at least one host group, got a list"],
+    ["an empty host list", valid.replace(/hosts:\n.*\n/, "hosts: []\n"), "scenarios/x.yaml: cluster.hosts: expected at least one host group, got an empty list"],
     ["duplicate host names", valid.replace("- { name: h, count: 3,", "- { name: h-001, vcpus: 1, memoryGiB: 1, diskGiB: 1 }\n    - { name: h, count: 3,"), "scenarios/x.yaml: cluster.hosts[1].name: expected unique host names, but h-001 is also a host of cluster.hosts[0]"],
     ["rack and racks together", valid.replace("count: 3,", "count: 3, rack: a, racks: 2,"), "scenarios/x.yaml: cluster.hosts[0].racks: expected either rack or racks, not both"],
     ["an empty file", "", "scenarios/x.yaml: expected a YAML mapping with the scenario, but the file is empty"],

@@ -20,7 +20,7 @@ export interface LoadedScenario {
   text: string;
   /** The validated scenario, defaults filled in. */
   scenario: Scenario;
-  /** Canonical JSON of the scenario without its seed: what the hash covers. */
+  /** Canonical JSON of the scenario without its seed and experiment section: what the hash covers. */
   canonical: string;
   /** sha256 of `canonical`: equal hashes mean the same experiment, whatever the formatting. */
   hash: string;
@@ -60,7 +60,9 @@ export function parseScenario(file: string, text: string, overrides: readonly st
   const parsed = scenarioSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) throw new ScenarioError(file, parsed.error.issues.flatMap(formatIssue));
   const scenario = parsed.data;
-  const { seed: _seed, ...hashed } = scenario;
+  // Neither the seed nor the experiment section changes what one run computes: runs of a cell of
+  // an experiment hash like the scenario run alone with the same settings.
+  const { seed: _seed, experiment: _experiment, ...hashed } = scenario;
   const canonical = canonicalJson(hashed);
   const recorded = overrides.length === 0 ? text : `${text.replace(/\n?$/, "\n")}${overrides.map((o) => `# --set ${o}\n`).join("")}`;
   return { file, text: recorded, scenario, canonical, hash: createHash("sha256").update(canonical).digest("hex") };
@@ -164,7 +166,7 @@ function describe(value: unknown): string {
   if (value === undefined) return "nothing (the field is missing)";
   if (value === null) return "null";
   if (typeof value === "string") return JSON.stringify(value);
-  if (Array.isArray(value)) return "a list";
+  if (Array.isArray(value)) return value.length === 0 ? "an empty list" : "a list";
   if (typeof value === "object") return "a mapping";
   return String(value);
 }

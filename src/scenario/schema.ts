@@ -142,6 +142,47 @@ const provisioning = z.strictObject({
   volumeAttachSeconds: distribution().optional(),
 });
 
+/** A swept value: one scalar that replaces the field at the sweep's path. */
+const sweepValue = z.union([z.number(), z.string(), z.boolean()], expected("a number, a text or true/false"));
+
+/**
+ * An experiment: the scenario (without this section) run for every combination of the `sweep`
+ * values (a grid), under every service model of `serviceModels`, with `replications` seeds
+ * (`seed`, `seed` + 1, ...) or the listed `seeds`. See `src/experiment/expand.ts`.
+ */
+const experiment = z
+  .strictObject({
+    /** Dotted scenario path (as for `--set`) → the values it takes, in order. */
+    sweep: z
+      .record(
+        z.string(),
+        z.array(sweepValue, expected("a list of values")).min(1, expected("at least one value")),
+        expected("a mapping from scenario paths to lists of values"),
+      )
+      .default({}),
+    replications: positiveInteger().optional(),
+    seeds: z
+      .array(z.number(expected("an integer")).int(expected("an integer")), expected("a list of integer seeds"))
+      .min(1, expected("at least one seed"))
+      .optional(),
+  })
+  .superRefine((e, ctx) => {
+    if (e.replications !== undefined && e.seeds !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["seeds"], message: "expected either replications or seeds, not both" });
+    }
+    if (e.seeds && new Set(e.seeds).size !== e.seeds.length) ctx.addIssue({ code: "custom", path: ["seeds"], message: "expected distinct seeds" });
+    for (const path of Object.keys(e.sweep)) {
+      if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+|\[\d+\])*$/.test(path)) {
+        ctx.addIssue({ code: "custom", path: ["sweep", path], message: "expected a path like storage.replicas or cluster.hosts[0].count" });
+        continue;
+      }
+      const head = path.split(/[.[]/)[0]!;
+      if (["experiment", "seed", "name", "serviceModels"].includes(head)) {
+        ctx.addIssue({ code: "custom", path: ["sweep", path], message: `expected a path into the scenario; ${head} cannot be swept (${head === "seed" ? "use seeds or replications" : head === "serviceModels" ? "every service model runs in every cell" : "it names the experiment"})` });
+      }
+    }
+  });
+
 const scenarioObject = z.strictObject({
   name: name(),
   description: z.string(expected("a text")).optional(),
@@ -299,6 +340,8 @@ const scenarioObject = z.strictObject({
       trace: z.array(failureRow, expected("a trace: a CSV file name or a list of failures")).optional(),
     })
     .optional(),
+  /** Run the scenario as an experiment: a sweep × service models × seeds (`testbed run` on the file). */
+  experiment: experiment.optional(),
 });
 
 /** Fewest disks each RAID level needs. */
@@ -399,3 +442,4 @@ export type RequestRow = z.infer<typeof requestRow>;
 export type WorkloadSpec = z.infer<typeof workload>;
 export type ProvisioningSpec = z.infer<typeof provisioning>;
 export type VmSizeSpec = z.infer<typeof vmSize>;
+export type ExperimentSpec = z.infer<typeof experiment>;

@@ -164,3 +164,58 @@ describe("chainDigest", () => {
     expect(digestOf({ ...r, type: "hostFailed{", payload: "}" })).not.toBe(digestOf(r));
   });
 });
+
+describe("schema versions", () => {
+  /** A database as version 2 left it: no experiment tables, schema_version 2. */
+  function versionTwo(file: string, version = "2"): void {
+    writeRun(file, sampleRows(3), 10);
+    const conn = new Database(file);
+    conn.exec(`DROP TABLE experiments; DROP TABLE cells; UPDATE meta SET value = '${version}' WHERE key = 'schema_version'`);
+    conn.close();
+  }
+
+  it("reads a version-2 database as it is, with no experiments", () => {
+    const file = join(dir, "v2-read.db");
+    versionTwo(file);
+    const store = EventStore.openReadonly(file);
+    expect(store.listRuns()).toHaveLength(1);
+    expect(store.listExperiments()).toEqual([]);
+    store.close();
+  });
+
+  it("upgrades a version-2 database to 3 when opened for writing, keeping its runs", () => {
+    const file = join(dir, "v2-write.db");
+    versionTwo(file);
+    const store = EventStore.open(file);
+    store.saveExperiment("e", { file: "e.yaml", sweepPaths: ["storage.replicas"], seeds: [1], serviceModels: ["vps"] }, [{ index: 0, values: { "storage.replicas": 2 }, scenarioHash: "h" }], "now");
+    expect(store.listRuns()).toHaveLength(1);
+    expect(store.listExperiments()).toEqual([
+      { name: "e", definition: { file: "e.yaml", sweepPaths: ["storage.replicas"], seeds: [1], serviceModels: ["vps"] }, cells: [{ index: 0, values: { "storage.replicas": 2 }, scenarioHash: "h" }] },
+    ]);
+    store.close();
+    const conn = new Database(file, { readonly: true });
+    expect(conn.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()).toBe("3");
+    conn.close();
+  });
+
+  it("refuses a version-1 database with a message saying why, without changing it", () => {
+    const file = join(dir, "v1.db");
+    versionTwo(file, "1");
+    expect(() => EventStore.open(file)).toThrow(/schema version 1, expected 3 \(written by an older vm-testbed whose row digests were CRC-32/);
+    expect(() => EventStore.openReadonly(file)).toThrow(/schema version 1, expected 3/);
+    const conn = new Database(file, { readonly: true });
+    expect(conn.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'cells'").pluck().get()).toBe(0);
+    conn.close();
+  });
+
+  it("replaces an experiment's cells when it is saved again", () => {
+    const store = EventStore.open(join(dir, "resave.db"));
+    const def = { file: "e.yaml", sweepPaths: ["x"], seeds: [1], serviceModels: ["vps"] };
+    store.saveExperiment("e", def, [0, 1, 2].map((i) => ({ index: i, values: { x: i }, scenarioHash: `h${i}` })), "t1");
+    store.saveExperiment("e", { ...def, seeds: [1, 2] }, [{ index: 0, values: { x: 5 }, scenarioHash: "h5" }], "t2");
+    const [e] = store.listExperiments();
+    expect(e!.definition.seeds).toEqual([1, 2]);
+    expect(e!.cells).toEqual([{ index: 0, values: { x: 5 }, scenarioHash: "h5" }]);
+    store.close();
+  });
+});

@@ -51,6 +51,32 @@ export interface RunRecord extends RunMeta {
   pid: number | null;
 }
 
+/** What an experiment was when it was last run: its swept paths, seeds and service models. */
+export interface ExperimentDefinition {
+  file: string;
+  sweepPaths: string[];
+  seeds: number[];
+  serviceModels: string[];
+}
+
+/** One cell of an experiment: its swept values and the hash of its scenario (which its runs carry). */
+export interface StoredCell {
+  index: number;
+  values: Record<string, number | string | boolean>;
+  scenarioHash: string;
+}
+
+export interface StoredExperiment {
+  name: string;
+  definition: ExperimentDefinition;
+  cells: StoredCell[];
+}
+
+/** What identifies a run's result: same scenario hash, seed and service model ⇒ same log. */
+export function runKey(scenarioHash: string, seed: number, serviceModel: string | null): string {
+  return `${scenarioHash}\t${seed}\t${serviceModel ?? ""}`;
+}
+
 export type StoredEventRow = [seq: number, t: number, type: string, payload: string, digest: number];
 
 /** Consecutive rows of a run's log, in seq order, as parallel columns. */
@@ -62,8 +88,16 @@ export interface EventPage {
   digest: number[];
 }
 
-/** 2: row digests are a chained FNV-1a (version 1 chained CRC-32). */
-const SCHEMA_VERSION = "2";
+/**
+ * 3: experiments and their cells (tables `experiments`, `cells`); runs and events as in 2.
+ * 2: row digests are a chained FNV-1a (version 1 chained CRC-32).
+ * A version-2 database is upgraded to 3 when opened for writing (the change only adds tables; no
+ * run is touched) and read as it is; version 1 is refused.
+ */
+const SCHEMA_VERSION = "3";
+const READABLE_VERSIONS = ["2", "3"];
+/** How long a connection waits for another one's write transaction (worker threads share the file). */
+const BUSY_TIMEOUT_MS = 60_000;
 /** Rows per INSERT statement: one statement per row costs about twice as much per row. */
 const ROWS_PER_INSERT = 500;
 
@@ -102,6 +136,18 @@ CREATE TABLE IF NOT EXISTS events (
   digest INTEGER NOT NULL,
   PRIMARY KEY (run_id, seq)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS experiments (
+  name TEXT PRIMARY KEY,
+  definition_json TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cells (
+  experiment TEXT NOT NULL,
+  idx INTEGER NOT NULL,
+  cell_json TEXT NOT NULL,
+  scenario_hash TEXT NOT NULL,
+  PRIMARY KEY (experiment, idx)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS checkpoints (
   run_id INTEGER NOT NULL,
   seq INTEGER NOT NULL,
@@ -120,15 +166,25 @@ export class EventStore {
   private constructor(readonly file: string, options: { readonly: boolean }) {
     try {
       this.db = new Database(file, { readonly: options.readonly, fileMustExist: options.readonly });
+      this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      const hasMeta = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get() !== undefined;
+      const found = hasMeta ? (this.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined)?.value : undefined;
+      const empty = !hasMeta && this.db.prepare("SELECT 1 FROM sqlite_master").get() === undefined;
+      if (!(empty && !options.readonly) && !READABLE_VERSIONS.includes(found ?? "")) {
+        throw new StoreError(
+          `${file}: schema version ${found ?? "(none)"}, expected ${SCHEMA_VERSION}` +
+            (found === "1" ? " (written by an older vm-testbed whose row digests were CRC-32: run the scenarios again into a new database)" : ""),
+        );
+      }
       if (!options.readonly) {
         this.db.pragma("page_size = 16384"); // only takes effect in a new file: fewer, fuller pages for the event log
         this.db.pragma("journal_mode = WAL");
         this.db.pragma("synchronous = NORMAL");
-        this.db.exec(SCHEMA);
-        this.db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)").run(SCHEMA_VERSION);
+        this.db.transaction(() => {
+          this.db.exec(SCHEMA);
+          this.db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(SCHEMA_VERSION);
+        }).immediate();
       }
-      const version = (this.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined)?.value;
-      if (version !== SCHEMA_VERSION) throw new StoreError(`${file}: schema version ${version ?? "(none)"}, expected ${SCHEMA_VERSION}`);
     } catch (error) {
       if (error instanceof StoreError) throw error;
       throw new StoreError(`${file}: not a vm-testbed results database (${(error as Error).message})`);
@@ -233,6 +289,62 @@ export class EventStore {
   /** Marks a running run as stopped early; complete runs are never touched. */
   abandonRun(runId: number, status: "failed" | "interrupted", error: string, endedAt: string): void {
     this.db.prepare("UPDATE runs SET status = ?, error = ?, ended_at = ? WHERE id = ? AND status = 'running'").run(status, error, endedAt, runId);
+  }
+
+  /**
+   * Records an experiment's definition and cells, replacing what an earlier `testbed run` of the
+   * same experiment recorded (its runs stay: they are found again by scenario hash and seed).
+   */
+  saveExperiment(name: string, definition: ExperimentDefinition, cells: readonly StoredCell[], at: string): void {
+    this.db.transaction(() => {
+      this.db
+        .prepare("INSERT INTO experiments (name, definition_json, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET definition_json = excluded.definition_json, updated_at = excluded.updated_at")
+        .run(name, JSON.stringify(definition), at);
+      this.db.prepare("DELETE FROM cells WHERE experiment = ?").run(name);
+      const insert = this.db.prepare("INSERT INTO cells (experiment, idx, cell_json, scenario_hash) VALUES (?, ?, ?, ?)");
+      for (const cell of cells) insert.run(name, cell.index, JSON.stringify(cell.values), cell.scenarioHash);
+    }).immediate();
+  }
+
+  /** The experiments recorded in this database (none in a version-2 database), by name. */
+  listExperiments(): StoredExperiment[] {
+    if (!this.hasTable("experiments")) return [];
+    const experiments = this.db.prepare("SELECT name, definition_json FROM experiments ORDER BY name").all() as { name: string; definition_json: string }[];
+    const cells = this.db.prepare("SELECT idx, cell_json, scenario_hash FROM cells WHERE experiment = ? ORDER BY idx");
+    return experiments.map((e) => ({
+      name: e.name,
+      definition: JSON.parse(e.definition_json) as ExperimentDefinition,
+      cells: (cells.all(e.name) as { idx: number; cell_json: string; scenario_hash: string }[]).map((c) => ({
+        index: c.idx,
+        values: JSON.parse(c.cell_json) as StoredCell["values"],
+        scenarioHash: c.scenario_hash,
+      })),
+    }));
+  }
+
+  /** `scenarioHash \t seed \t serviceModel` of every complete run: what a resumed experiment skips. */
+  completeRunKeys(): Set<string> {
+    const rows = this.db.prepare("SELECT scenario_hash, seed, service_model FROM runs WHERE status = 'complete'").raw(true).all() as [string, number, string | null][];
+    return new Set(rows.map(([hash, seed, model]) => runKey(hash, seed, model)));
+  }
+
+  /** The complete runs (of these scenario hashes, if given), oldest first, without scenario texts. */
+  completeRunsOf(scenarioHashes?: readonly string[]): RunRecord[] {
+    const wanted = scenarioHashes && new Set(scenarioHashes);
+    const rows = this.db
+      .prepare("SELECT id, scenario_name, scenario_file, '' AS scenario_yaml, '' AS scenario_json, scenario_hash, seed, service_model, package_version, git_commit, events_stored, started_at, ended_at, status, event_count, final_t, state_hash, log_hash, metrics_json, error, pid FROM runs WHERE status = 'complete' ORDER BY id")
+      .all() as RawRun[];
+    return rows.filter((r) => wanted === undefined || wanted.has(r.scenario_hash)).map(toRecord);
+  }
+
+  /** The id of the latest run of this scenario hash, seed and service model, if any. */
+  lastRunId(scenarioHash: string, seed: number, serviceModel: string | null): number | null {
+    const row = this.db.prepare("SELECT max(id) AS id FROM runs WHERE scenario_hash = ? AND seed = ? AND service_model IS ?").get(scenarioHash, seed, serviceModel) as { id: number | null };
+    return row.id;
+  }
+
+  private hasTable(name: string): boolean {
+    return this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
   }
 
   listRuns(): RunRecord[] {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { mttdlMarkov, mttdlTwoWayFixedRebuild } from "../../src/storage/mttdl.js";
 import { replicationEstimate, seeds, simulate } from "../simulate.js";
 
 /**
@@ -28,12 +29,6 @@ const R = 10;
 const sizeGiB = 100;
 const rebuildMBps = (sizeGiB * 2 ** 30) / (R * 3600) / 1e6;
 
-export function mttdlTwoWayFixedRebuild(lambda: number, rebuildHours: number): number {
-  const e = Math.exp(-2 * lambda * rebuildHours);
-  const q = (1 - e) / (1 + e);
-  const degraded = (1 - e) / (2 * lambda) / (1 - (1 - e) / 2);
-  return (1 / (2 * lambda) + degraded) / q;
-}
 
 const scenario = {
   name: "mttdl",
@@ -65,34 +60,12 @@ describe("mean time to data loss agrees with the closed form for fixed rebuild t
   });
 });
 
-/**
- * N-way replication with exponential copy failures (rate λ each) and exponential rebuilds (rate μ
- * each, in parallel; `storage.rebuildHours` exponential) is a birth–death Markov chain on the
- * number k of intact copies: k → k−1 at kλ, k → k+1 at (N−k)μ, absorbed at 0 (Gibson, "Redundant
- * Disk Arrays", 1991; Chen et al., ACM CSUR 1994). A rebuild whose target fails restarts, which
- * an exponential rebuild does not notice. The mean time to absorption from N solves
- * (kλ + (N−k)μ)·T_k − kλ·T_{k−1} − (N−k)μ·T_{k+1} = 1, T_0 = 0; for N = 2 it is (3λ + μ)/(2λ²).
- */
-export function mttdlMarkov(n: number, lambda: number, mu: number): number {
-  // Tridiagonal system for T_1..T_n (Thomas algorithm).
-  const a: number[] = [], b: number[] = [], c: number[] = [], d: number[] = [];
-  for (let k = 1; k <= n; k++) {
-    a.push(-k * lambda);
-    b.push(k * lambda + (n - k) * mu);
-    c.push(-(n - k) * mu);
-    d.push(1);
-  }
-  for (let i = 1; i < n; i++) {
-    const m = a[i]! / b[i - 1]!;
-    b[i] = b[i]! - m * c[i - 1]!;
-    d[i] = d[i]! - m * d[i - 1]!;
-  }
-  const t = new Array<number>(n);
-  t[n - 1] = d[n - 1]! / b[n - 1]!;
-  for (let i = n - 2; i >= 0; i--) t[i] = (d[i]! - c[i]! * t[i + 1]!) / b[i]!;
-  return t[n - 1]!;
-}
 
+/**
+ * N-way replication with exponential copy failures and exponential rebuilds (`storage.rebuildHours`
+ * exponential) against the birth–death Markov chain of `mttdlMarkov`; a rebuild whose target
+ * fails restarts, which an exponential rebuild does not notice.
+ */
 describe("mean time to data loss agrees with the Markov chain for exponential rebuilds", () => {
   it("the chain gives the classic two-copy result", () => {
     expect(mttdlMarkov(2, 1 / 200, 1 / 10)).toBeCloseTo((3 / 200 + 1 / 10) / (2 / 200 ** 2), 6);

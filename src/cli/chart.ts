@@ -1,0 +1,42 @@
+import { dirname, join } from "node:path";
+import { isChart } from "../charts/chart.js";
+import { chartsForDatabase } from "../charts/from-database.js";
+import { writeChart } from "../charts/write.js";
+import { summarizeDatabase } from "../stats/summary.js";
+import { EventStore } from "../store/event-store.js";
+import { ExitCode } from "./exit-codes.js";
+
+/**
+ * `testbed chart <db>`: writes the charts of a results database (statistics by
+ * `summarizeDatabase`, event logs where the runs kept them) into `out` (default
+ * `<db dir>/charts`) as `.vl.json`, `.svg` and `.png`; prints each file, and each chart that
+ * could not be drawn with the reason. Exit 1 if vega reported a problem with a chart.
+ */
+export async function chartCommand(db: string, options: { out: string | undefined; run: number | undefined; json: boolean }): Promise<number> {
+  const out = options.out ?? join(dirname(db), "charts");
+  const { cells } = summarizeDatabase(db);
+  const store = EventStore.openReadonly(db);
+  let charts;
+  try {
+    charts = chartsForDatabase(store, { cells, ...(options.run !== undefined ? { timelineRun: options.run } : {}) });
+  } finally {
+    store.close();
+  }
+  const written = [];
+  const skipped = [];
+  let failed = false;
+  for (const chart of charts) {
+    if (!isChart(chart)) {
+      skipped.push(chart);
+      process.stderr.write(`skipped ${chart.name}: ${chart.skipped}\n`);
+      continue;
+    }
+    const w = await writeChart(chart, out);
+    written.push(w);
+    for (const warning of w.warnings) process.stderr.write(`${chart.name}: vega: ${warning}\n`);
+    if (w.warnings.length > 0) failed = true;
+    if (!options.json) process.stdout.write(`${w.files.join("\n")}\n`);
+  }
+  if (options.json) process.stdout.write(`${JSON.stringify({ db, out, charts: written, skipped }, null, 2)}\n`);
+  return failed ? ExitCode.failed : ExitCode.ok;
+}

@@ -1,0 +1,68 @@
+/**
+ * The experiment runner's worker thread (a piscina task): computes one run and records it in the
+ * results database through its own connection (WAL, busy timeout), exactly as `testbed run` does
+ * for a single scenario — the run row before its events, `complete` in the same transaction as its
+ * last events. It returns what the main thread reports; it never throws for a failed run (the
+ * run is recorded as failed and the others go on).
+ */
+import type { RunMetrics } from "../metrics/run-metrics.js";
+import type { ServiceModel } from "../model/events.js";
+import { runScenario, RunInterrupted } from "../run/run-scenario.js";
+import { parseScenario } from "../scenario/load.js";
+import { EventStore } from "../store/event-store.js";
+
+export interface RunTask {
+  db: string;
+  file: string;
+  /** The scenario file's text and the settings that make this cell (the base's and the sweep's). */
+  text: string;
+  overrides: string[];
+  /** The cell's hash as the main thread computed it: a worker that computes another refuses to run. */
+  scenarioHash: string;
+  seed: number;
+  serviceModel: ServiceModel;
+  storeEvents: boolean;
+  check: boolean;
+  packageVersion: string;
+  gitCommit: string | null;
+  /** Shared stop flag: non-zero ⇒ do not start, and interrupt a run in progress at its next slice. */
+  stop: Int32Array;
+}
+
+export type RunTaskResult =
+  | { status: "complete"; runId: number; eventCount: number; finalT: number; stateHash: string; logHash: string; metrics: RunMetrics; ms: number }
+  | { status: "failed" | "interrupted"; runId: number | null; error: string; ms: number }
+  | { status: "not started" };
+
+export default async function runTask(task: RunTask): Promise<RunTaskResult> {
+  if (Atomics.load(task.stop, 0) !== 0) return { status: "not started" };
+  const started = performance.now();
+  const elapsed = () => performance.now() - started;
+  let runId: number | null = null;
+  let store: EventStore | null = null;
+  try {
+    const loaded = parseScenario(task.file, task.text, task.overrides);
+    if (loaded.hash !== task.scenarioHash) throw new Error(`the cell's scenario hash changed in the worker (${loaded.hash} ≠ ${task.scenarioHash})`);
+    store = EventStore.open(task.db);
+    const abort = new AbortController();
+    const result = await runScenario(loaded, {
+      seed: task.seed,
+      serviceModel: task.serviceModel,
+      store,
+      storeEvents: task.storeEvents,
+      check: task.check,
+      provenance: { packageVersion: task.packageVersion, gitCommit: task.gitCommit, now: () => new Date().toISOString() },
+      signal: abort.signal,
+      onProgress: () => {
+        if (Atomics.load(task.stop, 0) !== 0) abort.abort();
+      },
+    });
+    runId = result.runId;
+    return { status: "complete", runId: result.runId!, eventCount: result.eventCount, finalT: result.finalT, stateHash: result.stateHash, logHash: result.logHash, metrics: result.metrics, ms: elapsed() };
+  } catch (error) {
+    runId = store?.lastRunId(task.scenarioHash, task.seed, task.serviceModel) ?? null;
+    return { status: error instanceof RunInterrupted ? "interrupted" : "failed", runId, error: (error as Error).message, ms: elapsed() };
+  } finally {
+    store?.close();
+  }
+}

@@ -1,0 +1,12 @@
+/** The part of jStat (npm `jstat`, no bundled types) that `src/stats` uses. */
+declare module "jstat" {
+  interface JStat {
+    studentt: {
+      /** The quantile: the x with P(T ≤ x) = p for Student's t with `dof` degrees of freedom. */
+      inv(p: number, dof: number): number;
+      cdf(x: number, dof: number): number;
+    };
+  }
+  const jStat: JStat;
+  export default jStat;
+}
