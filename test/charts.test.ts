@@ -52,7 +52,7 @@ describe("headless rendering", () => {
   });
 
   it("draws the text with the fonts it is given: without them resvg draws none and the PNG differs", async () => {
-    for (const f of FONT_FILES) expect(existsSync(f), `${f}: install Debian's fonts-dejavu-core`).toBe(true);
+    for (const f of FONT_FILES) expect(existsSync(f), `${f}: run npm ci (dejavu-fonts-ttf)`).toBe(true);
     const withFonts = await render(simpleSpec);
     const without = await render(simpleSpec, { fontFiles: [] });
     expect(without.svg).toBe(withFonts.svg);

@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import { Resvg } from "@resvg/resvg-js";
 import { parse, View } from "vega";
 import { compile, type Config, type TopLevelSpec } from "vega-lite";
@@ -9,14 +10,16 @@ import { compile, type Config, type TopLevelSpec } from "vega-lite";
  * `renderer: "none"`) → PNG (resvg). No browser and no network: the data is inlined in the spec.
  *
  * resvg draws no text at all when it finds no font, silently, so the font files are passed
- * explicitly (DejaVu Sans, Debian's `fonts-dejavu-core`) and system fonts are not loaded: the
- * PNG then depends only on the spec, the font files and the library versions, byte for byte.
+ * explicitly (DejaVu Sans 2.37 from the npm package `dejavu-fonts-ttf`, so that a fresh machine
+ * needs no system fonts and every machine renders with the same files) and system fonts are not
+ * loaded: the PNG then depends only on the spec, the font files and the library versions, byte
+ * for byte.
  * The same family is named in the vega config, so the SVG asks for the font that is given.
  */
 export const FONT_FAMILY = "DejaVu Sans";
 
-/** Where Debian's fonts-dejavu-core puts the fonts; `TESTBED_FONT_DIR` overrides it. */
-export const FONT_DIR = process.env.TESTBED_FONT_DIR ?? "/usr/share/fonts/truetype/dejavu";
+/** The fonts of the `dejavu-fonts-ttf` package; `TESTBED_FONT_DIR` overrides it (e.g. Debian's `/usr/share/fonts/truetype/dejavu`). */
+export const FONT_DIR = process.env.TESTBED_FONT_DIR ?? join(dirname(createRequire(import.meta.url).resolve("dejavu-fonts-ttf/package.json")), "ttf");
 
 export const FONT_FILES = ["DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSans-Oblique.ttf", "DejaVuSans-BoldOblique.ttf"].map((f) => join(FONT_DIR, f));
 
@@ -62,7 +65,7 @@ export class FontError extends Error {}
 export function loadFontFiles(files: readonly string[] = FONT_FILES): string[] {
   const missing = files.filter((f) => !existsSync(f));
   if (missing.length > 0) {
-    throw new FontError(`font file ${missing[0]} not found: install Debian's fonts-dejavu-core (or set TESTBED_FONT_DIR to a folder with DejaVuSans.ttf)`);
+    throw new FontError(`font file ${missing[0]} not found: run npm ci (the package dejavu-fonts-ttf), or set TESTBED_FONT_DIR to a folder with DejaVuSans.ttf`);
   }
   return [...files];
 }

@@ -240,4 +240,10 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// A reader that stops early (`testbed summarize db | head`) closes the pipe: stop quietly.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(process.exitCode ?? ExitCode.ok);
+  throw error;
+});
+
 process.exitCode = await main(process.argv.slice(2));
