@@ -1,4 +1,5 @@
 import { Subject, type Observable, type Subscription } from "rxjs";
+import { Reactions } from "../kernel/reactions.js";
 import { Scheduler } from "../kernel/scheduler.js";
 import { Random } from "../kernel/random.js";
 import type { DomainEvent, DomainEventBody } from "../model/events.js";
@@ -18,10 +19,7 @@ export class Simulation {
   private readonly subject = new Subject<DomainEvent>();
   readonly events$: Observable<DomainEvent> = this.subject.asObservable();
   private subscriberError: { error: unknown } | null = null;
-  private readonly reactions: Array<(event: DomainEvent) => void> = [];
-  private readonly toReactTo: DomainEvent[] = [];
-  private reacting = false;
-  private readonly settledHooks: Array<() => void> = [];
+  private readonly reactions = new Reactions<DomainEvent>();
 
   constructor(readonly seed: number) {
     this.random = Random.fromSeed(seed);
@@ -32,14 +30,13 @@ export class Simulation {
     evolve(this.world, event);
     this.subject.next(event);
     if (this.subscriberError) throw this.subscriberError.error;
-    this.toReactTo.push(event);
-    if (!this.reacting) this.react();
+    this.reactions.push(event);
     return event;
   }
 
   /** Registers a part that acts on events; reactions run in the order they were registered. */
   onEvent(reaction: (event: DomainEvent) => void): void {
-    this.reactions.push(reaction);
+    this.reactions.onEvent(reaction);
   }
 
   /**
@@ -47,21 +44,9 @@ export class Simulation {
    * the reactions drew from it have been applied (invariant checks belong here).
    */
   onSettled(hook: () => void): void {
-    this.settledHooks.push(hook);
+    this.reactions.onSettled(hook);
   }
 
-  private react(): void {
-    this.reacting = true;
-    try {
-      for (let i = 0; i < this.toReactTo.length; i++) {
-        for (const reaction of this.reactions) reaction(this.toReactTo[i]!);
-      }
-    } finally {
-      this.toReactTo.length = 0;
-      this.reacting = false;
-    }
-    for (const hook of this.settledHooks) hook();
-  }
 
   get now(): number {
     return this.scheduler.now;

@@ -1,4 +1,5 @@
 import { runMetrics, type RunMetrics } from "../../metrics/run-metrics.js";
+import { Reactions } from "../../kernel/reactions.js";
 import type { DomainEvent, DomainEventBody } from "../../model/events.js";
 import { evolve } from "../../model/evolve.js";
 import { emptyWorld, type World } from "../../model/world.js";
@@ -18,10 +19,7 @@ import type { Provenance } from "../../run/provenance.js";
 export class LiveLog {
   readonly world: World = emptyWorld();
   private readonly subscribers: Array<(event: DomainEvent) => void> = [];
-  private readonly reactions: Array<(event: DomainEvent) => void> = [];
-  private readonly toReactTo: DomainEvent[] = [];
-  private reacting = false;
-  private readonly settledHooks: Array<() => void> = [];
+  private readonly reactions = new Reactions<DomainEvent>();
   private readonly started: number;
 
   constructor(private readonly clock: () => number = () => performance.now()) {
@@ -37,8 +35,7 @@ export class LiveLog {
     const event = { seq: this.world.lastSeq + 1, t: Math.max(this.world.t, this.now), ...body } as DomainEvent;
     evolve(this.world, event);
     for (const subscriber of this.subscribers) subscriber(event);
-    this.toReactTo.push(event);
-    if (!this.reacting) this.react();
+    this.reactions.push(event);
     return event;
   }
 
@@ -47,25 +44,13 @@ export class LiveLog {
   }
 
   onEvent(reaction: (event: DomainEvent) => void): void {
-    this.reactions.push(reaction);
+    this.reactions.onEvent(reaction);
   }
 
   onSettled(hook: () => void): void {
-    this.settledHooks.push(hook);
+    this.reactions.onSettled(hook);
   }
 
-  private react(): void {
-    this.reacting = true;
-    try {
-      for (let i = 0; i < this.toReactTo.length; i++) {
-        for (const reaction of this.reactions) reaction(this.toReactTo[i]!);
-      }
-    } finally {
-      this.toReactTo.length = 0;
-      this.reacting = false;
-    }
-    for (const hook of this.settledHooks) hook();
-  }
 }
 
 /**
