@@ -1,7 +1,7 @@
 import type { DomainEvent } from "../model/events.js";
 import { fits, hostsBroughtUpBy, hostsDownedBy, schedulable, volumeAvailable, type Host, type Vm, type World } from "../model/world.js";
 import { CapacityIndex } from "../placement/capacity-index.js";
-import { AntiAffinityGroups, NO_CONSTRAINTS, place, reserveCovered, type ConstrainedRequest, type PlacementConstraints } from "../placement/placement.js";
+import { admits, AntiAffinityGroups, NO_CONSTRAINTS, place, reserveCovered, type ConstrainedRequest, type PlacementConstraints } from "../placement/placement.js";
 import { firstFit, type PlacementPolicy, type Plan } from "../placement/policies.js";
 import { Maintenance } from "./maintenance.js";
 import type { ClusterPort } from "./port.js";
@@ -63,8 +63,8 @@ export class Controller {
   private placements = 0;
   /** Hosts the controller has lost contact with, and since when. */
   private readonly silentSince = new Map<string, number>();
-  /** Live migrations under way, by VM, with the drain they serve (if any). */
-  private readonly migrating = new Map<string, { from: string; to: string }>();
+  /** The source host of each live migration this controller started and has not seen end. */
+  private readonly migrating = new Map<string, string>();
   private readonly migrationFailures = new Map<string, number>();
   /** When each VM stopped on its own (a failed boot, a crashed guest) within the last RETRY_WINDOW_MS. */
   private readonly failedStarts = new Map<string, number[]>();
@@ -81,7 +81,7 @@ export class Controller {
     this.powerSave = config.idleOffMs !== undefined && config.idleOffMs !== null;
     this.maintenance = new Maintenance(port, {
       migrateOff: (host) => this.migrateOff(host),
-      migrating: (host) => [...this.migrating.values()].some((m) => m.from === host),
+      migrating: (host) => [...this.migrating.values()].includes(host),
     });
     if (config.rebalance) this.port.after(config.rebalance.intervalMs, () => this.rebalanceRound());
     if (this.powerSave) this.port.after(config.idleOffMs! / 2, () => this.powerSaveRound());
@@ -137,7 +137,6 @@ export class Controller {
         if (event.cause === "storage") this.placeOrWait(event.vm);
         else if (event.cause === "stopped") this.stoppedOnItsOwn(event.vm);
         break;
-
       case "migrationFinished":
       case "migrationAborted":
         this.migrationEnded(event.vm, event.type === "migrationFinished");
@@ -310,7 +309,7 @@ export class Controller {
     const world = this.port.world;
     const host = world.hosts.get(hostId)!;
     if (world.serviceModel !== "persistent-ha" || !host.up) return 0;
-    let underway = [...this.migrating.values()].filter((m) => m.from === hostId).length;
+    let underway = [...this.migrating.values()].filter((from) => from === hostId).length;
     let remaining = 0;
     for (const vmId of [...host.vms]) {
       const vm = world.vms.get(vmId)!;
@@ -330,17 +329,17 @@ export class Controller {
   }
 
   private migrate(vm: Vm, to: string): void {
-    this.migrating.set(vm.id, { from: vm.host!, to });
+    this.migrating.set(vm.id, vm.host!);
     this.port.migrateVm(vm.id, to, "live");
   }
 
   private migrationEnded(vmId: string, finished: boolean): void {
-    const migration = this.migrating.get(vmId);
-    if (!migration) return;
+    const from = this.migrating.get(vmId);
+    if (from === undefined) return;
     this.migrating.delete(vmId);
     if (finished) this.migrationFailures.delete(vmId);
     else this.migrationFailures.set(vmId, (this.migrationFailures.get(vmId) ?? 0) + 1);
-    this.maintenance.migrationEnded(migration.from);
+    this.maintenance.migrationEnded(from);
   }
 
   // --- Power-save and rebalancing -------------------------------------------------------------
@@ -381,12 +380,10 @@ export class Controller {
     return true;
   }
 
+  /** Switching a host off takes its free capacity away, as placing a VM of its size would. */
   private reserveAllowsOff(host: Host): boolean {
     const domain = this.constraints.failoverReserve;
-    if (domain === null) return true;
-    const free = this.index.freeTotal();
-    const reserve = this.index.largestDomainCapacity(domain);
-    return free.vcpus - host.vcpus >= reserve.vcpus && free.memoryGiB - host.memoryGiB >= reserve.memoryGiB - 1e-9;
+    return domain === null || admits(this.index, domain, host);
   }
 
   /** Whether power-save has switched off a host that could be switched on. */

@@ -9,14 +9,20 @@ import type { Host, World } from "./world.js";
  * boot) or down with its disk intact. The same for the simulated cluster and real hosts.
  */
 export function hostDownConsequences(world: World, host: Host, t: number): DomainEventBody[] {
-  const events: DomainEventBody[] = [];
-  for (const vmId of host.vms) if (world.vms.get(vmId)?.migration) events.push({ type: "migrationAborted", vm: vmId, reason: "sourceDown" });
-  for (const vmId of host.incoming) if (world.vms.get(vmId)?.migration) events.push({ type: "migrationAborted", vm: vmId, reason: "destinationDown" });
+  const events = migrationAborts(world, host);
   for (const vmId of host.vms) {
     const vm = world.vms.get(vmId)!;
     if (vm.state !== "booting" && vm.state !== "running") continue;
     if (vm.disk === "instance-store") events.push({ type: "vmLost", vm: vmId, cause: "host", stateHours: vm.dataSince === null ? 0 : msToHours(t - vm.dataSince) });
     else events.push({ type: "vmDown", vm: vmId, cause: "host" });
   }
+  return events;
+}
+
+/** The migrations from (`sourceDown`) and to (`destinationDown`) a host that can no longer take part, aborted. */
+export function migrationAborts(world: World, host: Host): DomainEventBody[] {
+  const events: DomainEventBody[] = [];
+  for (const vmId of host.vms) if (world.vms.get(vmId)?.migration) events.push({ type: "migrationAborted", vm: vmId, reason: "sourceDown" });
+  for (const vmId of host.incoming) if (world.vms.get(vmId)?.migration) events.push({ type: "migrationAborted", vm: vmId, reason: "destinationDown" });
   return events;
 }

@@ -2,9 +2,9 @@ import type { ClusterPort, MigrationMode, PowerOffReason } from "../controller/p
 import type { Distribution } from "../kernel/distributions.js";
 import type { Random } from "../kernel/random.js";
 import { msToHours } from "../kernel/time.js";
-import type { DomainEvent, DomainEventBody, MigrationAbortReason } from "../model/events.js";
-import { hostDownConsequences } from "../model/host-down.js";
-import { hostsDownedBy, localDiskGiB, type Host, type World } from "../model/world.js";
+import type { DomainEvent, DomainEventBody } from "../model/events.js";
+import { hostDownConsequences, migrationAborts } from "../model/host-down.js";
+import { hostsDownedBy, localDiskGiB, type World } from "../model/world.js";
 import { coldMigrationMs, liveMigration, migrationShareMBps, type MigrationConfig } from "../migration/migration-model.js";
 import type { VolumeStorage } from "../storage/volume-storage.js";
 import type { Provisioning } from "./provisioning.js";
@@ -154,15 +154,6 @@ export class SimulatedInfrastructure implements ClusterPort {
     this.incoming.set(migration.to, this.incoming.get(migration.to)! - 1);
   }
 
-  /** Aborts the migrations from or to a host that went down. */
-  private abortMigrations(host: Host): void {
-    const abort = (vmId: string, reason: MigrationAbortReason) => {
-      if (this.world.vms.get(vmId)?.migration) this.sim.emit({ type: "migrationAborted", vm: vmId, reason });
-    };
-    for (const vmId of [...host.vms]) abort(vmId, "sourceDown");
-    for (const vmId of [...host.incoming]) abort(vmId, "destinationDown");
-  }
-
   /** An isolated host with the `powerOff` response stops its VMs once it notices it is cut off. */
   private isolated(hostId: string): void {
     if (!this.config.isolationPowerOff) return;
@@ -171,7 +162,7 @@ export class SimulatedInfrastructure implements ClusterPort {
     this.sim.scheduler.after(this.config.isolationDetectionMs, () => {
       const host = this.world.hosts.get(hostId)!;
       if (this.isolations.get(hostId) !== token || !host.isolated || !host.up) return;
-      this.abortMigrations(host);
+      for (const body of migrationAborts(this.world, host)) this.sim.emit(body);
       for (const vmId of [...host.vms]) {
         const state = this.world.vms.get(vmId)!.state;
         if (state === "running" || state === "booting") this.stopVm(vmId);
