@@ -148,8 +148,12 @@ describe("power-save", () => {
 });
 
 describe("anti-affinity", () => {
-  it("never places or migrates two VMs of a group into one rack, through failures, restarts and maintenance", () => {
+  it.each([
+    ["", {}],
+    [" (with storage-aware placement and rebalancing)", { placement: { storageAware: true }, rebalance: { intervalMinutes: 30, minImprovement: 0 } }],
+  ])("never places or migrates two VMs of a group into one rack, through failures, restarts and maintenance%s", (_name, extra) => {
     const scenario = {
+      ...extra,
       name: "anti-affinity",
       durationHours: 1000,
       cluster: cluster(12, 4),

@@ -274,9 +274,9 @@ export class Controller {
   }
 
   /** Asks the placement policy under the constraints; a plan with a host counts as a placement (round robin moves on). */
-  private plan(vm: Vm, admission: boolean, avoid?: readonly string[], policy = this.policy): Plan {
+  private plan(vm: Vm, admission: boolean, avoid?: readonly string[], policy = this.policy, constraints = this.constraints): Plan {
     const request: ConstrainedRequest = { ...requestOf(vm), admission, ...(avoid ? { avoid } : {}) };
-    const plan = place(policy, { index: this.index, placements: this.placements, world: this.port.world, groups: this.groups }, this.constraints, request);
+    const plan = place(policy, { index: this.index, placements: this.placements, world: this.port.world, groups: this.groups }, constraints, request);
     if ("host" in plan) this.placements++;
     return plan;
   }
@@ -431,9 +431,9 @@ export class Controller {
     const moves = this.powerSave ? planConsolidation(world, movable) : planRebalance(world, movable, options);
     for (const move of moves) {
       const vm = world.vms.get(move.vm)!;
-      const host = world.hosts.get(move.to)!;
-      // Checked against the live world and the constraints (anti-affinity) before moving.
-      if (!schedulable(host) || !fits(host, vm) || "refused" in this.plan(vm, false, [move.from], fixedHost(move.to))) continue;
+      // Checked against the live world (room, a usable host) and anti-affinity before moving; not
+      // against storage awareness, which would propose a host of its own instead of checking this one.
+      if ("refused" in this.plan(vm, false, [move.from], fixedHost(move.to), { ...this.constraints, storageAware: false })) continue;
       this.migrate(vm, move.to);
     }
   }
