@@ -1,4 +1,4 @@
-import { PRICES_2008 } from "../src/metrics/cost.js";
+import { PRICES_2008 } from "../src/scenario/defaults.js";
 import type { DomainEvent, DomainEventBody } from "../src/model/events.js";
 import { evolve } from "../src/model/evolve.js";
 import { emptyWorld } from "../src/model/world.js";

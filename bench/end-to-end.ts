@@ -10,9 +10,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runScenario } from "../src/run/run-scenario.js";
+import { runScenario } from "../src/adapters/sim/run-scenario.js";
 import { loadScenarioFile } from "../src/scenario/load.js";
-import { EventStore } from "../src/store/event-store.js";
+import { EventStore } from "../src/event-store/event-store.js";
 import { benchProvenance, busyScenario, measure } from "./common.js";
 
 const mode = process.argv[2];

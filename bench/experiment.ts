@@ -31,7 +31,7 @@ const dir = mkdtempSync(join(tmpdir(), "vm-testbed-bench-"));
 try {
   const plan = expandExperiment("(bench sweep)", SWEEP_TEXT);
   for (const [i, jobs] of jobList.entries()) await measure(`experiment-sweep${stored ? "-stored" : ""} (${plan.runs.length} runs, ${jobs} worker${jobs === 1 ? "" : "s"})`, async () => {
-    const outcome = await runExperiment(plan, { db: join(dir, `runs-${i}.db`), text: SWEEP_TEXT, overrides: [], jobs, storeEvents: stored, check: false, provenance: benchProvenance });
+    const outcome = await runExperiment(plan, { db: join(dir, `runs-${i}.db`), jobs, storeEvents: stored, check: false, provenance: benchProvenance });
     if (outcome.failed > 0 || outcome.ran !== plan.runs.length) throw new Error(`expected ${plan.runs.length} runs, ${outcome.ran} ran, ${outcome.failed} failed`);
     return outcome.runs.reduce((sum, r) => sum + (r.eventCount ?? 0), 0);
   });

@@ -20,13 +20,13 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { loadInventoryFile } from "../src/adapters/libvirt/inventory.js";
-import type { LiveLog } from "../src/adapters/libvirt/live-log.js";
+import type { EventLog } from "../src/model/event-log.js";
 import { runLive } from "../src/adapters/libvirt/live-run.js";
 import { Virsh, VirshSession } from "../src/adapters/libvirt/virsh.js";
 import type { DomainEvent } from "../src/model/events.js";
 import { parseScenario } from "../src/scenario/load.js";
-import { simulateScenario } from "../src/sim/scenario-world.js";
-import { EventStore } from "../src/store/event-store.js";
+import { simulate } from "../src/adapters/sim/simulate.js";
+import { EventStore } from "../src/event-store/event-store.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const HOSTS = join(ROOT, "test", "libvirt", "hosts.sh");
@@ -84,7 +84,7 @@ async function real() {
     let steps: Promise<void> = Promise.resolve();
     await runLive({
       inventory: loadInventoryFile(join(dir, "inventory.yaml")),
-      scenario: parseScenario("bench", scenarioText(1)).scenario,
+      config: parseScenario("bench", scenarioText(1)).config,
       meta: { scenarioName: "libvirt-bench", scenarioFile: null, scenarioYaml: scenarioText(1), scenarioJson: "{}", scenarioHash: "bench", seed: 1, packageVersion: "bench", gitCommit: null },
       serviceModel: "persistent-ha",
       seed: 1,
@@ -106,7 +106,7 @@ async function real() {
         };
         /** The first event of that type from index `from` of the log on. */
         const after = (type: string, from: number) => events.slice(from).find((e) => e.type === type)!;
-        steps = (async (l: LiveLog) => {
+        steps = (async (l: EventLog) => {
           await until(() => running().length === 2);
           for (let r = 0; r < reps; r++) {
             const host = running()[0]!.host!;
@@ -153,10 +153,8 @@ function simulated(bootSeconds: number) {
     bootSeconds,
     "failures: { trace: [{ timeHours: 0.0027778, target: h-001, kind: crash, durationHours: 0.0055556 }] }\nmaintenance: { windows: [{ host: h-002, atHours: 0.0166667, hours: 0.01 }] }\n",
   );
-  const { sim } = simulateScenario(parseScenario("sim", text).scenario, 1, "persistent-ha");
   const events: DomainEvent[] = [];
-  sim.subscribe((e) => events.push(e));
-  while (!sim.advance(100_000));
+  simulate(parseScenario("sim", text).config, 1, "persistent-ha", { observe: (e) => events.push(e) });
   const failed = events.find((e) => e.type === "hostFailed")!;
   const declared = events.find((e) => e.type === "hostFailureDetected")!;
   const restarted = Math.max(...events.filter((e) => e.type === "vmStarted" && e.t > declared.t && e.t < declared.t + 60_000).map((e) => e.t));

@@ -65,7 +65,7 @@ let oldest = 0;
 await measure(`placement-${policyName}${constrained ? "-constrained" : ""} (${hosts} hosts)`, () => {
   for (let i = 0; i < decisions; i++) {
     place();
-    emit({ type: "vmTerminated", vm: live[oldest++]! });
+    emit({ type: "vmTerminated", vm: live[oldest++]!, volume: null });
   }
   return decisions;
 });

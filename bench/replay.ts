@@ -7,9 +7,9 @@
  *   node dist/bench/replay.js prepare <db> [hosts] [hours]
  *   node dist/bench/replay.js verify|plain <db>
  */
-import { runScenario } from "../src/run/run-scenario.js";
+import { runScenario } from "../src/adapters/sim/run-scenario.js";
 import { replayRun } from "../src/replay/replay.js";
-import { EventStore } from "../src/store/event-store.js";
+import { EventStore } from "../src/event-store/event-store.js";
 import { benchProvenance, busyScenario, measure } from "./common.js";
 
 const [mode, db] = process.argv.slice(2);

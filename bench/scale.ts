@@ -11,9 +11,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SERVICE_MODELS, type ServiceModel } from "../src/model/events.js";
-import { runScenario } from "../src/run/run-scenario.js";
+import { runScenario } from "../src/adapters/sim/run-scenario.js";
 import { loadScenarioFile } from "../src/scenario/load.js";
-import { EventStore } from "../src/store/event-store.js";
+import { EventStore } from "../src/event-store/event-store.js";
 import { benchProvenance, measure } from "./common.js";
 
 const [file, model, mode] = process.argv.slice(2);

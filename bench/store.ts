@@ -15,9 +15,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { DomainEvent } from "../src/model/events.js";
-import { runScenario } from "../src/run/run-scenario.js";
-import { encodeEvent } from "../src/store/event-codec.js";
-import { EventStore, EventWriter } from "../src/store/event-store.js";
+import { runScenario } from "../src/adapters/sim/run-scenario.js";
+import { encodeEvent } from "../src/event-store/event-codec.js";
+import { EventStore, EventWriter } from "../src/event-store/event-store.js";
 import { benchProvenance, busyScenario, report } from "./common.js";
 
 const hosts = Number(process.argv[2] ?? 200);

@@ -59,7 +59,7 @@ export function eventsOf(world: World, step: Step): DomainEventBody[] {
     }
     case 8: {
       const vm = pick(vms);
-      if (vm) return [{ type: "vmTerminated", vm: vm.id }];
+      if (vm) return [{ type: "vmTerminated", vm: vm.id, volume: vm.volume }];
       break;
     }
     case 9: {

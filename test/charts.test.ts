@@ -10,15 +10,15 @@ import { DEFAULT_MTTDL, lossProbabilityLine, mttdlChart, mttdlLine, rebuildHours
 import { empiricalCdf, recoveryTimesHours } from "../src/charts/recovery-cdf.js";
 import { FONT_FILES, render } from "../src/charts/render.js";
 import { runEvents } from "../src/charts/run-events.js";
-import type { CellRow } from "../src/charts/summary-types.js";
+import type { CellRow } from "../src/stats/summary.js";
 import { timeline } from "../src/charts/timeline.js";
-import { PRICES_2008 } from "../src/metrics/cost.js";
+import { PRICES_2008 } from "../src/scenario/defaults.js";
 import type { RunMetrics } from "../src/metrics/run-metrics.js";
 import { precopy, XEN_PRECOPY_DEFAULTS } from "../src/migration/precopy.js";
 import { evolve } from "../src/model/evolve.js";
 import { emptyWorld } from "../src/model/world.js";
-import { mttdlMarkov } from "../src/storage/mttdl.js";
-import { EventStore } from "../src/store/event-store.js";
+import { mttdlMarkov } from "../src/reliability/mttdl.js";
+import { EventStore } from "../src/event-store/event-store.js";
 import { tempDir, testbed } from "./helpers.js";
 
 const dir = tempDir("vm-testbed-charts-");

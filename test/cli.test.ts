@@ -1,5 +1,5 @@
 import type { RunMetrics } from "../src/metrics/run-metrics.js";
-import type { RunResult } from "../src/run/run-scenario.js";
+import type { RunResult } from "../src/adapters/sim/run-scenario.js";
 import Database from "better-sqlite3";
 import { copyFileSync } from "node:fs";
 import { join } from "node:path";

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { SERVICE_MODELS, type DomainEvent } from "../src/model/events.js";
-import { simulate, smallScenario } from "./simulate.js";
+import { simulateMetrics, smallScenario } from "./helpers.js";
 
 const isFailure = (e: DomainEvent) => ["hostFailed", "hostRepaired", "rackFailed", "rackRepaired", "diskFailed", "diskReplaced"].includes(e.type);
 const strip = ({ seq: _seq, ...rest }: DomainEvent) => rest;
@@ -9,7 +9,7 @@ const strip = ({ seq: _seq, ...rest }: DomainEvent) => rest;
 function trace(seed: number, model: (typeof SERVICE_MODELS)[number], s = smallScenario(12, 3, 20, 1)) {
   const failures: unknown[] = [];
   const requests: unknown[] = [];
-  simulate(s, seed, model, (e) => {
+  simulateMetrics(s, seed, model, (e) => {
     if (isFailure(e)) failures.push(strip(e));
     if (e.type === "vmRequested") requests.push(strip(e));
   });
@@ -44,7 +44,7 @@ describe("common random numbers", () => {
         fc.constantFrom("replicated" as const, "mirror" as const, "san" as const),
         (hosts, racks, fleet, rate, seed, model, storage) => {
           let events = 0;
-          const metrics = simulate(smallScenario(hosts, racks, fleet, rate, harsh, storage), seed, model, () => events++);
+          const metrics = simulateMetrics(smallScenario(hosts, racks, fleet, rate, harsh, storage), seed, model, () => events++);
           expect(events).toBeGreaterThan(hosts);
           if (metrics.availability !== null) expect(metrics.availability).toBeLessThanOrEqual(1);
           expect(metrics.blockingProbability).toBeGreaterThanOrEqual(0);
@@ -88,7 +88,7 @@ describe("common random numbers", () => {
             ...(o.rebalance ? { rebalance: { intervalMinutes: 60 } } : {}),
             ha: { fencing: o.fencing, isolationResponse: o.isolationResponse, ...(o.admission ? { admissionControl: { failureDomain: "host" } } : {}) },
           };
-          const metrics = simulate(scenario, seed, model);
+          const metrics = simulateMetrics(scenario, seed, model);
           if (metrics.availability !== null) expect(metrics.availability).toBeLessThanOrEqual(1);
           expect(metrics.operations.migrationsAborted).toBeGreaterThanOrEqual(0);
         },

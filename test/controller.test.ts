@@ -2,25 +2,15 @@ import { describe, expect, it } from "vitest";
 import type { DomainEvent, ServiceModel } from "../src/model/events.js";
 import { InvariantChecker } from "../src/model/invariants.js";
 import { schedulable, type World } from "../src/model/world.js";
-import { runMetrics } from "../src/metrics/run-metrics.js";
-import { scenarioSchema } from "../src/scenario/schema.js";
-import { simulateScenario } from "../src/sim/scenario-world.js";
+import { buildSimulation } from "../src/adapters/sim/build.js";
+import { simulate } from "../src/adapters/sim/simulate.js";
+import { loadScenarioObject } from "../src/scenario/load.js";
 
 /** Runs a scenario in memory with the invariant checker on; returns the metrics, the log and the final world. */
 function run(scenario: unknown, model: ServiceModel, seed = 1) {
-  const parsed = scenarioSchema.parse(scenario);
-  const { sim } = simulateScenario(parsed, seed, model);
-  const checker = new InvariantChecker(sim.world);
   const log: DomainEvent[] = [];
-  let metrics = runMetrics.init();
-  sim.subscribe((event) => {
-    checker.note(event);
-    metrics = runMetrics.apply(metrics, event, sim.world);
-    log.push(event);
-  });
-  sim.onSettled(() => checker.verify());
-  while (!sim.advance(1_000_000));
-  return { metrics: runMetrics.result(metrics), log, world: sim.world };
+  const { metrics, world } = simulate(loadScenarioObject(scenario).config, seed, model, { check: true, observe: (e) => log.push(e) });
+  return { metrics, log, world };
 }
 
 const sizes = [
@@ -161,8 +151,7 @@ describe("anti-affinity", () => {
       failures: { host: { hardware: { timeToFailureHours: { type: "exponential", mean: 300 }, timeToRepairHours: 10 } } },
       maintenance: { rollingUpgrade: { startHours: 100, windowHours: 2 } },
     };
-    const parsed = scenarioSchema.parse(scenario);
-    const { sim } = simulateScenario(parsed, 1, "persistent-ha");
+    const { sim } = buildSimulation(loadScenarioObject(scenario).config, 1, "persistent-ha");
     let checked = 0;
     const rackOf = (world: World, host: string) => world.hosts.get(host)!.rack;
     sim.subscribe((e) => {
@@ -209,8 +198,7 @@ describe("rebalancing", () => {
 
 describe("command outcomes", () => {
   it("boots a VM that stopped on its own again, then elsewhere, and gives up after three failures within an hour", () => {
-    const parsed = scenarioSchema.parse({ name: "retries", durationHours: 10, cluster: cluster(3), workload: { sizes, fleet: 1 } });
-    const { sim } = simulateScenario(parsed, 1, "persistent-ha");
+    const { sim } = buildSimulation(loadScenarioObject({ name: "retries", durationHours: 10, cluster: cluster(3), workload: { sizes, fleet: 1 } }).config, 1, "persistent-ha");
     const log: DomainEvent[] = [];
     sim.subscribe((e) => log.push(e));
     // The guest dies every two minutes once it runs, four times in a row.

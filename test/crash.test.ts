@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { replayRun } from "../src/replay/replay.js";
-import { EventStore } from "../src/store/event-store.js";
+import { EventStore } from "../src/event-store/event-store.js";
 import { busyScenario, startTestbed, tempDir, testbed, writeScenario } from "./helpers.js";
 
 const dir = tempDir();

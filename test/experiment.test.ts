@@ -8,8 +8,9 @@ import { expandExperiment } from "../src/experiment/expand.js";
 import type { ExperimentOutcome } from "../src/experiment/runner.js";
 import type { RunMetrics } from "../src/metrics/run-metrics.js";
 import { parseScenario } from "../src/scenario/load.js";
-import { summarizeDatabase, welchDifference, type MetricSummary } from "../src/stats/summary.js";
-import { EventStore, runKey } from "../src/store/event-store.js";
+import { summarizeDatabase } from "../src/experiment/summary.js";
+import { welchDifference, type MetricSummary } from "../src/stats/summary.js";
+import { EventStore, runKey } from "../src/event-store/event-store.js";
 import { startTestbed, tempDir, testbed, writeScenario } from "./helpers.js";
 
 const dir = tempDir();

@@ -1,21 +1,20 @@
 import fc from "fast-check";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { PRICES_2008 } from "../src/metrics/cost.js";
+import { PRICES_2008 } from "../src/scenario/defaults.js";
 import { runMetrics } from "../src/metrics/run-metrics.js";
 import { project } from "../src/metrics/projection.js";
 import type { DomainEvent } from "../src/model/events.js";
 import { InvariantChecker } from "../src/model/invariants.js";
 import { replayRun } from "../src/replay/replay.js";
-import { hashWorld } from "../src/run/hashing.js";
-import { runScenario } from "../src/run/run-scenario.js";
+import { hashWorld } from "../src/recording/hashing.js";
+import { runScenario } from "../src/adapters/sim/run-scenario.js";
 import { parseScenario } from "../src/scenario/load.js";
-import { Simulation } from "../src/sim/simulation.js";
-import { encodeEvent } from "../src/store/event-codec.js";
-import { EventStore, EventWriter } from "../src/store/event-store.js";
+import { Simulation } from "../src/adapters/sim/simulation.js";
+import { encodeEvent } from "../src/event-store/event-codec.js";
+import { EventStore, EventWriter } from "../src/event-store/event-store.js";
 import { consequences, eventsOf, serviceModel, steps } from "./arbitrary-events.js";
-import { tempDir, testProvenance } from "./helpers.js";
-import { smallScenario } from "./simulate.js";
+import { smallScenario, tempDir, testProvenance } from "./helpers.js";
 
 describe("replay", () => {
   const dir = tempDir();

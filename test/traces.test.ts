@@ -3,8 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { DomainEvent } from "../src/model/events.js";
 import { loadScenarioFile, ScenarioError } from "../src/scenario/load.js";
-import { tempDir } from "./helpers.js";
-import { simulate } from "./simulate.js";
+import { simulateMetrics, tempDir } from "./helpers.js";
 
 const dir = tempDir();
 
@@ -43,7 +42,7 @@ describe("traces", () => {
   it("replays failures and requests at their times; a target already down skips its row", () => {
     const loaded = loadScenarioFile(scenarioWith("ok", failures, requests));
     const events: DomainEvent[] = [];
-    simulate(JSON.parse(JSON.stringify(loaded.scenario)), 1, "vps", (e) => events.push(e));
+    simulateMetrics(JSON.parse(JSON.stringify(loaded.scenario)), 1, "vps", (e) => events.push(e));
     const at = (type: string) => events.filter((e) => e.type === type).map((e) => [e.t / 3_600_000, (e as { host?: string; rack?: string; vm?: string }).host ?? (e as { rack?: string }).rack ?? (e as { vm?: string }).vm]);
     expect(at("hostFailed")).toEqual([[10, "h-001"]]); // the crash at 12 h finds h-001 down already
     expect(at("hostRepaired")).toEqual([[15, "h-001"]]);

@@ -1,7 +1,7 @@
 import type { TopLevelSpec } from "vega-lite";
 import type { ChartOrSkip } from "./chart.js";
 import { MODEL_COLORS } from "./render.js";
-import type { CellRow } from "./summary-types.js";
+import type { CellRow } from "../stats/summary.js";
 
 /**
  * Chart 1: downtime per VM-year (or availability) against the hosts' mean time between

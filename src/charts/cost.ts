@@ -1,5 +1,6 @@
 import type { TopLevelSpec } from "vega-lite";
-import { PRICES_2008, type PriceModel } from "../metrics/cost.js";
+import type { PriceModel } from "../model/events.js";
+import { PRICES_2008 } from "../scenario/defaults.js";
 import { formatNumber, type Chart } from "./chart.js";
 import { MODEL_COLORS } from "./render.js";
 

@@ -1,9 +1,9 @@
 import { distribution, type DistributionSpec } from "../kernel/distributions.js";
-import { PRICES_2008, type PriceModel } from "../metrics/cost.js";
-import { SERVICE_MODELS } from "../model/events.js";
+import { PRICES_2008 } from "../scenario/defaults.js";
+import { SERVICE_MODELS, type PriceModel } from "../model/events.js";
+import { resolveScenario } from "../scenario/resolve.js";
 import { scenarioSchema, type Scenario } from "../scenario/schema.js";
-import { storageConfig } from "../sim/scenario-world.js";
-import type { EventStore, RunRecord } from "../store/event-store.js";
+import type { EventStore, RunRecord } from "../event-store/event-store.js";
 import { availabilityChart } from "./availability.js";
 import type { ChartOrSkip } from "./chart.js";
 import { costChart, M1_SMALL, type VmSize } from "./cost.js";
@@ -11,7 +11,7 @@ import { migrationChart } from "./migration.js";
 import { DEFAULT_MTTDL, mttdlChart, simulatedLoss, type MttdlSetting } from "./mttdl.js";
 import { recoveryCdfChart, recoveryTimesHours } from "./recovery-cdf.js";
 import { runEvents, runsWithEvents } from "./run-events.js";
-import type { CellRow } from "./summary-types.js";
+import type { CellRow } from "../stats/summary.js";
 import { timeline, timelineChart } from "./timeline.js";
 
 /**
@@ -79,7 +79,7 @@ export function scenarioOf(run: RunRecord): Scenario {
 }
 
 function prices(scenario: Scenario): PriceModel {
-  return { ...PRICES_2008, ...scenario.prices };
+  return resolveScenario(scenario).prices;
 }
 
 /** The most requested VM size of the workload (the first of equal weight); m1.small without one. */
@@ -104,7 +104,7 @@ function mttdlSetting(scenario: Scenario): MttdlSetting {
     ...DEFAULT_MTTDL,
     diskMttfHours: ttf !== undefined ? mean(ttf) : DEFAULT_MTTDL.diskMttfHours,
     volumeGiB: typicalVm(scenario).diskGiB,
-    rebuildMBps: storageConfig(scenario).rebuildMBps,
+    rebuildMBps: resolveScenario(scenario).storage.rebuildMBps,
     volumes: volumes > 0 ? volumes : DEFAULT_MTTDL.volumes,
     hours: scenario.durationHours,
   };

@@ -1,13 +1,13 @@
 import type { TopLevelSpec } from "vega-lite";
-import { mttdlMarkov } from "../storage/mttdl.js";
+import { mttdlMarkov } from "../reliability/mttdl.js";
 import { formatNumber, type Chart } from "./chart.js";
-import type { CellRow } from "./summary-types.js";
+import type { CellRow } from "../stats/summary.js";
 
 /**
  * Chart 3, two panels.
  *
  * Left: mean time to data loss of one volume against the rebuild bandwidth, one line per
- * replication factor — the birth–death Markov chain of `src/storage/mttdl.ts`: copies fail
+ * replication factor — the birth–death Markov chain of `src/reliability/mttdl.ts`: copies fail
  * independently at λ = 1 / disk MTTF, rebuilds are exponential with mean size / bandwidth.
  *
  * Right: the probability that a run loses at least one volume, against the replication factor:

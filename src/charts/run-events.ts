@@ -1,6 +1,6 @@
 import type { DomainEvent } from "../model/events.js";
-import { decodeEvent } from "../store/event-codec.js";
-import type { EventStore, RunRecord } from "../store/event-store.js";
+import { decodeEvent } from "../event-store/event-codec.js";
+import type { EventStore, RunRecord } from "../event-store/event-store.js";
 
 /** The events of a stored run, decoded, in seq order, read a page at a time. */
 export function* runEvents(store: EventStore, runId: number): Generator<DomainEvent> {

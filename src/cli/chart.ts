@@ -2,8 +2,8 @@ import { dirname, join } from "node:path";
 import { isChart } from "../charts/chart.js";
 import { chartsForDatabase } from "../charts/from-database.js";
 import { writeChart } from "../charts/write.js";
-import { summarizeDatabase } from "../stats/summary.js";
-import { EventStore } from "../store/event-store.js";
+import { summarizeDatabase } from "../experiment/summary.js";
+import { EventStore } from "../event-store/event-store.js";
 import { ExitCode } from "./exit-codes.js";
 
 /**

@@ -1,13 +1,11 @@
 import { SingleBar } from "cli-progress";
 import type { ExperimentPlan } from "../experiment/expand.js";
 import { runExperiment, type ExperimentOutcome } from "../experiment/runner.js";
-import { currentProvenance } from "../run/provenance.js";
+import { currentProvenance } from "../recording/provenance.js";
 import { ExitCode } from "./exit-codes.js";
 
 export interface ExperimentCommandOptions {
   db: string;
-  text: string;
-  overrides: string[];
   jobs?: number;
   storeEvents: boolean;
   json: boolean;
@@ -43,8 +41,6 @@ export async function experimentCommand(plan: ExperimentPlan, options: Experimen
   try {
     const outcome = await runExperiment(plan, {
       db: options.db,
-      text: options.text,
-      overrides: options.overrides,
       jobs: options.jobs,
       storeEvents: options.storeEvents,
       check: options.check,

@@ -1,5 +1,5 @@
-import { decodeEvent } from "../store/event-codec.js";
-import { EventStore, type RunRecord } from "../store/event-store.js";
+import { decodeEvent } from "../event-store/event-codec.js";
+import { EventStore, type RunRecord } from "../event-store/event-store.js";
 import { ExitCode, UsageError } from "./exit-codes.js";
 
 /**

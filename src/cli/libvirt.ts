@@ -5,10 +5,10 @@ import { inventoryHost, loadInventoryFile } from "../adapters/libvirt/inventory.
 import { runLive, type LiveRunResult } from "../adapters/libvirt/live-run.js";
 import { Virsh } from "../adapters/libvirt/virsh.js";
 import type { ServiceModel } from "../model/events.js";
-import { currentProvenance } from "../run/provenance.js";
+import { currentProvenance } from "../recording/provenance.js";
 import { parseScenario, type LoadedScenario } from "../scenario/load.js";
-import type { Scenario } from "../scenario/schema.js";
-import { EventStore } from "../store/event-store.js";
+import type { RunConfig } from "../scenario/resolve.js";
+import { EventStore } from "../event-store/event-store.js";
 import { ExitCode, UsageError } from "./exit-codes.js";
 
 export interface HostReport {
@@ -83,7 +83,7 @@ export async function liveCommand(inventoryFile: string, loaded: LoadedScenario,
   return withRun(options, (store, virsh, signal) =>
     runLive({
       inventory,
-      scenario: loaded.scenario,
+      config: loaded.config,
       meta: {
         scenarioName: loaded.scenario.name,
         scenarioFile: loaded.file,
@@ -127,7 +127,7 @@ export async function drainCommand(inventoryFile: string, host: string, options:
   return withRun({ ...options, keep: true }, (store, virsh, signal) =>
     runLive({
       inventory,
-      scenario: drainScenario(),
+      config: drainScenario(),
       meta: {
         scenarioName: `drain-${host}`,
         scenarioFile: inventoryFile,
@@ -190,9 +190,9 @@ function commented(text: string): string {
 }
 
 /** The settings a drain runs under: persistent-ha, first fit, no fencing (nothing fails on purpose). */
-function drainScenario(): Scenario {
+function drainScenario(): RunConfig {
   return parseScenario(
     "(drain)",
     "name: drain\ndurationHours: 1\nserviceModels: [persistent-ha]\ncluster: { hosts: [{ name: h, vcpus: 1, memoryGiB: 1, diskGiB: 1 }] }\nha: { heartbeatTimeoutSeconds: 5, fencing: false }\n",
-  ).scenario;
+  ).config;
 }

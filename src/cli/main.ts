@@ -5,9 +5,9 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { FontError } from "../charts/render.js";
 import { SERVICE_MODELS, type ServiceModel } from "../model/events.js";
 import { expandExperiment } from "../experiment/expand.js";
-import { SUMMARY_METRICS } from "../stats/metrics.js";
+import { SUMMARY_METRICS } from "../metrics/summary-metrics.js";
 import { ScenarioError, loadScenarioFile } from "../scenario/load.js";
-import { StoreError } from "../store/event-store.js";
+import { StoreError } from "../event-store/event-store.js";
 import { chartCommand } from "./chart.js";
 import { ExitCode, UsageError } from "./exit-codes.js";
 import { experimentCommand } from "./experiment.js";
@@ -79,8 +79,6 @@ function buildProgram(): Command {
         }
         process.exitCode = await experimentCommand(plan, {
           db,
-          text,
-          overrides: opts.set,
           jobs: opts.jobs,
           storeEvents: opts.events,
           json: opts.json === true,

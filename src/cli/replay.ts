@@ -1,5 +1,5 @@
 import { replayRun, type ReplayReport } from "../replay/replay.js";
-import { EventStore, type RunRecord } from "../store/event-store.js";
+import { EventStore, type RunRecord } from "../event-store/event-store.js";
 import { ExitCode, UsageError } from "./exit-codes.js";
 
 /** `testbed replay`: rebuild (and with --verify, check) one run or every run with a stored log. */

@@ -2,8 +2,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { chartsForDatabase } from "../charts/from-database.js";
 import { reportHtml } from "../report/report.js";
-import { summarizeDatabase } from "../stats/summary.js";
-import { EventStore } from "../store/event-store.js";
+import { summarizeDatabase } from "../experiment/summary.js";
+import { EventStore } from "../event-store/event-store.js";
 import { ExitCode } from "./exit-codes.js";
 
 /** `testbed report <db>`: writes the self-contained HTML report (default `<db dir>/report.html`) and prints its path. */

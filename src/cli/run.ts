@@ -2,9 +2,9 @@ import { SingleBar } from "cli-progress";
 import { msToHours } from "../kernel/time.js";
 import type { ServiceModel } from "../model/events.js";
 import type { LoadedScenario } from "../scenario/load.js";
-import { currentProvenance } from "../run/provenance.js";
-import { runScenario, RunInterrupted, type RunResult } from "../run/run-scenario.js";
-import { EventStore } from "../store/event-store.js";
+import { currentProvenance } from "../recording/provenance.js";
+import { runScenario, RunInterrupted, type RunResult } from "../adapters/sim/run-scenario.js";
+import { EventStore } from "../event-store/event-store.js";
 import { ExitCode } from "./exit-codes.js";
 
 export interface RunCommandOptions {

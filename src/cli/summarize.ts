@@ -1,6 +1,7 @@
 import { stringify } from "csv-stringify/sync";
-import { SUMMARY_METRICS } from "../stats/metrics.js";
-import { summarizeDatabase, type CellRow, type MetricSummary, type PairedDiffRow } from "../stats/summary.js";
+import { SUMMARY_METRICS } from "../metrics/summary-metrics.js";
+import { summarizeDatabase } from "../experiment/summary.js";
+import type { CellRow, MetricSummary, PairedDiffRow } from "../stats/summary.js";
 import { ExitCode } from "./exit-codes.js";
 
 export interface SummarizeOptions {

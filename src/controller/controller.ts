@@ -2,7 +2,7 @@ import type { DomainEvent } from "../model/events.js";
 import { fits, hostsBroughtUpBy, hostsDownedBy, schedulable, volumeAvailable, type Host, type Vm, type World } from "../model/world.js";
 import { CapacityIndex } from "../placement/capacity-index.js";
 import { admits, AntiAffinityGroups, NO_CONSTRAINTS, place, reserveCovered, type ConstrainedRequest, type PlacementConstraints } from "../placement/placement.js";
-import { firstFit, type PlacementPolicy, type Plan } from "../placement/policies.js";
+import { POLICIES, type PlacementPolicy, type Plan, type PolicyName } from "../placement/policies.js";
 import { Maintenance } from "./maintenance.js";
 import type { ClusterPort } from "./port.js";
 import { planConsolidation, planRebalance, type RebalanceOptions } from "./rebalance.js";
@@ -10,8 +10,8 @@ import { planConsolidation, planRebalance, type RebalanceOptions } from "./rebal
 export interface ControllerConfig {
   /** persistent-ha: silence after which a host is declared dead and its VMs restarted elsewhere. */
   heartbeatTimeoutMs: number;
-  /** The placement policy (default first fit). */
-  policy?: PlacementPolicy;
+  /** The placement policy by name (default first fit). */
+  policy?: PolicyName;
   constraints?: PlacementConstraints;
   /** persistent-ha: power a silent host off (STONITH) before restarting its VMs elsewhere (default true). */
   fencing?: boolean;
@@ -63,7 +63,10 @@ export class Controller {
   private placements = 0;
   /** Hosts the controller has lost contact with, and since when. */
   private readonly silentSince = new Map<string, number>();
-  /** The source host of each live migration this controller started and has not seen end. */
+  /**
+   * The source host of each migration in flight, a projection of the log: `migrationStarted` names
+   * it, and the events that end a migration do not (by then the world has the VM on its destination).
+   */
   private readonly migrating = new Map<string, string>();
   private readonly migrationFailures = new Map<string, number>();
   /** When each VM stopped on its own (a failed boot, a crashed guest) within the last RETRY_WINDOW_MS. */
@@ -76,7 +79,7 @@ export class Controller {
 
   constructor(private readonly port: ClusterPort, private readonly config: ControllerConfig) {
     this.index = new CapacityIndex(port.world);
-    this.policy = config.policy ?? firstFit;
+    this.policy = POLICIES[config.policy ?? "first-fit"];
     this.constraints = config.constraints ?? NO_CONSTRAINTS;
     this.powerSave = config.idleOffMs !== undefined && config.idleOffMs !== null;
     this.maintenance = new Maintenance(port, {
@@ -90,6 +93,7 @@ export class Controller {
   observe(event: DomainEvent): void {
     this.index.apply(event);
     this.groups.apply(event);
+    if (event.type === "migrationStarted") this.migrating.set(event.vm, event.from);
   }
 
   react(event: DomainEvent): void {
@@ -329,7 +333,6 @@ export class Controller {
   }
 
   private migrate(vm: Vm, to: string): void {
-    this.migrating.set(vm.id, vm.host!);
     this.port.migrateVm(vm.id, to, "live");
   }
 

@@ -1,15 +1,9 @@
-import type { DomainEventBody } from "../model/events.js";
+import type { DomainEventBody, MigrationMode, PowerOffReason } from "../model/events.js";
 import type { World } from "../model/world.js";
-
-/** Live: pre-copy while the VM runs, a short stop-and-copy pause. Cold: stop, move, boot again. */
-export type MigrationMode = "live" | "cold";
-
-/** Why a host is switched off on purpose (not a failure). */
-export type PowerOffReason = "idle" | "maintenance" | "fenced";
 
 /**
  * The infrastructure port: what the controller needs from the infrastructure it runs on — the
- * simulated cluster (`src/sim/infrastructure.ts`) or real hosts through libvirt. The controller
+ * simulated cluster (`src/adapters/sim/`) or real hosts through libvirt. The controller
  * reads the world (never writes it) and acts only through these commands; it never knows whether
  * time is simulated.
  *

@@ -1,5 +1,5 @@
 import { SERVICE_MODELS, type ServiceModel } from "../model/events.js";
-import { parseScenario, ScenarioError, type LoadedScenario } from "../scenario/load.js";
+import { readScenarioDocument, ScenarioError, validateScenario, type LoadedScenario } from "../scenario/load.js";
 
 /** A swept value, as written in the file. */
 export type SweepValue = number | string | boolean;
@@ -12,7 +12,7 @@ export interface Cell {
   values: Record<string, SweepValue>;
   /** The `path=value` settings applied to the base scenario (the `--set` machinery). */
   overrides: string[];
-  /** The cell's scenario, validated, with its own canonical hash. */
+  /** The cell's scenario, validated and resolved, with its own canonical hash. */
   loaded: LoadedScenario;
 }
 
@@ -38,14 +38,15 @@ export interface ExperimentPlan {
 const MAX_CELLS = 10_000;
 
 /**
- * Expands a scenario file with an `experiment:` section into its cells and runs. Each cell is the
- * file parsed again with `overrides` (the `--set` settings given for the whole experiment) plus one
- * `path=value` per swept path, so it is validated like a file written that way, and its hash is
- * that of such a file. Problems are reported as `file: experiment.sweep.<path> = <value>: <problem>`:
+ * Expands a scenario file with an `experiment:` section into its cells and runs. The file is parsed
+ * once; each cell is that document with `overrides` (the `--set` settings given for the whole
+ * experiment) plus one `path=value` per swept path, validated like a file written that way and
+ * resolved once here (workers get it resolved); its hash is that of such a file. Problems are reported as `file: experiment.sweep.<path> = <value>: <problem>`:
  * first each value alone, then each combination (a value can be fine alone and clash with another).
  */
 export function expandExperiment(file: string, text: string, overrides: readonly string[] = []): ExperimentPlan {
-  const base = parseScenario(file, text, overrides);
+  const document = readScenarioDocument(file, text);
+  const base = validateScenario(document, overrides);
   const spec = base.scenario.experiment;
   if (!spec) throw new ScenarioError(file, ["experiment: expected an experiment section (sweep, replications or seeds)"]);
   const sweepPaths = Object.keys(spec.sweep);
@@ -58,7 +59,7 @@ export function expandExperiment(file: string, text: string, overrides: readonly
     }
     for (const value of spec.sweep[path]!) {
       try {
-        parseScenario(file, text, [...overrides, setting(path, value)]);
+        validateScenario(document, [...overrides, setting(path, value)]);
       } catch (error) {
         if (!(error instanceof ScenarioError)) throw error;
         const prefix = `--set ${setting(path, value)}: `; // the override machinery's own wording
@@ -76,7 +77,7 @@ export function expandExperiment(file: string, text: string, overrides: readonly
     const values = Object.fromEntries(sweepPaths.map((path, i) => [path, combination[i]!]));
     const cellOverrides = sweepPaths.map((path, i) => setting(path, combination[i]!));
     try {
-      return { index, values, overrides: cellOverrides, loaded: parseScenario(file, text, [...overrides, ...cellOverrides]) };
+      return { index, values, overrides: cellOverrides, loaded: validateScenario(document, [...overrides, ...cellOverrides]) };
     } catch (error) {
       if (!(error instanceof ScenarioError)) throw error;
       const where = sweepPaths.map((path, i) => `${path} = ${JSON.stringify(combination[i])}`).join(", ");

@@ -5,17 +5,13 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { Piscina } from "piscina";
 import type { RunMetrics } from "../metrics/run-metrics.js";
 import type { ServiceModel } from "../model/events.js";
-import type { Provenance } from "../run/provenance.js";
-import { EventStore, runKey } from "../store/event-store.js";
+import type { Provenance } from "../recording/provenance.js";
+import { EventStore, runKey } from "../event-store/event-store.js";
 import type { ExperimentPlan, SweepValue } from "./expand.js";
 import type { RunTask, RunTaskResult } from "./worker.js";
 
 export interface ExperimentOptions {
   db: string;
-  /** The scenario file's text: each worker parses its cell from it. */
-  text: string;
-  /** `--set` settings applied to the whole experiment (before the sweep's). */
-  overrides: readonly string[];
   /** Worker threads (default: `os.availableParallelism()`). */
   jobs?: number;
   storeEvents: boolean;
@@ -131,10 +127,7 @@ export async function runExperiment(plan: ExperimentPlan, options: ExperimentOpt
           const cell = plan.cells[outcome.cellIndex]!;
           const task = pool.run({
             db: options.db,
-            file: plan.file,
-            text: options.text,
-            overrides: [...options.overrides, ...cell.overrides],
-            scenarioHash: cell.loaded.hash,
+            scenario: { file: cell.loaded.file, text: cell.loaded.text, canonical: cell.loaded.canonical, hash: cell.loaded.hash, config: cell.loaded.config },
             seed: outcome.seed,
             serviceModel: outcome.serviceModel,
             storeEvents: options.storeEvents,

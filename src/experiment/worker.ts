@@ -1,24 +1,20 @@
 /**
- * The experiment runner's worker thread (a piscina task): computes one run and records it in the
- * results database through its own connection (WAL, busy timeout), exactly as `testbed run` does
+ * The experiment runner's worker thread (a piscina task): computes one run of a cell, resolved in
+ * the main thread, and records it in the results database through its own connection (WAL, busy timeout), exactly as `testbed run` does
  * for a single scenario — the run row before its events, `complete` in the same transaction as its
  * last events. It returns what the main thread reports; it never throws for a failed run (the
  * run is recorded as failed and the others go on).
  */
 import type { RunMetrics } from "../metrics/run-metrics.js";
 import type { ServiceModel } from "../model/events.js";
-import { runScenario, RunInterrupted } from "../run/run-scenario.js";
-import { parseScenario } from "../scenario/load.js";
-import { EventStore } from "../store/event-store.js";
+import { runScenario, RunInterrupted } from "../adapters/sim/run-scenario.js";
+import type { ResolvedScenario } from "../scenario/load.js";
+import { EventStore } from "../event-store/event-store.js";
 
 export interface RunTask {
   db: string;
-  file: string;
-  /** The scenario file's text and the settings that make this cell (the base's and the sweep's). */
-  text: string;
-  overrides: string[];
-  /** The cell's hash as the main thread computed it: a worker that computes another refuses to run. */
-  scenarioHash: string;
+  /** The cell's scenario as the main thread resolved it (plain data: nothing is parsed here). */
+  scenario: ResolvedScenario;
   seed: number;
   serviceModel: ServiceModel;
   storeEvents: boolean;
@@ -41,11 +37,9 @@ export default async function runTask(task: RunTask): Promise<RunTaskResult> {
   let runId: number | null = null;
   let store: EventStore | null = null;
   try {
-    const loaded = parseScenario(task.file, task.text, task.overrides);
-    if (loaded.hash !== task.scenarioHash) throw new Error(`the cell's scenario hash changed in the worker (${loaded.hash} ≠ ${task.scenarioHash})`);
     store = EventStore.open(task.db);
     const abort = new AbortController();
-    const result = await runScenario(loaded, {
+    const result = await runScenario(task.scenario, {
       seed: task.seed,
       serviceModel: task.serviceModel,
       store,
@@ -60,7 +54,7 @@ export default async function runTask(task: RunTask): Promise<RunTaskResult> {
     runId = result.runId;
     return { status: "complete", runId: result.runId!, eventCount: result.eventCount, finalT: result.finalT, stateHash: result.stateHash, logHash: result.logHash, metrics: result.metrics, ms: elapsed() };
   } catch (error) {
-    runId = store?.lastRunId(task.scenarioHash, task.seed, task.serviceModel) ?? null;
+    runId = store?.lastRunId(task.scenario.hash, task.seed, task.serviceModel) ?? null;
     return { status: error instanceof RunInterrupted ? "interrupted" : "failed", runId, error: (error as Error).message, ms: elapsed() };
   } finally {
     store?.close();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { simulate } from "../../test/simulate.js";
-import { PRICES_2008 } from "./cost.js";
+import { PRICES_2008 } from "../scenario/defaults.js";
+import { simulateMetrics } from "../../test/helpers.js";
 
 /** One m1.small-sized VM (1.7 GiB, 160 GB disk) wanted for 10 hours on a cluster that never fails. */
 const oneVm = (prices = {}) => ({
@@ -13,22 +13,22 @@ const oneVm = (prices = {}) => ({
 
 describe("cost", () => {
   it("bills an ephemeral instance per started hour at EC2's 2008 price", () => {
-    expect(simulate(oneVm(), 1, "ephemeral").cost.userUsd).toBeCloseTo(10 * 0.1, 9);
+    expect(simulateMetrics(oneVm(), 1, "ephemeral").cost.userUsd).toBeCloseTo(10 * 0.1, 9);
   });
 
   it("bills a VPS per started month, whether it runs or not", () => {
-    expect(simulate(oneVm(), 1, "vps").cost.userUsd).toBeCloseTo(1.7 * 70, 9);
+    expect(simulateMetrics(oneVm(), 1, "vps").cost.userUsd).toBeCloseTo(1.7 * 70, 9);
   });
 
   it("bills persistent-ha per started hour plus its volume per GB-month", () => {
     const expected = 10 * 0.1 + 160 * (10 / 730) * 0.1;
-    expect(simulate(oneVm(), 1, "persistent-ha").cost.userUsd).toBeCloseTo(expected, 9);
+    expect(simulateMetrics(oneVm(), 1, "persistent-ha").cost.userUsd).toBeCloseTo(expected, 9);
   });
 
   it("charges the provider per host-hour and takes the prices from the scenario", () => {
-    const m = simulate(oneVm({ hostUsdPerHour: 1 }), 1, "vps");
+    const m = simulateMetrics(oneVm({ hostUsdPerHour: 1 }), 1, "vps");
     expect(m.cost.providerUsd).toBeCloseTo(2 * 10 * 1, 9);
-    expect(simulate(oneVm(), 1, "vps").cost.providerUsd).toBeCloseTo(2 * 10 * PRICES_2008.hostUsdPerHour, 9);
+    expect(simulateMetrics(oneVm(), 1, "vps").cost.providerUsd).toBeCloseTo(2 * 10 * PRICES_2008.hostUsdPerHour, 9);
   });
 
   it("bills each session of an instance that is lost and relaunched from its own first hour", () => {
@@ -39,7 +39,7 @@ describe("cost", () => {
     };
     const sessions: number[] = [];
     let since = 0;
-    const m = simulate(failing, 3, "ephemeral", (e) => {
+    const m = simulateMetrics(failing, 3, "ephemeral", (e) => {
       if (e.type === "vmPlaced") since = e.t;
       if (e.type === "vmLost" || e.type === "runEnded") sessions.push(Math.max(1, Math.ceil((e.t - since) / 3_600_000)));
     });

@@ -1,38 +1,19 @@
 import { MS_PER_HOUR, msToHours } from "../kernel/time.js";
-import type { ServiceModel } from "../model/events.js";
+import type { PriceModel, ServiceModel } from "../model/events.js";
 import type { Projection } from "./projection.js";
 
 /**
- * What users pay and what the provider spends, under a price model carried by the log
- * (`runStarted.prices`). Defaults are 2008 public list prices (US):
- * - EC2 m1.small (1.7 GB memory) $0.10 per started instance-hour (Amazon EC2 pricing page,
- *   2008) ⇒ $0.10 / 1.7 per GiB of memory per started hour, for `ephemeral` and for the compute
- *   of `persistent-ha`;
- * - a VPS with 1 GB of memory $70 per month (Slicehost price list, 2008), billed per started
- *   month while the VPS exists, running or not;
- * - persistent storage $0.10 per GB-month provisioned (Amazon EBS, launched August 2008), for the
- *   volumes of `persistent-ha`;
- * - the provider's cost of a host, $0.15 per hour: a ~$3 000 server amortised over three years
- *   ($0.11/h) plus power, cooling and space (Hamilton, "Cost of Power in Large-Scale Data
- *   Centers", 2008: servers are over half the monthly cost of a data centre).
+ * What users pay and what the provider spends, under the price model carried by the log
+ * (`runStarted.prices`; the defaults, 2008 list prices, and their sources are in
+ * `src/scenario/defaults.ts`).
  *
  * Billing follows each model: an ephemeral or persistent-ha VM is billed per started hour of
  * every session on a host (from placement or reboot to going down, being lost or terminated);
  * a VPS per started 730-hour month from its first start to its termination or the end of the run.
  */
-export interface PriceModel {
-  hourlyUsdPerGiB: number;
-  monthlyUsdPerGiB: number;
-  storageUsdPerGBMonth: number;
-  hostUsdPerHour: number;
-}
 
-export const PRICES_2008: PriceModel = {
-  hourlyUsdPerGiB: 0.1 / 1.7,
-  monthlyUsdPerGiB: 70,
-  storageUsdPerGBMonth: 0.1,
-  hostUsdPerHour: 0.15,
-};
+/** No prices until `runStarted` brings the run's. */
+const NO_PRICES: PriceModel = { hourlyUsdPerGiB: 0, monthlyUsdPerGiB: 0, storageUsdPerGBMonth: 0, hostUsdPerHour: 0 };
 
 const HOURS_PER_MONTH = 730;
 const MS_PER_MONTH = HOURS_PER_MONTH * MS_PER_HOUR;
@@ -65,7 +46,7 @@ interface State {
 }
 
 export const cost: Projection<State, CostMetrics> = {
-  init: () => ({ t: 0, model: null, prices: PRICES_2008, hosts: 0, vms: new Map(), volumeOfVm: new Map(), computeUsd: 0, storageUsd: 0, demandMs: 0 }),
+  init: () => ({ t: 0, model: null, prices: NO_PRICES, hosts: 0, vms: new Map(), volumeOfVm: new Map(), computeUsd: 0, storageUsd: 0, demandMs: 0 }),
   apply(s, e) {
     s.t = e.t;
     switch (e.type) {

@@ -1,7 +1,6 @@
 import { msToHours } from "../kernel/time.js";
-import type { MigrationMode } from "../controller/port.js";
-import { CapacityIndex } from "../placement/capacity-index.js";
-import { reserveCovered, type FailureDomain } from "../placement/placement.js";
+import type { MigrationMode } from "../model/events.js";
+import { FailoverReserve, type FailureDomain } from "../placement/failover-reserve.js";
 import type { World } from "../model/world.js";
 import type { Projection } from "./projection.js";
 import { percentiles, type Percentiles } from "./service-metrics.js";
@@ -35,7 +34,8 @@ export interface OperationsMetrics {
 
 interface State {
   t: number;
-  index: CapacityIndex | null;
+  /** The free capacity and largest failure domain, as admission control sees them (a fold of its own). */
+  reserve: FailoverReserve | null;
   started: Map<string, { t: number; mode: MigrationMode; fromMaintenance: boolean }>;
   live: number;
   cold: number;
@@ -54,7 +54,7 @@ interface State {
 export const operationsMetrics: Projection<State, OperationsMetrics> = {
   init: () => ({
     t: 0,
-    index: null,
+    reserve: null,
     started: new Map(),
     live: 0,
     cold: 0,
@@ -74,8 +74,8 @@ export const operationsMetrics: Projection<State, OperationsMetrics> = {
     s.poweredOnMs += s.poweredOn * dt;
     for (const domain of ["host", "rack"] as const) if (s.shortfall[domain].now) s.shortfall[domain].ms += dt;
     s.t = e.t;
-    s.index ??= new CapacityIndex(world);
-    s.index.apply(e);
+    s.reserve ??= new FailoverReserve(world);
+    s.reserve.apply(e);
     switch (e.type) {
       case "hostAdded":
         s.poweredOn++;
@@ -132,7 +132,7 @@ export const operationsMetrics: Projection<State, OperationsMetrics> = {
       s.aborted++;
     }
     if (world.serviceModel !== null && e.type !== "runStarted") {
-      for (const domain of ["host", "rack"] as const) s.shortfall[domain].now = hasWork(world) && !reserveCovered(s.index, domain);
+      for (const domain of ["host", "rack"] as const) s.shortfall[domain].now = hasWork(world) && !s.reserve.covered(domain);
     }
     return s;
   },

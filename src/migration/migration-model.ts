@@ -1,29 +1,6 @@
-import { XEN_PRECOPY_DEFAULTS, precopy, type PrecopyResult } from "./precopy.js";
+import { precopy, type PrecopyResult } from "./precopy.js";
 
-/**
- * Defaults of the simulated migrations.
- *
- * - Link: 1 Gbit/s, as in Clark et al.'s testbed ("Live Migration of Virtual Machines", NSDI
- *   2005, §6.1); 117 MiB/s is what TCP carries of it.
- * - Dirty rate 20 MiB/s: Clark et al.'s SPECweb99 server (§6.3) dirtied its working set at a few
- *   tens of MB/s; their Quake 3 server far less; MMuncher (a memory benchmark) 512 MB/s, enough to
- *   defeat pre-copy on that link. Override per scenario with a distribution.
- * - Pre-copy limits: Xen's (30 rounds, 3× memory, 50 pages), `XEN_PRECOPY_DEFAULTS`.
- * - Switchover 20 ms: resuming the VM and the unsolicited ARP; Clark et al. report 165 ms total
- *   downtime for SPECweb99 (most of it the last round) and 50 ms for Quake 3.
- * - At most 2 migrations at once from or to one host: vSphere allows 4 on 1 GbE, but each then
- *   gets a quarter of the link; 2 keeps each migration's share, and its dirtying, reasonable.
- */
-export const MIGRATION_DEFAULTS = {
-  bandwidthMBps: 117,
-  dirtyRateMBps: 20,
-  writableWorkingSetFraction: 1,
-  ...XEN_PRECOPY_DEFAULTS,
-  switchoverMs: 20,
-  abortOnNonConvergence: false,
-  maxPerHost: 2,
-} as const;
-
+/** A live migration's parameters (defaults and their sources in `src/scenario/defaults.ts`). */
 export interface MigrationConfig {
   bandwidthMBps: number;
   writableWorkingSetFraction: number;

@@ -6,10 +6,6 @@
  * Every event carries `seq` (its 1-based position in the run's log) and `t` (simulated or
  * wall-clock milliseconds since the start of the run). Payload field names carry their units.
  */
-import type { MigrationMode, PowerOffReason } from "../controller/port.js";
-import type { PriceModel } from "../metrics/cost.js";
-import type { Refusal } from "../placement/policies.js";
-
 export type FailureCause = "crash" | "hardware";
 
 /**
@@ -44,6 +40,41 @@ export const DISK_OF_MODEL: Record<ServiceModel, DiskKind> = {
  * disk array failed beyond what its RAID level tolerates (`array`), or its volume was lost.
  */
 export type VmLossCause = "host" | "array" | "volume";
+
+/** Live: pre-copy while the VM runs, a short stop-and-copy pause. Cold: stop, move, boot again. */
+export type MigrationMode = "live" | "cold";
+
+/** Why a host is switched off on purpose (not a failure). */
+export type PowerOffReason = "idle" | "maintenance" | "fenced";
+
+/**
+ * Why no host will do for a VM: no host is up; no up host has that many free vCPUs, that much
+ * free memory or local disk; each resource is free somewhere, but not together on one host;
+ * there is room only in failure domains that already hold a VM of the request's anti-affinity
+ * group; or placing it would leave too little spare capacity to restart the VMs of the largest
+ * failure domain (admission control).
+ */
+export type Refusal =
+  | "noHostUp"
+  | "insufficientVcpus"
+  | "insufficientMemory"
+  | "insufficientDisk"
+  | "fragmented"
+  | "violatesAntiAffinity"
+  | "breaksFailoverReserve";
+
+/**
+ * The price model a run is billed under, carried by its log (`runStarted.prices`): USD per GiB of
+ * memory per started hour (hourly-billed models), per GiB of memory per started month (VPS), per
+ * GB-month of provisioned volume storage, and the provider's cost of a host per hour. The
+ * defaults and their sources are in `src/scenario/defaults.ts`; the bills in `src/metrics/cost.ts`.
+ */
+export interface PriceModel {
+  hourlyUsdPerGiB: number;
+  monthlyUsdPerGiB: number;
+  storageUsdPerGBMonth: number;
+  hostUsdPerHour: number;
+}
 
 /** Why a migration stopped: an end went down, pre-copy did not converge, or the infrastructure reported an error. */
 export type MigrationAbortReason = "sourceDown" | "destinationDown" | "notConverging" | "failed";
@@ -141,8 +172,12 @@ export type DomainEventBody =
    * is how much state was lost: the time since the instance booted, or since the volume was made.
    */
   | { type: "vmLost"; vm: string; cause: VmLossCause; stateHours: number }
-  /** The user no longer wants the VM: its resources are released and its demand ends. */
-  | { type: "vmTerminated"; vm: string }
+  /**
+   * The user no longer wants the VM: its resources are released and its demand ends; its volume,
+   * if it has one, is deleted with it (the storage reacts with `volumeDeleted`). Logs written
+   * before event format 2 (store schema 4) lack `volume`.
+   */
+  | { type: "vmTerminated"; vm: string; volume: string | null }
   /** A disk failed: what it held is destroyed. It is replaced (empty) by `diskReplaced`. */
   | { type: "diskFailed"; host: string; disk: number }
   | { type: "diskReplaced"; host: string; disk: number }

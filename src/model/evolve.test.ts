@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { PRICES_2008 } from "../metrics/cost.js";
+import { PRICES_2008 } from "../scenario/defaults.js";
 import { canonicalJson } from "./canonical.js";
 import type { DomainEvent, DomainEventBody } from "./events.js";
 import { evolve, EvolveError } from "./evolve.js";
@@ -57,7 +57,9 @@ describe("evolve", () => {
     ]);
     expect(world.hosts.get("h1")).toMatchObject({ usedVcpus: 2, usedMemoryGiB: 8, usedDiskGiB: 100 });
     expect(world.vms.get("a")).toMatchObject({ state: "running", host: "h1", boots: 1, startedAt: 40_000, disk: "local-raid" });
-    evolve(world, { seq: 6, t: 50_000, type: "vmTerminated", vm: "a" });
+    expect(() => evolve(structuredClone(world), { seq: 6, t: 50_000, type: "vmTerminated", vm: "a", volume: "vol-9" })).toThrow(/VM a's volume is null, not vol-9/);
+    // Event format 1 (before store schema 4) had no volume: such logs still replay.
+    evolve(world, { seq: 6, t: 50_000, type: "vmTerminated", vm: "a" } as DomainEvent);
     expect(world.vms.has("a")).toBe(false);
     expect(world.hosts.get("h1")).toMatchObject({ usedVcpus: 0, usedMemoryGiB: 0, usedDiskGiB: 0 });
     expect(world.hosts.get("h1")!.vms.size).toBe(0);

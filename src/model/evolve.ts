@@ -347,6 +347,7 @@ export function evolve(world: World, event: DomainEvent): World {
     }
     case "vmTerminated": {
       const vm = vmIn(world, event, event.vm);
+      if (event.volume !== undefined && event.volume !== vm.volume) throw new EvolveError(event, `VM ${vm.id}'s volume is ${vm.volume}, not ${event.volume}`);
       cancelMigration(world, vm);
       if (vm.host !== null) release(world, vm);
       world.vms.delete(vm.id);

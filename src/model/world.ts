@@ -1,5 +1,4 @@
-import type { MigrationMode, PowerOffReason } from "../controller/port.js";
-import type { DiskKind, FailureCause, ServiceModel, VolumeKind } from "./events.js";
+import type { DiskKind, FailureCause, MigrationMode, PowerOffReason, ServiceModel, VolumeKind } from "./events.js";
 
 /**
  * The world state that `evolve` builds from events. Plain data: Maps and Sets keyed by id, in

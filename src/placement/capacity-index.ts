@@ -1,6 +1,7 @@
 import type { DomainEvent } from "../model/events.js";
 import { HostsOfVms } from "../model/hosts-of-vms.js";
 import { localDiskGiB, schedulable, type Vm, type World } from "../model/world.js";
+import { FailoverReserve, hostsTouchedBy, type FailureDomain } from "./failover-reserve.js";
 
 /**
  * Free capacity of every host in a segment tree (hosts in the order they joined), so that
@@ -21,13 +22,11 @@ export class CapacityIndex {
   private readonly position = new Map<string, number>();
   /** Which hosts a VM's events touch. */
   private readonly hostsOfVms = new HostsOfVms();
-  /** Free and installed vCPUs and memory summed over the schedulable hosts. */
-  private readonly total = { freeVcpus: 0, freeMemoryGiB: 0 };
-  private readonly counted = new Map<string, { freeVcpus: number; freeMemoryGiB: number; schedulable: boolean }>();
-  /** The largest failure domain's capacity, per domain kind; recomputed when a host's schedulability changes. */
-  private largestDomain: Record<"host" | "rack", { vcpus: number; memoryGiB: number }> | null = null;
+  /** Free capacity in total and the largest failure domain's, for admission control. */
+  readonly reserve: FailoverReserve;
 
   constructor(private readonly world: World) {
+    this.reserve = new FailoverReserve(world);
     this.cpu.fill(-1);
     this.mem.fill(-1);
     this.disk.fill(-1);
@@ -35,26 +34,8 @@ export class CapacityIndex {
 
   /** Brings the index up to date with an event already applied to the world. */
   apply(event: DomainEvent): void {
-    switch (event.type) {
-      case "hostAdded":
-        this.addHost(event.host);
-        return;
-      case "hostFailed":
-      case "hostRepaired":
-      case "hostPoweredOff":
-      case "hostPoweredOn":
-      case "maintenanceStarted":
-      case "maintenanceFinished":
-      case "hostIsolated":
-      case "hostReconnected":
-        this.update(event.host);
-        return;
-      case "rackFailed":
-      case "rackRepaired":
-        for (const host of this.world.racks.get(event.rack)!.hosts) this.update(host);
-        return;
-    }
-    for (const host of this.hostsOfVms.touched(event, this.world)) this.update(host);
+    if (event.type === "hostAdded") return this.addHost(event.host);
+    for (const host of hostsTouchedBy(event, this.world, this.hostsOfVms)) this.update(host);
   }
 
   /** Whether the host can take the VM now (it is schedulable, not hidden, and has room). */
@@ -95,36 +76,12 @@ export class CapacityIndex {
 
   /** Free vCPUs and memory summed over the hosts that can take VMs. */
   freeTotal(): { vcpus: number; memoryGiB: number } {
-    return { vcpus: this.total.freeVcpus, memoryGiB: this.total.freeMemoryGiB };
+    return this.reserve.freeTotal();
   }
 
-  /**
-   * The installed vCPUs and memory of the largest failure domain (a host, or a rack) counting the
-   * hosts that can take VMs: what the rest of the cluster must have free to restart everything
-   * that domain runs.
-   */
-  largestDomainCapacity(domain: "host" | "rack"): { vcpus: number; memoryGiB: number } {
-    if (this.largestDomain === null) {
-      const host = { vcpus: 0, memoryGiB: 0 };
-      const racks = new Map<string, { vcpus: number; memoryGiB: number }>();
-      for (const id of this.ids) {
-        const h = this.world.hosts.get(id)!;
-        if (!this.counted.get(id)!.schedulable) continue;
-        host.vcpus = Math.max(host.vcpus, h.vcpus);
-        host.memoryGiB = Math.max(host.memoryGiB, h.memoryGiB);
-        const rack = racks.get(h.rack) ?? { vcpus: 0, memoryGiB: 0 };
-        rack.vcpus += h.vcpus;
-        rack.memoryGiB += h.memoryGiB;
-        racks.set(h.rack, rack);
-      }
-      const rack = { vcpus: 0, memoryGiB: 0 };
-      for (const r of racks.values()) {
-        rack.vcpus = Math.max(rack.vcpus, r.vcpus);
-        rack.memoryGiB = Math.max(rack.memoryGiB, r.memoryGiB);
-      }
-      this.largestDomain = { host, rack };
-    }
-    return this.largestDomain[domain];
+  /** The installed vCPUs and memory of the largest failure domain (`FailoverReserve`). */
+  largestDomainCapacity(domain: FailureDomain): { vcpus: number; memoryGiB: number } {
+    return this.reserve.largestDomainCapacity(domain);
   }
 
   /**
@@ -218,12 +175,7 @@ export class CapacityIndex {
   private update(id: string): void {
     const host = this.world.hosts.get(id)!;
     const usable = schedulable(host);
-    const before = this.counted.get(id);
-    const now = { freeVcpus: usable ? host.vcpus - host.usedVcpus : 0, freeMemoryGiB: usable ? host.memoryGiB - host.usedMemoryGiB : 0, schedulable: usable };
-    this.total.freeVcpus += now.freeVcpus - (before?.freeVcpus ?? 0);
-    this.total.freeMemoryGiB += now.freeMemoryGiB - (before?.freeMemoryGiB ?? 0);
-    if (before?.schedulable !== usable) this.largestDomain = null;
-    this.counted.set(id, now);
+    this.reserve.update(id);
     let node = this.size + this.position.get(id)!;
     this.cpu[node] = usable ? host.vcpus - host.usedVcpus : -1;
     this.mem[node] = usable ? host.memoryGiB - host.usedMemoryGiB : -1;

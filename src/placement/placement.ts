@@ -3,7 +3,9 @@ import { fits, schedulable, type World } from "../model/world.js";
 import type { CapacityIndex } from "./capacity-index.js";
 import type { PlacementPolicy, PlacementRequest, PlacementView, Plan } from "./policies.js";
 
-export type FailureDomain = "host" | "rack";
+import type { FailureDomain } from "./failover-reserve.js";
+
+export type { FailureDomain };
 
 /** Rules every plan must keep, whatever the policy (from the scenario's `ha` and `placement`). */
 export interface PlacementConstraints {
@@ -107,14 +109,12 @@ export function place(
 
 /** Whether the free capacity left after placing the request still covers the largest failure domain. */
 export function admits(index: CapacityIndex, domain: FailureDomain, request: { vcpus: number; memoryGiB: number }): boolean {
-  const free = index.freeTotal();
-  const reserve = index.largestDomainCapacity(domain);
-  return free.vcpus - request.vcpus >= reserve.vcpus && free.memoryGiB - request.memoryGiB >= reserve.memoryGiB - 1e-9;
+  return index.reserve.admits(domain, request);
 }
 
 /** Whether the free capacity covers the largest failure domain now (else there is a failover shortfall). */
 export function reserveCovered(index: CapacityIndex, domain: FailureDomain): boolean {
-  return admits(index, domain, { vcpus: 0, memoryGiB: 0 });
+  return index.reserve.covered(domain);
 }
 
 /** The hosts in the failure domains that hold, or are receiving, another VM of the request's group. */

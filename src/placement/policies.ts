@@ -1,4 +1,4 @@
-import type { DiskKind } from "../model/events.js";
+import type { DiskKind, Refusal } from "../model/events.js";
 import { localDiskGiB } from "../model/world.js";
 import type { CapacityIndex } from "./capacity-index.js";
 
@@ -22,21 +22,6 @@ export interface PlacementView {
   readonly placements: number;
 }
 
-/**
- * Why no host will do: no host is up; no up host has that many free vCPUs, that much free
- * memory or local disk; each resource is free somewhere, but not together on one host; there is
- * room only in failure domains that already hold a VM of the request's anti-affinity group; or
- * placing it would leave too little spare capacity to restart the VMs of the largest failure
- * domain (admission control).
- */
-export type Refusal =
-  | "noHostUp"
-  | "insufficientVcpus"
-  | "insufficientMemory"
-  | "insufficientDisk"
-  | "fragmented"
-  | "violatesAntiAffinity"
-  | "breaksFailoverReserve";
 
 export type Plan = { host: string } | { refused: Refusal };
 

@@ -3,9 +3,9 @@ import { canonicalJson } from "../model/canonical.js";
 import type { DomainEvent } from "../model/events.js";
 import { evolve } from "../model/evolve.js";
 import { emptyWorld, type World } from "../model/world.js";
-import { hashWorld } from "../run/hashing.js";
-import { chainDigest, decodeEvent, FIRST_DIGEST } from "../store/event-codec.js";
-import type { EventStore, RunRecord } from "../store/event-store.js";
+import { hashWorld } from "../recording/hashing.js";
+import { chainDigest, decodeEvent, FIRST_DIGEST } from "../event-store/event-codec.js";
+import type { EventStore, RunRecord } from "../event-store/event-store.js";
 
 export interface ReplayReport {
   runId: number;

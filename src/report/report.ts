@@ -3,9 +3,9 @@ import { createRequire } from "node:module";
 import { basename, dirname, join } from "node:path";
 import { isChart, type ChartOrSkip } from "../charts/chart.js";
 import { themed } from "../charts/render.js";
-import type { CellRow, MetricSummary, PairedDiffRow } from "../charts/summary-types.js";
+import type { CellRow, MetricSummary, PairedDiffRow } from "../stats/summary.js";
 import type { RunMetrics } from "../metrics/run-metrics.js";
-import type { RunRecord } from "../store/event-store.js";
+import type { RunRecord } from "../event-store/event-store.js";
 
 /**
  * The HTML report of a results database: one self-contained page — vega, vega-lite and

@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import { LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
 import { canonicalJson } from "../model/canonical.js";
+import { resolveScenario, type RunConfig } from "./resolve.js";
 import { failureRow, requestRow, scenarioSchema, type Scenario } from "./schema.js";
 
 /** A scenario file that cannot be used; every problem is one line naming file, field and expectation. */
@@ -24,6 +25,20 @@ export interface LoadedScenario {
   canonical: string;
   /** sha256 of `canonical`: equal hashes mean the same experiment, whatever the formatting. */
   hash: string;
+  /** The scenario resolved for running: every default filled in (`./resolve.ts`). */
+  config: RunConfig;
+}
+
+/** What a run needs of a loaded scenario: what it records about it, and its resolved configuration (plain data). */
+export type ResolvedScenario = Pick<LoadedScenario, "file" | "text" | "canonical" | "hash" | "config">;
+
+/** A scenario file read and parsed as YAML, before overrides and validation: parsed once, validated per setting. */
+export interface ScenarioDocument {
+  file: string;
+  text: string;
+  data: Record<string, unknown>;
+  /** Trace files read so far, by path: each is read once however many cells use it. */
+  traces: Map<string, string>;
 }
 
 export function loadScenarioFile(file: string, overrides: readonly string[] = []): LoadedScenario {
@@ -42,6 +57,11 @@ export function loadScenarioFile(file: string, overrides: readonly string[] = []
  * file; they are part of the scenario hash and recorded after the text as comments.
  */
 export function parseScenario(file: string, text: string, overrides: readonly string[] = []): LoadedScenario {
+  return validateScenario(readScenarioDocument(file, text), overrides);
+}
+
+/** Parses a scenario file's YAML into a mapping (not yet validated). */
+export function readScenarioDocument(file: string, text: string): ScenarioDocument {
   const lines = new LineCounter();
   const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter: lines });
   const yamlError = document.errors[0];
@@ -55,8 +75,23 @@ export function parseScenario(file: string, text: string, overrides: readonly st
   if (typeof data !== "object" || Array.isArray(data)) {
     throw new ScenarioError(file, [`expected a YAML mapping with the scenario, got ${describe(data)}`]);
   }
-  for (const setting of overrides) applyOverride(file, data as Record<string, unknown>, setting);
-  readTraces(file, data as Record<string, unknown>);
+  return { file, text, data: data as Record<string, unknown>, traces: new Map() };
+}
+
+/** A scenario given as the object a YAML file would hold (tests, notebooks), validated and resolved. */
+export function loadScenarioObject(data: unknown, file = "(scenario object)"): LoadedScenario {
+  return validateScenario({ file, text: JSON.stringify(data), data: data as Record<string, unknown>, traces: new Map() });
+}
+
+/**
+ * Validates a parsed scenario with `overrides` applied (to a copy: the document stays as read),
+ * reading its trace files, and resolves it.
+ */
+export function validateScenario(document: ScenarioDocument, overrides: readonly string[] = []): LoadedScenario {
+  const { file, text } = document;
+  const data = structuredClone(document.data);
+  for (const setting of overrides) applyOverride(file, data, setting);
+  readTraces(file, data, document.traces);
   const parsed = scenarioSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) throw new ScenarioError(file, parsed.error.issues.flatMap(formatIssue));
   const scenario = parsed.data;
@@ -65,7 +100,7 @@ export function parseScenario(file: string, text: string, overrides: readonly st
   const { seed: _seed, experiment: _experiment, ...hashed } = scenario;
   const canonical = canonicalJson(hashed);
   const recorded = overrides.length === 0 ? text : `${text.replace(/\n?$/, "\n")}${overrides.map((o) => `# --set ${o}\n`).join("")}`;
-  return { file, text: recorded, scenario, canonical, hash: createHash("sha256").update(canonical).digest("hex") };
+  return { file, text: recorded, scenario, canonical, hash: createHash("sha256").update(canonical).digest("hex"), config: resolveScenario(scenario) };
 }
 
 /**
@@ -73,7 +108,7 @@ export function parseScenario(file: string, text: string, overrides: readonly st
  * by their rows. A trace is CSV with a header naming the columns; a number column may be empty
  * only for `lifetimeHours` (wanted to the end). Each bad cell is reported as `file: line N: column`.
  */
-function readTraces(file: string, data: Record<string, unknown>): void {
+function readTraces(file: string, data: Record<string, unknown>, cache: Map<string, string>): void {
   const traces: [string, string, z.ZodType][] = [
     ["failures", "trace", failureRow],
     ["workload", "trace", requestRow],
@@ -84,11 +119,14 @@ function readTraces(file: string, data: Record<string, unknown>): void {
     const value = (holder as Record<string, unknown>)[key];
     if (typeof value !== "string") continue;
     const path = resolve(dirname(file), value);
-    let text: string;
-    try {
-      text = readFileSync(path, "utf8");
-    } catch (error) {
-      throw new ScenarioError(file, [`${section}.${key}: cannot read the trace ${value} (${(error as NodeJS.ErrnoException).code ?? String(error)})`]);
+    let text = cache.get(path);
+    if (text === undefined) {
+      try {
+        text = readFileSync(path, "utf8");
+      } catch (error) {
+        throw new ScenarioError(file, [`${section}.${key}: cannot read the trace ${value} (${(error as NodeJS.ErrnoException).code ?? String(error)})`]);
+      }
+      cache.set(path, text);
     }
     let records: Record<string, string>[];
     try {

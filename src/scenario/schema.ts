@@ -2,10 +2,13 @@ import { z } from "zod";
 import type { DistributionSpec } from "../kernel/distributions.js";
 import { SERVICE_MODELS, VOLUME_KINDS } from "../model/events.js";
 import { POLICIES, type PolicyName } from "../placement/policies.js";
+import { HA_DEFAULTS, HOST_GROUP_DEFAULTS, MAINTENANCE_DEFAULTS, PLACEMENT_DEFAULTS, POWER_DEFAULTS, REBALANCE_DEFAULTS, WORKLOAD_DEFAULTS } from "./defaults.js";
 
 /**
  * The scenario file schema. Objects are strict: an unknown key is an error, never ignored.
  * Every constraint carries the "expected ..." text that the loader prints after the field path.
+ * Defaults come from `./defaults.ts` (with their sources); an object left out is parsed from `{}`
+ * (`prefault`), so its fields get those defaults too.
  */
 const expected = (what: string) => ({ error: `expected ${what}` });
 
@@ -48,7 +51,7 @@ const hostGroup = z
   .strictObject({
     /** The host's id, or with `count` > 1 the prefix of `name-001`, `name-002`, ... */
     name: name(),
-    count: positiveInteger().default(1),
+    count: positiveInteger().default(HOST_GROUP_DEFAULTS.count),
     vcpus: positiveInteger(),
     memoryGiB: positiveNumber(),
     diskGiB: positiveNumber(),
@@ -57,11 +60,11 @@ const hostGroup = z
     /** Or: spread the group's hosts round-robin over racks `rack-1` ... `rack-N`. */
     racks: positiveInteger().optional(),
     /** Disks per host for replicated storage (each fails on its own: `failures.disk`). */
-    disks: positiveInteger().default(1),
+    disks: positiveInteger().default(HOST_GROUP_DEFAULTS.disks),
     /** Schedulable vCPUs per physical vCPU (CPU overcommit); 1 = none. */
-    vcpuOvercommit: positiveNumber().default(1),
+    vcpuOvercommit: positiveNumber().default(HOST_GROUP_DEFAULTS.vcpuOvercommit),
     /** Schedulable memory per physical GiB; 1 = none. */
-    memoryOvercommit: positiveNumber().default(1),
+    memoryOvercommit: positiveNumber().default(HOST_GROUP_DEFAULTS.memoryOvercommit),
   })
   .refine((g) => g.rack === undefined || g.racks === undefined, {
     error: "expected either rack or racks, not both",
@@ -83,7 +86,7 @@ const vmSize = z.strictObject({
   memoryGiB: positiveNumber(),
   diskGiB: positiveNumber(),
   /** Relative frequency in the mix (default 1). */
-  weight: positiveNumber().default(1),
+  weight: positiveNumber().default(WORKLOAD_DEFAULTS.sizeWeight),
   /** persistent-ha: VMs of higher restart priority are restarted first when room is short (vSphere HA). */
   restartPriority: z.enum(["high", "medium", "low"], expected("a restart priority (high | medium | low)")).optional(),
 });
@@ -112,7 +115,7 @@ const workload = z.strictObject({
   /** Requests read from a CSV file (path relative to the scenario), replayed as they are. */
   trace: z.array(requestRow, expected("a trace: a CSV file name or a list of requests")).optional(),
   /** Long-lived VMs ("pets") requested at t = 0 and wanted until the end of the run. */
-  fleet: z.number(expected("an integer ≥ 0")).int(expected("an integer ≥ 0")).nonnegative(expected("an integer ≥ 0")).default(0),
+  fleet: z.number(expected("an integer ≥ 0")).int(expected("an integer ≥ 0")).nonnegative(expected("an integer ≥ 0")).default(WORKLOAD_DEFAULTS.fleet),
   /** A Poisson stream of requests, each wanted for a lifetime drawn from `lifetimeHours`. */
   arrivals: z
     .strictObject({
@@ -127,12 +130,12 @@ const workload = z.strictObject({
   antiAffinity: z
     .strictObject({
       groupSize: z.number(expected("an integer ≥ 2")).int(expected("an integer ≥ 2")).min(2, expected("an integer ≥ 2")),
-      domain: z.enum(["host", "rack"], expected("a failure domain (host | rack)")).default("host"),
+      domain: z.enum(["host", "rack"], expected("a failure domain (host | rack)")).default(WORKLOAD_DEFAULTS.antiAffinityDomain),
     })
     .optional(),
 });
 
-/** Times of provisioning steps; defaults in `src/sim/provisioning.ts` with their sources. */
+/** Times of provisioning steps; defaults in `./defaults.ts` with their sources. */
 const provisioning = z.strictObject({
   bootSeconds: distribution().optional(),
   imageGiB: positiveNumber().optional(),
@@ -203,14 +206,14 @@ const scenarioObject = z.strictObject({
   /** How the controller chooses a host (`src/placement/policies.ts`). */
   placement: z
     .strictObject({
-      policy: z.enum(Object.keys(POLICIES) as [PolicyName, ...PolicyName[]], expected(`a placement policy (${Object.keys(POLICIES).join(" | ")})`)).default("first-fit"),
+      policy: z.enum(Object.keys(POLICIES) as [PolicyName, ...PolicyName[]], expected(`a placement policy (${Object.keys(POLICIES).join(" | ")})`)).default(PLACEMENT_DEFAULTS.policy),
       /** persistent-ha: prefer a host that holds an intact copy of the VM's volume (reads stay local). */
-      storageAware: z.boolean(expected("true or false")).default(false),
+      storageAware: z.boolean(expected("true or false")).default(PLACEMENT_DEFAULTS.storageAware),
       /** power-save: how long a host stays empty before it is switched off. */
-      idleMinutes: nonNegativeNumber().default(30),
+      idleMinutes: nonNegativeNumber().default(PLACEMENT_DEFAULTS.idleMinutes),
     })
-    .default({ policy: "first-fit", storageAware: false, idleMinutes: 30 }),
-  /** Live and cold migration; defaults in `src/migration/migration-model.ts` with their sources. */
+    .prefault({}),
+  /** Live and cold migration; defaults in `./defaults.ts` with their sources. */
   migration: z
     .strictObject({
       /** Bandwidth of each host's migration link, shared by its concurrent migrations (MB/s = MiB/s here). */
@@ -230,7 +233,7 @@ const scenarioObject = z.strictObject({
     })
     .default({}),
   /** Switching hosts on and off (power-save, maintenance windows, fencing). */
-  power: z.strictObject({ hostBootMinutes: nonNegativeNumber().default(5) }).default({ hostBootMinutes: 5 }),
+  power: z.strictObject({ hostBootMinutes: nonNegativeNumber().default(POWER_DEFAULTS.hostBootMinutes) }).prefault({}),
   /**
    * Planned maintenance: a rolling upgrade (each host in turn drained, switched off for its
    * window, switched on), and single windows on named hosts.
@@ -244,7 +247,7 @@ const scenarioObject = z.strictObject({
           /** How many hosts, in cluster order (default: all). */
           hosts: positiveInteger().optional(),
           /** Give up draining after this long and take the window anyway (VMs still there go down with the host). */
-          drainTimeoutMinutes: positiveNumber().default(60),
+          drainTimeoutMinutes: positiveNumber().default(MAINTENANCE_DEFAULTS.drainTimeoutMinutes),
         })
         .optional(),
       windows: z
@@ -258,12 +261,12 @@ const scenarioObject = z.strictObject({
    */
   rebalance: z
     .strictObject({
-      intervalMinutes: positiveNumber().default(60),
-      minImprovement: nonNegativeNumber().default(0.02),
-      maxMigrations: positiveInteger().default(4),
+      intervalMinutes: positiveNumber().default(REBALANCE_DEFAULTS.intervalMinutes),
+      minImprovement: nonNegativeNumber().default(REBALANCE_DEFAULTS.minImprovement),
+      maxMigrations: positiveInteger().default(REBALANCE_DEFAULTS.maxMigrations),
     })
     .optional(),
-  /** The price model of the cost metrics; defaults (2008 list prices) in `src/metrics/cost.ts`. */
+  /** The price model of the cost metrics; defaults (2008 list prices) in `./defaults.ts`. */
   prices: z
     .strictObject({
       hourlyUsdPerGiB: nonNegativeNumber().optional(),
@@ -272,7 +275,7 @@ const scenarioObject = z.strictObject({
       hostUsdPerHour: nonNegativeNumber().optional(),
     })
     .default({}),
-  /** persistent-ha: the replicated storage the volumes live on; defaults in `src/storage/replicated-storage.ts`. */
+  /** persistent-ha: the storage the volumes live on; defaults in `./defaults.ts`. */
   storage: z
     .strictObject({
       /** Where persistent-ha volumes live: replicated (default), mirror (two hosts, DRBD-like) or san. */
@@ -283,7 +286,7 @@ const scenarioObject = z.strictObject({
       /** Rebuild durations drawn from this distribution instead of size / rebuildMBps. */
       rebuildHours: distribution().optional(),
       recoveryDelayMinutes: nonNegativeNumber().optional(),
-      /** vps and ephemeral: the hosts' local disk arrays; defaults in `src/storage/local-raid.ts`. */
+      /** vps and ephemeral: the hosts' local disk arrays; defaults in `./defaults.ts`. */
       localRaid: z
         .strictObject({
           level: z.union([z.literal(0), z.literal(1), z.literal(5), z.literal(6)], expected("a RAID level: 0, 1, 5 or 6")).optional(),
@@ -296,19 +299,19 @@ const scenarioObject = z.strictObject({
   ha: z
     .strictObject({
       /** How long the controller waits for a silent host before declaring it dead. */
-      heartbeatTimeoutSeconds: nonNegativeNumber().default(30),
+      heartbeatTimeoutSeconds: nonNegativeNumber().default(HA_DEFAULTS.heartbeatTimeoutSeconds),
       /** Power a silent host off (STONITH) before restarting its VMs elsewhere. */
-      fencing: z.boolean(expected("true or false")).default(true),
+      fencing: z.boolean(expected("true or false")).default(HA_DEFAULTS.fencing),
       /** What an isolated host does with its VMs once it notices it is cut off. */
-      isolationResponse: z.enum(["keepRunning", "powerOff"], expected("keepRunning | powerOff")).default("keepRunning"),
+      isolationResponse: z.enum(["keepRunning", "powerOff"], expected("keepRunning | powerOff")).default(HA_DEFAULTS.isolationResponse),
       /** How long a host takes to notice it is isolated. */
-      isolationDetectionSeconds: nonNegativeNumber().default(30),
+      isolationDetectionSeconds: nonNegativeNumber().default(HA_DEFAULTS.isolationDetectionSeconds),
       /** Refuse new VMs that would leave too little spare capacity to restart those of the largest failure domain. */
       admissionControl: z
-        .strictObject({ failureDomain: z.enum(["host", "rack"], expected("a failure domain (host | rack)")).default("host") })
+        .strictObject({ failureDomain: z.enum(["host", "rack"], expected("a failure domain (host | rack)")).default(HA_DEFAULTS.admissionControlDomain) })
         .optional(),
     })
-    .default({ heartbeatTimeoutSeconds: 30, fencing: true, isolationResponse: "keepRunning", isolationDetectionSeconds: 30 }),
+    .prefault({}),
   /** How long until the user (or an autoscaler) launches a replacement for a lost VM (ephemeral instance, lost volume). */
   users: z.strictObject({ replacementDelayHours: distribution().optional() }).default({}),
   failures: z

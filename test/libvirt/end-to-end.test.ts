@@ -4,12 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Controller } from "../../src/controller/controller.js";
 import type { LibvirtInfrastructure } from "../../src/adapters/libvirt/infrastructure.js";
 import { loadInventoryFile } from "../../src/adapters/libvirt/inventory.js";
-import type { LiveLog } from "../../src/adapters/libvirt/live-log.js";
+import type { EventLog } from "../../src/model/event-log.js";
 import { runLive, type LiveRunResult } from "../../src/adapters/libvirt/live-run.js";
 import { Virsh } from "../../src/adapters/libvirt/virsh.js";
 import type { DomainEvent, EventOf } from "../../src/model/events.js";
 import { parseScenario } from "../../src/scenario/load.js";
-import { EventStore } from "../../src/store/event-store.js";
+import { EventStore } from "../../src/event-store/event-store.js";
 import { tempDir, testbed, testProvenance } from "../helpers.js";
 import { runLibvirtTests, TestbedHosts } from "./testbed-hosts.js";
 
@@ -39,7 +39,7 @@ describe.runIf(runLibvirtTests())("end to end on libvirt daemons with QEMU/TCG g
   const marks: Record<string, number> = {};
   const seen: Record<string, string[]> = {};
 
-  const running = (log: LiveLog) => [...log.world.vms.values()].filter((v) => v.state === "running");
+  const running = (log: EventLog) => [...log.world.vms.values()].filter((v) => v.state === "running");
   async function until(what: string, test: () => boolean, timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!test()) {
@@ -61,7 +61,7 @@ describe.runIf(runLibvirtTests())("end to end on libvirt daemons with QEMU/TCG g
     try {
       result = await runLive({
         inventory: loadInventoryFile(hosts.inventoryFile),
-        scenario: parseScenario("e2e.yaml", SCENARIO).scenario,
+        config: parseScenario("e2e.yaml", SCENARIO).config,
         meta: { scenarioName: "e2e-ha", scenarioFile: null, scenarioYaml: SCENARIO, scenarioJson: "{}", scenarioHash: "e2e", seed: 1, packageVersion: "test", gitCommit: null },
         serviceModel: "persistent-ha",
         seed: 1,
@@ -82,7 +82,7 @@ describe.runIf(runLibvirtTests())("end to end on libvirt daemons with QEMU/TCG g
       store.close();
     }
 
-    async function scenarioSteps(adapter: LibvirtInfrastructure, controller: Controller, log: LiveLog): Promise<void> {
+    async function scenarioSteps(adapter: LibvirtInfrastructure, controller: Controller, log: EventLog): Promise<void> {
       await until("three VMs running", () => running(log).length === 3);
       // Kill h1 (first fit put VMs there) as a power cut would.
       marks.killStarted = log.now;

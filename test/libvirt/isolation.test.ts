@@ -2,13 +2,13 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { loadInventoryFile } from "../../src/adapters/libvirt/inventory.js";
-import type { LiveLog } from "../../src/adapters/libvirt/live-log.js";
+import type { EventLog } from "../../src/model/event-log.js";
 import type { LibvirtInfrastructure } from "../../src/adapters/libvirt/infrastructure.js";
 import { runLive } from "../../src/adapters/libvirt/live-run.js";
 import { Virsh } from "../../src/adapters/libvirt/virsh.js";
 import type { DomainEvent } from "../../src/model/events.js";
 import { parseScenario } from "../../src/scenario/load.js";
-import { EventStore } from "../../src/store/event-store.js";
+import { EventStore } from "../../src/event-store/event-store.js";
 import { testProvenance } from "../helpers.js";
 import { runLibvirtTests, TestbedHosts } from "./testbed-hosts.js";
 
@@ -32,7 +32,7 @@ describe.runIf(runLibvirtTests())("a host that stops answering while its VM runs
   let hosts: TestbedHosts | undefined;
   afterEach(() => hosts?.down(), 60_000);
 
-  async function run(fencing: boolean, steps: (hosts: TestbedHosts, adapter: LibvirtInfrastructure, log: LiveLog) => Promise<void>): Promise<DomainEvent[]> {
+  async function run(fencing: boolean, steps: (hosts: TestbedHosts, adapter: LibvirtInfrastructure, log: EventLog) => Promise<void>): Promise<DomainEvent[]> {
     hosts = TestbedHosts.up(2);
     const h = hosts;
     const store = EventStore.open(":memory:");
@@ -42,7 +42,7 @@ describe.runIf(runLibvirtTests())("a host that stops answering while its VM runs
     const inventory = loadInventoryFile(h.writeInventory("fast.yaml", (t) => t.replace("defaults:\n", "defaults:\n  probeIntervalMs: 300\n  probeTimeoutMs: 700\n")));
     const result = await runLive({
       inventory,
-      scenario: parseScenario("isolation.yaml", scenario(fencing)).scenario,
+      config: parseScenario("isolation.yaml", scenario(fencing)).config,
       meta: { scenarioName: "isolation", scenarioFile: null, scenarioYaml: "", scenarioJson: "{}", scenarioHash: "i", seed: 1, packageVersion: "test", gitCommit: null },
       serviceModel: "persistent-ha",
       seed: 1,

@@ -3,9 +3,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LibvirtInfrastructure } from "../../src/adapters/libvirt/infrastructure.js";
 import { loadInventoryFile } from "../../src/adapters/libvirt/inventory.js";
-import { LiveLog } from "../../src/adapters/libvirt/live-log.js";
+import { wallClockLog } from "../../src/adapters/libvirt/live-run.js";
 import { Virsh } from "../../src/adapters/libvirt/virsh.js";
-import { PRICES_2008 } from "../../src/metrics/cost.js";
+import { PRICES_2008 } from "../../src/scenario/defaults.js";
 import type { DomainEvent } from "../../src/model/events.js";
 import { runLibvirtTests, TestbedHosts } from "./testbed-hosts.js";
 
@@ -16,7 +16,7 @@ import { runLibvirtTests, TestbedHosts } from "./testbed-hosts.js";
 describe.runIf(runLibvirtTests())("observation of domains on a QEMU host", () => {
   let hosts: TestbedHosts;
   let adapter: LibvirtInfrastructure;
-  const log = new LiveLog();
+  const log = wallClockLog();
   const events: DomainEvent[] = [];
 
   async function until(what: string, test: () => boolean): Promise<void> {

@@ -2,17 +2,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ClusterPort } from "../../src/controller/port.js";
 import { LibvirtInfrastructure } from "../../src/adapters/libvirt/infrastructure.js";
 import { loadInventoryFile } from "../../src/adapters/libvirt/inventory.js";
-import { LiveLog } from "../../src/adapters/libvirt/live-log.js";
+import { wallClockLog } from "../../src/adapters/libvirt/live-run.js";
 import { Virsh } from "../../src/adapters/libvirt/virsh.js";
 import { distribution } from "../../src/kernel/distributions.js";
-import { PRICES_2008 } from "../../src/metrics/cost.js";
+import { PRICES_2008 } from "../../src/scenario/defaults.js";
 import type { DomainEvent, DomainEventBody } from "../../src/model/events.js";
 import { parseScenario } from "../../src/scenario/load.js";
-import { SimulatedInfrastructure } from "../../src/sim/infrastructure.js";
-import { Provisioning } from "../../src/sim/provisioning.js";
-import { migrationConfig } from "../../src/sim/scenario-world.js";
-import { Simulation } from "../../src/sim/simulation.js";
-import { San } from "../../src/storage/san.js";
+import { SimulatedInfrastructure } from "../../src/adapters/sim/infrastructure.js";
+import { Provisioning } from "../../src/adapters/sim/provisioning.js";
+import { Simulation } from "../../src/adapters/sim/simulation.js";
+import { San } from "../../src/adapters/sim/storage/san.js";
 import { runLibvirtTests, TestbedHosts } from "./testbed-hosts.js";
 
 /**
@@ -49,16 +48,16 @@ function portEvents(events: DomainEvent[]): Record<string, unknown>[] {
     });
 }
 
-const SCENARIO = parseScenario("contract", "name: contract\ndurationHours: 1\ncluster: { hosts: [{ name: h, vcpus: 2, memoryGiB: 1, diskGiB: 10 }] }\n").scenario;
+const CONFIG = parseScenario("contract", "name: contract\ndurationHours: 1\ncluster: { hosts: [{ name: h, vcpus: 2, memoryGiB: 1, diskGiB: 10 }] }\n").config;
 
 function simulatedHarness(): Harness {
   const sim = new Simulation(1);
   const san = new San(sim);
   const infrastructure = new SimulatedInfrastructure(
     sim,
-    new Provisioning({ bootSeconds: { type: "deterministic", value: 1 }, volumeAttachSeconds: { type: "deterministic", value: 0 } }, sim.random.fork("provisioning")),
+    new Provisioning({ ...CONFIG.provisioning, bootSeconds: { type: "deterministic", value: 1 }, volumeAttachSeconds: { type: "deterministic", value: 0 } }, sim.random.fork("provisioning")),
     san,
-    { migration: migrationConfig(SCENARIO), dirtyRateMBps: distribution({ type: "deterministic", value: 1 }), hostBootMs: 2000, isolationPowerOff: false, isolationDetectionMs: 0 },
+    { migration: CONFIG.migration, dirtyRateMBps: distribution({ type: "deterministic", value: 1 }), hostBootMs: 2000, isolationPowerOff: false, isolationDetectionMs: 0 },
     sim.random.fork("migration"),
   );
   sim.onEvent((e) => san.react(e));
@@ -85,7 +84,7 @@ function simulatedHarness(): Harness {
 }
 
 async function libvirtHarness(hosts: TestbedHosts, inventoryFile: string, canMigrate: boolean): Promise<Harness> {
-  const log = new LiveLog();
+  const log = wallClockLog();
   const adapter = new LibvirtInfrastructure({ inventory: loadInventoryFile(inventoryFile), virsh: new Virsh(), log, runTag: "contract", bootMs: 1000, report: () => {} });
   const events: DomainEvent[] = [];
   log.subscribe((e) => events.push(e));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { replicationEstimate, seeds, simulate } from "../simulate.js";
+import { replicationEstimate, seeds, simulateMetrics } from "../helpers.js";
 
 /**
  * VM availability against closed forms for a host that fails with exponential times to failure
@@ -39,7 +39,7 @@ const cluster = (repair: unknown) => ({
 });
 
 function estimate(repair: unknown, model: "vps" | "persistent-ha") {
-  return replicationEstimate(seeds(8).map((seed) => simulate(cluster(repair), seed, model).availability!));
+  return replicationEstimate(seeds(8).map((seed) => simulateMetrics(cluster(repair), seed, model).availability!));
 }
 
 describe("VM availability agrees with the closed forms", () => {
@@ -60,7 +60,7 @@ describe("VM availability agrees with the closed forms", () => {
   it("persistent-ha on a SAN: M·e^(−b/M) / (M + r)", () => {
     const onSan = { ...cluster({ type: "exponential", mean: r }), storage: { kind: "san" } };
     onSan.failures = { san: onSan.failures.host.hardware } as never;
-    const { mean, standardError } = replicationEstimate(seeds(8).map((seed) => simulate(onSan, seed, "persistent-ha").availability!));
+    const { mean, standardError } = replicationEstimate(seeds(8).map((seed) => simulateMetrics(onSan, seed, "persistent-ha").availability!));
     const expected = (M * Math.exp(-bootHours / M)) / (M + r);
     expect(Math.abs(mean - expected)).toBeLessThan(4 * standardError);
     expect(standardError).toBeLessThan(0.005);

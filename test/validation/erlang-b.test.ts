@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { replicationEstimate, seeds, simulate } from "../simulate.js";
+import { replicationEstimate, seeds, simulateMetrics } from "../helpers.js";
 
 /**
  * Erlang's loss formula: c servers, Poisson arrivals, offered load A = λ·E[holding time]; a
@@ -36,7 +36,7 @@ describe("blocking in a loss system agrees with Erlang B", () => {
     ["lognormal (insensitivity)", { type: "lognormal", mu: -0.5, sigma: 1 }], // mean e^(mu + sigma²/2) = 1
   ] as const) {
     it(`with ${name} lifetimes`, () => {
-      const samples = seeds(8).map((seed) => simulate(lossSystem(lifetime), seed, "vps").blockingProbability);
+      const samples = seeds(8).map((seed) => simulateMetrics(lossSystem(lifetime), seed, "vps").blockingProbability);
       const { mean, standardError } = replicationEstimate(samples);
       const expected = erlangB(20, 15);
       expect(Math.abs(mean - expected)).toBeLessThan(4 * standardError);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { mttdlMarkov, mttdlTwoWayFixedRebuild } from "../../src/storage/mttdl.js";
-import { replicationEstimate, seeds, simulate } from "../simulate.js";
+import { mttdlMarkov, mttdlTwoWayFixedRebuild } from "../../src/reliability/mttdl.js";
+import { replicationEstimate, seeds, simulateMetrics } from "../helpers.js";
 
 /**
  * Mean time to data loss of a 2-way replicated volume with exponential copy failures (rate λ per
@@ -46,7 +46,7 @@ describe("mean time to data loss agrees with the closed form for fixed rebuild t
     ["2-way replication", { replicas: 2 }],
     ["a two-host mirror (DRBD-like)", { kind: "mirror" }],
   ])("%s", (_name, storage) => {
-    const runs = seeds(5).map((seed) => simulate({ ...scenario, storage: { ...scenario.storage, ...storage } }, seed, "persistent-ha"));
+    const runs = seeds(5).map((seed) => simulateMetrics({ ...scenario, storage: { ...scenario.storage, ...storage } }, seed, "persistent-ha"));
     for (const m of runs) {
       expect(m.dataLossEvents).toBeGreaterThan(500);
       expect(m.rebuildTimeHours.p50).toBeCloseTo(R, 3); // an undisturbed rebuild takes size / bandwidth
@@ -82,7 +82,7 @@ describe("mean time to data loss agrees with the Markov chain for exponential re
       failures: { disk: { timeToFailureHours: { type: "exponential", mean: 1 / lambda }, timeToRepairHours: 1 } },
       storage: { replicas: n, rebuildHours: { type: "exponential", mean: rebuildHours } },
     };
-    const runs = seeds(5).map((seed) => simulate(markov, seed, "persistent-ha"));
+    const runs = seeds(5).map((seed) => simulateMetrics(markov, seed, "persistent-ha"));
     for (const m of runs) expect(m.dataLossEvents).toBeGreaterThan(200);
     const { mean, standardError } = replicationEstimate(runs.map((m) => m.mttdlHours!));
     expect(Math.abs(mean - mttdlMarkov(n, lambda, 1 / rebuildHours))).toBeLessThan(4 * standardError);

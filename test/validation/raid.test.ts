@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { DomainEvent } from "../../src/model/events.js";
-import { simulate } from "../simulate.js";
+import { simulateMetrics } from "../helpers.js";
 
 /**
  * Local RAID against its closed form. A degraded period starts when a disk of a healthy n-disk
@@ -52,7 +52,7 @@ function observe(n: number, level: 1 | 5) {
     lengths.push((t - periodStart.get(host)!) / 3_600_000);
     periodStart.delete(host);
   };
-  const metrics = simulate(scenario, 3, "vps", (e: DomainEvent) => {
+  const metrics = simulateMetrics(scenario, 3, "vps", (e: DomainEvent) => {
     if (e.type === "diskFailed") {
       if (healthy(e.host)) {
         periods++;

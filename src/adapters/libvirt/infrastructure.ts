@@ -1,20 +1,20 @@
 import { execFile } from "node:child_process";
-import type { ClusterPort, MigrationMode, PowerOffReason } from "../../controller/port.js";
-import type { DomainEvent, DomainEventBody, MigrationAbortReason } from "../../model/events.js";
+import type { ClusterPort } from "../../controller/port.js";
+import type { DomainEvent, DomainEventBody, MigrationAbortReason, MigrationMode, PowerOffReason } from "../../model/events.js";
 import { hostDownConsequences } from "../../model/host-down.js";
 import { hostsBroughtUpBy, hostsDownedBy, type World } from "../../model/world.js";
 import { domainXml } from "./domain-xml.js";
 import { HostMonitor, type LifecycleEvent } from "./host-monitor.js";
 import { LibvirtHost, type HostCapacity } from "./host.js";
 import { inventoryHost, type Inventory } from "./inventory.js";
-import type { LiveLog } from "./live-log.js";
+import type { EventLog } from "../../model/event-log.js";
 import { checkName } from "./names.js";
 import { displayCommand, VirshError, type Virsh } from "./virsh.js";
 
 export interface LibvirtAdapterOptions {
   inventory: Inventory;
   virsh: Virsh;
-  log: LiveLog;
+  log: EventLog;
   /** Written into each domain's metadata (`run="…"`): which run created it. */
   runTag: string;
   /** The boot time recorded in `vmPlaced`/`vmRebooted` (the modelled value; the real start is when `vmStarted` comes). */
@@ -62,7 +62,7 @@ export class LibvirtInfrastructure implements ClusterPort {
   readonly capacity = new Map<string, HostCapacity>();
   readonly problems: AdapterProblem[] = [];
   private readonly monitors = new Map<string, HostMonitor>();
-  private readonly log: LiveLog;
+  private readonly log: EventLog;
   private readonly inventory: Inventory;
   private readonly report: (line: string) => void;
   /** The hosts each VM's domain is defined on (more than one after a restart elsewhere, until cleaned up). */

@@ -1,22 +1,22 @@
 import { Controller } from "../../controller/controller.js";
+import type { EventStore, RunMeta } from "../../event-store/event-store.js";
 import { Random } from "../../kernel/random.js";
 import { hoursToMs, MS_PER_MINUTE } from "../../kernel/time.js";
-import { PRICES_2008 } from "../../metrics/cost.js";
 import type { RunMetrics } from "../../metrics/run-metrics.js";
+import { EventLog } from "../../model/event-log.js";
 import type { DomainEvent, ServiceModel } from "../../model/events.js";
-import type { Provenance } from "../../run/provenance.js";
-import type { Scenario } from "../../scenario/schema.js";
-import { controllerConfig } from "../../sim/scenario-world.js";
-import { SizeMix } from "../../sim/workload.js";
-import type { EventStore, RunMeta } from "../../store/event-store.js";
+import type { Provenance } from "../../recording/provenance.js";
+import { Recorder } from "../../recording/recorder.js";
+import type { RunConfig } from "../../scenario/resolve.js";
+import { fleetRequests } from "../../workload/fleet.js";
 import { LibvirtInfrastructure, type AdapterProblem } from "./infrastructure.js";
 import type { Inventory } from "./inventory.js";
-import { LiveLog, LiveRecorder } from "./live-log.js";
 import type { Virsh } from "./virsh.js";
 
 export interface LiveRunOptions {
   inventory: Inventory;
-  scenario: Scenario;
+  /** The scenario, resolved. */
+  config: RunConfig;
   meta: Omit<RunMeta, "serviceModel" | "eventsStored">;
   serviceModel: ServiceModel;
   seed: number;
@@ -36,7 +36,7 @@ export interface LiveRunOptions {
   /** Sees every event as it is emitted (tests, progress). */
   observe?: (event: DomainEvent) => void;
   /** Called once hosts, monitors and the controller are running (tests inject failures from here). */
-  onStarted?: (context: { adapter: LibvirtInfrastructure; controller: Controller; log: LiveLog }) => void;
+  onStarted?: (context: { adapter: LibvirtInfrastructure; controller: Controller; log: EventLog }) => void;
 }
 
 export interface LiveRunResult {
@@ -67,14 +67,20 @@ export interface LiveRunResult {
  *    the store with its hashes and metrics, and the run's domains are removed unless `keep`.
  */
 export async function runLive(options: LiveRunOptions): Promise<LiveRunResult> {
-  const { scenario, inventory } = options;
+  const { config, inventory } = options;
   const report = options.report ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const log = new LiveLog();
+  const log = wallClockLog();
   const runTag = `${options.meta.scenarioName}-${options.provenance.now().replace(/[^0-9]/g, "").slice(0, 14)}`;
-  const bootMs = Math.round(typeof scenario.provisioning.bootSeconds === "object" && scenario.provisioning.bootSeconds.type === "deterministic" ? scenario.provisioning.bootSeconds.value * 1000 : 1000);
+  const boot = config.provisioning.bootSeconds;
+  const bootMs = Math.round(boot.type === "deterministic" ? boot.value * 1000 : 1000);
   const adapter = new LibvirtInfrastructure({ inventory, virsh: options.virsh, log, runTag, bootMs, report });
-  const recorder = new LiveRecorder(log, options.store, { ...options.meta, serviceModel: options.serviceModel, eventsStored: true }, options.provenance);
-  const controller = new Controller(adapter, controllerConfig(scenario));
+  const recorder = new Recorder(log, {
+    store: options.store,
+    meta: { ...options.meta, serviceModel: options.serviceModel },
+    provenance: options.provenance,
+    flushWhenSettled: true,
+  });
+  const controller = new Controller(adapter, config.controller);
   log.subscribe((event) => controller.observe(event));
   // While running domains are adopted into the world, the controller only watches (they are placed already).
   let adopting = false;
@@ -82,12 +88,12 @@ export async function runLive(options: LiveRunOptions): Promise<LiveRunResult> {
   if (options.observe) log.subscribe(options.observe);
 
   const unfenced = inventory.hosts.filter((h) => h.fence === null).map((h) => h.name);
-  if (scenario.ha.fencing && options.serviceModel === "persistent-ha" && unfenced.length > 0) {
+  if (config.controller.fencing !== false && options.serviceModel === "persistent-ha" && unfenced.length > 0) {
     report(`warning: ha.fencing is on but ${unfenced.join(", ")} ha${unfenced.length > 1 ? "ve" : "s"} no fence command: if one is cut off (isolated), its VMs are not restarted elsewhere`);
   }
   let interrupted = false;
   try {
-    log.emit({ type: "runStarted", serviceModel: options.serviceModel, prices: { ...PRICES_2008, ...scenario.prices } });
+    log.emit({ type: "runStarted", serviceModel: options.serviceModel, prices: config.prices });
     await adapter.addHosts();
     if (options.adopt) {
       adopting = true;
@@ -96,9 +102,9 @@ export async function runLive(options: LiveRunOptions): Promise<LiveRunResult> {
     }
     adapter.startMonitors();
     options.onStarted?.({ adapter, controller, log });
-    startLiveWorkload(scenario, options.seed, log, adapter);
-    startLiveFailures(scenario, adapter, report);
-    startLiveMaintenance(scenario, controller, adapter);
+    startLiveWorkload(config, options.seed, log, adapter);
+    startLiveFailures(config, adapter, report);
+    startLiveMaintenance(config, controller, adapter);
     const stop = new AbortController();
     options.signal?.addEventListener("abort", () => stop.abort(), { once: true });
     if (options.drain) {
@@ -114,12 +120,12 @@ export async function runLive(options: LiveRunOptions): Promise<LiveRunResult> {
         }
       });
     }
-    const durationMs = options.durationMs ?? hoursToMs(scenario.durationHours);
+    const durationMs = options.durationMs ?? hoursToMs(config.durationHours);
     interrupted = (await waitFor(durationMs, stop.signal)) && options.signal?.aborted === true;
     await adapter.quiesce();
     log.emit({ type: "runEnded" });
     const result = recorder.complete();
-    return { ...result, problems: adapter.problems, interrupted };
+    return { runId: recorder.runId!, ...result, problems: adapter.problems, interrupted };
   } catch (error) {
     await adapter.quiesce().catch(() => {});
     recorder.abandon("failed", (error as Error).message);
@@ -136,42 +142,47 @@ export function drainHost(controller: Controller, host: string, onDrained: (rema
 }
 
 /** The scenario's maintenance windows and rolling upgrade, at wall-clock times (as `scheduleMaintenance` in the simulation). */
-function startLiveMaintenance(scenario: Scenario, controller: Controller, adapter: LibvirtInfrastructure): void {
-  const rolling = scenario.maintenance?.rollingUpgrade;
+function startLiveMaintenance(config: RunConfig, controller: Controller, adapter: LibvirtInfrastructure): void {
+  const rolling = config.maintenance.rollingUpgrade;
   if (rolling) {
-    const hosts = [...adapter.hosts.keys()].slice(0, rolling.hosts);
+    const hosts = [...adapter.hosts.keys()].slice(0, rolling.hostCount ?? undefined);
     const drainTimeoutMs = Math.round(rolling.drainTimeoutMinutes * MS_PER_MINUTE);
     adapter.after(hoursToMs(rolling.startHours), () => {
       for (const host of hosts) controller.maintain(host, hoursToMs(rolling.windowHours), drainTimeoutMs);
     });
   }
-  for (const window of scenario.maintenance?.windows ?? []) {
-    adapter.after(hoursToMs(window.atHours), () => controller.maintain(window.host, hoursToMs(window.hours), 60 * MS_PER_MINUTE));
+  for (const window of config.maintenance.windows) {
+    adapter.after(hoursToMs(window.atHours), () => controller.maintain(window.host, hoursToMs(window.hours), Math.round(window.drainTimeoutMinutes * MS_PER_MINUTE)));
   }
 }
 
-function startLiveWorkload(scenario: Scenario, seed: number, log: LiveLog, adapter: LibvirtInfrastructure): void {
-  const spec = scenario.workload;
+function startLiveWorkload(config: RunConfig, seed: number, log: EventLog, adapter: LibvirtInfrastructure): void {
+  const spec = config.workload;
   if (!spec) return;
   for (const row of spec.trace ?? []) {
     adapter.after(hoursToMs(row.timeHours), () => {
       const { vm, vcpus, memoryGiB, diskGiB, lifetimeHours } = row;
-      if (lifetimeHours !== null) adapter.after(hoursToMs(lifetimeHours), () => log.world.vms.has(vm) && log.emit({ type: "vmTerminated", vm }));
+      if (lifetimeHours !== null) {
+        adapter.after(hoursToMs(lifetimeHours), () => {
+          const wanted = log.world.vms.get(vm);
+          if (wanted) log.emit({ type: "vmTerminated", vm, volume: wanted.volume });
+        });
+      }
       log.emit({ type: "vmRequested", vm, vcpus, memoryGiB, diskGiB, lifetimeHours });
     });
   }
-  if (!spec.sizes || spec.fleet === 0) return;
-  const sizes = new SizeMix(spec.sizes);
-  const fleet = Random.fromSeed(seed).fork("workload").fork("fleet");
-  const width = Math.max(4, String(spec.fleet).length);
-  for (let i = 1; i <= spec.fleet; i++) {
-    const size = sizes.draw(fleet);
-    log.emit({ type: "vmRequested", vm: `pet-${String(i).padStart(width, "0")}`, ...size, lifetimeHours: null });
-  }
+  // The same fleet as the simulation draws for this seed (its `workload/fleet` stream).
+  for (const request of fleetRequests(spec, Random.fromSeed(seed).fork("workload").fork("fleet"))) log.emit(request);
 }
 
-function startLiveFailures(scenario: Scenario, adapter: LibvirtInfrastructure, report: (line: string) => void): void {
-  for (const row of scenario.failures?.trace ?? []) {
+/** The event log of a run on real hosts: stamped with wall-clock ms since it was made. */
+export function wallClockLog(): EventLog {
+  const started = performance.now();
+  return new EventLog(() => Math.round(performance.now() - started));
+}
+
+function startLiveFailures(config: RunConfig, adapter: LibvirtInfrastructure, report: (line: string) => void): void {
+  for (const row of config.failures.trace) {
     if (row.kind !== "crash" && row.kind !== "hardware") {
       report(`failures.trace: ${row.kind} failures are not injected on real hosts; row at ${row.timeHours} h skipped`);
       continue;

@@ -1,10 +1,11 @@
-import { distribution, type Distribution, type DistributionSpec } from "../kernel/distributions.js";
-import type { TimerId } from "../kernel/scheduler.js";
-import type { Random } from "../kernel/random.js";
-import { hoursToMs, MS_PER_MINUTE } from "../kernel/time.js";
-import type { DomainEvent } from "../model/events.js";
-import { hostsBroughtUpBy, hostsDownedBy, intactCopies, volumeAvailable, type Host, type Volume, type World } from "../model/world.js";
-import type { Simulation } from "../sim/simulation.js";
+import { distribution, type Distribution } from "../../../kernel/distributions.js";
+import type { TimerId } from "../../../kernel/scheduler.js";
+import type { Random } from "../../../kernel/random.js";
+import { hoursToMs, MS_PER_MINUTE } from "../../../kernel/time.js";
+import type { DomainEvent } from "../../../model/events.js";
+import { hostsBroughtUpBy, hostsDownedBy, intactCopies, volumeAvailable, type Host, type Volume, type World } from "../../../model/world.js";
+import type { StorageConfig } from "../../../scenario/resolve.js";
+import type { Simulation } from "../simulation.js";
 
 /**
  * N-way replicated block storage spread over the cluster's hosts (Ceph RBD / GFS-like, the
@@ -27,30 +28,9 @@ import type { Simulation } from "../sim/simulation.js";
  *
  * - a VM whose volume has no copy on an up host goes down until one is reachable again.
  *
- * Not modelled yet: storage capacity (copies take no room on the hosts' disks).
+ * Not modelled yet: storage capacity (copies take no room on the hosts' disks). Defaults and
+ * their sources: `src/scenario/defaults.ts`.
  */
-export const STORAGE_DEFAULTS = {
-  /** Ceph's default pool size. */
-  replicas: 3,
-  spreadRacks: true,
-  /** Per target host: about a 1 Gbit/s link or one disk's sequential write. */
-  rebuildMBps: 100,
-  recoveryDelayMinutes: 15,
-} as const;
-
-export interface StorageConfig {
-  /** `replicated`, or `mirror`: two copies, the VM on a host that holds one. */
-  kind: "replicated" | "mirror";
-  replicas: number;
-  spreadRacks: boolean;
-  rebuildMBps: number;
-  /**
-   * Optional: rebuild durations drawn from this distribution instead of following from size and
-   * bandwidth (for measured rebuild times, or the exponential repairs of the Markov models).
-   */
-  rebuildHours?: DistributionSpec;
-  recoveryDelayMinutes: number;
-}
 
 interface Transfer {
   volume: string;
@@ -74,7 +54,6 @@ export class ReplicatedStorage {
   /** Volumes short of copies that could not start a rebuild (no source or no target yet). */
   private readonly short = new Set<string>();
   private volumes = 0;
-  private readonly volumeOfVm = new Map<string, string>();
 
   /** With `rebuildHours`: rebuild durations drawn from it, and the pending rebuilds' timers. */
   private readonly rebuildTime: Distribution | null;
@@ -125,17 +104,9 @@ export class ReplicatedStorage {
         this.hosts.push(world.hosts.get(event.host)!);
         this.racks.add(event.rack);
         break;
-      case "volumeCreated":
-        this.volumeOfVm.set(event.vm, event.volume);
-        break;
-      case "volumeLost":
-        this.volumeOfVm.delete(event.vm);
-        break;
       case "vmTerminated": {
-        const id = this.volumeOfVm.get(event.vm);
-        if (id === undefined) break;
-        this.volumeOfVm.delete(event.vm);
-        const volume = world.volumes.get(id)!;
+        if (event.volume === null) break;
+        const volume = world.volumes.get(event.volume)!;
         for (const [host, copy] of volume.copies) if (copy.state === "rebuilding") this.cancelTransfer(volume.id, host);
         this.short.delete(volume.id);
         this.sim.emit({ type: "volumeDeleted", volume: volume.id });

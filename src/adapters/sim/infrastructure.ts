@@ -1,12 +1,13 @@
-import type { ClusterPort, MigrationMode, PowerOffReason } from "../controller/port.js";
-import type { Distribution } from "../kernel/distributions.js";
-import type { Random } from "../kernel/random.js";
-import { msToHours } from "../kernel/time.js";
-import type { DomainEvent, DomainEventBody } from "../model/events.js";
-import { hostDownConsequences, migrationAborts } from "../model/host-down.js";
-import { hostsDownedBy, localDiskGiB, type World } from "../model/world.js";
-import { coldMigrationMs, liveMigration, migrationShareMBps, type MigrationConfig } from "../migration/migration-model.js";
-import type { VolumeStorage } from "../storage/volume-storage.js";
+import type { ClusterPort } from "../../controller/port.js";
+import type { Distribution } from "../../kernel/distributions.js";
+import type { TimerId } from "../../kernel/scheduler.js";
+import type { Random } from "../../kernel/random.js";
+import { msToHours } from "../../kernel/time.js";
+import type { DomainEvent, DomainEventBody, MigrationMode, PowerOffReason } from "../../model/events.js";
+import { hostDownConsequences, migrationAborts } from "../../model/host-down.js";
+import { hostsDownedBy, localDiskGiB, type World } from "../../model/world.js";
+import { coldMigrationMs, liveMigration, migrationShareMBps, type MigrationConfig } from "../../migration/migration-model.js";
+import type { VolumeStorage } from "./storage/volume-storage.js";
 import type { Provisioning } from "./provisioning.js";
 import type { Simulation } from "./simulation.js";
 
@@ -37,18 +38,13 @@ export interface InfrastructureConfig {
   isolationDetectionMs: number;
 }
 
-interface Migration {
-  from: string;
-  to: string;
-  /** Tells this migration's timer from a later migration's of the same VM. */
-  token: number;
-}
-
 export class SimulatedInfrastructure implements ClusterPort {
   readonly world: World;
-  private readonly migrations = new Map<string, Migration>();
-  private readonly outgoing = new Map<string, number>();
-  private readonly incoming = new Map<string, number>();
+  /**
+   * The timer that ends each VM's migration in flight, cancelled when the migration ends first.
+   * What the migration is (ends, mode, start) is read from the world.
+   */
+  private readonly migrationTimers = new Map<string, TimerId>();
   private tokens = 0;
   private readonly powerOn = new Map<string, number>();
   private readonly isolations = new Map<string, number>();
@@ -98,31 +94,34 @@ export class SimulatedInfrastructure implements ClusterPort {
     const vm = this.world.vms.get(vmId)!;
     const from = vm.host!;
     const config = this.config.migration;
-    const share = migrationShareMBps(config, this.outgoing.get(from) ?? 0, this.incoming.get(to) ?? 0);
-    const migration = { from, to, token: ++this.tokens };
+    const share = migrationShareMBps(config, this.migrationsFrom(from), this.world.hosts.get(to)!.incoming.size);
     this.sim.emit({ type: "migrationStarted", vm: vmId, from, to, mode });
-    this.migrations.set(vmId, migration);
-    this.outgoing.set(from, (this.outgoing.get(from) ?? 0) + 1);
-    this.incoming.set(to, (this.incoming.get(to) ?? 0) + 1);
     if (mode === "cold") {
       const diskGiB = localDiskGiB(vm);
       const ms = Math.round(coldMigrationMs(diskGiB, share));
-      this.sim.scheduler.after(ms, () => {
-        if (!this.isCurrent(vmId, migration)) return;
+      this.migrationTimers.set(vmId, this.sim.scheduler.after(ms, () => {
+        this.migrationTimers.delete(vmId);
         this.sim.emit({ type: "migrationFinished", vm: vmId, downtimeMs: ms, transferredGiB: diskGiB });
         const bootMs = this.provisioning.bootMs(vm.disk, to);
         this.scheduleStart(vmId, bootMs);
-      }, null);
+      }, null));
       return;
     }
     const result = liveMigration(config, vm.memoryGiB, this.config.dirtyRateMBps.sample(this.random), share);
     const abort = !result.converged && config.abortOnNonConvergence;
     const ms = Math.round(abort ? result.totalMs - result.downtimeMs : result.totalMs);
-    this.sim.scheduler.after(ms, () => {
-      if (!this.isCurrent(vmId, migration)) return;
+    this.migrationTimers.set(vmId, this.sim.scheduler.after(ms, () => {
+      this.migrationTimers.delete(vmId);
       if (abort) this.sim.emit({ type: "migrationAborted", vm: vmId, reason: "notConverging" });
       else this.sim.emit({ type: "migrationFinished", vm: vmId, downtimeMs: Math.round(result.downtimeMs), transferredGiB: result.sentMiB / 1024 });
-    }, null);
+    }, null));
+  }
+
+  /** Migrations under way out of a host (its VMs that are migrating). */
+  private migrationsFrom(hostId: string): number {
+    let n = 0;
+    for (const id of this.world.hosts.get(hostId)!.vms) if (this.world.vms.get(id)!.migration !== null) n++;
+    return n;
   }
 
   powerOffHost(hostId: string, reason: PowerOffReason): void {
@@ -140,18 +139,12 @@ export class SimulatedInfrastructure implements ClusterPort {
     }, null);
   }
 
-  /** Whether the migration is the VM's current one (not ended, not replaced by a later one). */
-  private isCurrent(vmId: string, migration: Migration): boolean {
-    return this.migrations.get(vmId)?.token === migration.token && this.world.vms.get(vmId)?.migration !== null;
-  }
-
-  /** Forgets a migration that ended (finished, aborted, or gone with its VM). */
+  /** A migration that ended before its timer (aborted, or gone with its VM): its timer is cancelled. */
   private endMigration(vmId: string): void {
-    const migration = this.migrations.get(vmId);
-    if (!migration) return;
-    this.migrations.delete(vmId);
-    this.outgoing.set(migration.from, this.outgoing.get(migration.from)! - 1);
-    this.incoming.set(migration.to, this.incoming.get(migration.to)! - 1);
+    const timer = this.migrationTimers.get(vmId);
+    if (timer === undefined) return;
+    this.migrationTimers.delete(vmId);
+    this.sim.scheduler.cancel(timer);
   }
 
   /** An isolated host with the `powerOff` response stops its VMs once it notices it is cut off. */
@@ -175,12 +168,10 @@ export class SimulatedInfrastructure implements ClusterPort {
     switch (event.type) {
       case "migrationFinished":
       case "migrationAborted":
-        this.endMigration(event.vm);
-        return;
       case "vmDown":
       case "vmLost":
       case "vmTerminated":
-        if (this.migrations.has(event.vm) && this.world.vms.get(event.vm)?.migration == null) this.endMigration(event.vm);
+        if (this.world.vms.get(event.vm)?.migration == null) this.endMigration(event.vm);
         return;
       case "hostIsolated":
         if (this.world.serviceModel === "persistent-ha") this.isolated(event.host);

@@ -1,14 +1,14 @@
-import { distribution, type Distribution } from "../kernel/distributions.js";
-import type { Random } from "../kernel/random.js";
-import { hoursToMs } from "../kernel/time.js";
-import type { VmSizeSpec, WorkloadSpec } from "../scenario/schema.js";
+import { distribution, type Distribution } from "../../kernel/distributions.js";
+import type { Random } from "../../kernel/random.js";
+import { hoursToMs } from "../../kernel/time.js";
+import type { WorkloadSpec } from "../../scenario/schema.js";
+import { fleetRequests, SizeMix } from "../../workload/fleet.js";
 import type { Simulation } from "./simulation.js";
 
 /**
  * The users: who asks for which VM, when, and for how long.
  *
- * - a fleet of long-lived VMs ("pets", `pet-0001` ...) requested at t = 0, wanted to the end —
- *   with `antiAffinity`, in anti-affinity groups of `groupSize` consecutive pets (`group-1`, ...);
+ * - a fleet of long-lived VMs ("pets") requested at t = 0, wanted to the end (`fleetRequests`);
  * - a Poisson stream of requests (`vm-1`, `vm-2`, ...) at `ratePerHour`, each of a size drawn
  *   from the weighted mix and wanted for a lifetime drawn from `lifetimeHours`, counted from the
  *   request: the user terminates it then, whatever happened in between.
@@ -18,7 +18,7 @@ import type { Simulation } from "./simulation.js";
  * Every draw comes from the `workload/...` streams, in an order that depends only on the
  * workload itself, so every service model sees the same requests (common random numbers).
  */
-export function startWorkload(sim: Simulation, spec: WorkloadSpec | undefined): void {
+export function startWorkload(sim: Simulation, spec: WorkloadSpec | null): void {
   if (!spec) return;
   for (const row of spec.trace ?? []) {
     sim.scheduler.schedule(hoursToMs(row.timeHours), () => {
@@ -30,14 +30,7 @@ export function startWorkload(sim: Simulation, spec: WorkloadSpec | undefined): 
   if (!spec.sizes) return;
   const sizes = new SizeMix(spec.sizes);
   const streams = sim.random.fork("workload");
-  const fleet = streams.fork("fleet");
-  const width = Math.max(4, String(spec.fleet).length);
-  const groupSize = spec.antiAffinity?.groupSize;
-  for (let i = 1; i <= spec.fleet; i++) {
-    const size = sizes.draw(fleet);
-    const group = groupSize === undefined ? {} : { group: `group-${Math.ceil(i / groupSize)}` };
-    sim.emit({ type: "vmRequested", vm: `pet-${String(i).padStart(width, "0")}`, ...size, lifetimeHours: null, ...group });
-  }
+  for (const request of fleetRequests(spec, streams.fork("fleet"))) sim.emit(request);
   if (spec.arrivals) {
     const arrivals: Arrivals = {
       sim,
@@ -76,23 +69,6 @@ function arrive(a: Arrivals): void {
 }
 
 function terminate({ sim, vm }: { sim: Simulation; vm: string }): void {
-  if (sim.world.vms.has(vm)) sim.emit({ type: "vmTerminated", vm });
-}
-
-/** Draws VM sizes from a weighted discrete mix. */
-export class SizeMix {
-  private readonly cumulative: number[];
-
-  constructor(private readonly sizes: VmSizeSpec[]) {
-    let total = 0;
-    this.cumulative = sizes.map((s) => (total += s.weight));
-  }
-
-  draw(random: Random): { vcpus: number; memoryGiB: number; diskGiB: number; priority?: "high" | "low" } {
-    const u = random.float() * this.cumulative[this.cumulative.length - 1]!;
-    let i = 0;
-    while (i < this.sizes.length - 1 && u >= this.cumulative[i]!) i++;
-    const { vcpus, memoryGiB, diskGiB, restartPriority } = this.sizes[i]!;
-    return { vcpus, memoryGiB, diskGiB, ...(restartPriority === "high" || restartPriority === "low" ? { priority: restartPriority } : {}) };
-  }
+  const wanted = sim.world.vms.get(vm);
+  if (wanted) sim.emit({ type: "vmTerminated", vm, volume: wanted.volume });
 }

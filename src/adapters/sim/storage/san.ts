@@ -1,6 +1,6 @@
-import type { DomainEvent } from "../model/events.js";
-import type { World } from "../model/world.js";
-import type { Simulation } from "../sim/simulation.js";
+import type { DomainEvent } from "../../../model/events.js";
+import type { World } from "../../../model/world.js";
+import type { Simulation } from "../simulation.js";
 import type { VolumeStorage } from "./volume-storage.js";
 
 /**
@@ -13,7 +13,6 @@ import type { VolumeStorage } from "./volume-storage.js";
 export class San implements VolumeStorage {
   private readonly world: World;
   private volumes = 0;
-  private readonly volumeOfVm = new Map<string, string>();
 
   constructor(private readonly sim: Simulation) {
     this.world = sim.world;
@@ -21,7 +20,6 @@ export class San implements VolumeStorage {
 
   createVolume(vmId: string): void {
     const id = `vol-${++this.volumes}`;
-    this.volumeOfVm.set(vmId, id);
     this.sim.emit({ type: "volumeCreated", volume: id, vm: vmId, kind: "san", sizeGiB: this.world.vms.get(vmId)!.diskGiB, replicas: 1, copies: [] });
   }
 
@@ -32,12 +30,8 @@ export class San implements VolumeStorage {
           this.sim.emit({ type: "vmDown", vm: vm.id, cause: "storage" });
         }
       }
-    } else if (event.type === "vmTerminated") {
-      const id = this.volumeOfVm.get(event.vm);
-      if (id !== undefined) {
-        this.volumeOfVm.delete(event.vm);
-        this.sim.emit({ type: "volumeDeleted", volume: id });
-      }
+    } else if (event.type === "vmTerminated" && event.volume !== null) {
+      this.sim.emit({ type: "volumeDeleted", volume: event.volume });
     }
   }
 }

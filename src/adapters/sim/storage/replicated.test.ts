@@ -1,16 +1,17 @@
 import { describe, expect, it } from "vitest";
-import { PRICES_2008 } from "../metrics/cost.js";
-import type { DomainEvent, DomainEventBody } from "../model/events.js";
-import { InvariantChecker } from "../model/invariants.js";
-import { Simulation } from "../sim/simulation.js";
-import { ReplicatedStorage, type StorageConfig } from "./replicated-storage.js";
+import { PRICES_2008 } from "../../../scenario/defaults.js";
+import type { DomainEvent, DomainEventBody } from "../../../model/events.js";
+import { InvariantChecker } from "../../../model/invariants.js";
+import { Simulation } from "../simulation.js";
+import type { StorageConfig } from "../../../scenario/resolve.js";
+import { ReplicatedStorage } from "./replicated.js";
 
 const HOUR = 3_600_000;
 
 /** A persistent-ha world of `hosts` hosts in `racks` racks, one VM with a 100 GiB volume, driven by hand. */
 function setup(hosts: number, racks: number, config: Partial<Omit<StorageConfig, "kind">> = {}) {
   const sim = new Simulation(1);
-  const storage = new ReplicatedStorage(sim, { kind: "replicated", replicas: 3, spreadRacks: true, rebuildMBps: 100, recoveryDelayMinutes: 15, ...config }, sim.random.fork("storage"));
+  const storage = new ReplicatedStorage(sim, { kind: "replicated", replicas: 3, spreadRacks: true, rebuildMBps: 100, rebuildHours: null, recoveryDelayMinutes: 15, ...config }, sim.random.fork("storage"));
   const checker = new InvariantChecker(sim.world, { spreadRacks: true });
   const log: DomainEvent[] = [];
   sim.subscribe((e) => {

@@ -1,4 +1,4 @@
-import type { DomainEvent } from "../model/events.js";
+import type { DomainEvent } from "../../../model/events.js";
 
 /** Where persistent-ha volumes live, as the simulated infrastructure drives it. */
 export interface VolumeStorage {

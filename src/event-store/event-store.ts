@@ -89,13 +89,18 @@ export interface EventPage {
 }
 
 /**
+ * 4: event format 2 — `vmTerminated` names the VM's volume (`volume`, null without one), so the
+ *    storage needs no map of its own from VMs to volumes. Tables as in 3.
  * 3: experiments and their cells (tables `experiments`, `cells`); runs and events as in 2.
  * 2: row digests are a chained FNV-1a (version 1 chained CRC-32).
- * A version-2 database is upgraded to 3 when opened for writing (the change only adds tables; no
- * run is touched) and read as it is; version 1 is refused.
+ * A version-2 or -3 database is upgraded to 4 when opened for writing and read as it is: the
+ * upgrade only adds tables, and its runs keep their logs, which replay still verifies (`evolve`
+ * checks `volume` only where an event has it). A run of the same scenario, seed and model
+ * recorded after the upgrade has the same metrics and state hash but another log hash. Version 1
+ * is refused.
  */
-const SCHEMA_VERSION = "3";
-const READABLE_VERSIONS = ["2", "3"];
+const SCHEMA_VERSION = "4";
+const READABLE_VERSIONS = ["2", "3", "4"];
 /** How long a connection waits for another one's write transaction (worker threads share the file). */
 const BUSY_TIMEOUT_MS = 60_000;
 /** Rows per INSERT statement: one statement per row costs about twice as much per row. */

@@ -1,4 +1,4 @@
-import type { RunMetrics } from "../metrics/run-metrics.js";
+import type { RunMetrics } from "./run-metrics.js";
 
 /**
  * The scalar metrics summarized per cell and service model: dotted paths into a run's

@@ -1,8 +1,8 @@
-import { distribution, type Distribution } from "../kernel/distributions.js";
-import type { Random } from "../kernel/random.js";
-import { hoursToMs } from "../kernel/time.js";
-import type { FailureCause } from "../model/events.js";
-import type { FailureProcessSpec, FailureRow } from "../scenario/schema.js";
+import { distribution, type Distribution } from "../../kernel/distributions.js";
+import type { Random } from "../../kernel/random.js";
+import { hoursToMs } from "../../kernel/time.js";
+import type { FailureCause } from "../../model/events.js";
+import type { FailureProcessSpec, FailureRow } from "../../scenario/schema.js";
 import type { Simulation } from "./simulation.js";
 
 /**

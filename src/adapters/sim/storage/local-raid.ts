@@ -1,7 +1,8 @@
-import { msToHours } from "../kernel/time.js";
-import type { DomainEvent } from "../model/events.js";
-import type { World } from "../model/world.js";
-import type { Simulation } from "../sim/simulation.js";
+import { msToHours } from "../../../kernel/time.js";
+import type { DomainEvent } from "../../../model/events.js";
+import type { World } from "../../../model/world.js";
+import type { LocalRaidConfig } from "../../../scenario/resolve.js";
+import type { Simulation } from "../simulation.js";
 
 /**
  * The local disk array of every host (the VPS disks and the EC2-style instance stores live on
@@ -19,13 +20,6 @@ import type { Simulation } from "../sim/simulation.js";
  *
  * The disk size is the host's usable `diskGiB` spread over the data disks of the level.
  */
-export const LOCAL_RAID_DEFAULTS = { rebuildMBps: 50 } as const;
-
-export interface LocalRaidConfig {
-  /** RAID level; null: RAID 1 on hosts with two or more disks, RAID 0 on a single disk. */
-  level: 0 | 1 | 5 | 6 | null;
-  rebuildMBps: number;
-}
 
 export function raidLevel(config: LocalRaidConfig, disks: number): 0 | 1 | 5 | 6 {
   return config.level ?? (disks >= 2 ? 1 : 0);

@@ -1,21 +1,24 @@
 import { describe, expect, it } from "vitest";
-import { distribution } from "../kernel/distributions.js";
-import { PRICES_2008 } from "../metrics/cost.js";
-import { MIGRATION_DEFAULTS } from "../migration/migration-model.js";
-import { liveMigration } from "../migration/migration-model.js";
-import type { DomainEvent, ServiceModel } from "../model/events.js";
-import { InvariantChecker } from "../model/invariants.js";
+import { distribution } from "../../kernel/distributions.js";
+import { PRICES_2008 } from "../../scenario/defaults.js";
+import { MIGRATION_DEFAULTS } from "../../scenario/defaults.js";
+import { liveMigration } from "../../migration/migration-model.js";
+import type { DomainEvent, ServiceModel } from "../../model/events.js";
+import { InvariantChecker } from "../../model/invariants.js";
 import { SimulatedInfrastructure } from "./infrastructure.js";
-import { San } from "../storage/san.js";
+import { San } from "./storage/san.js";
 import { Provisioning } from "./provisioning.js";
 import { Simulation } from "./simulation.js";
+import { loadScenarioObject } from "../../scenario/load.js";
+
+const ONE_HOST = { name: "defaults", durationHours: 1, cluster: { hosts: [{ name: "h", vcpus: 1, memoryGiB: 1, diskGiB: 1 }] } };
 
 /** Three hosts of 8 vCPUs / 32 GiB, VM `a` (2 vCPUs, 8 GiB) running on h1 at t = 40 s; the checker verifies every settled state. */
 function cluster(model: ServiceModel = "vps", isolationPowerOff = false) {
   const sim = new Simulation(1);
   const infra = new SimulatedInfrastructure(
     sim,
-    new Provisioning({}, sim.random.fork("provisioning")),
+    new Provisioning(loadScenarioObject(ONE_HOST).config.provisioning, sim.random.fork("provisioning")),
     model === "persistent-ha" ? new San(sim) : null,
     {
       migration: { ...MIGRATION_DEFAULTS },

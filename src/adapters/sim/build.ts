@@ -1,0 +1,125 @@
+import { Controller } from "../../controller/controller.js";
+import { distribution } from "../../kernel/distributions.js";
+import { hoursToMs, MS_PER_MINUTE } from "../../kernel/time.js";
+import type { ServiceModel } from "../../model/events.js";
+import type { RunConfig } from "../../scenario/resolve.js";
+import { failureCauses, HOST_FAILURE_CAUSES, startFailureProcess, startFailureTrace } from "./failures.js";
+import { SimulatedInfrastructure } from "./infrastructure.js";
+import { Provisioning } from "./provisioning.js";
+import { Simulation } from "./simulation.js";
+import { LocalRaid } from "./storage/local-raid.js";
+import { ReplicatedStorage } from "./storage/replicated.js";
+import { San } from "./storage/san.js";
+import type { VolumeStorage } from "./storage/volume-storage.js";
+import { startWorkload } from "./workload.js";
+
+export interface SimulatedCluster {
+  sim: Simulation;
+  controller: Controller;
+}
+
+/**
+ * Builds the simulation of a resolved scenario under one service model. At t = 0: `runStarted`,
+ * every host (and its rack's and its own failure process), then the workload. At the end of the
+ * observed period `runEnded` closes the log; it is scheduled first, so it precedes any other
+ * event due at the same millisecond (FIFO ties).
+ *
+ * Failures and workload draw from their own named streams, never from anything the service
+ * model influences: two models run with one seed see the same failures and the same requests.
+ */
+export function buildSimulation(config: RunConfig, seed: number, serviceModel: ServiceModel): SimulatedCluster {
+  const sim = new Simulation(seed);
+  sim.scheduler.schedule(hoursToMs(config.durationHours), () => {
+    sim.emit({ type: "runEnded" });
+    sim.scheduler.stop();
+  }, null);
+
+  const storage: VolumeStorage | null =
+    serviceModel !== "persistent-ha" ? null : config.storage.kind === "san" ? new San(sim) : new ReplicatedStorage(sim, config.storage, sim.random.fork("storage"));
+  const raid = serviceModel === "persistent-ha" ? null : new LocalRaid(sim, config.localRaid);
+  const infrastructure = new SimulatedInfrastructure(
+    sim,
+    new Provisioning(config.provisioning, sim.random.fork("provisioning")),
+    storage,
+    { migration: config.migration, dirtyRateMBps: distribution(config.migration.dirtyRateMBps), ...config.hostBehaviour },
+    sim.random.fork("migration"),
+  );
+  const controller = new Controller(infrastructure, config.controller);
+  sim.subscribe((event) => controller.observe(event));
+  if (storage) sim.onEvent((event) => storage.react(event));
+  if (raid) sim.onEvent((event) => raid.react(event));
+  sim.onEvent((event) => infrastructure.react(event));
+  sim.onEvent((event) => controller.react(event));
+
+  // A user whose VM was lost (with its host's instance store, or with its volume) launches a
+  // replacement from a fresh image after a while.
+  const users = sim.random.fork("users");
+  const delay = distribution(config.replacementDelayHours);
+  sim.onEvent((event) => {
+    if (event.type === "vmLost") sim.scheduler.after(hoursToMs(delay.sample(users)), (vm) => controller.relaunch(vm), event.vm);
+  });
+
+  const f = config.failures;
+  const hostCauses = failureCauses(f.host, HOST_FAILURE_CAUSES);
+  const rackCauses = failureCauses({ outage: f.rack ?? undefined }, ["outage"] as const);
+  const diskCauses = failureCauses({ failure: f.disk ?? undefined }, ["failure"] as const);
+  const sanCauses = failureCauses({ outage: f.san ?? undefined }, ["outage"] as const);
+  const isolationCauses = failureCauses({ partition: f.isolation ?? undefined }, ["partition"] as const);
+  const failures = sim.random.fork("failures");
+  sim.scheduler.schedule(0, () => {
+    sim.emit({ type: "runStarted", serviceModel, prices: config.prices });
+    startFailureProcess(sim, failures, "san", sanCauses, () => sim.emit({ type: "sanFailed" }), () => sim.emit({ type: "sanRepaired" }));
+    const racks = new Set<string>();
+    for (const host of config.hosts) {
+      if (!racks.has(host.rack)) {
+        racks.add(host.rack);
+        const rack = host.rack;
+        startFailureProcess(sim, failures, `rack/${rack}`, rackCauses, () => sim.emit({ type: "rackFailed", rack }), () => sim.emit({ type: "rackRepaired", rack }));
+      }
+      sim.emit({ type: "hostAdded", host: host.id, rack: host.rack, vcpus: host.vcpus, memoryGiB: host.memoryGiB, diskGiB: host.diskGiB, disks: host.disks });
+      startFailureProcess(
+        sim,
+        failures,
+        `host/${host.id}`,
+        hostCauses,
+        (cause) => sim.emit({ type: "hostFailed", host: host.id, cause }),
+        () => sim.emit({ type: "hostRepaired", host: host.id }),
+      );
+      startFailureProcess(
+        sim,
+        failures,
+        `isolation/${host.id}`,
+        isolationCauses,
+        () => sim.emit({ type: "hostIsolated", host: host.id }),
+        () => sim.emit({ type: "hostReconnected", host: host.id }),
+      );
+      for (let disk = 0; disk < host.disks; disk++) {
+        startFailureProcess(
+          sim,
+          failures,
+          `disk/${host.id}/${disk}`,
+          diskCauses,
+          () => sim.emit({ type: "diskFailed", host: host.id, disk }),
+          () => sim.emit({ type: "diskReplaced", host: host.id, disk }),
+        );
+      }
+    }
+    if (f.trace.length > 0) startFailureTrace(sim, f.trace);
+    startWorkload(sim, config.workload);
+    scheduleMaintenance(sim, config, controller);
+  }, null);
+  return { sim, controller };
+}
+
+/** The scenario's maintenance: a rolling upgrade over its hosts, and single windows. */
+function scheduleMaintenance(sim: Simulation, config: RunConfig, controller: Controller): void {
+  const rolling = config.maintenance.rollingUpgrade;
+  if (rolling) {
+    sim.scheduler.schedule(hoursToMs(rolling.startHours), () => {
+      for (const host of config.hosts.slice(0, rolling.hostCount ?? undefined)) controller.maintain(host.id, hoursToMs(rolling.windowHours), Math.round(rolling.drainTimeoutMinutes * MS_PER_MINUTE));
+    }, null);
+  }
+  for (const window of config.maintenance.windows) {
+    sim.scheduler.schedule(hoursToMs(window.atHours), () => controller.maintain(window.host, hoursToMs(window.hours), Math.round(window.drainTimeoutMinutes * MS_PER_MINUTE)), null);
+  }
+}

@@ -1,0 +1,106 @@
+import { runMetrics, type RunMetrics } from "../metrics/run-metrics.js";
+import type { EventLog } from "../model/event-log.js";
+import { encodeEvent, eventLine } from "../event-store/event-codec.js";
+import { EventWriter, type EventStore, type RunMeta } from "../event-store/event-store.js";
+import { hashWorld, LogHasher, stateHash } from "./hashing.js";
+import type { Provenance } from "./provenance.js";
+
+/** What a finished run yields: its size, its hashes and its metrics. */
+export interface RunOutcome {
+  eventCount: number;
+  finalT: number;
+  stateHash: string;
+  logHash: string;
+  metrics: RunMetrics;
+}
+
+export interface RecorderOptions {
+  /** Where to record the run; without a store the run's hashes and metrics are only computed. */
+  store?: EventStore;
+  /** The run row's description (needed with a store). */
+  meta?: Omit<RunMeta, "eventsStored">;
+  provenance?: Provenance;
+  /** Store the event log (default true); metrics and hashes are stored either way. */
+  storeEvents?: boolean;
+  /** Flush the stored events whenever the world settles (a live run: a killed controller leaves its log up to there). */
+  flushWhenSettled?: boolean;
+}
+
+/**
+ * State-hash checkpoints, so replay can locate a divergence: the next one comes this many events
+ * after the last, or one event per CHECKPOINT_BYTES_PER_EVENT characters of the last hashed state
+ * if that is more, so that hashing stays a small share of the work however large the world.
+ */
+export const CHECKPOINT_EVERY = 20_000;
+export const CHECKPOINT_BYTES_PER_EVENT = 2;
+
+/**
+ * Records a run, simulated or live, from its event log: counts the events, hashes their lines
+ * (the log hash), folds the run's metrics, and with a store writes the run row first, the events
+ * in batches with state checkpoints, and at the end — in one transaction with its last events —
+ * the final state hash, log hash and metrics (`complete`), or the reason it stopped (`abandon`).
+ * `replay --verify` recomputes all of it from the stored log.
+ */
+export class Recorder {
+  readonly runId: number | null;
+  eventCount = 0;
+  private readonly writer: EventWriter | null;
+  private readonly logHash = new LogHasher();
+  private metricsState = runMetrics.init();
+  private nextCheckpoint = CHECKPOINT_EVERY;
+
+  constructor(private readonly log: EventLog, private readonly options: RecorderOptions = {}) {
+    const { store, meta } = options;
+    const storeEvents = store !== undefined && options.storeEvents !== false;
+    this.runId = store && meta ? store.beginRun({ ...meta, eventsStored: storeEvents }, this.now()) : null;
+    this.writer = storeEvents && this.runId !== null ? new EventWriter(store!, this.runId) : null;
+    log.subscribe((event) => {
+      this.eventCount++;
+      const row = encodeEvent(event);
+      this.logHash.add(eventLine(row.seq, row.t, row.type, row.payload));
+      this.metricsState = runMetrics.apply(this.metricsState, event, log.world);
+      if (this.writer) {
+        this.writer.add(row);
+        if (event.seq === this.nextCheckpoint) {
+          const state = stateHash(log.world);
+          store!.addCheckpoint(this.runId!, event.seq, state.hash);
+          this.nextCheckpoint += Math.max(CHECKPOINT_EVERY, Math.ceil(state.length / CHECKPOINT_BYTES_PER_EVENT));
+        }
+      }
+    });
+    if (options.flushWhenSettled) log.onSettled(() => this.flush());
+  }
+
+  /** Writes the buffered events. */
+  flush(): void {
+    this.writer?.flush();
+  }
+
+  /** Ends the run (`runEnded` must have been emitted): its outcome, stored as complete with a store. */
+  complete(): RunOutcome {
+    const outcome: RunOutcome = {
+      eventCount: this.eventCount,
+      finalT: this.log.world.t,
+      stateHash: hashWorld(this.log.world),
+      logHash: this.logHash.digest(),
+      metrics: runMetrics.result(this.metricsState),
+    };
+    if (this.runId !== null) this.options.store!.completeRun(this.runId, this.writer?.takeBuffered() ?? [], outcome, this.now());
+    return outcome;
+  }
+
+  /** Marks a run that stopped early; the events written so far stay, under a run that is not complete. */
+  abandon(status: "failed" | "interrupted", error: string): void {
+    if (this.runId === null) return;
+    try {
+      this.writer?.flush();
+    } finally {
+      this.options.store!.abandonRun(this.runId, status, error, this.now());
+    }
+  }
+
+  private now(): string {
+    if (!this.options.provenance) throw new Error("a recorder with a store needs the provenance");
+    return this.options.provenance.now();
+  }
+}

@@ -1,0 +1,131 @@
+import type { PriceModel } from "../model/events.js";
+import { XEN_PRECOPY_DEFAULTS } from "../migration/precopy.js";
+
+/**
+ * Every default of a scenario, each in one place with its source. The schema fills in the ones a
+ * file may leave out (they are then part of the scenario's canonical text and hash); `resolve`
+ * fills in the optional ones (not part of the hash). Either way the value comes from here.
+ * Defaults taken from published figures describe one setting: sweep them rather than trust them.
+ */
+
+/**
+ * 2008 public list prices (US):
+ * - EC2 m1.small (1.7 GB memory) $0.10 per started instance-hour (Amazon EC2 pricing page,
+ *   2008) ⇒ $0.10 / 1.7 per GiB of memory per started hour, for `ephemeral` and for the compute
+ *   of `persistent-ha`;
+ * - a VPS with 1 GB of memory $70 per month (Slicehost price list, 2008), billed per started
+ *   month while the VPS exists, running or not;
+ * - persistent storage $0.10 per GB-month provisioned (Amazon EBS, launched August 2008), for the
+ *   volumes of `persistent-ha`;
+ * - the provider's cost of a host, $0.15 per hour: a ~$3 000 server amortised over three years
+ *   ($0.11/h) plus power, cooling and space (Hamilton, "Cost of Power in Large-Scale Data
+ *   Centers", 2008: servers are over half the monthly cost of a data centre).
+ */
+export const PRICES_2008: PriceModel = {
+  hourlyUsdPerGiB: 0.1 / 1.7,
+  monthlyUsdPerGiB: 70,
+  storageUsdPerGBMonth: 0.1,
+  hostUsdPerHour: 0.15,
+};
+
+/**
+ * Provisioning: a 10 GiB image (EC2 root volumes default to 8–10 GiB) over 100 MB/s (about a
+ * 1 Gbit/s link); boot 40 s and key injection 5 s — Mao & Humphrey ("A Performance Study on the
+ * VM Startup Time in the Cloud", CLOUD 2012) measured ~97 s from request to a reachable Linux
+ * instance on EC2 including provisioning, of which the guest boot is a part; attach 5 s.
+ * Eucalyptus node controllers cache images (Nurmi et al., CCGrid 2009).
+ */
+export const PROVISIONING_DEFAULTS = {
+  bootSeconds: 40,
+  imageGiB: 10,
+  imageTransferMBps: 100,
+  imageCache: true,
+  keyInjectionSeconds: 5,
+  volumeAttachSeconds: 5,
+} as const;
+
+/**
+ * Replicated volumes: Ceph's default pool size (3 copies, spread over racks by its CRUSH rule);
+ * rebuild at 100 MB/s per target host (about a 1 Gbit/s link or one disk's sequential write); a
+ * down host marked out after 15 min (GFS waits 15 min, Ford et al., OSDI'10; Ceph's
+ * mon_osd_down_out_interval is 10 min).
+ */
+export const STORAGE_DEFAULTS = {
+  kind: "replicated",
+  replicas: 3,
+  spreadRacks: true,
+  rebuildMBps: 100,
+  recoveryDelayMinutes: 15,
+} as const;
+
+/**
+ * Local RAID (vps, ephemeral): RAID 1 on hosts with two or more disks, RAID 0 on one (`level`
+ * null); rebuild at 50 MB/s, a resync under load (md's `speed_limit_max` ceiling is 200 MB/s).
+ */
+export const LOCAL_RAID_DEFAULTS = { level: null, rebuildMBps: 50 } as const;
+
+/**
+ * Migrations.
+ * - Link: 1 Gbit/s, as in Clark et al.'s testbed ("Live Migration of Virtual Machines", NSDI
+ *   2005, §6.1); 117 MiB/s is what TCP carries of it.
+ * - Dirty rate 20 MiB/s: Clark et al.'s SPECweb99 server (§6.3) dirtied its working set at a few
+ *   tens of MB/s; their Quake 3 server far less; MMuncher (a memory benchmark) 512 MB/s, enough to
+ *   defeat pre-copy on that link. Override per scenario with a distribution.
+ * - Pre-copy limits: Xen's (30 rounds, 3× memory, 50 pages), `XEN_PRECOPY_DEFAULTS`.
+ * - Switchover 20 ms: resuming the VM and the unsolicited ARP; Clark et al. report 165 ms total
+ *   downtime for SPECweb99 (most of it the last round) and 50 ms for Quake 3.
+ * - At most 2 migrations at once from or to one host: vSphere allows 4 on 1 GbE, but each then
+ *   gets a quarter of the link; 2 keeps each migration's share, and its dirtying, reasonable.
+ */
+export const MIGRATION_DEFAULTS = {
+  bandwidthMBps: 117,
+  dirtyRateMBps: 20,
+  writableWorkingSetFraction: 1,
+  ...XEN_PRECOPY_DEFAULTS,
+  switchoverMs: 20,
+  abortOnNonConvergence: false,
+  maxPerHost: 2,
+} as const;
+
+/**
+ * Time until the user of a lost VM (or an autoscaler) launches a replacement: 15 min. In 2008 a
+ * person noticed and relaunched by hand (EC2 Auto Scaling arrived in 2009; its default
+ * health-check grace period is 300 s, AWS documentation).
+ */
+export const USERS_DEFAULTS = { replacementDelayHours: 0.25 } as const;
+
+/**
+ * HA: a host silent for 30 s is declared dead (vSphere HA declares a host dead after ~15 s
+ * without heartbeats, then checks datastore heartbeats — VMware, "vSphere Availability", 2020);
+ * it is fenced (STONITH) before its VMs restart elsewhere; an isolated host keeps its VMs running
+ * (vSphere's default isolation response, "Disabled") and notices its isolation after 30 s.
+ */
+export const HA_DEFAULTS = {
+  heartbeatTimeoutSeconds: 30,
+  fencing: true,
+  isolationResponse: "keepRunning",
+  isolationDetectionSeconds: 30,
+  admissionControlDomain: "host",
+} as const;
+
+/** Placement: Eucalyptus' default `greedy` (first fit); power-save switches a host off after 30 idle minutes. */
+export const PLACEMENT_DEFAULTS = { policy: "first-fit", storageAware: false, idleMinutes: 30 } as const;
+
+/** A host switched on takes 5 minutes to boot (firmware POST and an OS boot of a server). */
+export const POWER_DEFAULTS = { hostBootMinutes: 5 } as const;
+
+/**
+ * DRS-like rebalancing every 60 min (vSphere DRS' default invocation interval is 5 min; an hourly
+ * round keeps the migrations few), moving only for a drop of 2 points of the load's standard
+ * deviation, at most 4 moves a round.
+ */
+export const REBALANCE_DEFAULTS = { intervalMinutes: 60, minImprovement: 0.02, maxMigrations: 4 } as const;
+
+/** Maintenance: a drain that has not finished after 60 min is cut short and the window taken anyway. */
+export const MAINTENANCE_DEFAULTS = { drainTimeoutMinutes: 60 } as const;
+
+/** A host group: one host, one disk, no overcommit. */
+export const HOST_GROUP_DEFAULTS = { count: 1, disks: 1, vcpuOvercommit: 1, memoryOvercommit: 1 } as const;
+
+/** A VM size's weight in the mix, and the anti-affinity domain. */
+export const WORKLOAD_DEFAULTS = { fleet: 0, sizeWeight: 1, antiAffinityDomain: "host" } as const;

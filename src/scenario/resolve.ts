@@ -1,0 +1,204 @@
+import type { ControllerConfig } from "../controller/controller.js";
+import type { DistributionSpec } from "../kernel/distributions.js";
+import { hoursToMs, MS_PER_MINUTE, MS_PER_SECOND } from "../kernel/time.js";
+import type { MigrationConfig } from "../migration/migration-model.js";
+import type { PriceModel } from "../model/events.js";
+import { POWER_SAVING_POLICIES } from "../placement/policies.js";
+import {
+  LOCAL_RAID_DEFAULTS,
+  MAINTENANCE_DEFAULTS,
+  MIGRATION_DEFAULTS,
+  PRICES_2008,
+  PROVISIONING_DEFAULTS,
+  REBALANCE_DEFAULTS,
+  STORAGE_DEFAULTS,
+  USERS_DEFAULTS,
+} from "./defaults.js";
+import { clusterLayout, type FailureProcessSpec, type FailureRow, type Scenario, type WorkloadSpec } from "./schema.js";
+
+/**
+ * A scenario resolved for running: every default filled in (from `./defaults.ts`), every unit
+ * converted once, each component's part in its own field. Plain data (no functions, no class
+ * instances), so an experiment resolves each cell once and sends it to its workers as it is.
+ */
+export interface RunConfig {
+  name: string;
+  durationHours: number;
+  /** Every host, in file order, with its rack and schedulable capacity (after overcommit). */
+  hosts: HostConfig[];
+  failures: FailureConfig;
+  /** The users' requests; null when the scenario has none. */
+  workload: WorkloadSpec | null;
+  provisioning: ProvisioningConfig;
+  /** persistent-ha volumes: replicated over the hosts, a two-host mirror, or a SAN. */
+  storage: StorageConfig;
+  /** vps and ephemeral: the hosts' local disk arrays. */
+  localRaid: LocalRaidConfig;
+  migration: MigrationConfig & { dirtyRateMBps: DistributionSpec };
+  controller: ControllerConfig;
+  /** What the simulated hosts do on their own: boot after power-on, notice their isolation. */
+  hostBehaviour: HostBehaviourConfig;
+  maintenance: MaintenanceConfig;
+  /** Time until the user of a lost VM launches a replacement (hours). */
+  replacementDelayHours: DistributionSpec;
+  prices: PriceModel;
+}
+
+export interface HostConfig {
+  id: string;
+  rack: string;
+  vcpus: number;
+  memoryGiB: number;
+  diskGiB: number;
+  disks: number;
+}
+
+export interface FailureConfig {
+  host: { crash?: FailureProcessSpec; hardware?: FailureProcessSpec };
+  rack: FailureProcessSpec | null;
+  disk: FailureProcessSpec | null;
+  san: FailureProcessSpec | null;
+  isolation: FailureProcessSpec | null;
+  /** Failures replayed from a trace (empty: none). */
+  trace: FailureRow[];
+}
+
+export interface ProvisioningConfig {
+  bootSeconds: DistributionSpec;
+  keyInjectionSeconds: DistributionSpec;
+  volumeAttachSeconds: DistributionSpec;
+  imageGiB: number;
+  imageTransferMBps: number;
+  imageCache: boolean;
+}
+
+export interface StorageConfig {
+  kind: "replicated" | "mirror" | "san";
+  /** Copies kept (2 for a mirror, 1 for the SAN). */
+  replicas: number;
+  spreadRacks: boolean;
+  rebuildMBps: number;
+  /**
+   * Rebuild durations drawn from this distribution instead of following from size and bandwidth
+   * (measured rebuild times, or the exponential repairs of the Markov models); null: size / bandwidth.
+   */
+  rebuildHours: DistributionSpec | null;
+  recoveryDelayMinutes: number;
+}
+
+export interface LocalRaidConfig {
+  /** RAID level; null: RAID 1 on hosts with two or more disks, RAID 0 on a single disk. */
+  level: 0 | 1 | 5 | 6 | null;
+  rebuildMBps: number;
+}
+
+export interface HostBehaviourConfig {
+  hostBootMs: number;
+  /** persistent-ha isolation response: after `isolationDetectionMs` an isolated host stops its VMs. */
+  isolationPowerOff: boolean;
+  isolationDetectionMs: number;
+}
+
+export interface MaintenanceConfig {
+  /** A rolling upgrade over the first `hostCount` hosts (null: all), in order, from `startHours`; null: none. */
+  rollingUpgrade: { hostCount: number | null; startHours: number; windowHours: number; drainTimeoutMinutes: number } | null;
+  windows: { host: string; atHours: number; hours: number; drainTimeoutMinutes: number }[];
+}
+
+const fixed = (value: number): DistributionSpec => ({ type: "deterministic", value });
+
+/** Resolves a validated scenario: the one place where its optional fields get their defaults. */
+export function resolveScenario(scenario: Scenario): RunConfig {
+  const hosts = clusterLayout(scenario).map(({ id, rack, group }) => ({
+    id,
+    rack,
+    vcpus: Math.floor(group.vcpus * group.vcpuOvercommit),
+    memoryGiB: group.memoryGiB * group.memoryOvercommit,
+    diskGiB: group.diskGiB,
+    disks: group.disks,
+  }));
+  const f = scenario.failures;
+  const p = scenario.provisioning;
+  const m = scenario.migration;
+  const s = scenario.storage;
+  const kind = s.kind ?? STORAGE_DEFAULTS.kind;
+  // The schema leaves an optional field out when the file does: the file's fields win.
+  const migration = { ...MIGRATION_DEFAULTS, dirtyRateMBps: fixed(MIGRATION_DEFAULTS.dirtyRateMBps), ...m };
+  const rolling = scenario.maintenance?.rollingUpgrade;
+  return {
+    name: scenario.name,
+    durationHours: scenario.durationHours,
+    hosts,
+    failures: {
+      host: { ...(f?.host?.crash ? { crash: f.host.crash } : {}), ...(f?.host?.hardware ? { hardware: f.host.hardware } : {}) },
+      rack: f?.rack ?? null,
+      disk: f?.disk ?? null,
+      san: f?.san ?? null,
+      isolation: f?.isolation ?? null,
+      trace: f?.trace ?? [],
+    },
+    workload: scenario.workload ?? null,
+    provisioning: {
+      ...PROVISIONING_DEFAULTS,
+      bootSeconds: fixed(PROVISIONING_DEFAULTS.bootSeconds),
+      keyInjectionSeconds: fixed(PROVISIONING_DEFAULTS.keyInjectionSeconds),
+      volumeAttachSeconds: fixed(PROVISIONING_DEFAULTS.volumeAttachSeconds),
+      ...p,
+    },
+    storage: {
+      kind,
+      replicas: kind === "mirror" ? 2 : kind === "san" ? 1 : s.replicas ?? STORAGE_DEFAULTS.replicas,
+      spreadRacks: s.spreadRacks ?? STORAGE_DEFAULTS.spreadRacks,
+      rebuildMBps: s.rebuildMBps ?? STORAGE_DEFAULTS.rebuildMBps,
+      rebuildHours: s.rebuildHours ?? null,
+      recoveryDelayMinutes: s.recoveryDelayMinutes ?? STORAGE_DEFAULTS.recoveryDelayMinutes,
+    },
+    localRaid: { level: s.localRaid?.level ?? LOCAL_RAID_DEFAULTS.level, rebuildMBps: s.localRaid?.rebuildMBps ?? LOCAL_RAID_DEFAULTS.rebuildMBps },
+    migration,
+    controller: controllerConfig(scenario, migration.maxPerHost),
+    hostBehaviour: {
+      hostBootMs: Math.round(scenario.power.hostBootMinutes * MS_PER_MINUTE),
+      isolationPowerOff: scenario.ha.isolationResponse === "powerOff",
+      isolationDetectionMs: Math.round(scenario.ha.isolationDetectionSeconds * MS_PER_SECOND),
+    },
+    maintenance: {
+      rollingUpgrade: rolling
+        ? { hostCount: rolling.hosts ?? null, startHours: rolling.startHours, windowHours: rolling.windowHours, drainTimeoutMinutes: rolling.drainTimeoutMinutes }
+        : null,
+      windows: (scenario.maintenance?.windows ?? []).map((w) => ({ ...w, drainTimeoutMinutes: MAINTENANCE_DEFAULTS.drainTimeoutMinutes })),
+    },
+    replacementDelayHours: scenario.users.replacementDelayHours ?? fixed(USERS_DEFAULTS.replacementDelayHours),
+    prices: { ...PRICES_2008, ...scenario.prices },
+  };
+}
+
+/** The controller's settings: policy, constraints, HA, power-save, rebalancing. */
+function controllerConfig(scenario: Scenario, maxMigrationsPerHost: number): ControllerConfig {
+  const rebalance = scenario.rebalance;
+  const powerSave = POWER_SAVING_POLICIES.has(scenario.placement.policy);
+  return {
+    heartbeatTimeoutMs: Math.round(scenario.ha.heartbeatTimeoutSeconds * MS_PER_SECOND),
+    policy: scenario.placement.policy,
+    constraints: {
+      antiAffinity: scenario.workload?.antiAffinity?.domain ?? null,
+      failoverReserve: scenario.ha.admissionControl?.failureDomain ?? null,
+      storageAware: scenario.placement.storageAware,
+    },
+    fencing: scenario.ha.fencing,
+    idleOffMs: powerSave ? Math.max(MS_PER_MINUTE, Math.round(scenario.placement.idleMinutes * MS_PER_MINUTE)) : null,
+    rebalance:
+      rebalance || powerSave
+        ? {
+            intervalMs: Math.round((rebalance?.intervalMinutes ?? REBALANCE_DEFAULTS.intervalMinutes) * MS_PER_MINUTE),
+            minImprovement: rebalance?.minImprovement ?? REBALANCE_DEFAULTS.minImprovement,
+            maxMoves: rebalance?.maxMigrations ?? REBALANCE_DEFAULTS.maxMigrations,
+          }
+        : null,
+    maxMigrationsPerHost,
+  };
+}
+
+/** The end of the observed period (ms). */
+export function durationMs(config: Pick<RunConfig, "durationHours">): number {
+  return hoursToMs(config.durationHours);
+}
