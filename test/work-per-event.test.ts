@@ -27,7 +27,7 @@ interface WorkPerEvent {
 }
 
 function countWork(hosts: number, model: ServiceModel): WorkPerEvent {
-  const scenario = { ...smallScenario(hosts, hosts / 20, 2 * hosts, hosts / 50, true), durationHours: 400 };
+  const scenario = { ...smallScenario(hosts, hosts / 20, 2 * hosts, hosts / 50, true), durationHours: 200 };
   const run = new SimulatedRun(loadScenarioObject(scenario).config, 1, model);
   const counter = { on: false, reads: 0, timerOperations: 0, events: 0 };
   instrumentWorld(run.world, counter);
