@@ -17,18 +17,22 @@ export interface Measurement {
   ms: number;
   /** Peak resident set size of the whole process, in MB (`process.resourceUsage().maxRSS`). */
   rssMB: number;
+  /** CPU milliseconds (user + system, all threads) of the timed section, when `measure` timed it: on a shared machine, what the work cost regardless of who else ran. */
+  cpuMs?: number;
 }
 
-export function report(bench: string, events: number, ms: number): void {
-  const measurement: Measurement = { bench, events, ms, rssMB: process.resourceUsage().maxRSS / 1024 };
+export function report(bench: string, events: number, ms: number, cpuMs?: number): void {
+  const measurement: Measurement = { bench, events, ms, rssMB: process.resourceUsage().maxRSS / 1024, ...(cpuMs === undefined ? {} : { cpuMs }) };
   process.stdout.write(`${JSON.stringify(measurement)}\n`);
 }
 
 /** Times `work`, which returns how many events it processed, and reports it. */
 export async function measure(bench: string, work: () => number | Promise<number>): Promise<void> {
   const start = performance.now();
+  const cpu = process.cpuUsage();
   const events = await work();
-  report(bench, events, performance.now() - start);
+  const used = process.cpuUsage(cpu);
+  report(bench, events, performance.now() - start, (used.user + used.system) / 1000);
 }
 
 /**

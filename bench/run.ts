@@ -16,7 +16,7 @@ import type { Measurement } from "./common.js";
 
 interface Case {
   /** Which script, and the word `--only` selects it by. */
-  script: "kernel" | "store" | "replay" | "end-to-end" | "scale" | "placement" | "experiment";
+  script: "kernel" | "store" | "replay" | "end-to-end" | "scale" | "placement" | "experiment" | "ladder";
   args: string[];
   runs: number;
 }
@@ -34,6 +34,17 @@ const TARGETS: Record<string, Target> = {
   "replay-verify": { eventsPerSecond: 1_000_000 },
   "placement-first-fit (10000 hosts)": { eventsPerSecond: 50_000 },
 };
+/**
+ * The scale ladder (issue 18): `scale-50k.yaml` resized to each of these host counts, everything
+ * in proportion (a rack per 40 hosts, two long-lived VMs per host, an arrival an hour per 5 000
+ * hosts), a year of persistent-ha without the event log; the exponent of run time against hosts
+ * fitted over the ladder should be ≤ 1.1, and the 200 000-host year (400 000 VMs) should take
+ * < 5 minutes and < 8 GiB.
+ */
+const LADDER_HOSTS = [1_000, 10_000, 50_000, 200_000];
+const LADDER_EXPONENT_TARGET = 1.1;
+const ladderName = (hosts: number) => `ladder (${hosts / 1000}k hosts, persistent-ha)`;
+TARGETS[ladderName(200_000)] = { maxMs: 300_000, maxRssMB: 8192 };
 /** What the experiment runner on 2 workers should gain over 1 on a 2-core machine (issue 6). */
 const SPEED_UP_TARGET = 1.7;
 const MODELS = ["ephemeral", "vps", "persistent-ha"];
@@ -67,6 +78,7 @@ const cases: Case[] = [
   ...["first-fit", "worst-fit"].map((policy) => ({ script: "placement" as const, args: [policy, "10000", policy === "first-fit" ? "200000" : "20000", "constrained"], runs: 3 })),
   ...MODELS.map((model) => ({ script: "scale" as const, args: [scale1k, model, "stored"], runs: 3 })),
   ...MODELS.map((model) => ({ script: "scale" as const, args: [scale50k, model, "no-events"], runs: 1 })),
+  ...LADDER_HOSTS.map((hosts) => ({ script: "ladder" as const, args: [String(hosts)], runs: hosts >= 200_000 ? 1 : 3 })),
   // 1 and 2 workers alternate (one case, both in each run), so that a busy spell hits both alike.
   { script: "experiment", args: ["1", "2"], runs: 5 },
   { script: "experiment", args: ["stored", "1", "2"], runs: 3 },
@@ -87,8 +99,15 @@ try {
   }
   const summary = summarize(measurements);
   const speedUp = experimentSpeedUp(summary);
-  if (json) process.stdout.write(`${JSON.stringify({ machine: machine(), summary, speedUp, measurements }, null, 2)}\n`);
-  else process.stdout.write(table(summary) + (speedUp === null ? "" : `\nexperiment runner: 2 workers ${speedUp.toFixed(2)}× faster than 1 (median wall times; target ≥ ${SPEED_UP_TARGET}× on 2 cores) ${speedUp >= SPEED_UP_TARGET ? "met" : "MISSED"}\n`));
+  const ladder = ladderExponents(summary);
+  if (json) process.stdout.write(`${JSON.stringify({ machine: machine(), summary, speedUp, ladder, measurements }, null, 2)}\n`);
+  else {
+    process.stdout.write(table(summary) + (speedUp === null ? "" : `\nexperiment runner: 2 workers ${speedUp.toFixed(2)}× faster than 1 (median wall times; target ≥ ${SPEED_UP_TARGET}× on 2 cores) ${speedUp >= SPEED_UP_TARGET ? "met" : "MISSED"}\n`));
+    if (ladder !== null) {
+      const verdict = (x: number) => `${x.toFixed(2)} (target ≤ ${LADDER_EXPONENT_TARGET}) ${x <= LADDER_EXPONENT_TARGET ? "met" : "MISSED"}`;
+      process.stdout.write(`\nscale ladder ${ladder.hosts.join(", ")} hosts: run time ∝ hosts^k, least squares on log-log: wall k = ${verdict(ladder.wall)}, CPU k = ${verdict(ladder.cpu)}\n`);
+    }
+  }
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
@@ -108,6 +127,8 @@ interface Summary {
   events: number;
   eventsPerSecond: number;
   ms: number;
+  /** Median CPU ms (user + system) of the timed section, where the benchmark reports it. */
+  cpuMs: number | null;
   rssMB: number;
   target: Target | null;
   met: boolean | null;
@@ -127,8 +148,28 @@ function summarize(measurements: Measurement[]): Summary[] {
         : (target.eventsPerSecond === undefined || eventsPerSecond >= target.eventsPerSecond) &&
           (target.maxMs === undefined || wall <= target.maxMs) &&
           (target.maxRssMB === undefined || rssMB <= target.maxRssMB);
-    return { bench, runs: ms.length, events: median(ms.map((m) => m.events)), eventsPerSecond, ms: wall, rssMB, target, met };
+    const cpuMs = ms.every((m) => m.cpuMs !== undefined) ? median(ms.map((m) => m.cpuMs!)) : null;
+    return { bench, runs: ms.length, events: median(ms.map((m) => m.events)), eventsPerSecond, ms: wall, cpuMs, rssMB, target, met };
   });
+}
+
+/** The exponent k of time ∝ hosts^k over the ladder's rungs that ran (at least two): the slope of the least-squares line through (log hosts, log median time). */
+function ladderExponents(summary: Summary[]): { hosts: number[]; wall: number; cpu: number } | null {
+  const rungs = LADDER_HOSTS.map((hosts) => ({ hosts, s: summary.find((s) => s.bench === ladderName(hosts)) })).filter((r) => r.s !== undefined);
+  if (rungs.length < 2) return null;
+  const x = rungs.map((r) => Math.log(r.hosts));
+  const slope = (y: number[]) => {
+    const mx = x.reduce((a, b) => a + b, 0) / x.length;
+    const my = y.reduce((a, b) => a + b, 0) / y.length;
+    let sxy = 0;
+    let sxx = 0;
+    for (let i = 0; i < x.length; i++) {
+      sxy += (x[i]! - mx) * (y[i]! - my);
+      sxx += (x[i]! - mx) ** 2;
+    }
+    return sxy / sxx;
+  };
+  return { hosts: rungs.map((r) => r.hosts), wall: slope(rungs.map((r) => Math.log(r.s!.ms))), cpu: slope(rungs.map((r) => Math.log(r.s!.cpuMs ?? r.s!.ms))) };
 }
 
 /** Median wall time on 1 worker / on 2 workers, if both were measured. */
@@ -145,13 +186,14 @@ function median(values: number[]): number {
 }
 
 function table(summary: Summary[]): string {
-  const header = ["benchmark", "runs", "events", "events/s (median)", "wall ms", "peak RSS MB", "target"];
+  const header = ["benchmark", "runs", "events", "events/s (median)", "wall ms", "CPU ms", "peak RSS MB", "target"];
   const rows = summary.map((s) => [
     s.bench,
     String(s.runs),
     String(Math.round(s.events)),
     Math.round(s.eventsPerSecond).toLocaleString("en-US"),
     s.ms.toFixed(0),
+    s.cpuMs === null ? "–" : s.cpuMs.toFixed(0),
     s.rssMB.toFixed(0),
     s.target === null ? "–" : `${describeTarget(s.target)} ${s.met ? "met" : "MISSED"}`,
   ]);

@@ -5,7 +5,10 @@
  * long-lived VMs, a year) under 10 s and 1 GiB with events stored, and `scale-50k.yaml` (50 000
  * hosts, 100 000 VMs, a year) under 60 s with `no-events`.
  *
- *   node dist/bench/scale.js <scenario.yaml> <model> stored|no-events
+ *   node dist/bench/scale.js <scenario.yaml> <model> stored|no-events [path=value ...]
+ *
+ * `path=value` settings are applied as `testbed run --set` does (the scale ladder of `run.ts`
+ * sizes `scale-50k.yaml` this way).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,12 +19,12 @@ import { loadScenarioFile } from "../src/scenario/load.js";
 import { EventStore } from "../src/event-store/event-store.js";
 import { benchProvenance, measure } from "./common.js";
 
-const [file, model, mode] = process.argv.slice(2);
+const [file, model, mode, ...overrides] = process.argv.slice(2);
 if (file === undefined || !SERVICE_MODELS.includes(model as ServiceModel) || (mode !== "stored" && mode !== "no-events")) {
-  process.stderr.write(`usage: scale.js <scenario.yaml> ${SERVICE_MODELS.join("|")} stored|no-events\n`);
+  process.stderr.write(`usage: scale.js <scenario.yaml> ${SERVICE_MODELS.join("|")} stored|no-events [path=value ...]\n`);
   process.exit(2);
 }
-const loaded = loadScenarioFile(file);
+const loaded = loadScenarioFile(file, overrides);
 const dir = mkdtempSync(join(tmpdir(), "vm-testbed-bench-"));
 try {
   await measure(`scale-${mode} (${loaded.scenario.name}, ${model})`, async () => {

@@ -73,6 +73,15 @@ describe("testbed run", () => {
     expect(replay.stderr).toContain("--no-events");
   });
 
+  it("hashes the log of a --no-events run only with --log-hash, and then as if it were stored", () => {
+    const stored = runJson(file, "--db", join(dir, "hash-stored.db"), "--seed", "3").runs[0]!;
+    const plain = runJson(file, "--db", join(dir, "hash-plain.db"), "--seed", "3", "--no-events").runs[0]!;
+    const hashed = runJson(file, "--db", join(dir, "hash-asked.db"), "--seed", "3", "--no-events", "--log-hash").runs[0]!;
+    expect(plain.logHash).toBeNull();
+    expect(hashed.logHash).toBe(stored.logHash);
+    expect([plain.stateHash, plain.metrics]).toEqual([stored.stateHash, stored.metrics]);
+  });
+
   it("never changes a complete run when later runs share its database", () => {
     const db = join(dir, "shared.db");
     const first = runJson(file, "--db", db, "--seed", "1").runs[0]!;

@@ -8,6 +8,8 @@ export interface ExperimentCommandOptions {
   db: string;
   jobs?: number;
   storeEvents: boolean;
+  /** Hash the event log even when it is not stored (`--log-hash`). */
+  hashLog: boolean;
   json: boolean;
   progress: boolean;
   check: boolean;
@@ -43,6 +45,7 @@ export async function experimentCommand(plan: ExperimentPlan, options: Experimen
       db: options.db,
       jobs: options.jobs,
       storeEvents: options.storeEvents,
+      hashLog: options.hashLog,
       check: options.check,
       provenance: currentProvenance(),
       signal: abort.signal,

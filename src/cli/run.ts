@@ -12,6 +12,8 @@ export interface RunCommandOptions {
   serviceModels: ServiceModel[];
   db: string;
   storeEvents: boolean;
+  /** Hash the event log even when it is not stored (`--log-hash`). */
+  hashLog: boolean;
   json: boolean;
   progress: boolean;
   check: boolean;
@@ -47,6 +49,7 @@ export async function runCommand(loaded: LoadedScenario, options: RunCommandOpti
         serviceModel,
         store,
         storeEvents: options.storeEvents,
+        hashLog: options.hashLog,
         check: options.check,
         provenance: currentProvenance(),
         signal: abort.signal,

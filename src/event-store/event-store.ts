@@ -33,7 +33,8 @@ export interface RunOutcome {
   eventCount: number;
   finalT: number;
   stateHash: string;
-  logHash: string;
+  /** Null for a run whose log was neither stored nor hashed. */
+  logHash: string | null;
   metrics: unknown;
 }
 

@@ -15,6 +15,8 @@ export interface ExperimentOptions {
   /** Worker threads (default: `os.availableParallelism()`). */
   jobs?: number;
   storeEvents: boolean;
+  /** Hash the event log even when it is not stored (`--log-hash`; default: only when it is). */
+  hashLog?: boolean;
   check: boolean;
   provenance: Provenance;
   /** Aborting interrupts the runs in progress (recorded as interrupted) and starts no more. */
@@ -131,6 +133,7 @@ export async function runExperiment(plan: ExperimentPlan, options: ExperimentOpt
             seed: outcome.seed,
             serviceModel: outcome.serviceModel,
             storeEvents: options.storeEvents,
+            hashLog: options.hashLog ?? options.storeEvents,
             check: options.check,
             packageVersion: options.provenance.packageVersion,
             gitCommit: options.provenance.gitCommit,

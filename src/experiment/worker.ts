@@ -18,6 +18,7 @@ export interface RunTask {
   seed: number;
   serviceModel: ServiceModel;
   storeEvents: boolean;
+  hashLog: boolean;
   check: boolean;
   packageVersion: string;
   gitCommit: string | null;
@@ -26,7 +27,7 @@ export interface RunTask {
 }
 
 export type RunTaskResult =
-  | { status: "complete"; runId: number; eventCount: number; finalT: number; stateHash: string; logHash: string; metrics: RunMetrics; ms: number }
+  | { status: "complete"; runId: number; eventCount: number; finalT: number; stateHash: string; logHash: string | null; metrics: RunMetrics; ms: number }
   | { status: "failed" | "interrupted"; runId: number | null; error: string; ms: number }
   | { status: "not started" };
 
@@ -44,6 +45,7 @@ export default async function runTask(task: RunTask): Promise<RunTaskResult> {
       serviceModel: task.serviceModel,
       store,
       storeEvents: task.storeEvents,
+      hashLog: task.hashLog,
       check: task.check,
       provenance: { packageVersion: task.packageVersion, gitCommit: task.gitCommit, now: () => new Date().toISOString() },
       signal: abort.signal,

@@ -10,10 +10,14 @@
  * simultaneous timers run first-in first-out — the counter SimPy's `core.py` uses for the same
  * reason, and what makes a run deterministic.
  *
- * The queue is an indexed 4-ary heap of slot numbers; each slot's time, seq, handler and argument
- * live in parallel arrays that are reused, so scheduling allocates nothing in steady state
- * (measured in DESIGN.md: ≈ 8.8 M events/s against ≈ 6.4 M/s for an object heap). The index
- * (`position`) makes `cancel` a true O(log n) removal: cancelled timers leave no tombstones.
+ * The queue is an indexed 4-ary heap of slot numbers; each slot's handler and argument live in
+ * parallel arrays that are reused, so scheduling allocates nothing in steady state (measured in
+ * DESIGN.md: ≈ 8.8 M events/s against ≈ 6.4 M/s for an object heap). The keys — time and seq —
+ * are kept in the heap's own order (`heapTime`, `heapSeq`), so a sift compares four children
+ * that sit side by side in memory instead of following each slot number to its own entry: with
+ * 100 000 live timers the heap no longer fits in the cache, and that indirection was most of its
+ * cost (`bench/README.md`, issue 18). The index (`position`) makes `cancel` a true O(log n)
+ * removal: cancelled timers leave no tombstones.
  *
  * A handler receives the argument it was scheduled with, so long-lived processes can be plain
  * state machines scheduled with their own object as argument, with no closure per event.
@@ -31,8 +35,6 @@ export class Scheduler {
   private stopRequested = false;
 
   // Per slot.
-  private time = new Float64Array(1024);
-  private seq = new Float64Array(1024);
   private generation = new Uint32Array(1024);
   private position = new Int32Array(1024);
   private handlers: (Handler<any> | undefined)[] = new Array(1024).fill(undefined);
@@ -41,8 +43,10 @@ export class Scheduler {
   private freeCount = 0;
   private slotsUsed = 0;
 
-  // The heap of slots.
+  // The heap of slots, and each entry's time and seq in heap order.
   private heap = new Int32Array(1024);
+  private heapTime = new Float64Array(1024);
+  private heapSeq = new Float64Array(1024);
   private size = 0;
 
   /** The current simulated time in milliseconds. */
@@ -57,7 +61,7 @@ export class Scheduler {
 
   /** The time of the next timer, or `Infinity` when none is waiting. */
   peekTime(): number {
-    return this.size === 0 ? Infinity : this.time[this.heap[0]!]!;
+    return this.size === 0 ? Infinity : this.heapTime[0]!;
   }
 
   /** Runs `handler(arg)` at absolute time `at` (an integer ≥ now). */
@@ -66,15 +70,15 @@ export class Scheduler {
       throw new RangeError(`cannot schedule at t=${at} ms: expected an integer ≥ now (${this.clock})`);
     }
     const slot = this.allocateSlot();
-    this.time[slot] = at;
-    this.seq[slot] = this.nextSeq++;
     this.handlers[slot] = handler;
     this.args[slot] = arg;
     const i = this.size++;
-    if (i === this.heap.length) this.heap = grow(this.heap);
-    this.heap[i] = slot;
-    this.position[slot] = i;
-    this.siftUp(i);
+    if (i === this.heap.length) {
+      this.heap = grow(this.heap);
+      this.heapTime = grow(this.heapTime);
+      this.heapSeq = grow(this.heapSeq);
+    }
+    this.siftUp(i, slot, at, this.nextSeq++);
     return this.generation[slot]! * SLOT_LIMIT + slot;
   }
 
@@ -91,12 +95,15 @@ export class Scheduler {
       return false;
     }
     const i = this.position[slot]!;
-    const last = this.heap[--this.size]!;
-    if (i !== this.size) {
-      this.heap[i] = last;
-      this.position[last] = i;
-      this.siftDown(i);
-      this.siftUp(this.position[last]!);
+    const n = --this.size;
+    if (i !== n) {
+      const last = this.heap[n]!;
+      const t = this.heapTime[n]!;
+      const q = this.heapSeq[n]!;
+      // The last entry takes the hole: up if it sorts before the hole's parent, else down.
+      const parent = (i - 1) >> 2;
+      if (i > 0 && (t < this.heapTime[parent]! || (t === this.heapTime[parent]! && q < this.heapSeq[parent]!))) this.siftUp(i, last, t, q);
+      else this.siftDown(i, last, t, q);
     }
     this.releaseSlot(slot);
     return true;
@@ -106,13 +113,10 @@ export class Scheduler {
   step(): boolean {
     if (this.size === 0) return false;
     const slot = this.heap[0]!;
-    const last = this.heap[--this.size]!;
-    if (this.size > 0) {
-      this.heap[0] = last;
-      this.position[last] = 0;
-      this.siftDown(0);
-    }
-    this.clock = this.time[slot]!;
+    const time = this.heapTime[0]!;
+    const n = --this.size;
+    if (n > 0) this.siftDown(0, this.heap[n]!, this.heapTime[n]!, this.heapSeq[n]!);
+    this.clock = time;
     const handler = this.handlers[slot]!;
     const arg = this.args[slot];
     this.releaseSlot(slot);
@@ -129,7 +133,7 @@ export class Scheduler {
     this.stopRequested = false;
     let count = 0;
     while (this.size > 0 && count < maxEvents && !this.stopRequested) {
-      if (this.time[this.heap[0]!]! > until) break;
+      if (this.heapTime[0]! > until) break;
       this.step();
       count++;
     }
@@ -143,46 +147,58 @@ export class Scheduler {
     this.stopRequested = true;
   }
 
-  private less(a: number, b: number): boolean {
-    const ta = this.time[a]!;
-    const tb = this.time[b]!;
-    return ta < tb || (ta === tb && this.seq[a]! < this.seq[b]!);
-  }
-
-  private siftUp(i: number): void {
+  /** Moves the entry (slot, time, seq) from the hole at `i` towards the root to its place. */
+  private siftUp(i: number, slot: number, t: number, q: number): void {
     const heap = this.heap;
-    const slot = heap[i]!;
+    const times = this.heapTime;
+    const seqs = this.heapSeq;
     while (i > 0) {
       const parent = (i - 1) >> 2;
+      const pt = times[parent]!;
+      if (t > pt || (t === pt && q > seqs[parent]!)) break;
       const p = heap[parent]!;
-      if (!this.less(slot, p)) break;
       heap[i] = p;
+      times[i] = pt;
+      seqs[i] = seqs[parent]!;
       this.position[p] = i;
       i = parent;
     }
     heap[i] = slot;
+    times[i] = t;
+    seqs[i] = q;
     this.position[slot] = i;
   }
 
-  private siftDown(i: number): void {
+  /** Moves the entry (slot, time, seq) from the hole at `i` towards the leaves to its place. */
+  private siftDown(i: number, slot: number, t: number, q: number): void {
     const heap = this.heap;
+    const times = this.heapTime;
+    const seqs = this.heapSeq;
     const size = this.size;
-    const slot = heap[i]!;
     for (;;) {
       const first = 4 * i + 1;
       if (first >= size) break;
       let best = first;
+      let bt = times[first]!;
       const end = Math.min(first + 4, size);
       for (let c = first + 1; c < end; c++) {
-        if (this.less(heap[c]!, heap[best]!)) best = c;
+        const ct = times[c]!;
+        if (ct < bt || (ct === bt && seqs[c]! < seqs[best]!)) {
+          best = c;
+          bt = ct;
+        }
       }
+      if (t < bt || (t === bt && q < seqs[best]!)) break;
       const b = heap[best]!;
-      if (!this.less(b, slot)) break;
       heap[i] = b;
+      times[i] = bt;
+      seqs[i] = seqs[best]!;
       this.position[b] = i;
       i = best;
     }
     heap[i] = slot;
+    times[i] = t;
+    seqs[i] = q;
     this.position[slot] = i;
   }
 
@@ -190,13 +206,11 @@ export class Scheduler {
     if (this.freeCount > 0) return this.freeSlots[--this.freeCount]!;
     const slot = this.slotsUsed++;
     if (slot >= SLOT_LIMIT) throw new RangeError(`more than ${SLOT_LIMIT} timers waiting at once`);
-    if (slot === this.time.length) {
-      this.time = grow(this.time);
-      this.seq = grow(this.seq);
+    if (slot === this.generation.length) {
       this.generation = grow(this.generation);
       this.position = grow(this.position);
       this.freeSlots = grow(this.freeSlots);
-      this.handlers.length = this.args.length = this.time.length;
+      this.handlers.length = this.args.length = this.generation.length;
     }
     return slot;
   }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { canonicalJson } from "./canonical.js";
+import fc from "fast-check";
+import { canonicalJson, writeCanonicalJson } from "./canonical.js";
 
 describe("canonicalJson", () => {
   it("writes equal data as equal text whatever the key or insertion order", () => {
@@ -16,5 +17,46 @@ describe("canonicalJson", () => {
 
   it("writes non-finite numbers as text instead of null", () => {
     expect(canonicalJson({ x: Infinity, y: NaN })).toBe('{"x":"Infinity","y":"NaN"}');
+  });
+});
+
+describe("canonicalJson, written piece by piece", () => {
+  /** The definition it must match: JSON.stringify of a copy with sorted keys. */
+  function sortedCopy(value: unknown): unknown {
+    if (value instanceof Map) {
+      const out: Record<string, unknown> = {};
+      for (const key of [...value.keys()].map(String).sort()) out[key] = sortedCopy(value.get(key));
+      return out;
+    }
+    if (Array.isArray(value)) return value.map(sortedCopy);
+    if (value instanceof Set) return [...value].map(sortedCopy);
+    if (value !== null && typeof value === "object") {
+      const out: Record<string, unknown> = {};
+      for (const key of Object.keys(value).sort()) out[key] = sortedCopy((value as Record<string, unknown>)[key]);
+      return out;
+    }
+    if (typeof value === "number" && !Number.isFinite(value)) return String(value);
+    return value;
+  }
+
+  it("is exactly JSON.stringify of the sorted copy, for any mix of objects, Maps, Sets, arrays and values", () => {
+    const { value } = fc.letrec((tie) => ({
+      value: fc.oneof(
+        { depthSize: "small" },
+        fc.oneof(fc.string(), fc.double(), fc.integer(), fc.boolean(), fc.constant(null), fc.constant(undefined)),
+        fc.array(tie("value"), { maxLength: 4 }),
+        fc.dictionary(fc.string(), tie("value"), { maxKeys: 4 }),
+        fc.array(fc.tuple(fc.string(), tie("value")), { maxLength: 4 }).map((entries) => new Map(entries)),
+        fc.array(tie("value"), { maxLength: 4 }).map((members) => new Set(members)),
+      ),
+    }));
+    fc.assert(fc.property(value, (v) => {
+      fc.pre(v !== undefined); // no text at all, in either
+      const expected = JSON.stringify(sortedCopy(v));
+      const chunks: string[] = [];
+      writeCanonicalJson(v, (chunk) => chunks.push(chunk));
+      expect(chunks.join("")).toBe(expected);
+      expect(canonicalJson(v)).toBe(chunks.join(""));
+    }), { numRuns: 2000 });
   });
 });

@@ -1,5 +1,5 @@
 import { createHash, type Hash } from "node:crypto";
-import { canonicalJson } from "../model/canonical.js";
+import { writeCanonicalJson } from "../model/canonical.js";
 import type { World } from "../model/world.js";
 
 /** sha256 of the world's canonical JSON: equal states, equal hashes, on any machine. */
@@ -7,10 +7,29 @@ export function hashWorld(world: World): string {
   return stateHash(world).hash;
 }
 
-/** `hashWorld`, with the length of the canonical JSON it hashed: the cost of hashing this state. */
+/** Characters of canonical JSON handed to sha256 at once. */
+const STATE_CHUNK = 1 << 16;
+
+/**
+ * `hashWorld`, with the length of the canonical JSON it hashed: the cost of hashing this state.
+ * The text is streamed into the hash in pieces, never built whole (a 200 000-host world is
+ * hundreds of MB of it).
+ */
 export function stateHash(world: World): { hash: string; length: number } {
-  const text = canonicalJson(world);
-  return { hash: createHash("sha256").update(text).digest("hex"), length: text.length };
+  const hash = createHash("sha256");
+  let pending = "";
+  let length = 0;
+  writeCanonicalJson(world, (chunk) => {
+    pending += chunk;
+    if (pending.length >= STATE_CHUNK) {
+      hash.update(pending);
+      length += pending.length;
+      pending = "";
+    }
+  });
+  hash.update(pending);
+  length += pending.length;
+  return { hash: hash.digest("hex"), length };
 }
 
 /** Lines handed to sha256 at once: one native call per line costs more than the hashing. */

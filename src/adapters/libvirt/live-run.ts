@@ -44,7 +44,7 @@ export interface LiveRunResult {
   eventCount: number;
   finalT: number;
   stateHash: string;
-  logHash: string;
+  logHash: string | null;
   metrics: RunMetrics;
   problems: AdapterProblem[];
   interrupted: boolean;

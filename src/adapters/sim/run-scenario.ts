@@ -14,6 +14,8 @@ export interface RunOptions {
   store?: EventStore;
   /** Store the event log (default true); metrics and hashes are stored either way. */
   storeEvents?: boolean;
+  /** Hash the event log even when it is not stored (default: only when it is; `RecorderOptions.hashLog`). */
+  hashLog?: boolean;
   provenance: Provenance;
   /** Aborting stops the run at the next slice and marks it interrupted. */
   signal?: AbortSignal;
@@ -49,6 +51,7 @@ export async function runScenario(scenario: ResolvedScenario, options: RunOption
     record: {
       ...(store ? { store } : {}),
       storeEvents: options.storeEvents !== false,
+      ...(options.hashLog !== undefined ? { hashLog: options.hashLog } : {}),
       provenance: options.provenance,
       meta: {
         scenarioName: scenario.config.name,
