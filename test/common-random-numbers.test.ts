@@ -73,7 +73,7 @@ describe("common random numbers", () => {
           rebalance: fc.boolean(),
           storageAware: fc.boolean(),
           abortOnNonConvergence: fc.boolean(),
-          dirtyRateMBps: fc.double({ min: 0, max: 200, noNaN: true }),
+          dirtyRateMiBps: fc.double({ min: 0, max: 200, noNaN: true }),
         }),
         (hosts, racks, fleet, seed, model, storage, o) => {
           const base = smallScenario(hosts, racks, fleet, 0.5, true, storage);
@@ -83,7 +83,7 @@ describe("common random numbers", () => {
             failures: { ...base.failures, isolation: { timeToFailureHours: { type: "exponential", mean: 100 }, timeToRepairHours: 0.5 } },
             workload: { ...base.workload, ...(o.antiAffinity ? { antiAffinity: { groupSize: 2, domain: "rack" } } : {}) },
             placement: { policy: o.policy, storageAware: o.storageAware, idleMinutes: 20 },
-            migration: { dirtyRateMBps: o.dirtyRateMBps, abortOnNonConvergence: o.abortOnNonConvergence },
+            migration: { dirtyRateMiBps: o.dirtyRateMiBps, abortOnNonConvergence: o.abortOnNonConvergence },
             maintenance: { rollingUpgrade: { startHours: 50, windowHours: 1, drainTimeoutMinutes: 10 } },
             ...(o.rebalance ? { rebalance: { intervalMinutes: 60 } } : {}),
             ha: { fencing: o.fencing, isolationResponse: o.isolationResponse, ...(o.admission ? { admissionControl: { failureDomain: "host" } } : {}) },

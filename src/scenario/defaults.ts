@@ -38,7 +38,7 @@ export const PRICES_2008: PriceModel = {
 export const PROVISIONING_DEFAULTS = {
   bootSeconds: 40,
   imageGiB: 10,
-  imageTransferMBps: 100,
+  imageTransferMiBps: 100,
   imageCache: true,
   keyInjectionSeconds: 5,
   volumeAttachSeconds: 5,
@@ -78,8 +78,8 @@ export const LOCAL_RAID_DEFAULTS = { level: null, rebuildMBps: 50 } as const;
  *   gets a quarter of the link; 2 keeps each migration's share, and its dirtying, reasonable.
  */
 export const MIGRATION_DEFAULTS = {
-  bandwidthMBps: 117,
-  dirtyRateMBps: 20,
+  bandwidthMiBps: 117,
+  dirtyRateMiBps: 20,
   writableWorkingSetFraction: 1,
   ...XEN_PRECOPY_DEFAULTS,
   switchoverMs: 20,

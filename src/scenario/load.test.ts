@@ -31,6 +31,16 @@ describe("scenario files", () => {
     expect(scenario.failures?.host?.crash?.timeToRepairHours).toEqual({ type: "deterministic", value: 0.1 });
   });
 
+  it("refuse a field renamed for its unit, naming the new name", () => {
+    const problems = problemsOf(`${valid}migration: { bandwidthMBps: 117, dirtyRateMBps: 20 }\nprovisioning: { imageTransferMBps: 100 }\n`);
+    expect(problems).toEqual([
+      "scenarios/x.yaml: migration.bandwidthMBps: renamed, expected migration.bandwidthMiBps (MiB/s) instead",
+      "scenarios/x.yaml: migration.dirtyRateMBps: renamed, expected migration.dirtyRateMiBps (MiB/s) instead",
+      "scenarios/x.yaml: provisioning.imageTransferMBps: renamed, expected provisioning.imageTransferMiBps (MiB/s) instead",
+    ]);
+    expect(parseScenario("x.yaml", `${valid}migration: { bandwidthMiBps: 117 }\n`).config.migration.bandwidthMiBps).toBe(117);
+  });
+
   it("hash the meaning, not the formatting, and leave the seed out of the hash", () => {
     const a = parseScenario("a.yaml", valid);
     const b = parseScenario("b.yaml", `seed: 9\n${valid.replace("{ name: h, count: 3, vcpus: 8, memoryGiB: 32, diskGiB: 500 }", "{ diskGiB: 500, memoryGiB: 32.0, vcpus: 8, count: 3, name: h }")}`);

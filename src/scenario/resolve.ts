@@ -34,7 +34,7 @@ export interface RunConfig {
   storage: StorageConfig;
   /** vps and ephemeral: the hosts' local disk arrays. */
   localRaid: LocalRaidConfig;
-  migration: MigrationConfig & { dirtyRateMBps: DistributionSpec };
+  migration: MigrationConfig & { dirtyRateMiBps: DistributionSpec };
   controller: ControllerConfig;
   /** What the simulated hosts do on their own: boot after power-on, notice their isolation. */
   hostBehaviour: HostBehaviourConfig;
@@ -68,7 +68,7 @@ export interface ProvisioningConfig {
   keyInjectionSeconds: DistributionSpec;
   volumeAttachSeconds: DistributionSpec;
   imageGiB: number;
-  imageTransferMBps: number;
+  imageTransferMiBps: number;
   imageCache: boolean;
 }
 
@@ -123,7 +123,7 @@ export function resolveScenario(scenario: Scenario): RunConfig {
   const s = scenario.storage;
   const kind = s.kind ?? STORAGE_DEFAULTS.kind;
   // The schema leaves an optional field out when the file does: the file's fields win.
-  const migration = { ...MIGRATION_DEFAULTS, dirtyRateMBps: fixed(MIGRATION_DEFAULTS.dirtyRateMBps), ...m };
+  const migration = { ...MIGRATION_DEFAULTS, dirtyRateMiBps: fixed(MIGRATION_DEFAULTS.dirtyRateMiBps), ...m };
   const rolling = scenario.maintenance?.rollingUpgrade;
   return {
     name: scenario.name,

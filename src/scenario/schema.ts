@@ -139,7 +139,7 @@ const workload = z.strictObject({
 const provisioning = z.strictObject({
   bootSeconds: distribution().optional(),
   imageGiB: positiveNumber().optional(),
-  imageTransferMBps: positiveNumber().optional(),
+  imageTransferMiBps: positiveNumber().optional(),
   imageCache: z.boolean(expected("true or false")).optional(),
   keyInjectionSeconds: distribution().optional(),
   volumeAttachSeconds: distribution().optional(),
@@ -216,10 +216,10 @@ const scenarioObject = z.strictObject({
   /** Live and cold migration; defaults in `./defaults.ts` with their sources. */
   migration: z
     .strictObject({
-      /** Bandwidth of each host's migration link, shared by its concurrent migrations (MB/s = MiB/s here). */
-      bandwidthMBps: positiveNumber().optional(),
+      /** Bandwidth of each host's migration link, shared by its concurrent migrations (MiB/s: 2²⁰ bytes a second). */
+      bandwidthMiBps: positiveNumber().optional(),
       /** Rate at which a running VM dirties its memory (MiB/s), drawn per migration. */
-      dirtyRateMBps: distribution().optional(),
+      dirtyRateMiBps: distribution().optional(),
       /** Writable working set as a share of memory: pages rewritten too often to be worth resending. */
       writableWorkingSetFraction: z.number(expected("a number in (0, 1]")).gt(0, expected("a number in (0, 1]")).max(1, expected("a number in (0, 1]")).optional(),
       stopCopyThresholdMiB: positiveNumber().optional(),
@@ -282,6 +282,7 @@ const scenarioObject = z.strictObject({
       kind: z.enum(VOLUME_KINDS, expected(`a storage kind (${VOLUME_KINDS.join(" | ")})`)).optional(),
       replicas: positiveInteger().optional(),
       spreadRacks: z.boolean(expected("true or false")).optional(),
+      /** Rebuild bandwidth per target host (MB/s: 10⁶ bytes a second). */
       rebuildMBps: positiveNumber().optional(),
       /** Rebuild durations drawn from this distribution instead of size / rebuildMBps. */
       rebuildHours: distribution().optional(),
@@ -346,6 +347,16 @@ const scenarioObject = z.strictObject({
   /** Run the scenario as an experiment: a sweep × service models × seeds (`testbed run` on the file). */
   experiment: experiment.optional(),
 });
+
+/**
+ * Fields renamed so that the unit says what it is (`MiBps` 2²⁰ bytes a second, `MBps` 10⁶): a file
+ * with an old name is refused with a message naming the new one, never read with another meaning.
+ */
+export const RENAMED_FIELDS: Readonly<Record<string, string>> = {
+  "migration.bandwidthMBps": "migration.bandwidthMiBps (MiB/s)",
+  "migration.dirtyRateMBps": "migration.dirtyRateMiBps (MiB/s)",
+  "provisioning.imageTransferMBps": "provisioning.imageTransferMiBps (MiB/s)",
+};
 
 /** Fewest disks each RAID level needs. */
 const RAID_MIN_DISKS = { 0: 1, 1: 2, 5: 3, 6: 4 } as const;

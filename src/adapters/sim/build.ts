@@ -41,7 +41,7 @@ export function buildSimulation(config: RunConfig, seed: number, serviceModel: S
     sim,
     new Provisioning(config.provisioning, sim.random.fork("provisioning")),
     storage,
-    { migration: config.migration, dirtyRateMBps: distribution(config.migration.dirtyRateMBps), ...config.hostBehaviour },
+    { migration: config.migration, dirtyRateMiBps: distribution(config.migration.dirtyRateMiBps), ...config.hostBehaviour },
     sim.random.fork("migration"),
   );
   const controller = new Controller(infrastructure, config.controller);

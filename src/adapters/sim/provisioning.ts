@@ -31,7 +31,7 @@ export class Provisioning {
     this.boot = distribution(config.bootSeconds);
     this.keyInjection = distribution(config.keyInjectionSeconds);
     this.volumeAttach = distribution(config.volumeAttachSeconds);
-    this.imageTransferMs = ((config.imageGiB * MIB_PER_GIB) / config.imageTransferMBps) * 1000;
+    this.imageTransferMs = ((config.imageGiB * MIB_PER_GIB) / config.imageTransferMiBps) * 1000;
     this.imageCache = config.imageCache;
   }
 
