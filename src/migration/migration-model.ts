@@ -8,6 +8,7 @@ export interface MigrationConfig {
   maxRounds: number;
   maxSentFactor: number;
   switchoverMs: number;
+  setupSeconds: number;
   abortOnNonConvergence: boolean;
   maxPerHost: number;
 }
@@ -36,6 +37,7 @@ export function liveMigration(config: MigrationConfig, memoryGiB: number, dirtyR
     maxSentFactor: config.maxSentFactor,
     writableWorkingSetMiB: memoryMiB * config.writableWorkingSetFraction,
     switchoverMs: config.switchoverMs,
+    setupMs: config.setupSeconds * 1000,
   });
 }
 

@@ -226,6 +226,8 @@ const scenarioObject = z.strictObject({
       maxRounds: positiveInteger().optional(),
       maxSentFactor: positiveNumber().optional(),
       switchoverMs: nonNegativeNumber().optional(),
+      /** Set-up before the first pre-copy round (the VM runs meanwhile). */
+      setupSeconds: nonNegativeNumber().optional(),
       /** Stop a live migration whose pre-copy does not converge, instead of a long stop-and-copy. */
       abortOnNonConvergence: z.boolean(expected("true or false")).optional(),
       /** Migrations at most at once from, or to, one host (vSphere: 4 on 1 GbE, 8 on 10 GbE). */
