@@ -186,10 +186,13 @@ export type DomainEventBody =
   | { type: "raidRebuildFinished"; host: string; disk: number }
   /**
    * More of the host's disks are failed or rebuilding than its RAID level tolerates: the local
-   * data (VPS disks, instance stores) is destroyed. The array is recreated, empty, on the disks
-   * that work.
+   * data (VPS disks, instance stores) is destroyed, and the host has no local disk for VMs until
+   * `arrayRecreated`. (Logs of store schema ≤ 4 have no `arrayRecreated`: there the array was
+   * recreated at once, on the disks that worked.)
    */
   | { type: "arrayLost"; host: string }
+  /** Every disk of a lost array has been replaced: the array is recreated, whole and empty (schema 5). */
+  | { type: "arrayRecreated"; host: string }
   /**
    * The storage system gave up waiting for a down host ("marked out": Ceph's
    * mon_osd_down_out_interval, GFS' 15 min): its copies no longer count, and are rebuilt
