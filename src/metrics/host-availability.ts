@@ -16,7 +16,7 @@ export interface HostAvailability {
   observedHours: number;
   hostAvailability: number;
   hostDowntimeHours: number;
-  hostFailures: { crash: number; hardware: number };
+  hostFailures: { crash: number; hardware: number; burst: number };
   rackOutages: number;
   repairs: number;
   meanTimeToRepairHours: number | null;
@@ -27,13 +27,13 @@ interface State {
   hosts: number;
   downSince: Map<string, number>;
   downMs: number;
-  failures: { crash: number; hardware: number };
+  failures: { crash: number; hardware: number; burst: number };
   rackOutages: number;
   repairs: number;
 }
 
 export const hostAvailability: Projection<State, HostAvailability> = {
-  init: () => ({ t: 0, hosts: 0, downSince: new Map(), downMs: 0, failures: { crash: 0, hardware: 0 }, rackOutages: 0, repairs: 0 }),
+  init: () => ({ t: 0, hosts: 0, downSince: new Map(), downMs: 0, failures: { crash: 0, hardware: 0, burst: 0 }, rackOutages: 0, repairs: 0 }),
   apply(s, e, world) {
     s.t = e.t;
     if (e.type === "hostAdded") s.hosts++; // (one that joins a rack that is out is down from the start)

@@ -6,7 +6,11 @@
  * Every event carries `seq` (its 1-based position in the run's log) and `t` (simulated or
  * wall-clock milliseconds since the start of the run). Payload field names carry their units.
  */
-export type FailureCause = "crash" | "hardware";
+/**
+ * Why a host failed: a crash (it reboots), hardware (it is repaired), or a burst — one of several
+ * hosts failing together (Ford et al., OSDI'10), or a cluster-wide event (cooling, network).
+ */
+export type FailureCause = "crash" | "hardware" | "burst";
 
 /**
  * The three hosting models compared (see DESIGN.md):

@@ -72,6 +72,10 @@ describe("scenario files", () => {
     ["an unknown isolation response", valid.replace("durationHours: 100", "durationHours: 100\nha: { isolationResponse: shutdown }"), 'scenarios/x.yaml: ha.isolationResponse: expected keepRunning | powerOff, got "shutdown"'],
     ["an anti-affinity group of one", valid.replace("durationHours: 100", "durationHours: 100\nworkload: { sizes: [{ name: s, vcpus: 1, memoryGiB: 1, diskGiB: 1 }], fleet: 2, antiAffinity: { groupSize: 1 } }"), "scenarios/x.yaml: workload.antiAffinity.groupSize: expected an integer ≥ 2, got 1"],
     ["a workload without sizes", valid.replace("durationHours: 100", "durationHours: 100\nworkload: { fleet: 3 }"), "scenarios/x.yaml: workload.sizes: expected a list of VM sizes for the fleet and the arrivals"],
+    ["power-domain outages without power domains", valid.replace("failures:\n", "failures:\n  power: { timeToFailureHours: 100, timeToRepairHours: 1 }\n"), "scenarios/x.yaml: failures.power: expected cluster.powerDomains (racksPerDomain) for power-domain outages"],
+    ["a burst with both a count and a share", valid.replace("failures:\n", "failures:\n  bursts: [{ name: b, timeBetweenHours: 10, hosts: 2, share: 0.5, durationHours: 1 }]\n"), "scenarios/x.yaml: failures.bursts[0].hosts: expected either hosts (a count) or share (a fraction of the cluster), one of them"],
+    ["a burst share above 1", valid.replace("failures:\n", "failures:\n  bursts: [{ name: b, timeBetweenHours: 10, share: 2, durationHours: 1 }]\n"), "scenarios/x.yaml: failures.bursts[0].share: expected a number in (0, 1], got 2"],
+    ["two bursts of one name", valid.replace("failures:\n", "failures:\n  bursts: [{ name: b, timeBetweenHours: 10, hosts: 1, durationHours: 1 }, { name: b, timeBetweenHours: 10, hosts: 1, durationHours: 1 }]\n"), 'scenarios/x.yaml: failures.bursts[1].name: expected a burst name used once, got "b" again'],
   ];
   for (const [what, text, message] of bad) {
     it(`refuse ${what} with one clear line`, () => {

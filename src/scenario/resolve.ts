@@ -14,7 +14,7 @@ import {
   STORAGE_DEFAULTS,
   USERS_DEFAULTS,
 } from "./defaults.js";
-import { clusterLayout, type FailureProcessSpec, type FailureRow, type Scenario, type WorkloadSpec } from "./schema.js";
+import { clusterLayout, type BurstSpec, type FailureProcessSpec, type FailureRow, type Scenario, type WorkloadSpec } from "./schema.js";
 
 /**
  * A scenario resolved for running: every default filled in (from `./defaults.ts`), every unit
@@ -59,7 +59,13 @@ export interface FailureConfig {
   disk: FailureProcessSpec | null;
   san: FailureProcessSpec | null;
   isolation: FailureProcessSpec | null;
-  /** Failures replayed from a trace (empty: none). */
+  /** Outages of each power domain; null: none. */
+  power: FailureProcessSpec | null;
+  /** The racks of each power domain, in order (empty without `cluster.powerDomains`). */
+  powerDomains: string[][];
+  /** Bursts of host failures and cluster-wide events. */
+  bursts: BurstSpec[];
+  /** Failures replayed from a trace (empty: none), on top of the random ones. */
   trace: FailureRow[];
 }
 
@@ -135,6 +141,9 @@ export function resolveScenario(scenario: Scenario): RunConfig {
       disk: f?.disk ?? null,
       san: f?.san ?? null,
       isolation: f?.isolation ?? null,
+      power: f?.power ?? null,
+      powerDomains: powerDomains(hosts, scenario.cluster.powerDomains?.racksPerDomain ?? null),
+      bursts: f?.bursts ?? [],
       trace: f?.trace ?? [],
     },
     workload: scenario.workload ?? null,
@@ -170,6 +179,15 @@ export function resolveScenario(scenario: Scenario): RunConfig {
     replacementDelayHours: scenario.users.replacementDelayHours ?? fixed(USERS_DEFAULTS.replacementDelayHours),
     prices: { ...PRICES_2008, ...scenario.prices },
   };
+}
+
+/** Racks in order of appearance, `racksPerDomain` consecutive ones a domain; none without domains. */
+function powerDomains(hosts: readonly { rack: string }[], racksPerDomain: number | null): string[][] {
+  if (racksPerDomain === null) return [];
+  const racks = [...new Set(hosts.map((h) => h.rack))];
+  const domains: string[][] = [];
+  for (let i = 0; i < racks.length; i += racksPerDomain) domains.push(racks.slice(i, i + racksPerDomain));
+  return domains;
 }
 
 /** The controller's settings: policy, constraints, HA, power-save, rebalancing. */

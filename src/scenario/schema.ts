@@ -78,6 +78,25 @@ const failureProcess = z.strictObject({
   timeToRepairHours: distribution(),
 });
 
+/**
+ * A burst: now and then (`timeBetweenHours`) several hosts fail together for `durationHours` —
+ * `hosts` of them (a distribution of the count, rounded) or a `share` of the cluster (a
+ * cluster-wide event: cooling, a network event), chosen at random among the hosts of `racks`
+ * racks picked at random (default: anywhere in the cluster).
+ */
+const burstProcess = z
+  .strictObject({
+    name: name(),
+    timeBetweenHours: distribution(),
+    hosts: distribution().optional(),
+    share: z.number(expected("a number in (0, 1]")).gt(0, expected("a number in (0, 1]")).max(1, expected("a number in (0, 1]")).optional(),
+    racks: positiveInteger().optional(),
+    durationHours: distribution(),
+  })
+  .superRefine((b, ctx) => {
+    if ((b.hosts === undefined) === (b.share === undefined)) ctx.addIssue({ code: "custom", path: ["hosts"], message: "expected either hosts (a count) or share (a fraction of the cluster), one of them" });
+  });
+
 const serviceModel = z.enum(SERVICE_MODELS, expected(`a service model (${SERVICE_MODELS.join(" | ")})`));
 
 const vmSize = z.strictObject({
@@ -200,6 +219,8 @@ const scenarioObject = z.strictObject({
     .default([...SERVICE_MODELS]),
   cluster: z.strictObject({
     hosts: z.array(hostGroup, expected("a list of host groups")).min(1, expected("at least one host group")),
+    /** Racks grouped into power domains (a PDU, a feed): consecutive racks in order of appearance, this many a domain. */
+    powerDomains: z.strictObject({ racksPerDomain: positiveInteger() }).optional(),
   }),
   workload: workload.optional(),
   provisioning: provisioning.default({}),
@@ -333,6 +354,10 @@ const scenarioObject = z.strictObject({
       san: failureProcess.optional(),
       /** Rack (power or network domain) outages: every host of the rack goes down at once. */
       rack: failureProcess.optional(),
+      /** Power-domain outages, per domain (`cluster.powerDomains`): every rack of the domain goes down at once. */
+      power: failureProcess.optional(),
+      /** Bursts of host failures and cluster-wide events, each a named process of its own. */
+      bursts: z.array(burstProcess, expected("a list of burst processes")).optional(),
       /**
        * Disk failures, per disk: time to failure and time until the disk is replaced. An annual
        * failure rate AFR is an exponential with mean 8760 / −ln(1 − AFR) hours (AFR 3 % ≈
@@ -341,7 +366,9 @@ const scenarioObject = z.strictObject({
       disk: failureProcess.optional(),
       /**
        * Failures read from a CSV file (path relative to the scenario) with columns
-       * timeHours,target,kind,durationHours — instead of the random processes above.
+       * timeHours,target,kind,durationHours — on top of the random processes above; a row that
+       * overlaps another outage of its target (another row, a random failure) is merged with it:
+       * the target is down from the first start to the last end.
        */
       trace: z.array(failureRow, expected("a trace: a CSV file name or a list of failures")).optional(),
     })
@@ -370,9 +397,14 @@ export const scenarioSchema = scenarioObject.superRefine((scenario, ctx) => {
   if (kind === "mirror" && scenario.storage.replicas !== undefined && scenario.storage.replicas !== 2) {
     ctx.addIssue({ code: "custom", path: ["storage", "replicas"], message: `expected 2 (a mirror has two copies), got ${scenario.storage.replicas}` });
   }
-  if (f?.trace && (f.host || f.rack || f.disk)) {
-    ctx.addIssue({ code: "custom", path: ["failures", "trace"], message: "expected either a failure trace or random failures (host, rack, disk), not both" });
+  if (f?.power && !scenario.cluster.powerDomains) {
+    ctx.addIssue({ code: "custom", path: ["failures", "power"], message: "expected cluster.powerDomains (racksPerDomain) for power-domain outages" });
   }
+  const burstNames = new Set<string>();
+  f?.bursts?.forEach((b, i) => {
+    if (burstNames.has(b.name)) ctx.addIssue({ code: "custom", path: ["failures", "bursts", i, "name"], message: `expected a burst name used once, got "${b.name}" again` });
+    burstNames.add(b.name);
+  });
   const w = scenario.workload;
   if (w && !w.sizes && (w.fleet > 0 || w.arrivals)) {
     ctx.addIssue({ code: "custom", path: ["workload", "sizes"], message: "expected a list of VM sizes for the fleet and the arrivals" });
@@ -453,6 +485,7 @@ export function hostIds(group: { name: string; count: number }): string[] {
 export type Scenario = z.infer<typeof scenarioObject>;
 export type HostGroup = z.infer<typeof hostGroup>;
 export type FailureProcessSpec = z.infer<typeof failureProcess>;
+export type BurstSpec = z.infer<typeof burstProcess>;
 export type FailureRow = z.infer<typeof failureRow>;
 export type RequestRow = z.infer<typeof requestRow>;
 export type WorkloadSpec = z.infer<typeof workload>;
