@@ -9,7 +9,10 @@ import type { Projection } from "./projection.js";
  *   terminated or the run ends; the provisioning time before that is reported on its own
  *   (`provisioningTimeHours`), so availability compares how well each model *keeps* a VM up.
  * - `availability`: up (running) VM-time / demanded VM-time; `downtimeHoursPerVmYear`: the rest,
- *   per VM-year of demand.
+ *   per VM-year of demand, split into `plannedDowntimeHoursPerVmYear` — outages that began with
+ *   the host switched off for maintenance, cold migrations, and the pauses of live migrations
+ *   (all the operator's choice) — and `unplannedDowntimeHoursPerVmYear`, the rest (failures).
+ *   An outage is counted by how it began, whatever extends it.
  * - `blockingProbability`: first requests refused for lack of room / first requests.
  * - `recoveryTimeHours`: every outage of a demanded VM (from leaving `running` to running
  *   again) that ended within the run: the RTO users saw. `openOutages` did not end.
@@ -33,6 +36,8 @@ export interface ServiceMetrics {
   demandedVmYears: number;
   availability: number | null;
   downtimeHoursPerVmYear: number | null;
+  plannedDowntimeHoursPerVmYear: number | null;
+  unplannedDowntimeHoursPerVmYear: number | null;
   outages: number;
   openOutages: number;
   recoveryTimeHours: Percentiles;
@@ -53,6 +58,8 @@ interface VmRecord {
   upMs: number;
   /** When the current outage began (left `running` after the first start), null if none. */
   outageSince: number | null;
+  /** Whether the current outage is planned (maintenance, a cold migration). */
+  outagePlanned: boolean;
   reserved: boolean;
 }
 
@@ -63,6 +70,10 @@ interface State {
   rejected: number;
   demandMs: number;
   upMs: number;
+  /** Downtime of planned outages that ended, and of live migrations' pauses. */
+  plannedDownMs: number;
+  /** The VMs of the host last switched off for maintenance, and when. */
+  switchedOff: { t: number; vms: Set<string> };
   outages: number;
   recoveries: number[];
   provisioning: number[];
@@ -84,6 +95,8 @@ export const serviceMetrics: Projection<State, ServiceMetrics> = {
     rejected: 0,
     demandMs: 0,
     upMs: 0,
+    plannedDownMs: 0,
+    switchedOff: { t: -1, vms: new Set() },
     outages: 0,
     recoveries: [],
     provisioning: [],
@@ -96,7 +109,7 @@ export const serviceMetrics: Projection<State, ServiceMetrics> = {
     reservedVcpuMs: 0,
     reservedMemoryMs: 0,
   }),
-  apply(s, e) {
+  apply(s, e, world) {
     s.reservedVcpuMs += s.reservedVcpus * (e.t - s.t);
     s.reservedMemoryMs += s.reservedMemory * (e.t - s.t);
     s.t = e.t;
@@ -105,9 +118,13 @@ export const serviceMetrics: Projection<State, ServiceMetrics> = {
         s.capacityVcpus += e.vcpus;
         s.capacityMemory += e.memoryGiB;
         break;
+      case "hostPoweredOff":
+        // Its VMs go down (or are lost) by events of this instant: for maintenance, a planned outage.
+        if (e.reason === "maintenance") s.switchedOff = { t: e.t, vms: new Set(world.hosts.get(e.host)!.vms) };
+        break;
       case "vmRequested":
         s.requests++;
-        s.vms.set(e.vm, { vcpus: e.vcpus, memoryGiB: e.memoryGiB, requestedAt: e.t, firstStart: null, runningSince: null, upMs: 0, outageSince: null, reserved: false });
+        s.vms.set(e.vm, { vcpus: e.vcpus, memoryGiB: e.memoryGiB, requestedAt: e.t, firstStart: null, runningSince: null, upMs: 0, outageSince: null, outagePlanned: false, reserved: false });
         break;
       case "vmRejected":
         s.rejected++;
@@ -126,29 +143,32 @@ export const serviceMetrics: Projection<State, ServiceMetrics> = {
         }
         if (vm.outageSince !== null) {
           s.recoveries.push(e.t - vm.outageSince);
-          vm.outageSince = null;
+          endOutage(s, vm, e.t);
         }
         vm.runningSince = e.t;
         break;
       }
       case "migrationStarted":
         // A cold migration stops the VM until it has booted on the destination.
-        if (e.mode === "cold") startOutage(s, s.vms.get(e.vm)!, e.t);
+        if (e.mode === "cold") startOutage(s, s.vms.get(e.vm)!, e.t, true);
         break;
       case "migrationFinished": {
         // A live migration's stop-and-copy pause is downtime inside a running interval.
         const vm = s.vms.get(e.vm)!;
-        if (vm.runningSince !== null) vm.upMs -= e.downtimeMs;
+        if (vm.runningSince !== null) {
+          vm.upMs -= e.downtimeMs;
+          if (vm.firstStart !== null) s.plannedDownMs += e.downtimeMs;
+        }
         break;
       }
       case "splitBrain":
         // Restarted elsewhere: as far as its users can tell, down until it runs there.
-        startOutage(s, s.vms.get(e.vm)!, e.t);
+        startOutage(s, s.vms.get(e.vm)!, e.t, false);
         break;
       case "vmDown":
       case "vmLost": {
         const vm = s.vms.get(e.vm)!;
-        startOutage(s, vm, e.t);
+        startOutage(s, vm, e.t, s.switchedOff.t === e.t && s.switchedOff.vms.has(e.vm));
         if (e.type === "vmLost") {
           reserve(s, vm, -1);
           s.lost++;
@@ -170,14 +190,19 @@ export const serviceMetrics: Projection<State, ServiceMetrics> = {
   result(s) {
     let demandMs = s.demandMs;
     let upMs = s.upMs;
+    let plannedDownMs = s.plannedDownMs;
     let openOutages = 0;
     for (const vm of s.vms.values()) {
       if (vm.firstStart === null) continue;
       demandMs += s.t - vm.firstStart;
       upMs += vm.upMs + (vm.runningSince !== null ? s.t - vm.runningSince : 0);
-      if (vm.outageSince !== null) openOutages++;
+      if (vm.outageSince !== null) {
+        openOutages++;
+        if (vm.outagePlanned) plannedDownMs += s.t - vm.outageSince;
+      }
     }
     const downHours = msToHours(demandMs - upMs);
+    const plannedHours = msToHours(plannedDownMs);
     const vmYears = demandMs / MS_PER_YEAR;
     const capacityMs = (capacity: number) => capacity * s.t;
     return {
@@ -187,6 +212,8 @@ export const serviceMetrics: Projection<State, ServiceMetrics> = {
       demandedVmYears: vmYears,
       availability: demandMs > 0 ? upMs / demandMs : null,
       downtimeHoursPerVmYear: vmYears > 0 ? downHours / vmYears : null,
+      plannedDowntimeHoursPerVmYear: vmYears > 0 ? plannedHours / vmYears : null,
+      unplannedDowntimeHoursPerVmYear: vmYears > 0 ? (downHours - plannedHours) / vmYears : null,
       outages: s.outages,
       openOutages,
       recoveryTimeHours: percentiles(s.recoveries.map(msToHours)),
@@ -201,12 +228,18 @@ export const serviceMetrics: Projection<State, ServiceMetrics> = {
   },
 };
 
-function startOutage(s: State, vm: VmRecord, t: number): void {
+function startOutage(s: State, vm: VmRecord, t: number, planned: boolean): void {
   stopRunning(vm, t);
   if (vm.firstStart !== null && vm.outageSince === null) {
     vm.outageSince = t;
+    vm.outagePlanned = planned;
     s.outages++;
   }
+}
+
+function endOutage(s: State, vm: VmRecord, t: number): void {
+  if (vm.outagePlanned) s.plannedDownMs += t - vm.outageSince!;
+  vm.outageSince = null;
 }
 
 function reserve(s: State, vm: VmRecord, sign: 1 | -1): void {
@@ -225,6 +258,7 @@ function stopRunning(vm: VmRecord, t: number): void {
 function close(s: State, vm: VmRecord, t: number): void {
   stopRunning(vm, t);
   if (vm.firstStart === null) return;
+  if (vm.outageSince !== null) endOutage(s, vm, t);
   s.demandMs += t - vm.firstStart;
   s.upMs += vm.upMs;
 }

@@ -26,6 +26,8 @@ const path = (name: string, unit: string): MetricDefinition => ({
 export const SUMMARY_METRICS: readonly MetricDefinition[] = [
   path("availability", "share of demanded VM-time running"),
   path("downtimeHoursPerVmYear", "hours per VM-year"),
+  path("plannedDowntimeHoursPerVmYear", "hours per VM-year: maintenance, cold migrations, live-migration pauses"),
+  path("unplannedDowntimeHoursPerVmYear", "hours per VM-year: failures"),
   path("blockingProbability", "share of first requests refused"),
   path("outages", "VM outages"),
   path("recoveryTimeHours.mean", "hours"),
