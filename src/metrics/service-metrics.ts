@@ -13,6 +13,10 @@ import type { Projection } from "./projection.js";
  *   the host switched off for maintenance, cold migrations, and the pauses of live migrations
  *   (all the operator's choice) — and `unplannedDowntimeHoursPerVmYear`, the rest (failures).
  *   An outage is counted by how it began, whatever extends it.
+ * - The cost of a lost VM (its disk destroyed), per VM-year: `replacementDowntimeHoursPerVmYear`,
+ *   from the loss until its replacement boots (the user's delay, waiting for room, provisioning),
+ *   and `restoreDowntimeHoursPerVmYear`, restoring its state from a backup after that
+ *   (`users.stateRestore`; without it the replacement counts as up the moment it boots, empty).
  * - `blockingProbability`: first requests refused for lack of room / first requests.
  * - `recoveryTimeHours`: every outage of a demanded VM (from leaving `running` to running
  *   again) that ended within the run: the RTO users saw. `openOutages` did not end.
@@ -38,6 +42,8 @@ export interface ServiceMetrics {
   downtimeHoursPerVmYear: number | null;
   plannedDowntimeHoursPerVmYear: number | null;
   unplannedDowntimeHoursPerVmYear: number | null;
+  replacementDowntimeHoursPerVmYear: number | null;
+  restoreDowntimeHoursPerVmYear: number | null;
   outages: number;
   openOutages: number;
   recoveryTimeHours: Percentiles;
@@ -60,6 +66,9 @@ interface VmRecord {
   outageSince: number | null;
   /** Whether the current outage is planned (maintenance, a cold migration). */
   outagePlanned: boolean;
+  /** Whether the VM was lost in the current outage, and the restore time of its last placement. */
+  outageLost: boolean;
+  restoreMs: number;
   reserved: boolean;
 }
 
@@ -72,6 +81,9 @@ interface State {
   upMs: number;
   /** Downtime of planned outages that ended, and of live migrations' pauses. */
   plannedDownMs: number;
+  /** Outages of lost VMs that ended: until the replacement booted, and restoring its state. */
+  replacementMs: number;
+  restoreMs: number;
   /** The VMs of the host last switched off for maintenance, and when. */
   switchedOff: { t: number; vms: Set<string> };
   outages: number;
@@ -97,6 +109,8 @@ export const serviceMetrics: Projection<State, ServiceMetrics> = {
     upMs: 0,
     plannedDownMs: 0,
     switchedOff: { t: -1, vms: new Set() },
+    replacementMs: 0,
+    restoreMs: 0,
     outages: 0,
     recoveries: [],
     provisioning: [],
@@ -124,7 +138,7 @@ export const serviceMetrics: Projection<State, ServiceMetrics> = {
         break;
       case "vmRequested":
         s.requests++;
-        s.vms.set(e.vm, { vcpus: e.vcpus, memoryGiB: e.memoryGiB, requestedAt: e.t, firstStart: null, runningSince: null, upMs: 0, outageSince: null, outagePlanned: false, reserved: false });
+        s.vms.set(e.vm, { vcpus: e.vcpus, memoryGiB: e.memoryGiB, requestedAt: e.t, firstStart: null, runningSince: null, upMs: 0, outageSince: null, outagePlanned: false, outageLost: false, restoreMs: 0, reserved: false });
         break;
       case "vmRejected":
         s.rejected++;
@@ -133,6 +147,7 @@ export const serviceMetrics: Projection<State, ServiceMetrics> = {
       case "vmPlaced": {
         const vm = s.vms.get(e.vm)!;
         if (!vm.reserved) reserve(s, vm, 1);
+        vm.restoreMs = e.restoreMs ?? 0;
         break;
       }
       case "vmStarted": {
@@ -143,6 +158,10 @@ export const serviceMetrics: Projection<State, ServiceMetrics> = {
         }
         if (vm.outageSince !== null) {
           s.recoveries.push(e.t - vm.outageSince);
+          if (vm.outageLost) {
+            s.restoreMs += vm.restoreMs;
+            s.replacementMs += e.t - vm.outageSince - vm.restoreMs;
+          }
           endOutage(s, vm, e.t);
         }
         vm.runningSince = e.t;
@@ -170,6 +189,7 @@ export const serviceMetrics: Projection<State, ServiceMetrics> = {
         const vm = s.vms.get(e.vm)!;
         startOutage(s, vm, e.t, s.switchedOff.t === e.t && s.switchedOff.vms.has(e.vm));
         if (e.type === "vmLost") {
+          vm.outageLost = vm.firstStart !== null;
           reserve(s, vm, -1);
           s.lost++;
           s.lostStateHours.push(e.stateHours);
@@ -214,6 +234,8 @@ export const serviceMetrics: Projection<State, ServiceMetrics> = {
       downtimeHoursPerVmYear: vmYears > 0 ? downHours / vmYears : null,
       plannedDowntimeHoursPerVmYear: vmYears > 0 ? plannedHours / vmYears : null,
       unplannedDowntimeHoursPerVmYear: vmYears > 0 ? (downHours - plannedHours) / vmYears : null,
+      replacementDowntimeHoursPerVmYear: vmYears > 0 ? msToHours(s.replacementMs) / vmYears : null,
+      restoreDowntimeHoursPerVmYear: vmYears > 0 ? msToHours(s.restoreMs) / vmYears : null,
       outages: s.outages,
       openOutages,
       recoveryTimeHours: percentiles(s.recoveries.map(msToHours)),
@@ -240,6 +262,7 @@ function startOutage(s: State, vm: VmRecord, t: number, planned: boolean): void 
 function endOutage(s: State, vm: VmRecord, t: number): void {
   if (vm.outagePlanned) s.plannedDownMs += t - vm.outageSince!;
   vm.outageSince = null;
+  vm.outageLost = false;
 }
 
 function reserve(s: State, vm: VmRecord, sign: 1 | -1): void {

@@ -28,6 +28,8 @@ export const SUMMARY_METRICS: readonly MetricDefinition[] = [
   path("downtimeHoursPerVmYear", "hours per VM-year"),
   path("plannedDowntimeHoursPerVmYear", "hours per VM-year: maintenance, cold migrations, live-migration pauses"),
   path("unplannedDowntimeHoursPerVmYear", "hours per VM-year: failures"),
+  path("replacementDowntimeHoursPerVmYear", "hours per VM-year: lost VMs until their replacement booted"),
+  path("restoreDowntimeHoursPerVmYear", "hours per VM-year: restoring lost VMs' state from a backup"),
   path("blockingProbability", "share of first requests refused"),
   path("outages", "VM outages"),
   path("recoveryTimeHours.mean", "hours"),

@@ -140,8 +140,12 @@ export type DomainEventBody =
     }
   /** A first request found no host with room: the request is refused (blocked), for the placement policy's `reason`. */
   | { type: "vmRejected"; vm: string; reason: Refusal }
-  /** The VM is assigned to a host (its resources reserved there, released where it was) and boots. */
-  | { type: "vmPlaced"; vm: string; host: string; bootMs: number }
+  /**
+   * The VM is assigned to a host (its resources reserved there, released where it was) and boots.
+   * `restoreMs` (schema 5): the part of `bootMs` spent restoring a lost VM's state from a backup
+   * after the boot (`users.stateRestore`); absent when there is none.
+   */
+  | { type: "vmPlaced"; vm: string; host: string; bootMs: number; restoreMs?: number }
   /** A VM that is down boots again on the host it is assigned to (a VPS after its host's repair). */
   | { type: "vmRebooted"; vm: string; bootMs: number }
   /** The VM finished booting and runs. */

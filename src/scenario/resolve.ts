@@ -41,6 +41,8 @@ export interface RunConfig {
   maintenance: MaintenanceConfig;
   /** Time until the user of a lost VM launches a replacement (hours). */
   replacementDelayHours: DistributionSpec;
+  /** Restoring a lost VM's state on its replacement, after the boot; null: none (it runs empty). */
+  stateRestore: StateRestoreConfig | null;
   prices: PriceModel;
 }
 
@@ -97,6 +99,8 @@ export interface LocalRaidConfig {
   level: 0 | 1 | 5 | 6 | null;
   rebuildMBps: number;
 }
+
+export type StateRestoreConfig = { hours: DistributionSpec } | { backupMBps: number };
 
 export interface HostBehaviourConfig {
   hostBootMs: number;
@@ -177,8 +181,15 @@ export function resolveScenario(scenario: Scenario): RunConfig {
       windows: (scenario.maintenance?.windows ?? []).map((w) => ({ ...w, drainTimeoutMinutes: MAINTENANCE_DEFAULTS.drainTimeoutMinutes })),
     },
     replacementDelayHours: scenario.users.replacementDelayHours ?? fixed(USERS_DEFAULTS.replacementDelayHours),
+    stateRestore: stateRestore(scenario.users.stateRestore),
     prices: { ...PRICES_2008, ...scenario.prices },
   };
+}
+
+function stateRestore(spec: { hours?: DistributionSpec; backupMBps?: number } | undefined): StateRestoreConfig | null {
+  if (spec?.hours !== undefined) return { hours: spec.hours };
+  if (spec?.backupMBps !== undefined) return { backupMBps: spec.backupMBps };
+  return null;
 }
 
 /** Racks in order of appearance, `racksPerDomain` consecutive ones a domain; none without domains. */

@@ -337,7 +337,19 @@ const scenarioObject = z.strictObject({
     })
     .prefault({}),
   /** How long until the user (or an autoscaler) launches a replacement for a lost VM (ephemeral instance, lost volume). */
-  users: z.strictObject({ replacementDelayHours: distribution().optional() }).default({}),
+  users: z
+    .strictObject({
+      replacementDelayHours: distribution().optional(),
+      /**
+       * The replacement of a lost VM is down, after its boot, until its state is restored from a
+       * backup: a time (`hours`), or its disk size over the backup's bandwidth (`backupMBps`, 10⁶ B/s).
+       */
+      stateRestore: z
+        .strictObject({ hours: distribution().optional(), backupMBps: positiveNumber().optional() })
+        .refine((r) => (r.hours === undefined) !== (r.backupMBps === undefined), { error: "expected either hours or backupMBps, one of them", path: ["hours"] })
+        .optional(),
+    })
+    .default({}),
   failures: z
     .strictObject({
       host: z

@@ -41,7 +41,7 @@ export function buildSimulation(config: RunConfig, seed: number, serviceModel: S
   const raid = serviceModel === "persistent-ha" ? null : new LocalRaid(sim, config.localRaid);
   const infrastructure = new SimulatedInfrastructure(
     sim,
-    new Provisioning(config.provisioning, sim.random.fork("provisioning")),
+    new Provisioning(config.provisioning, sim.random.fork("provisioning"), config.stateRestore, sim.random.fork("restore")),
     storage,
     { migration: config.migration, dirtyRateMiBps: distribution(config.migration.dirtyRateMiBps), ...config.hostBehaviour },
     sim.random.fork("migration"),

@@ -74,8 +74,10 @@ export class SimulatedInfrastructure implements ClusterPort {
       this.sim.emit({ type: "splitBrain", vm: vmId, host: vm.host! });
     }
     if (vm.disk === "volume" && vm.volume === null) this.storage!.createVolume(vmId, hostId);
-    const bootMs = this.provisioning.bootMs(vm.disk, hostId);
-    this.sim.emit({ type: "vmPlaced", vm: vmId, host: hostId, bootMs });
+    // The replacement of a lost VM (it ran before, and its state is gone) restores it after booting.
+    const restoreMs = vm.startedAt !== null && vm.dataSince === null ? this.provisioning.restoreMs(vm.diskGiB) : 0;
+    const bootMs = this.provisioning.bootMs(vm.disk, hostId) + restoreMs;
+    this.sim.emit({ type: "vmPlaced", vm: vmId, host: hostId, bootMs, ...(restoreMs > 0 ? { restoreMs } : {}) });
     this.scheduleStart(vmId, bootMs);
   }
 
