@@ -47,6 +47,8 @@ export const SUMMARY_METRICS: readonly MetricDefinition[] = [
   path("copiesLost", "volume copies lost"),
   path("rebuildHours", "hours of replica rebuilds"),
   path("cost.userUsdPerVmMonth", "USD per VM-month (user)"),
+  path("cost.longLived.userUsdPerVmMonth", "US$ per VM-month of the long-lived VMs (the fleet)"),
+  path("cost.shortLived.userUsdPerVmMonth", "US$ per VM-month of the short-lived VMs (with a lifetime)"),
   path("cost.providerUsdPerVmMonth", "USD per VM-month (provider)"),
   path("hostUtilization.vcpus", "share of vCPUs reserved"),
   path("hostUtilization.memory", "share of memory reserved"),

@@ -76,6 +76,11 @@ export type Refusal =
 export interface PriceModel {
   hourlyUsdPerGiB: number;
   monthlyUsdPerGiB: number;
+  /**
+   * VPS plans (schema 5): a VPS pays the monthly price of the smallest plan with at least its
+   * memory, and past the largest plan `monthlyUsdPerGiB` per GiB; absent (older logs): linear.
+   */
+  vpsPlans?: { memoryGiB: number; monthlyUsd: number }[];
   storageUsdPerGBMonth: number;
   hostUsdPerHour: number;
 }

@@ -13,8 +13,10 @@ import { XEN_PRECOPY_DEFAULTS } from "../migration/precopy.js";
  * - EC2 m1.small (1.7 GB memory) $0.10 per started instance-hour (Amazon EC2 pricing page,
  *   2008) ⇒ $0.10 / 1.7 per GiB of memory per started hour, for `ephemeral` and for the compute
  *   of `persistent-ha`;
- * - a VPS with 1 GB of memory $70 per month (Slicehost price list, 2008), billed per started
- *   month while the VPS exists, running or not;
+ * - VPS plans by memory, Slicehost's 2008 list: 256 MB $20, 512 MB $38, 1 GB $70, 2 GB $140 per
+ *   month (`vpsPlans`; a VPS pays the smallest plan that holds its memory), and past 2 GB $70 per
+ *   GiB-month (`monthlyUsdPerGiB`, the 1 and 2 GB plans' rate), billed per started month while
+ *   the VPS exists, running or not;
  * - persistent storage $0.10 per GB-month provisioned (Amazon EBS, launched August 2008), for the
  *   volumes of `persistent-ha`;
  * - the provider's cost of a host, $0.15 per hour: a ~$3 000 server amortised over three years
@@ -24,6 +26,12 @@ import { XEN_PRECOPY_DEFAULTS } from "../migration/precopy.js";
 export const PRICES_2008: PriceModel = {
   hourlyUsdPerGiB: 0.1 / 1.7,
   monthlyUsdPerGiB: 70,
+  vpsPlans: [
+    { memoryGiB: 0.25, monthlyUsd: 20 },
+    { memoryGiB: 0.5, monthlyUsd: 38 },
+    { memoryGiB: 1, monthlyUsd: 70 },
+    { memoryGiB: 2, monthlyUsd: 140 },
+  ],
   storageUsdPerGBMonth: 0.1,
   hostUsdPerHour: 0.15,
 };

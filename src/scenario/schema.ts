@@ -294,6 +294,11 @@ const scenarioObject = z.strictObject({
     .strictObject({
       hourlyUsdPerGiB: nonNegativeNumber().optional(),
       monthlyUsdPerGiB: nonNegativeNumber().optional(),
+      /** VPS plans: memory and monthly price, a VPS paying the smallest that holds it (default: Slicehost 2008). */
+      vpsPlans: z
+        .array(z.strictObject({ memoryGiB: positiveNumber(), monthlyUsd: nonNegativeNumber() }), expected("a list of VPS plans"))
+        .refine((plans) => plans.every((p, i) => i === 0 || p.memoryGiB > plans[i - 1]!.memoryGiB), { error: "expected plans in order of growing memory" })
+        .optional(),
       storageUsdPerGBMonth: nonNegativeNumber().optional(),
       hostUsdPerHour: nonNegativeNumber().optional(),
     })
