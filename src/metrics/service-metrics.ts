@@ -23,6 +23,10 @@ import type { Projection } from "./projection.js";
  * - `lostVmStateEvents` and `dataLossWindowHours`: instances lost with their host's instance
  *   store, and for each the state lost — the time since that instance booted (its RPO).
  * - `hostUtilization`: reserved share of the installed vCPUs and memory, averaged over time.
+ *
+ * After `warmupEnded` everything is measured from that instant: the counts and sums start again
+ * at zero, a VM in service counts as demanded from then, one in an outage as in an outage since
+ * then (one outage), requests and refusals count from then.
  */
 export interface Percentiles {
   count: number;
@@ -74,6 +78,8 @@ interface VmRecord {
 
 interface State {
   t: number;
+  /** Where the measured period starts: 0, or the end of the warm-up. */
+  from: number;
   vms: Map<string, VmRecord>;
   requests: number;
   rejected: number;
@@ -102,6 +108,7 @@ interface State {
 export const serviceMetrics: Projection<State, ServiceMetrics> = {
   init: () => ({
     t: 0,
+    from: 0,
     vms: new Map(),
     requests: 0,
     rejected: 0,
@@ -128,6 +135,8 @@ export const serviceMetrics: Projection<State, ServiceMetrics> = {
     s.reservedMemoryMs += s.reservedMemory * (e.t - s.t);
     s.t = e.t;
     switch (e.type) {
+      case "warmupEnded":
+        return warmedUp(s, e.t);
       case "hostAdded":
         s.capacityVcpus += e.vcpus;
         s.capacityMemory += e.memoryGiB;
@@ -224,7 +233,7 @@ export const serviceMetrics: Projection<State, ServiceMetrics> = {
     const downHours = msToHours(demandMs - upMs);
     const plannedHours = msToHours(plannedDownMs);
     const vmYears = demandMs / MS_PER_YEAR;
-    const capacityMs = (capacity: number) => capacity * s.t;
+    const capacityMs = (capacity: number) => capacity * (s.t - s.from);
     return {
       vmRequests: s.requests,
       vmRejected: s.rejected,
@@ -243,12 +252,29 @@ export const serviceMetrics: Projection<State, ServiceMetrics> = {
       lostVmStateEvents: s.lost,
       dataLossWindowHours: { ...percentiles(s.lostStateHours), total: s.lostStateHours.reduce((a, b) => a + b, 0) },
       hostUtilization: {
-        vcpus: s.t > 0 && s.capacityVcpus > 0 ? s.reservedVcpuMs / capacityMs(s.capacityVcpus) : 0,
-        memory: s.t > 0 && s.capacityMemory > 0 ? s.reservedMemoryMs / capacityMs(s.capacityMemory) : 0,
+        vcpus: s.t > s.from && s.capacityVcpus > 0 ? s.reservedVcpuMs / capacityMs(s.capacityVcpus) : 0,
+        memory: s.t > s.from && s.capacityMemory > 0 ? s.reservedMemoryMs / capacityMs(s.capacityMemory) : 0,
       },
     };
   },
 };
+
+/** The end of the warm-up: what was measured so far is dropped, and the VMs' states start again from `t`. */
+function warmedUp(s: State, t: number): State {
+  const fresh = serviceMetrics.init();
+  const next: State = { ...fresh, t, from: t, vms: s.vms, capacityVcpus: s.capacityVcpus, capacityMemory: s.capacityMemory, reservedVcpus: s.reservedVcpus, reservedMemory: s.reservedMemory, switchedOff: s.switchedOff };
+  for (const vm of s.vms.values()) {
+    if (vm.firstStart === null) continue;
+    vm.firstStart = t;
+    vm.upMs = 0;
+    if (vm.runningSince !== null) vm.runningSince = t;
+    if (vm.outageSince !== null) {
+      vm.outageSince = t;
+      next.outages++;
+    }
+  }
+  return next;
+}
 
 function startOutage(s: State, vm: VmRecord, t: number, planned: boolean): void {
   stopRunning(vm, t);

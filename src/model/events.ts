@@ -236,7 +236,12 @@ export type DomainEventBody =
   | { type: "sanRepaired" }
   /** The last intact copy of the volume is gone: its data is lost. */
   | { type: "volumeLost"; volume: string; vm: string; sizeGiB: number }
-  /** The end of the observed period: metrics are measured over [0, t of this event]. */
+  /**
+   * The end of the warm-up (`metrics.warmupHours`, schema 5): the service and host metrics are
+   * measured from here, leaving out the start from an empty, all-new cluster.
+   */
+  | { type: "warmupEnded" }
+  /** The end of the observed period: metrics are measured over [0 (or the warm-up's end), t of this event]. */
   | { type: "runEnded" };
 
 export type DomainEvent = { seq: number; t: number } & DomainEventBody;

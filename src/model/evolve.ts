@@ -361,6 +361,8 @@ export function evolve(world: World, event: DomainEvent): World {
       world.vms.delete(vm.id);
       break;
     }
+    case "warmupEnded":
+      break;
     case "runEnded":
       world.ended = true;
       break;

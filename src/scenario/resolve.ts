@@ -24,6 +24,8 @@ import { clusterLayout, type BurstSpec, type FailureProcessSpec, type FailureRow
 export interface RunConfig {
   name: string;
   durationHours: number;
+  /** Metrics leave out [0, warmupHours) (`warmupEnded`); 0: none. */
+  warmupHours: number;
   /** Every host, in file order, with its rack and schedulable capacity (after overcommit). */
   hosts: HostConfig[];
   failures: FailureConfig;
@@ -138,6 +140,7 @@ export function resolveScenario(scenario: Scenario): RunConfig {
   return {
     name: scenario.name,
     durationHours: scenario.durationHours,
+    warmupHours: scenario.metrics?.warmupHours ?? 0,
     hosts,
     failures: {
       host: { ...(f?.host?.crash ? { crash: f.host.crash } : {}), ...(f?.host?.hardware ? { hardware: f.host.hardware } : {}) },

@@ -390,6 +390,11 @@ const scenarioObject = z.strictObject({
       trace: z.array(failureRow, expected("a trace: a CSV file name or a list of failures")).optional(),
     })
     .optional(),
+  /**
+   * Metrics: measured after `warmupHours` (default 0), leaving out the transient of a start from an
+   * empty, all-new cluster (`warmupEnded`).
+   */
+  metrics: z.strictObject({ warmupHours: nonNegativeNumber().optional() }).optional(),
   /** Run the scenario as an experiment: a sweep × service models × seeds (`testbed run` on the file). */
   experiment: experiment.optional(),
 });
@@ -422,6 +427,9 @@ export const scenarioSchema = scenarioObject.superRefine((scenario, ctx) => {
     if (burstNames.has(b.name)) ctx.addIssue({ code: "custom", path: ["failures", "bursts", i, "name"], message: `expected a burst name used once, got "${b.name}" again` });
     burstNames.add(b.name);
   });
+  if ((scenario.metrics?.warmupHours ?? 0) >= scenario.durationHours) {
+    ctx.addIssue({ code: "custom", path: ["metrics", "warmupHours"], message: `expected less than durationHours (${scenario.durationHours}), got ${scenario.metrics!.warmupHours}` });
+  }
   const w = scenario.workload;
   if (w && !w.sizes && (w.fleet > 0 || w.arrivals)) {
     ctx.addIssue({ code: "custom", path: ["workload", "sizes"], message: "expected a list of VM sizes for the fleet and the arrivals" });

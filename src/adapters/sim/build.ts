@@ -35,6 +35,7 @@ export function buildSimulation(config: RunConfig, seed: number, serviceModel: S
     sim.emit({ type: "runEnded" });
     sim.scheduler.stop();
   }, null);
+  if (config.warmupHours > 0) sim.scheduler.schedule(hoursToMs(config.warmupHours), () => sim.emit({ type: "warmupEnded" }), null);
 
   const storage: VolumeStorage | null =
     serviceModel !== "persistent-ha" ? null : config.storage.kind === "san" ? new San(sim) : new ReplicatedStorage(sim, config.storage, sim.random.fork("storage"));
