@@ -69,6 +69,8 @@ export interface FailureConfig {
   powerDomains: string[][];
   /** Bursts of host failures and cluster-wide events. */
   bursts: BurstSpec[];
+  /** Start every failure process in its equilibrium (as if long in service) instead of new. */
+  stationary: boolean;
   /** Failures replayed from a trace (empty: none), on top of the random ones. */
   trace: FailureRow[];
 }
@@ -151,6 +153,7 @@ export function resolveScenario(scenario: Scenario): RunConfig {
       power: f?.power ?? null,
       powerDomains: powerDomains(hosts, scenario.cluster.powerDomains?.racksPerDomain ?? null),
       bursts: f?.bursts ?? [],
+      stationary: f?.initialAges === "stationary",
       trace: f?.trace ?? [],
     },
     workload: scenario.workload ?? null,

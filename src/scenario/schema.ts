@@ -373,6 +373,12 @@ const scenarioObject = z.strictObject({
       rack: failureProcess.optional(),
       /** Power-domain outages, per domain (`cluster.powerDomains`): every rack of the domain goes down at once. */
       power: failureProcess.optional(),
+      /**
+       * How the failure processes start: `new` (every component new at t = 0, the default) or
+       * `stationary` (each as if long in service: its first time to failure drawn from the
+       * renewal process's equilibrium residual).
+       */
+      initialAges: z.enum(["new", "stationary"], expected("new | stationary")).optional(),
       /** Bursts of host failures and cluster-wide events, each a named process of its own. */
       bursts: z.array(burstProcess, expected("a list of burst processes")).optional(),
       /**

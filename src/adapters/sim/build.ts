@@ -81,13 +81,13 @@ export function buildSimulation(config: RunConfig, seed: number, serviceModel: S
   };
   sim.scheduler.schedule(0, () => {
     sim.emit({ type: "runStarted", serviceModel, prices: config.prices });
-    startFailureProcess(sim, failures, "san", sanCauses, () => sim.emit({ type: "sanFailed" }), () => sim.emit({ type: "sanRepaired" }));
+    startFailureProcess(sim, failures, "san", sanCauses, () => sim.emit({ type: "sanFailed" }), () => sim.emit({ type: "sanRepaired" }), f.stationary);
     const racks = new Set<string>();
     for (const host of config.hosts) {
       if (!racks.has(host.rack)) {
         racks.add(host.rack);
         const rack = host.rack;
-        startFailureProcess(sim, failures, `rack/${rack}`, rackCauses, () => targets.racks.begin(rack, null), () => targets.racks.end(rack));
+        startFailureProcess(sim, failures, `rack/${rack}`, rackCauses, () => targets.racks.begin(rack, null), () => targets.racks.end(rack), f.stationary);
       }
       sim.emit({ type: "hostAdded", host: host.id, rack: host.rack, vcpus: host.vcpus, memoryGiB: host.memoryGiB, diskGiB: host.diskGiB, disks: host.disks });
       startFailureProcess(
@@ -97,6 +97,7 @@ export function buildSimulation(config: RunConfig, seed: number, serviceModel: S
         hostCauses,
         (cause) => targets.hosts.begin(host.id, cause),
         () => targets.hosts.end(host.id),
+        f.stationary,
       );
       startFailureProcess(
         sim,
@@ -105,6 +106,7 @@ export function buildSimulation(config: RunConfig, seed: number, serviceModel: S
         isolationCauses,
         () => sim.emit({ type: "hostIsolated", host: host.id }),
         () => sim.emit({ type: "hostReconnected", host: host.id }),
+        f.stationary,
       );
       for (let disk = 0; disk < host.disks; disk++) {
         startFailureProcess(
@@ -114,6 +116,7 @@ export function buildSimulation(config: RunConfig, seed: number, serviceModel: S
           diskCauses,
           () => targets.disks.begin(`${host.id}/${disk}`, null),
           () => targets.disks.end(`${host.id}/${disk}`),
+          f.stationary,
         );
       }
     }
@@ -126,9 +129,10 @@ export function buildSimulation(config: RunConfig, seed: number, serviceModel: S
         powerCauses,
         () => racksOfDomain.forEach((rack) => targets.racks.begin(rack, null)),
         () => racksOfDomain.forEach((rack) => targets.racks.end(rack)),
+        f.stationary,
       );
     });
-    startBursts(sim, failures, config.hosts, f.bursts, targets);
+    startBursts(sim, failures, config.hosts, f.bursts, targets, f.stationary);
     if (f.trace.length > 0) startFailureTrace(sim, f.trace, targets);
     startWorkload(sim, config.workload);
     scheduleMaintenance(sim, config, controller);

@@ -1,4 +1,4 @@
-import { distribution, type Distribution } from "../../kernel/distributions.js";
+import { distribution, equilibriumResidual, type Distribution } from "../../kernel/distributions.js";
 import type { Random } from "../../kernel/random.js";
 import { hoursToMs } from "../../kernel/time.js";
 import type { FailureCause } from "../../model/events.js";
@@ -13,6 +13,13 @@ import type { Simulation } from "./simulation.js";
  * clocks restart. With exponential times this is the classic two-state Markov model of a
  * repairable component, availability MTBF / (MTBF + MTTR) (Barlow & Proschan, 1965); other
  * distributions give a semi-Markov one with the same availability formula of the means.
+ *
+ * Components start new (their clocks at zero, all at once) or, with `stationary`, as if the
+ * process had long been running: each cause's first time to failure is drawn from its
+ * equilibrium forward-recurrence distribution (`equilibriumResidual`) — exact for one cause; with
+ * competing causes an approximation (it ignores that the other causes' clocks also restart at a
+ * failure), and every component starts up. A Weibull shape below or above 1 then no longer
+ * synchronises early failures or wear-out across the fleet.
  *
  * Each component and cause has its own named random stream (`failures/<component>/<cause>`),
  * and every cause draws once per cycle, so a component's failure history depends on nothing
@@ -41,6 +48,8 @@ interface Process<C extends string> {
   onFail: (cause: C) => void;
   onRepair: () => void;
   next: { model: FailureCauseModel<C>; random: Random } | null;
+  /** Draw the next times to failure from the equilibrium residual (the first cycle of a stationary start). */
+  stationary: boolean;
 }
 
 /**
@@ -54,6 +63,7 @@ export function startFailureProcess<C extends string>(
   causes: FailureCauseModel<C>[],
   onFail: (cause: C) => void,
   onRepair: () => void,
+  stationary = false,
 ): void {
   if (causes.length === 0) return;
   const process: Process<C> = {
@@ -62,6 +72,7 @@ export function startFailureProcess<C extends string>(
     onFail,
     onRepair,
     next: null,
+    stationary,
   };
   scheduleNextFailure(process);
 }
@@ -69,12 +80,13 @@ export function startFailureProcess<C extends string>(
 function scheduleNextFailure<C extends string>(p: Process<C>): void {
   let soonest = Infinity;
   for (const c of p.causes) {
-    const delay = hoursToMs(c.model.timeToFailure.sample(c.random));
+    const delay = hoursToMs(p.stationary ? equilibriumResidual(c.model.timeToFailure.spec, c.random) : c.model.timeToFailure.sample(c.random));
     if (delay < soonest) {
       soonest = delay;
       p.next = c;
     }
   }
+  p.stationary = false;
   p.sim.scheduler.after(soonest, fail, p);
 }
 
@@ -134,7 +146,7 @@ export function startFailureTrace(sim: Simulation, rows: readonly FailureRow[], 
  * of k hosts chosen uniformly among N, each host is hit by a Poisson process of rate λk/N, so
  * (hits merged) it is down a fraction 1 − exp(−λ k E[D] / N) of the time (M/G/∞).
  */
-export function startBursts(sim: Simulation, streams: Random, hosts: readonly { id: string; rack: string }[], bursts: readonly BurstSpec[], targets: FailureTargets): void {
+export function startBursts(sim: Simulation, streams: Random, hosts: readonly { id: string; rack: string }[], bursts: readonly BurstSpec[], targets: FailureTargets, stationary = false): void {
   const byRack = new Map<string, string[]>();
   for (const host of hosts) (byRack.get(host.rack) ?? byRack.set(host.rack, []).get(host.rack)!).push(host.id);
   const racks = [...byRack.keys()];
@@ -155,7 +167,7 @@ export function startBursts(sim: Simulation, streams: Random, hosts: readonly { 
       next();
     };
     const next = () => sim.scheduler.after(hoursToMs(between.sample(random)), burst, null);
-    next();
+    sim.scheduler.after(hoursToMs(stationary ? equilibriumResidual(spec.timeBetweenHours, random) : between.sample(random)), burst, null);
   }
 }
 
