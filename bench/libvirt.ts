@@ -50,7 +50,7 @@ workload: { sizes: [{ name: tiny, vcpus: 1, memoryGiB: 0.0625, diskGiB: 1 }], fl
 provisioning: { bootSeconds: ${bootSeconds}, volumeAttachSeconds: 0 }
 storage: { kind: san }
 ha: { heartbeatTimeoutSeconds: 2, fencing: false }
-migration: { bandwidthMBps: 1000, dirtyRateMBps: 1 }
+migration: { bandwidthMiBps: 1000, dirtyRateMiBps: 1 }
 ${extra}`;
 }
 

@@ -175,3 +175,17 @@ describe("testbed exit codes", () => {
     expect(r.stderr).toContain("no run 9");
   });
 });
+
+describe("testbed convert-trace", () => {
+  it("writes a failure trace from Google's machine_events, and refuses a bad line with its number", () => {
+    const dir = tempDir();
+    const file = writeScenario(dir, "machine_events", `0,7,0,p,0.5,0.5\n${600e6 + 3.6e9 * 10},7,1,,,\n${600e6 + 3.6e9 * 12},7,0,p,0.5,0.5\n`);
+    const ok = testbed("convert-trace", "google-machine-events", file, "--hosts", "h:2");
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toBe("timeHours,target,kind,durationHours\n10,h-001,hardware,2\n");
+    const bad = writeScenario(dir, "bad", "0,7,0\nlater,7,1\n");
+    const r = testbed("convert-trace", "google-machine-events", bad, "--hosts", "h:2");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("bad.yaml: line 2: timestamp: expected microseconds");
+  });
+});

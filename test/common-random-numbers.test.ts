@@ -3,7 +3,8 @@ import { describe, expect, it } from "vitest";
 import { SERVICE_MODELS, type DomainEvent } from "../src/model/events.js";
 import { simulateMetrics, smallScenario } from "./helpers.js";
 
-const isFailure = (e: DomainEvent) => ["hostFailed", "hostRepaired", "rackFailed", "rackRepaired", "diskFailed", "diskReplaced"].includes(e.type);
+const isFailure = (e: DomainEvent) =>
+  ["hostFailed", "hostRepaired", "rackFailed", "rackRepaired", "diskFailed", "diskReplaced", "sanFailed", "sanRepaired", "hostIsolated", "hostReconnected"].includes(e.type);
 const strip = ({ seq: _seq, ...rest }: DomainEvent) => rest;
 
 function trace(seed: number, model: (typeof SERVICE_MODELS)[number], s = smallScenario(12, 3, 20, 1)) {
@@ -21,6 +22,17 @@ describe("common random numbers", () => {
     const [a, b, c] = SERVICE_MODELS.map((model) => trace(7, model));
     expect(a!.failures.length).toBeGreaterThan(50);
     expect(a!.requests.length).toBeGreaterThan(1000);
+    expect(b).toEqual(a);
+    expect(c).toEqual(a);
+  });
+
+  it("with power domains, bursts, cluster-wide events, SAN outages and isolations too", () => {
+    const harsh = smallScenario(12, 4, 20, 1, true, "san");
+    const s = { ...harsh, failures: { ...harsh.failures, isolation: { timeToFailureHours: { type: "exponential", mean: 300 }, timeToRepairHours: 0.5 } } };
+    const [a, b, c] = SERVICE_MODELS.map((model) => trace(3, model, s));
+    const failures = a!.failures as DomainEvent[];
+    for (const type of ["sanFailed", "hostIsolated", "rackFailed"]) expect(failures.some((e) => e.type === type)).toBe(true);
+    expect(failures.some((e) => e.type === "hostFailed" && e.cause === "burst")).toBe(true);
     expect(b).toEqual(a);
     expect(c).toEqual(a);
   });
@@ -73,7 +85,7 @@ describe("common random numbers", () => {
           rebalance: fc.boolean(),
           storageAware: fc.boolean(),
           abortOnNonConvergence: fc.boolean(),
-          dirtyRateMBps: fc.double({ min: 0, max: 200, noNaN: true }),
+          dirtyRateMiBps: fc.double({ min: 0, max: 200, noNaN: true }),
         }),
         (hosts, racks, fleet, seed, model, storage, o) => {
           const base = smallScenario(hosts, racks, fleet, 0.5, true, storage);
@@ -83,7 +95,7 @@ describe("common random numbers", () => {
             failures: { ...base.failures, isolation: { timeToFailureHours: { type: "exponential", mean: 100 }, timeToRepairHours: 0.5 } },
             workload: { ...base.workload, ...(o.antiAffinity ? { antiAffinity: { groupSize: 2, domain: "rack" } } : {}) },
             placement: { policy: o.policy, storageAware: o.storageAware, idleMinutes: 20 },
-            migration: { dirtyRateMBps: o.dirtyRateMBps, abortOnNonConvergence: o.abortOnNonConvergence },
+            migration: { dirtyRateMiBps: o.dirtyRateMiBps, abortOnNonConvergence: o.abortOnNonConvergence },
             maintenance: { rollingUpgrade: { startHours: 50, windowHours: 1, drainTimeoutMinutes: 10 } },
             ...(o.rebalance ? { rebalance: { intervalMinutes: 60 } } : {}),
             ha: { fencing: o.fencing, isolationResponse: o.isolationResponse, ...(o.admission ? { admissionControl: { failureDomain: "host" } } : {}) },

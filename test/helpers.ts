@@ -64,13 +64,24 @@ export const seeds = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
 /**
  * A small cluster with every kind of failure and both kinds of workload. `harsh`: failures far
  * more often than in life, hosts down past the storage's recovery delay, slow rebuilds — so that
- * copies are marked out, rebuilt, dropped and come back while others fail.
+ * copies are marked out, rebuilt, dropped and come back while others fail — and correlated
+ * failures on top: power domains of two racks, bursts of a few hosts in one rack, and rare
+ * cluster-wide events.
  */
 export const smallScenario = (hosts: number, racks: number, fleet: number, ratePerHour: number, harsh = false, storageKind: "replicated" | "mirror" | "san" = "replicated") => ({
   name: "crn",
   durationHours: 2000,
-  cluster: { hosts: [{ name: "h", count: hosts, racks, disks: 2, vcpus: 8, memoryGiB: 32, diskGiB: 500 }] },
+  cluster: { hosts: [{ name: "h", count: hosts, racks, disks: 2, vcpus: 8, memoryGiB: 32, diskGiB: 500 }], ...(harsh ? { powerDomains: { racksPerDomain: 2 } } : {}) },
   failures: {
+    ...(harsh
+      ? {
+          power: { timeToFailureHours: { type: "exponential", mean: 800 }, timeToRepairHours: { type: "uniform", min: 1, max: 6 } },
+          bursts: [
+            { name: "few", timeBetweenHours: { type: "exponential", mean: 200 }, hosts: { type: "uniform", min: 2, max: 4 }, racks: 1, durationHours: { type: "exponential", mean: 1 } },
+            { name: "cooling", timeBetweenHours: { type: "exponential", mean: 1500 }, share: 0.8, durationHours: 12 },
+          ],
+        }
+      : {}),
     host: {
       crash: harsh
         ? { timeToFailureHours: { type: "exponential", mean: 50 }, timeToRepairHours: { type: "exponential", mean: 1 } }

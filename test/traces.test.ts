@@ -39,12 +39,12 @@ const requests = `timeHours,vm,vcpus,memoryGiB,diskGiB,lifetimeHours
 `;
 
 describe("traces", () => {
-  it("replays failures and requests at their times; a target already down skips its row", () => {
+  it("replays failures and requests at their times; rows that overlap on one target merge into one outage", () => {
     const loaded = loadScenarioFile(scenarioWith("ok", failures, requests));
     const events: DomainEvent[] = [];
     simulateMetrics(JSON.parse(JSON.stringify(loaded.scenario)), 1, "vps", (e) => events.push(e));
     const at = (type: string) => events.filter((e) => e.type === type).map((e) => [e.t / 3_600_000, (e as { host?: string; rack?: string; vm?: string }).host ?? (e as { rack?: string }).rack ?? (e as { vm?: string }).vm]);
-    expect(at("hostFailed")).toEqual([[10, "h-001"]]); // the crash at 12 h finds h-001 down already
+    expect(at("hostFailed")).toEqual([[10, "h-001"]]); // the crash at 12–13 h lies within the hardware failure 10–15 h
     expect(at("hostRepaired")).toEqual([[15, "h-001"]]);
     expect(at("rackFailed")).toEqual([[20, "rack-2"]]);
     expect(at("rackRepaired")).toEqual([[22, "rack-2"]]);
@@ -83,9 +83,14 @@ describe("traces", () => {
     });
   }
 
-  it("refuse a trace next to random failures", () => {
-    const file = scenarioWith("both", failures, requests);
-    writeFileSync(file, `${readFileSync(file, "utf8").replace("failures:\n", "failures:\n  rack: { timeToFailureHours: 100, timeToRepairHours: 1 }\n")}`);
-    expect(() => loadScenarioFile(file)).toThrow("failures.trace: expected either a failure trace or random failures");
+  it("come on top of random failures: a row overlapping a random outage is merged with it, not dropped", () => {
+    const file = scenarioWith("both", `${failures}13,rack-1,rack,4\n`, requests);
+    // Both racks fail every 11 h of being up, for 3 h: 11–14, 25–28, ...; the row keeps rack-1 down 13–17.
+    writeFileSync(file, `${readFileSync(file, "utf8").replace("failures:\n", "failures:\n  rack: { timeToFailureHours: 11, timeToRepairHours: 3 }\n")}`);
+    const loaded = loadScenarioFile(file);
+    const events: DomainEvent[] = [];
+    simulateMetrics(JSON.parse(JSON.stringify(loaded.scenario)), 1, "vps", (e) => events.push(e));
+    const rack1 = events.filter((e) => (e.type === "rackFailed" || e.type === "rackRepaired") && e.rack === "rack-1").map((e) => [e.type, e.t / 3_600_000]);
+    expect(rack1.slice(0, 4)).toEqual([["rackFailed", 11], ["rackRepaired", 17], ["rackFailed", 25], ["rackRepaired", 28]]);
   });
 });

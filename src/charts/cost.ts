@@ -1,4 +1,5 @@
 import type { TopLevelSpec } from "vega-lite";
+import { vpsMonthlyUsd } from "../metrics/cost.js";
 import type { PriceModel } from "../model/events.js";
 import { PRICES_2008 } from "../scenario/defaults.js";
 import { formatNumber, type Chart } from "./chart.js";
@@ -35,7 +36,7 @@ export function monthlyCost(model: "ephemeral" | "vps" | "persistent-ha", hours:
     case "ephemeral":
       return compute;
     case "vps":
-      return vm.memoryGiB * prices.monthlyUsdPerGiB;
+      return vpsMonthlyUsd(prices, vm.memoryGiB);
     case "persistent-ha":
       return compute + vm.diskGiB * prices.storageUsdPerGBMonth;
   }
@@ -44,7 +45,7 @@ export function monthlyCost(model: "ephemeral" | "vps" | "persistent-ha", hours:
 /** Hours of use per month at which an hourly-billed model costs as much as the VPS (continuous, before rounding up to whole hours). */
 export function breakEvenHours(model: "ephemeral" | "persistent-ha", vm: VmSize, prices: PriceModel): number {
   const flat = model === "persistent-ha" ? vm.diskGiB * prices.storageUsdPerGBMonth : 0;
-  return (vm.memoryGiB * prices.monthlyUsdPerGiB - flat) / (vm.memoryGiB * prices.hourlyUsdPerGiB);
+  return (vpsMonthlyUsd(prices, vm.memoryGiB) - flat) / (vm.memoryGiB * prices.hourlyUsdPerGiB);
 }
 
 export function costChart(vm: VmSize = M1_SMALL, prices: PriceModel = PRICES_2008): Chart {
@@ -58,7 +59,7 @@ export function costChart(vm: VmSize = M1_SMALL, prices: PriceModel = PRICES_200
   }
   const marks = shown.map((e) => ({
     hoursPerMonth: e.hours,
-    usdPerMonth: vm.memoryGiB * prices.monthlyUsdPerGiB,
+    usdPerMonth: vpsMonthlyUsd(prices, vm.memoryGiB),
     label: `${e.model} = vps at ${formatNumber(e.hours)} h`,
     serviceModel: e.model,
   }));
@@ -93,7 +94,7 @@ export function costChart(vm: VmSize = M1_SMALL, prices: PriceModel = PRICES_200
     );
   }
   const hidden = evens.filter((e) => !shown.includes(e)).map((e) => `${e.model} never reaches the VPS price (break-even ${formatNumber(e.hours)} h)`);
-  const priceText = `$${formatNumber(prices.hourlyUsdPerGiB * vm.memoryGiB)}/h, VPS $${formatNumber(prices.monthlyUsdPerGiB * vm.memoryGiB)}/month, storage $${formatNumber(prices.storageUsdPerGBMonth)}/GB-month`;
+  const priceText = `$${formatNumber(prices.hourlyUsdPerGiB * vm.memoryGiB)}/h, VPS $${formatNumber(vpsMonthlyUsd(prices, vm.memoryGiB))}/month, storage $${formatNumber(prices.storageUsdPerGBMonth)}/GB-month`;
   const spec = {
     title: {
       text: "User cost of one VM per month vs hours used",

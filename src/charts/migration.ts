@@ -1,5 +1,6 @@
 import type { TopLevelSpec } from "vega-lite";
 import { precopy, XEN_PRECOPY_DEFAULTS } from "../migration/precopy.js";
+import { MIGRATION_DEFAULTS } from "../scenario/defaults.js";
 import { formatNumber, type Chart } from "./chart.js";
 
 /**
@@ -12,10 +13,16 @@ export interface MigrationSetting {
   memoriesMiB: number[];
   bandwidthMiBps: number;
   switchoverMs: number;
+  setupSeconds: number;
 }
 
-/** 1, 4 and 16 GiB VMs over a 1 Gbit/s link (≈ 119 MiB/s), 30 ms switchover (pause, device state, ARP). */
-export const DEFAULT_MIGRATION: MigrationSetting = { memoriesMiB: [1024, 4096, 16384], bandwidthMiBps: 1e9 / 8 / 2 ** 20, switchoverMs: 30 };
+/** 1, 4 and 16 GiB VMs over a 1 Gbit/s link (≈ 119 MiB/s), with the simulation's switchover and set-up (`MIGRATION_DEFAULTS`). */
+export const DEFAULT_MIGRATION: MigrationSetting = {
+  memoriesMiB: [1024, 4096, 16384],
+  bandwidthMiBps: 1e9 / 8 / 2 ** 20,
+  switchoverMs: MIGRATION_DEFAULTS.switchoverMs,
+  setupSeconds: MIGRATION_DEFAULTS.setupSeconds,
+};
 
 export interface MigrationPoint {
   dirtyRateMiBps: number;
@@ -31,7 +38,7 @@ export function migrationPoints(setting: MigrationSetting = DEFAULT_MIGRATION, s
   for (const memoryMiB of setting.memoriesMiB) {
     for (let i = 0; i <= steps; i++) {
       const dirtyRateMiBps = (1.5 * setting.bandwidthMiBps * i) / steps;
-      const r = precopy({ memoryMiB, dirtyRateMiBps, bandwidthMiBps: setting.bandwidthMiBps, switchoverMs: setting.switchoverMs, ...XEN_PRECOPY_DEFAULTS });
+      const r = precopy({ memoryMiB, dirtyRateMiBps, bandwidthMiBps: setting.bandwidthMiBps, switchoverMs: setting.switchoverMs, setupMs: setting.setupSeconds * 1000, ...XEN_PRECOPY_DEFAULTS });
       points.push({ dirtyRateMiBps, memory: `${memoryMiB / 1024} GiB`, totalSeconds: r.totalMs / 1000, downtimeMs: r.downtimeMs, rounds: r.rounds, converged: r.converged });
     }
   }
@@ -65,7 +72,7 @@ export function migrationChart(setting: MigrationSetting = DEFAULT_MIGRATION): C
   const spec = {
     title: {
       text: "Live migration (pre-copy) vs page dirty rate",
-      subtitle: `link ${setting.bandwidthMiBps.toFixed(1)} MiB/s (${formatNumber((setting.bandwidthMiBps * 8 * 2 ** 20) / 1e9)} Gbit/s); Xen limits: ≤ ${XEN_PRECOPY_DEFAULTS.maxRounds} rounds, ≤ ${XEN_PRECOPY_DEFAULTS.maxSentFactor}× memory sent; switchover ${setting.switchoverMs} ms`,
+      subtitle: `link ${setting.bandwidthMiBps.toFixed(1)} MiB/s (${formatNumber((setting.bandwidthMiBps * 8 * 2 ** 20) / 1e9)} Gbit/s); Xen limits: ≤ ${XEN_PRECOPY_DEFAULTS.maxRounds} rounds, ≤ ${XEN_PRECOPY_DEFAULTS.maxSentFactor}× memory sent; switchover ${setting.switchoverMs} ms, set-up ${setting.setupSeconds} s`,
     },
     vconcat: [panel("totalSeconds", "total migration time (s)", false), panel("downtimeMs", "downtime (ms, log scale)", true)],
     resolve: { scale: { color: "shared" } },

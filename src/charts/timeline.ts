@@ -23,6 +23,7 @@ const MARKERS: Partial<Record<EventType, { row: string; kind: TimelineMarker["ki
   sanFailed: { row: "SAN out", kind: "failure" },
   sanRepaired: { row: "SAN back", kind: "recovery" },
   arrayLost: { row: "RAID array lost", kind: "failure" },
+  arrayRecreated: { row: "RAID array recreated", kind: "recovery" },
   vmLost: { row: "VM lost", kind: "failure" },
   volumeLost: { row: "volume lost", kind: "failure" },
   rebuildFinished: { row: "copy rebuilt", kind: "recovery" },
@@ -155,6 +156,7 @@ function describe(event: DomainEvent): string {
     case "diskFailed":
       return `${event.host} disk ${event.disk}`;
     case "arrayLost":
+    case "arrayRecreated":
       return event.host;
     case "vmLost":
       return `${event.vm} (${event.cause})`;

@@ -7,6 +7,7 @@ import { SERVICE_MODELS, type ServiceModel } from "../model/events.js";
 import { expandExperiment } from "../experiment/expand.js";
 import { SUMMARY_METRICS } from "../metrics/summary-metrics.js";
 import { ScenarioError, loadScenarioFile } from "../scenario/load.js";
+import { failureTraceCsv, machineEventsToFailures, TraceFormatError } from "../scenario/trace-convert.js";
 import { StoreError } from "../event-store/event-store.js";
 import { chartCommand } from "./chart.js";
 import { ExitCode, UsageError } from "./exit-codes.js";
@@ -207,6 +208,30 @@ function buildProgram(): Command {
     });
 
   program
+    .command("convert-trace")
+    .description("convert a public failure trace into the CSV of failures.trace (on stdout; notes on stderr)")
+    .argument("<format>", "google-machine-events (Google's 2011 cluster trace, table machine_events)")
+    .argument("<file>", "the trace file (CSV, uncompressed)")
+    .requiredOption("--hosts <name:count>", "the host group the machines become, e.g. h:200 (hosts h-001 ... h-200)")
+    .option("--hardware-after-hours <h>", "outages at least this long are hardware failures, shorter ones crashes", "1")
+    .action((format: string, file: string, opts: { hosts: string; hardwareAfterHours: string }) => {
+      if (format !== "google-machine-events") throw new UsageError(`convert-trace: expected the format google-machine-events, got "${format}"`);
+      const group = /^([A-Za-z0-9][A-Za-z0-9._-]*):([1-9]\d*)$/.exec(opts.hosts);
+      if (!group) throw new UsageError(`--hosts: expected name:count, e.g. h:200, got "${opts.hosts}"`);
+      const hardwareAfterHours = Number(opts.hardwareAfterHours);
+      if (!(hardwareAfterHours > 0)) throw new UsageError(`--hardware-after-hours: expected a positive number, got "${opts.hardwareAfterHours}"`);
+      let text: string;
+      try {
+        text = readFileSync(file, "utf8");
+      } catch (error) {
+        throw new UsageError(`${file}: cannot read the file (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+      }
+      const { rows, notes } = machineEventsToFailures(file, text, { prefix: group[1]!, hosts: Number(group[2]), hardwareAfterHours });
+      process.stdout.write(failureTraceCsv(rows));
+      for (const note of notes) process.stderr.write(`${file}: ${note}\n`);
+    });
+
+  program
     .command("report")
     .description("write a self-contained HTML report (tables and interactive charts, works offline)")
     .argument("<db>", "results database")
@@ -228,7 +253,7 @@ async function main(argv: string[]): Promise<number> {
         ? ExitCode.ok
         : ExitCode.badInput;
     }
-    if (error instanceof ScenarioError || error instanceof UsageError || error instanceof StoreError || error instanceof InventoryError || error instanceof InvalidName) {
+    if (error instanceof ScenarioError || error instanceof UsageError || error instanceof StoreError || error instanceof InventoryError || error instanceof InvalidName || error instanceof TraceFormatError) {
       process.stderr.write(`${error.message}\n`);
       return ExitCode.badInput;
     }

@@ -97,7 +97,7 @@ function describeRuns(scenario: string, seed: number, runs: RunResult[], db: str
   const row = (cells: string[]) => `  ${cells.map((c, i) => (i === 0 ? c.padEnd(columns[i]![1]) : c.padStart(columns[i]![1]))).join(" ")}`;
   return [
     `${scenario}, seed ${seed}: ${h.hosts} hosts over ${h.observedHours.toFixed(0)} simulated hours`,
-    `  host availability ${h.hostAvailability.toFixed(6)}   failures: ${h.hostFailures.crash} crashes, ${h.hostFailures.hardware} hardware, ${h.rackOutages} rack outages`,
+    `  host availability ${h.hostAvailability.toFixed(6)}   failures: ${h.hostFailures.crash} crashes, ${h.hostFailures.hardware} hardware, ${h.hostFailures.burst} in bursts, ${h.rackOutages} rack outages`,
     "",
     row(columns.map(([title]) => title)),
     ...runs.map((r) => row(columns.map(([, , cell]) => cell(r)))),

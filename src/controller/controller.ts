@@ -150,6 +150,7 @@ export class Controller {
       case "vmTerminated":
       case "rebuildFinished":
       case "sanRepaired":
+      case "arrayRecreated":
         this.retryWaiting();
         break;
     }

@@ -90,6 +90,10 @@ export interface EventPage {
 }
 
 /**
+ * 5: event format 3 — `arrayRecreated`: a lost local array comes back only once all its disks are
+ *    replaced, and the host has no local disk for VMs until then. Tables as in 4. A version-2 to
+ *    -4 database is upgraded and read as it is: its logs have no `arrayRecreated` (a lost array
+ *    stayed marked lost in the state) and still replay and verify with the same states.
  * 4: event format 2 — `vmTerminated` names the VM's volume (`volume`, null without one), so the
  *    storage needs no map of its own from VMs to volumes. Tables as in 3.
  * 3: experiments and their cells (tables `experiments`, `cells`); runs and events as in 2.
@@ -100,8 +104,8 @@ export interface EventPage {
  * recorded after the upgrade has the same metrics and state hash but another log hash. Version 1
  * is refused.
  */
-const SCHEMA_VERSION = "4";
-const READABLE_VERSIONS = ["2", "3", "4"];
+const SCHEMA_VERSION = "5";
+const READABLE_VERSIONS = ["2", "3", "4", "5"];
 /** How long a connection waits for another one's write transaction (worker threads share the file). */
 const BUSY_TIMEOUT_MS = 60_000;
 /** Rows per INSERT statement: one statement per row costs about twice as much per row. */

@@ -1,6 +1,6 @@
 import { errorFunction } from "simple-statistics";
 import { describe, expect, it } from "vitest";
-import { distribution, gamma, type DistributionSpec } from "./distributions.js";
+import { distribution, equilibriumResidual, gamma, type DistributionSpec } from "./distributions.js";
 import { Random } from "./random.js";
 
 /**
@@ -27,6 +27,19 @@ const cases: { spec: DistributionSpec; cdf?: (x: number) => number }[] = [
 ];
 
 describe("distributions", () => {
+  for (const { spec } of cases) {
+    it(`draws the equilibrium residual of ${JSON.stringify(spec)} with mean E[T²] / 2E[T]`, () => {
+      const d = distribution(spec);
+      const r = Random.fromSeed(7).fork(`residual/${spec.type}`);
+      const xs = Float64Array.from({ length: N }, () => equilibriumResidual(spec, r));
+      const mean = xs.reduce((a, x) => a + x, 0) / N;
+      const sd = Math.sqrt(xs.reduce((a, x) => a + (x - mean) ** 2, 0) / (N - 1));
+      const expected = (d.variance + d.mean ** 2) / (2 * d.mean);
+      expect(Math.abs(mean - expected)).toBeLessThanOrEqual(Z * (sd / Math.sqrt(N)) + 1e-12 * expected);
+      expect(xs.every((x) => x >= 0)).toBe(true);
+    });
+  }
+
   for (const { spec, cdf } of cases) {
     it(`samples ${JSON.stringify(spec)} with its closed-form mean and variance`, () => {
       const d = distribution(spec);

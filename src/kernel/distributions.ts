@@ -99,3 +99,50 @@ const LANCZOS = [
   0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
   12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
 ];
+
+/**
+ * The time to the next renewal seen from a random instant of a stationary renewal process whose
+ * intervals follow `spec` (the equilibrium forward-recurrence time: density S(x) / E[T], mean
+ * E[T²] / 2E[T]; Cox, "Renewal Theory", 1962, §5.2). Sampled as U · L, L drawn length-biased
+ * (density x f(x) / E[T]): exponential → the same exponential (memoryless); Weibull(k, λ) →
+ * λ G^(1/k), G ~ Gamma(1 + 1/k); lognormal(μ, σ) → lognormal(μ + σ², σ); uniform(a, b) → inverse
+ * of (x² − a²) / (b² − a²); deterministic v → v; empirical → a sample with probability ∝ its value.
+ */
+export function equilibriumResidual(spec: DistributionSpec, random: Random): number {
+  switch (spec.type) {
+    case "exponential":
+      return -spec.mean * Math.log(1 - random.float());
+    case "weibull":
+      return random.float() * spec.scale * Math.pow(gammaVariate(1 + 1 / spec.shape, random), 1 / spec.shape);
+    case "lognormal":
+      return random.float() * Math.exp(spec.mu + spec.sigma * spec.sigma + spec.sigma * standardNormal(random));
+    case "uniform": {
+      const { min, max } = spec;
+      return random.float() * Math.sqrt(min * min + random.float() * (max * max - min * min));
+    }
+    case "deterministic":
+      return random.float() * spec.value;
+    case "empirical": {
+      const total = spec.samples.reduce((a, b) => a + b, 0);
+      if (total === 0) return 0;
+      let target = random.float() * total;
+      for (const x of spec.samples) {
+        if (target < x) return random.float() * x;
+        target -= x;
+      }
+      return random.float() * spec.samples[spec.samples.length - 1]!;
+    }
+  }
+}
+
+/** A Gamma(shape, 1) variate, shape ≥ 1, by Marsaglia & Tsang's squeeze method (ACM TOMS 26, 2000). */
+export function gammaVariate(shape: number, random: Random): number {
+  const d = shape - 1 / 3;
+  const c = 1 / Math.sqrt(9 * d);
+  for (;;) {
+    const x = standardNormal(random);
+    const v = (1 + c * x) ** 3;
+    if (v <= 0) continue;
+    if (Math.log(1 - random.float()) < 0.5 * x * x + d - d * v + d * Math.log(v)) return d * v;
+  }
+}

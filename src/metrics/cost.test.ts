@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { PRICES_2008 } from "../scenario/defaults.js";
+import { vpsMonthlyUsd } from "./cost.js";
 import { simulateMetrics } from "../../test/helpers.js";
 
 /** One m1.small-sized VM (1.7 GiB, 160 GB disk) wanted for 10 hours on a cluster that never fails. */
@@ -16,8 +17,30 @@ describe("cost", () => {
     expect(simulateMetrics(oneVm(), 1, "ephemeral").cost.userUsd).toBeCloseTo(10 * 0.1, 9);
   });
 
-  it("bills a VPS per started month, whether it runs or not", () => {
-    expect(simulateMetrics(oneVm(), 1, "vps").cost.userUsd).toBeCloseTo(1.7 * 70, 9);
+  it("bills a VPS per started month, whether it runs or not, at the smallest Slicehost plan that holds it", () => {
+    expect(simulateMetrics(oneVm(), 1, "vps").cost.userUsd).toBeCloseTo(140, 9); // 1.7 GiB: the 2 GB plan
+    expect(vpsMonthlyUsd(PRICES_2008, 0.25)).toBe(20);
+    expect(vpsMonthlyUsd(PRICES_2008, 0.3)).toBe(38);
+    expect(vpsMonthlyUsd(PRICES_2008, 1)).toBe(70);
+    expect(vpsMonthlyUsd(PRICES_2008, 7.5)).toBeCloseTo(7.5 * 70, 9); // past the largest plan: per GiB
+    expect(simulateMetrics(oneVm({ vpsPlans: [] }), 1, "vps").cost.userUsd).toBeCloseTo(1.7 * 70, 9); // no plans: linear
+  });
+
+  it("bills long-lived and short-lived VMs apart: a short VPS pays its whole month", () => {
+    const mixed = {
+      ...oneVm(),
+      durationHours: 730,
+      workload: { sizes: [{ name: "s", vcpus: 1, memoryGiB: 0.5, diskGiB: 20 }], fleet: 1, trace: [{ timeHours: 0, vm: "short", vcpus: 1, memoryGiB: 0.5, diskGiB: 20, lifetimeHours: 73 }] },
+    };
+    const { longLived, shortLived, userUsd } = simulateMetrics(mixed, 1, "vps").cost;
+    expect(longLived.userUsd).toBeCloseTo(38, 9);
+    expect(longLived.vmMonths).toBeCloseTo(1 - 40 / 3600 / 730, 6); // from its first start (a 40 s boot)
+    expect(shortLived.userUsd).toBeCloseTo(38, 9);
+    expect(shortLived.vmMonths).toBeCloseTo((73 - 40 / 3600) / 730, 9);
+    expect(shortLived.userUsdPerVmMonth!).toBeCloseTo(38 / ((73 - 40 / 3600) / 730), 6); // ten times the long-lived VM's rate
+    expect(longLived.userUsd + shortLived.userUsd).toBeCloseTo(userUsd, 9);
+    const ephemeral = simulateMetrics(mixed, 1, "ephemeral").cost;
+    expect(ephemeral.shortLived.userUsd).toBeCloseTo(73 * 0.5 * (0.1 / 1.7), 9);
   });
 
   it("bills persistent-ha per started hour plus its volume per GB-month", () => {

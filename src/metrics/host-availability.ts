@@ -16,7 +16,7 @@ export interface HostAvailability {
   observedHours: number;
   hostAvailability: number;
   hostDowntimeHours: number;
-  hostFailures: { crash: number; hardware: number };
+  hostFailures: { crash: number; hardware: number; burst: number };
   rackOutages: number;
   repairs: number;
   meanTimeToRepairHours: number | null;
@@ -24,18 +24,24 @@ export interface HostAvailability {
 
 interface State {
   t: number;
+  /** Where the measured period starts: 0, or the end of the warm-up (`warmupEnded`: counts start again, a host down then is down from then). */
+  from: number;
   hosts: number;
   downSince: Map<string, number>;
   downMs: number;
-  failures: { crash: number; hardware: number };
+  failures: { crash: number; hardware: number; burst: number };
   rackOutages: number;
   repairs: number;
 }
 
 export const hostAvailability: Projection<State, HostAvailability> = {
-  init: () => ({ t: 0, hosts: 0, downSince: new Map(), downMs: 0, failures: { crash: 0, hardware: 0 }, rackOutages: 0, repairs: 0 }),
+  init: () => ({ t: 0, from: 0, hosts: 0, downSince: new Map(), downMs: 0, failures: { crash: 0, hardware: 0, burst: 0 }, rackOutages: 0, repairs: 0 }),
   apply(s, e, world) {
     s.t = e.t;
+    if (e.type === "warmupEnded") {
+      for (const id of s.downSince.keys()) s.downSince.set(id, e.t);
+      return { ...hostAvailability.init(), t: e.t, from: e.t, hosts: s.hosts, downSince: s.downSince };
+    }
     if (e.type === "hostAdded") s.hosts++; // (one that joins a rack that is out is down from the start)
     else if (e.type === "hostFailed") s.failures[e.cause]++;
     else if (e.type === "rackFailed") s.rackOutages++;
@@ -54,10 +60,10 @@ export const hostAvailability: Projection<State, HostAvailability> = {
   result(s) {
     let downMs = s.downMs;
     for (const since of s.downSince.values()) downMs += s.t - since;
-    const hostMs = s.hosts * s.t;
+    const hostMs = s.hosts * (s.t - s.from);
     return {
       hosts: s.hosts,
-      observedHours: msToHours(s.t),
+      observedHours: msToHours(s.t - s.from),
       hostAvailability: hostMs > 0 ? 1 - downMs / hostMs : 1,
       hostDowntimeHours: msToHours(downMs),
       hostFailures: { ...s.failures },

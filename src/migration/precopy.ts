@@ -1,19 +1,26 @@
 /**
  * Live migration by iterative pre-copy (Clark et al., "Live Migration of Virtual Machines",
- * NSDI 2005): round 0 sends all of the VM's memory while it runs; each later round sends the
- * pages dirtied during the round before; when what is left is small enough — or the rounds stop
- * paying off — the VM is paused and the rest is sent (stop-and-copy): that pause is the downtime.
+ * NSDI 2005): the first round sends all of the VM's memory while it runs; each later round sends
+ * the pages dirtied during the round before; when the rounds stop paying off the VM is paused and
+ * what is left is sent (stop-and-copy): that pause is the downtime.
  *
- * With memory M, dirty rate d, link bandwidth b and ρ = d / b, round i sends
- * v_i = min(W, d · t_{i−1}) (W the writable working set: pages rewritten so often that sending
- * them again does not help, Clark et al. §4) and lasts t_i = v_i / b, so without the W cap
- * v_i = M ρ^i — a geometric series. Pre-copy stops before the first round i ≥ 1 whose v_i is at
- * most the stop-and-copy threshold S; or, as Xen's heuristics do (Clark et al. §5.3), when
- * `maxRounds` rounds are done or the bytes sent would exceed `maxSentFactor` × M. Then:
- *   downtime = v_n / b + switchover,  total = Σ_{i<n} t_i + v_n / b + switchover,
- * and with ρ < 1 and no cap: n = max(1, ⌈ln(S/M) / ln ρ⌉), bytes = M(1 − ρ^(n+1)) / (1 − ρ).
+ * The stop rule is Xen's save loop (`tools/libxc/xc_domain_save.c`): **after** each live round it
+ * tests that round — it sent fewer than 50 pages, or `max_iters` (29) rounds are done, or more
+ * than `max_factor` (3) × memory has been sent in all — and if one holds, it pauses the VM and
+ * sends one last round with what was dirtied meanwhile (30 times round the loop at most). Xen's
+ * fourth test (the round sent more than the one before while its rate limiter is at its
+ * maximum) is left out: the model has no rate limiter, a migration gets a fixed share of the link.
+ *
+ * With memory M, dirty rate d, link bandwidth b and ρ = d / b, round i ≥ 1 sends
+ * v_1 = M and v_i = min(W, d · t_{i−1}) (W the writable working set: pages rewritten so often that
+ * sending them again does not help, Clark et al. §4), and lasts t_i = v_i / b; without the W cap
+ * v_i = M ρ^(i−1), a geometric series. With ρ < 1, no cap and S the threshold (S < M), the live
+ * rounds are n = ⌊ln(S/M) / ln ρ⌋ + 2 (the first with v_n < S), the paused round sends M ρ^n:
+ *   downtime = M ρ^n / b + switchover,  bytes = M(1 − ρ^(n+1)) / (1 − ρ),
+ *   total = setup + bytes / b + switchover.
  * When d ≥ b the series does not shrink: the migration ends by the round or byte limits with a
- * downtime of about one round of memory (`converged: false`).
+ * downtime of about one round of memory (`converged: false`). `setupMs` is the time before the
+ * first round (the destination VM started, the connections made), during which the VM runs.
  */
 export interface PrecopyParameters {
   memoryMiB: number;
@@ -21,20 +28,22 @@ export interface PrecopyParameters {
   dirtyRateMiBps: number;
   /** Bandwidth of the migration stream (its share of the link). */
   bandwidthMiBps: number;
-  /** Stop and copy once a round would send at most this much. */
+  /** Stop and copy after a round that sent less than this (Xen: 50 pages). */
   stopCopyThresholdMiB: number;
-  /** Pre-copy rounds at most, round 0 included (Xen: 30). */
+  /** Live pre-copy rounds at most, the first included; one paused round follows (Xen's max_iters: 29). */
   maxRounds: number;
-  /** Stop pre-copy before the bytes sent exceed this multiple of memory (Xen: 3). */
+  /** Stop and copy once more than this multiple of memory has been sent (Xen: 3). */
   maxSentFactor: number;
   /** Writable working set: no round resends more than this (default: all memory). */
   writableWorkingSetMiB?: number;
   /** Fixed cost of the switchover (pause, device state, ARP, resume), ms. */
   switchoverMs?: number;
+  /** Set-up before the first round (the VM runs meanwhile), ms. */
+  setupMs?: number;
 }
 
 export interface PrecopyResult {
-  /** Pre-copy rounds done before stop-and-copy (round 0 included). */
+  /** Live pre-copy rounds done before the paused one (the first included). */
   rounds: number;
   /** Whether pre-copy reached the threshold (not stopped by the round or byte limits). */
   converged: boolean;
@@ -44,34 +53,34 @@ export interface PrecopyResult {
 }
 
 /**
- * Xen's defaults as Clark et al. describe them: at most 30 rounds, at most 3× memory sent, and
- * stop-and-copy when fewer than 50 pages (4 KiB) were dirtied in a round.
+ * Xen's defaults (`xc_domain_save.c`: `DEF_MAX_ITERS` 29 live rounds, "limit us to 30 times round
+ * loop" with the paused one; `DEF_MAX_FACTOR` 3; a round of fewer than 50 pages of 4 KiB).
  */
-export const XEN_PRECOPY_DEFAULTS = { maxRounds: 30, maxSentFactor: 3, stopCopyThresholdMiB: (50 * 4) / 1024 } as const;
+export const XEN_PRECOPY_DEFAULTS = { maxRounds: 29, maxSentFactor: 3, stopCopyThresholdMiB: (50 * 4) / 1024 } as const;
 
 export function precopy(p: PrecopyParameters): PrecopyResult {
   const wws = Math.min(p.writableWorkingSetMiB ?? p.memoryMiB, p.memoryMiB);
   const switchover = p.switchoverMs ?? 0;
-  let sent = p.memoryMiB;
-  let previousSeconds = p.memoryMiB / p.bandwidthMiBps;
-  let totalSeconds = previousSeconds;
-  let rounds = 1;
-  for (;;) {
-    const next = Math.min(wws, p.dirtyRateMiBps * previousSeconds);
-    const converged = next <= p.stopCopyThresholdMiB;
-    if (converged || rounds >= p.maxRounds || sent + next > p.maxSentFactor * p.memoryMiB) {
-      const downtimeSeconds = next / p.bandwidthMiBps;
+  let round = p.memoryMiB;
+  let sent = 0;
+  let totalSeconds = 0;
+  for (let rounds = 1; ; rounds++) {
+    const seconds = round / p.bandwidthMiBps;
+    sent += round;
+    totalSeconds += seconds;
+    const dirtied = Math.min(wws, p.dirtyRateMiBps * seconds);
+    // Xen tests the round just sent, then sends one last round with the VM paused.
+    const converged = round < p.stopCopyThresholdMiB;
+    if (converged || rounds >= p.maxRounds || sent > p.maxSentFactor * p.memoryMiB) {
+      const downtimeSeconds = dirtied / p.bandwidthMiBps;
       return {
         rounds,
         converged,
-        totalMs: (totalSeconds + downtimeSeconds) * 1000 + switchover,
+        totalMs: (p.setupMs ?? 0) + (totalSeconds + downtimeSeconds) * 1000 + switchover,
         downtimeMs: downtimeSeconds * 1000 + switchover,
-        sentMiB: sent + next,
+        sentMiB: sent + dirtied,
       };
     }
-    sent += next;
-    previousSeconds = next / p.bandwidthMiBps;
-    totalSeconds += previousSeconds;
-    rounds++;
+    round = dirtied;
   }
 }

@@ -6,7 +6,11 @@
  * Every event carries `seq` (its 1-based position in the run's log) and `t` (simulated or
  * wall-clock milliseconds since the start of the run). Payload field names carry their units.
  */
-export type FailureCause = "crash" | "hardware";
+/**
+ * Why a host failed: a crash (it reboots), hardware (it is repaired), or a burst — one of several
+ * hosts failing together (Ford et al., OSDI'10), or a cluster-wide event (cooling, network).
+ */
+export type FailureCause = "crash" | "hardware" | "burst";
 
 /**
  * The three hosting models compared (see DESIGN.md):
@@ -72,6 +76,11 @@ export type Refusal =
 export interface PriceModel {
   hourlyUsdPerGiB: number;
   monthlyUsdPerGiB: number;
+  /**
+   * VPS plans (schema 5): a VPS pays the monthly price of the smallest plan with at least its
+   * memory, and past the largest plan `monthlyUsdPerGiB` per GiB; absent (older logs): linear.
+   */
+  vpsPlans?: { memoryGiB: number; monthlyUsd: number }[];
   storageUsdPerGBMonth: number;
   hostUsdPerHour: number;
 }
@@ -136,8 +145,12 @@ export type DomainEventBody =
     }
   /** A first request found no host with room: the request is refused (blocked), for the placement policy's `reason`. */
   | { type: "vmRejected"; vm: string; reason: Refusal }
-  /** The VM is assigned to a host (its resources reserved there, released where it was) and boots. */
-  | { type: "vmPlaced"; vm: string; host: string; bootMs: number }
+  /**
+   * The VM is assigned to a host (its resources reserved there, released where it was) and boots.
+   * `restoreMs` (schema 5): the part of `bootMs` spent restoring a lost VM's state from a backup
+   * after the boot (`users.stateRestore`); absent when there is none.
+   */
+  | { type: "vmPlaced"; vm: string; host: string; bootMs: number; restoreMs?: number }
   /** A VM that is down boots again on the host it is assigned to (a VPS after its host's repair). */
   | { type: "vmRebooted"; vm: string; bootMs: number }
   /** The VM finished booting and runs. */
@@ -186,10 +199,13 @@ export type DomainEventBody =
   | { type: "raidRebuildFinished"; host: string; disk: number }
   /**
    * More of the host's disks are failed or rebuilding than its RAID level tolerates: the local
-   * data (VPS disks, instance stores) is destroyed. The array is recreated, empty, on the disks
-   * that work.
+   * data (VPS disks, instance stores) is destroyed, and the host has no local disk for VMs until
+   * `arrayRecreated`. (Logs of store schema ≤ 4 have no `arrayRecreated`: there the array was
+   * recreated at once, on the disks that worked.)
    */
   | { type: "arrayLost"; host: string }
+  /** Every disk of a lost array has been replaced: the array is recreated, whole and empty (schema 5). */
+  | { type: "arrayRecreated"; host: string }
   /**
    * The storage system gave up waiting for a down host ("marked out": Ceph's
    * mon_osd_down_out_interval, GFS' 15 min): its copies no longer count, and are rebuilt
@@ -220,7 +236,12 @@ export type DomainEventBody =
   | { type: "sanRepaired" }
   /** The last intact copy of the volume is gone: its data is lost. */
   | { type: "volumeLost"; volume: string; vm: string; sizeGiB: number }
-  /** The end of the observed period: metrics are measured over [0, t of this event]. */
+  /**
+   * The end of the warm-up (`metrics.warmupHours`, schema 5): the service and host metrics are
+   * measured from here, leaving out the start from an empty, all-new cluster.
+   */
+  | { type: "warmupEnded" }
+  /** The end of the observed period: metrics are measured over [0 (or the warm-up's end), t of this event]. */
   | { type: "runEnded" };
 
 export type DomainEvent = { seq: number; t: number } & DomainEventBody;

@@ -150,6 +150,14 @@ export function evolve(world: World, event: DomainEvent): World {
       host.raidRebuilding.fill(false);
       break;
     }
+    case "arrayRecreated": {
+      const host = hostIn(world, event, event.host);
+      if (host.arrayLostAt === null || !host.diskUp.every(Boolean)) {
+        throw new EvolveError(event, `host ${host.id} has ${host.arrayLostAt === null ? "a working array" : "a failed disk"}`);
+      }
+      host.arrayLostAt = null;
+      break;
+    }
     case "volumeCreated": {
       if (world.volumes.has(event.volume)) throw new EvolveError(event, `volume ${event.volume} already exists`);
       const vm = vmIn(world, event, event.vm);
@@ -353,6 +361,8 @@ export function evolve(world: World, event: DomainEvent): World {
       world.vms.delete(vm.id);
       break;
     }
+    case "warmupEnded":
+      break;
     case "runEnded":
       world.ended = true;
       break;

@@ -64,6 +64,8 @@ export class InvariantChecker {
       case "hostReconnected":
       case "maintenanceStarted":
       case "maintenanceFinished":
+      case "arrayLost":
+      case "arrayRecreated":
         hosts.set(event.host, event);
         break;
       case "diskFailed":
@@ -144,6 +146,10 @@ export class InvariantChecker {
       if (!vm || vm.host !== host.id) throw new InvariantViolation(event, `host ${host.id} lists VM ${id}, which is not on it`);
       if (!host.up && (vm.state === "booting" || vm.state === "running")) {
         throw new InvariantViolation(event, `VM ${id} is ${vm.state} on host ${host.id}, which is down`);
+      }
+      // (Its VMs are lost by events of the same instant as the array.)
+      if (localDiskGiB(vm) > 0 && host.arrayLostAt !== null && host.arrayLostAt !== this.world.t) {
+        throw new InvariantViolation(event, `VM ${id} keeps its disk on host ${host.id}, whose local array is lost`);
       }
       vcpus += vm.vcpus;
       memory += vm.memoryGiB;

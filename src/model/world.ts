@@ -37,7 +37,11 @@ export interface Host {
   diskUp: boolean[];
   /** Local RAID: disks being rebuilt after a replacement (the array is degraded meanwhile). */
   raidRebuilding: boolean[];
-  /** When the local array was last lost, null if never. */
+  /**
+   * When the local array was lost, null while it works: a lost array is recreated, empty, once
+   * every one of its disks has been replaced (`arrayRecreated`); until then the host has no local
+   * disk for VMs.
+   */
   arrayLostAt: number | null;
   /** Marked out by the storage system while down: its copies no longer count. */
   out: boolean;
@@ -135,12 +139,17 @@ export function localDiskGiB(vm: { diskGiB: number; disk: DiskKind }): number {
 /** Sums of GiB are floats; a tolerance keeps an exact fit from failing on rounding. */
 const EPSILON = 1e-9;
 
+/** Local disk the host has left for VMs: none while its local array is lost (`arrayLostAt`). */
+export function freeLocalDiskGiB(host: Host): number {
+  return host.arrayLostAt === null ? host.diskGiB - host.usedDiskGiB : 0;
+}
+
 /** Whether the VM fits in what the host has left. */
 export function fits(host: Host, vm: { vcpus: number; memoryGiB: number; diskGiB: number; disk: DiskKind }): boolean {
   return (
     host.usedVcpus + vm.vcpus <= host.vcpus &&
     host.usedMemoryGiB + vm.memoryGiB <= host.memoryGiB + EPSILON &&
-    host.usedDiskGiB + localDiskGiB(vm) <= host.diskGiB + EPSILON
+    localDiskGiB(vm) <= freeLocalDiskGiB(host) + EPSILON
   );
 }
 

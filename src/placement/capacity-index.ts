@@ -1,6 +1,6 @@
 import type { DomainEvent } from "../model/events.js";
 import { HostsOfVms } from "../model/hosts-of-vms.js";
-import { localDiskGiB, schedulable, type Vm, type World } from "../model/world.js";
+import { freeLocalDiskGiB, localDiskGiB, schedulable, type Vm, type World } from "../model/world.js";
 import { FailoverReserve, hostsTouchedBy, type FailureDomain } from "./failover-reserve.js";
 
 /**
@@ -179,7 +179,7 @@ export class CapacityIndex {
     let node = this.size + this.position.get(id)!;
     this.cpu[node] = usable ? host.vcpus - host.usedVcpus : -1;
     this.mem[node] = usable ? host.memoryGiB - host.usedMemoryGiB : -1;
-    this.disk[node] = usable ? host.diskGiB - host.usedDiskGiB : -1;
+    this.disk[node] = usable ? freeLocalDiskGiB(host) : -1;
     for (node >>= 1; node >= 1; node >>= 1) this.pull(node);
   }
 

@@ -19,6 +19,8 @@ export function hostsTouchedBy(event: DomainEvent, world: World, hostsOfVms: Hos
     case "maintenanceFinished":
     case "hostIsolated":
     case "hostReconnected":
+    case "arrayLost":
+    case "arrayRecreated":
       return [event.host];
     case "rackFailed":
     case "rackRepaired":

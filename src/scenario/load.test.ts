@@ -31,6 +31,16 @@ describe("scenario files", () => {
     expect(scenario.failures?.host?.crash?.timeToRepairHours).toEqual({ type: "deterministic", value: 0.1 });
   });
 
+  it("refuse a field renamed for its unit, naming the new name", () => {
+    const problems = problemsOf(`${valid}migration: { bandwidthMBps: 117, dirtyRateMBps: 20 }\nprovisioning: { imageTransferMBps: 100 }\n`);
+    expect(problems).toEqual([
+      "scenarios/x.yaml: migration.bandwidthMBps: renamed, expected migration.bandwidthMiBps (MiB/s) instead",
+      "scenarios/x.yaml: migration.dirtyRateMBps: renamed, expected migration.dirtyRateMiBps (MiB/s) instead",
+      "scenarios/x.yaml: provisioning.imageTransferMBps: renamed, expected provisioning.imageTransferMiBps (MiB/s) instead",
+    ]);
+    expect(parseScenario("x.yaml", `${valid}migration: { bandwidthMiBps: 117 }\n`).config.migration.bandwidthMiBps).toBe(117);
+  });
+
   it("hash the meaning, not the formatting, and leave the seed out of the hash", () => {
     const a = parseScenario("a.yaml", valid);
     const b = parseScenario("b.yaml", `seed: 9\n${valid.replace("{ name: h, count: 3, vcpus: 8, memoryGiB: 32, diskGiB: 500 }", "{ diskGiB: 500, memoryGiB: 32.0, vcpus: 8, count: 3, name: h }")}`);
@@ -62,6 +72,11 @@ describe("scenario files", () => {
     ["an unknown isolation response", valid.replace("durationHours: 100", "durationHours: 100\nha: { isolationResponse: shutdown }"), 'scenarios/x.yaml: ha.isolationResponse: expected keepRunning | powerOff, got "shutdown"'],
     ["an anti-affinity group of one", valid.replace("durationHours: 100", "durationHours: 100\nworkload: { sizes: [{ name: s, vcpus: 1, memoryGiB: 1, diskGiB: 1 }], fleet: 2, antiAffinity: { groupSize: 1 } }"), "scenarios/x.yaml: workload.antiAffinity.groupSize: expected an integer ≥ 2, got 1"],
     ["a workload without sizes", valid.replace("durationHours: 100", "durationHours: 100\nworkload: { fleet: 3 }"), "scenarios/x.yaml: workload.sizes: expected a list of VM sizes for the fleet and the arrivals"],
+    ["a warm-up as long as the run", valid.replace("durationHours: 100", "durationHours: 100\nmetrics: { warmupHours: 100 }"), "scenarios/x.yaml: metrics.warmupHours: expected less than durationHours (100), got 100"],
+    ["power-domain outages without power domains", valid.replace("failures:\n", "failures:\n  power: { timeToFailureHours: 100, timeToRepairHours: 1 }\n"), "scenarios/x.yaml: failures.power: expected cluster.powerDomains (racksPerDomain) for power-domain outages"],
+    ["a burst with both a count and a share", valid.replace("failures:\n", "failures:\n  bursts: [{ name: b, timeBetweenHours: 10, hosts: 2, share: 0.5, durationHours: 1 }]\n"), "scenarios/x.yaml: failures.bursts[0].hosts: expected either hosts (a count) or share (a fraction of the cluster), one of them"],
+    ["a burst share above 1", valid.replace("failures:\n", "failures:\n  bursts: [{ name: b, timeBetweenHours: 10, share: 2, durationHours: 1 }]\n"), "scenarios/x.yaml: failures.bursts[0].share: expected a number in (0, 1], got 2"],
+    ["two bursts of one name", valid.replace("failures:\n", "failures:\n  bursts: [{ name: b, timeBetweenHours: 10, hosts: 1, durationHours: 1 }, { name: b, timeBetweenHours: 10, hosts: 1, durationHours: 1 }]\n"), 'scenarios/x.yaml: failures.bursts[1].name: expected a burst name used once, got "b" again'],
   ];
   for (const [what, text, message] of bad) {
     it(`refuse ${what} with one clear line`, () => {

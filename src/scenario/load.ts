@@ -6,7 +6,7 @@ import { LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
 import { canonicalJson } from "../model/canonical.js";
 import { resolveScenario, type RunConfig } from "./resolve.js";
-import { failureRow, requestRow, scenarioSchema, type Scenario } from "./schema.js";
+import { failureRow, RENAMED_FIELDS, requestRow, scenarioSchema, type Scenario } from "./schema.js";
 
 /** A scenario file that cannot be used; every problem is one line naming file, field and expectation. */
 export class ScenarioError extends Error {
@@ -92,6 +92,8 @@ export function validateScenario(document: ScenarioDocument, overrides: readonly
   const data = structuredClone(document.data);
   for (const setting of overrides) applyOverride(file, data, setting);
   readTraces(file, data, document.traces);
+  const renamed = renamedFields(data);
+  if (renamed.length > 0) throw new ScenarioError(file, renamed);
   const parsed = scenarioSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) throw new ScenarioError(file, parsed.error.issues.flatMap(formatIssue));
   const scenario = parsed.data;
@@ -101,6 +103,15 @@ export function validateScenario(document: ScenarioDocument, overrides: readonly
   const canonical = canonicalJson(hashed);
   const recorded = overrides.length === 0 ? text : `${text.replace(/\n?$/, "\n")}${overrides.map((o) => `# --set ${o}\n`).join("")}`;
   return { file, text: recorded, scenario, canonical, hash: createHash("sha256").update(canonical).digest("hex"), config: resolveScenario(scenario) };
+}
+
+/** Fields of the file under a name that was changed: each named with its new name. */
+function renamedFields(data: Record<string, unknown>): string[] {
+  return Object.entries(RENAMED_FIELDS).flatMap(([old, now]) => {
+    const [section, key] = old.split(".") as [string, string];
+    const holder = data[section];
+    return holder !== null && typeof holder === "object" && key in holder ? [`${old}: renamed, expected ${now} instead`] : [];
+  });
 }
 
 /**

@@ -14,7 +14,7 @@ import {
   STORAGE_DEFAULTS,
   USERS_DEFAULTS,
 } from "./defaults.js";
-import { clusterLayout, type FailureProcessSpec, type FailureRow, type Scenario, type WorkloadSpec } from "./schema.js";
+import { clusterLayout, type BurstSpec, type FailureProcessSpec, type FailureRow, type Scenario, type WorkloadSpec } from "./schema.js";
 
 /**
  * A scenario resolved for running: every default filled in (from `./defaults.ts`), every unit
@@ -24,6 +24,8 @@ import { clusterLayout, type FailureProcessSpec, type FailureRow, type Scenario,
 export interface RunConfig {
   name: string;
   durationHours: number;
+  /** Metrics leave out [0, warmupHours) (`warmupEnded`); 0: none. */
+  warmupHours: number;
   /** Every host, in file order, with its rack and schedulable capacity (after overcommit). */
   hosts: HostConfig[];
   failures: FailureConfig;
@@ -34,13 +36,15 @@ export interface RunConfig {
   storage: StorageConfig;
   /** vps and ephemeral: the hosts' local disk arrays. */
   localRaid: LocalRaidConfig;
-  migration: MigrationConfig & { dirtyRateMBps: DistributionSpec };
+  migration: MigrationConfig & { dirtyRateMiBps: DistributionSpec };
   controller: ControllerConfig;
   /** What the simulated hosts do on their own: boot after power-on, notice their isolation. */
   hostBehaviour: HostBehaviourConfig;
   maintenance: MaintenanceConfig;
   /** Time until the user of a lost VM launches a replacement (hours). */
   replacementDelayHours: DistributionSpec;
+  /** Restoring a lost VM's state on its replacement, after the boot; null: none (it runs empty). */
+  stateRestore: StateRestoreConfig | null;
   prices: PriceModel;
 }
 
@@ -59,7 +63,15 @@ export interface FailureConfig {
   disk: FailureProcessSpec | null;
   san: FailureProcessSpec | null;
   isolation: FailureProcessSpec | null;
-  /** Failures replayed from a trace (empty: none). */
+  /** Outages of each power domain; null: none. */
+  power: FailureProcessSpec | null;
+  /** The racks of each power domain, in order (empty without `cluster.powerDomains`). */
+  powerDomains: string[][];
+  /** Bursts of host failures and cluster-wide events. */
+  bursts: BurstSpec[];
+  /** Start every failure process in its equilibrium (as if long in service) instead of new. */
+  stationary: boolean;
+  /** Failures replayed from a trace (empty: none), on top of the random ones. */
   trace: FailureRow[];
 }
 
@@ -68,7 +80,7 @@ export interface ProvisioningConfig {
   keyInjectionSeconds: DistributionSpec;
   volumeAttachSeconds: DistributionSpec;
   imageGiB: number;
-  imageTransferMBps: number;
+  imageTransferMiBps: number;
   imageCache: boolean;
 }
 
@@ -91,6 +103,8 @@ export interface LocalRaidConfig {
   level: 0 | 1 | 5 | 6 | null;
   rebuildMBps: number;
 }
+
+export type StateRestoreConfig = { hours: DistributionSpec } | { backupMBps: number };
 
 export interface HostBehaviourConfig {
   hostBootMs: number;
@@ -123,11 +137,12 @@ export function resolveScenario(scenario: Scenario): RunConfig {
   const s = scenario.storage;
   const kind = s.kind ?? STORAGE_DEFAULTS.kind;
   // The schema leaves an optional field out when the file does: the file's fields win.
-  const migration = { ...MIGRATION_DEFAULTS, dirtyRateMBps: fixed(MIGRATION_DEFAULTS.dirtyRateMBps), ...m };
+  const migration = { ...MIGRATION_DEFAULTS, dirtyRateMiBps: fixed(MIGRATION_DEFAULTS.dirtyRateMiBps), ...m };
   const rolling = scenario.maintenance?.rollingUpgrade;
   return {
     name: scenario.name,
     durationHours: scenario.durationHours,
+    warmupHours: scenario.metrics?.warmupHours ?? 0,
     hosts,
     failures: {
       host: { ...(f?.host?.crash ? { crash: f.host.crash } : {}), ...(f?.host?.hardware ? { hardware: f.host.hardware } : {}) },
@@ -135,6 +150,10 @@ export function resolveScenario(scenario: Scenario): RunConfig {
       disk: f?.disk ?? null,
       san: f?.san ?? null,
       isolation: f?.isolation ?? null,
+      power: f?.power ?? null,
+      powerDomains: powerDomains(hosts, scenario.cluster.powerDomains?.racksPerDomain ?? null),
+      bursts: f?.bursts ?? [],
+      stationary: f?.initialAges === "stationary",
       trace: f?.trace ?? [],
     },
     workload: scenario.workload ?? null,
@@ -168,8 +187,24 @@ export function resolveScenario(scenario: Scenario): RunConfig {
       windows: (scenario.maintenance?.windows ?? []).map((w) => ({ ...w, drainTimeoutMinutes: MAINTENANCE_DEFAULTS.drainTimeoutMinutes })),
     },
     replacementDelayHours: scenario.users.replacementDelayHours ?? fixed(USERS_DEFAULTS.replacementDelayHours),
+    stateRestore: stateRestore(scenario.users.stateRestore),
     prices: { ...PRICES_2008, ...scenario.prices },
   };
+}
+
+function stateRestore(spec: { hours?: DistributionSpec; backupMBps?: number } | undefined): StateRestoreConfig | null {
+  if (spec?.hours !== undefined) return { hours: spec.hours };
+  if (spec?.backupMBps !== undefined) return { backupMBps: spec.backupMBps };
+  return null;
+}
+
+/** Racks in order of appearance, `racksPerDomain` consecutive ones a domain; none without domains. */
+function powerDomains(hosts: readonly { rack: string }[], racksPerDomain: number | null): string[][] {
+  if (racksPerDomain === null) return [];
+  const racks = [...new Set(hosts.map((h) => h.rack))];
+  const domains: string[][] = [];
+  for (let i = 0; i < racks.length; i += racksPerDomain) domains.push(racks.slice(i, i + racksPerDomain));
+  return domains;
 }
 
 /** The controller's settings: policy, constraints, HA, power-save, rebalancing. */

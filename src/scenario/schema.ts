@@ -78,6 +78,25 @@ const failureProcess = z.strictObject({
   timeToRepairHours: distribution(),
 });
 
+/**
+ * A burst: now and then (`timeBetweenHours`) several hosts fail together for `durationHours` —
+ * `hosts` of them (a distribution of the count, rounded) or a `share` of the cluster (a
+ * cluster-wide event: cooling, a network event), chosen at random among the hosts of `racks`
+ * racks picked at random (default: anywhere in the cluster).
+ */
+const burstProcess = z
+  .strictObject({
+    name: name(),
+    timeBetweenHours: distribution(),
+    hosts: distribution().optional(),
+    share: z.number(expected("a number in (0, 1]")).gt(0, expected("a number in (0, 1]")).max(1, expected("a number in (0, 1]")).optional(),
+    racks: positiveInteger().optional(),
+    durationHours: distribution(),
+  })
+  .superRefine((b, ctx) => {
+    if ((b.hosts === undefined) === (b.share === undefined)) ctx.addIssue({ code: "custom", path: ["hosts"], message: "expected either hosts (a count) or share (a fraction of the cluster), one of them" });
+  });
+
 const serviceModel = z.enum(SERVICE_MODELS, expected(`a service model (${SERVICE_MODELS.join(" | ")})`));
 
 const vmSize = z.strictObject({
@@ -139,7 +158,7 @@ const workload = z.strictObject({
 const provisioning = z.strictObject({
   bootSeconds: distribution().optional(),
   imageGiB: positiveNumber().optional(),
-  imageTransferMBps: positiveNumber().optional(),
+  imageTransferMiBps: positiveNumber().optional(),
   imageCache: z.boolean(expected("true or false")).optional(),
   keyInjectionSeconds: distribution().optional(),
   volumeAttachSeconds: distribution().optional(),
@@ -200,6 +219,8 @@ const scenarioObject = z.strictObject({
     .default([...SERVICE_MODELS]),
   cluster: z.strictObject({
     hosts: z.array(hostGroup, expected("a list of host groups")).min(1, expected("at least one host group")),
+    /** Racks grouped into power domains (a PDU, a feed): consecutive racks in order of appearance, this many a domain. */
+    powerDomains: z.strictObject({ racksPerDomain: positiveInteger() }).optional(),
   }),
   workload: workload.optional(),
   provisioning: provisioning.default({}),
@@ -216,16 +237,18 @@ const scenarioObject = z.strictObject({
   /** Live and cold migration; defaults in `./defaults.ts` with their sources. */
   migration: z
     .strictObject({
-      /** Bandwidth of each host's migration link, shared by its concurrent migrations (MB/s = MiB/s here). */
-      bandwidthMBps: positiveNumber().optional(),
+      /** Bandwidth of each host's migration link, shared by its concurrent migrations (MiB/s: 2²⁰ bytes a second). */
+      bandwidthMiBps: positiveNumber().optional(),
       /** Rate at which a running VM dirties its memory (MiB/s), drawn per migration. */
-      dirtyRateMBps: distribution().optional(),
+      dirtyRateMiBps: distribution().optional(),
       /** Writable working set as a share of memory: pages rewritten too often to be worth resending. */
       writableWorkingSetFraction: z.number(expected("a number in (0, 1]")).gt(0, expected("a number in (0, 1]")).max(1, expected("a number in (0, 1]")).optional(),
       stopCopyThresholdMiB: positiveNumber().optional(),
       maxRounds: positiveInteger().optional(),
       maxSentFactor: positiveNumber().optional(),
       switchoverMs: nonNegativeNumber().optional(),
+      /** Set-up before the first pre-copy round (the VM runs meanwhile). */
+      setupSeconds: nonNegativeNumber().optional(),
       /** Stop a live migration whose pre-copy does not converge, instead of a long stop-and-copy. */
       abortOnNonConvergence: z.boolean(expected("true or false")).optional(),
       /** Migrations at most at once from, or to, one host (vSphere: 4 on 1 GbE, 8 on 10 GbE). */
@@ -271,6 +294,11 @@ const scenarioObject = z.strictObject({
     .strictObject({
       hourlyUsdPerGiB: nonNegativeNumber().optional(),
       monthlyUsdPerGiB: nonNegativeNumber().optional(),
+      /** VPS plans: memory and monthly price, a VPS paying the smallest that holds it (default: Slicehost 2008). */
+      vpsPlans: z
+        .array(z.strictObject({ memoryGiB: positiveNumber(), monthlyUsd: nonNegativeNumber() }), expected("a list of VPS plans"))
+        .refine((plans) => plans.every((p, i) => i === 0 || p.memoryGiB > plans[i - 1]!.memoryGiB), { error: "expected plans in order of growing memory" })
+        .optional(),
       storageUsdPerGBMonth: nonNegativeNumber().optional(),
       hostUsdPerHour: nonNegativeNumber().optional(),
     })
@@ -282,6 +310,7 @@ const scenarioObject = z.strictObject({
       kind: z.enum(VOLUME_KINDS, expected(`a storage kind (${VOLUME_KINDS.join(" | ")})`)).optional(),
       replicas: positiveInteger().optional(),
       spreadRacks: z.boolean(expected("true or false")).optional(),
+      /** Rebuild bandwidth per target host (MB/s: 10⁶ bytes a second). */
       rebuildMBps: positiveNumber().optional(),
       /** Rebuild durations drawn from this distribution instead of size / rebuildMBps. */
       rebuildHours: distribution().optional(),
@@ -313,7 +342,19 @@ const scenarioObject = z.strictObject({
     })
     .prefault({}),
   /** How long until the user (or an autoscaler) launches a replacement for a lost VM (ephemeral instance, lost volume). */
-  users: z.strictObject({ replacementDelayHours: distribution().optional() }).default({}),
+  users: z
+    .strictObject({
+      replacementDelayHours: distribution().optional(),
+      /**
+       * The replacement of a lost VM is down, after its boot, until its state is restored from a
+       * backup: a time (`hours`), or its disk size over the backup's bandwidth (`backupMBps`, 10⁶ B/s).
+       */
+      stateRestore: z
+        .strictObject({ hours: distribution().optional(), backupMBps: positiveNumber().optional() })
+        .refine((r) => (r.hours === undefined) !== (r.backupMBps === undefined), { error: "expected either hours or backupMBps, one of them", path: ["hours"] })
+        .optional(),
+    })
+    .default({}),
   failures: z
     .strictObject({
       host: z
@@ -330,6 +371,16 @@ const scenarioObject = z.strictObject({
       san: failureProcess.optional(),
       /** Rack (power or network domain) outages: every host of the rack goes down at once. */
       rack: failureProcess.optional(),
+      /** Power-domain outages, per domain (`cluster.powerDomains`): every rack of the domain goes down at once. */
+      power: failureProcess.optional(),
+      /**
+       * How the failure processes start: `new` (every component new at t = 0, the default) or
+       * `stationary` (each as if long in service: its first time to failure drawn from the
+       * renewal process's equilibrium residual).
+       */
+      initialAges: z.enum(["new", "stationary"], expected("new | stationary")).optional(),
+      /** Bursts of host failures and cluster-wide events, each a named process of its own. */
+      bursts: z.array(burstProcess, expected("a list of burst processes")).optional(),
       /**
        * Disk failures, per disk: time to failure and time until the disk is replaced. An annual
        * failure rate AFR is an exponential with mean 8760 / −ln(1 − AFR) hours (AFR 3 % ≈
@@ -338,14 +389,31 @@ const scenarioObject = z.strictObject({
       disk: failureProcess.optional(),
       /**
        * Failures read from a CSV file (path relative to the scenario) with columns
-       * timeHours,target,kind,durationHours — instead of the random processes above.
+       * timeHours,target,kind,durationHours — on top of the random processes above; a row that
+       * overlaps another outage of its target (another row, a random failure) is merged with it:
+       * the target is down from the first start to the last end.
        */
       trace: z.array(failureRow, expected("a trace: a CSV file name or a list of failures")).optional(),
     })
     .optional(),
+  /**
+   * Metrics: measured after `warmupHours` (default 0), leaving out the transient of a start from an
+   * empty, all-new cluster (`warmupEnded`).
+   */
+  metrics: z.strictObject({ warmupHours: nonNegativeNumber().optional() }).optional(),
   /** Run the scenario as an experiment: a sweep × service models × seeds (`testbed run` on the file). */
   experiment: experiment.optional(),
 });
+
+/**
+ * Fields renamed so that the unit says what it is (`MiBps` 2²⁰ bytes a second, `MBps` 10⁶): a file
+ * with an old name is refused with a message naming the new one, never read with another meaning.
+ */
+export const RENAMED_FIELDS: Readonly<Record<string, string>> = {
+  "migration.bandwidthMBps": "migration.bandwidthMiBps (MiB/s)",
+  "migration.dirtyRateMBps": "migration.dirtyRateMiBps (MiB/s)",
+  "provisioning.imageTransferMBps": "provisioning.imageTransferMiBps (MiB/s)",
+};
 
 /** Fewest disks each RAID level needs. */
 const RAID_MIN_DISKS = { 0: 1, 1: 2, 5: 3, 6: 4 } as const;
@@ -357,8 +425,16 @@ export const scenarioSchema = scenarioObject.superRefine((scenario, ctx) => {
   if (kind === "mirror" && scenario.storage.replicas !== undefined && scenario.storage.replicas !== 2) {
     ctx.addIssue({ code: "custom", path: ["storage", "replicas"], message: `expected 2 (a mirror has two copies), got ${scenario.storage.replicas}` });
   }
-  if (f?.trace && (f.host || f.rack || f.disk)) {
-    ctx.addIssue({ code: "custom", path: ["failures", "trace"], message: "expected either a failure trace or random failures (host, rack, disk), not both" });
+  if (f?.power && !scenario.cluster.powerDomains) {
+    ctx.addIssue({ code: "custom", path: ["failures", "power"], message: "expected cluster.powerDomains (racksPerDomain) for power-domain outages" });
+  }
+  const burstNames = new Set<string>();
+  f?.bursts?.forEach((b, i) => {
+    if (burstNames.has(b.name)) ctx.addIssue({ code: "custom", path: ["failures", "bursts", i, "name"], message: `expected a burst name used once, got "${b.name}" again` });
+    burstNames.add(b.name);
+  });
+  if ((scenario.metrics?.warmupHours ?? 0) >= scenario.durationHours) {
+    ctx.addIssue({ code: "custom", path: ["metrics", "warmupHours"], message: `expected less than durationHours (${scenario.durationHours}), got ${scenario.metrics!.warmupHours}` });
   }
   const w = scenario.workload;
   if (w && !w.sizes && (w.fleet > 0 || w.arrivals)) {
@@ -440,6 +516,7 @@ export function hostIds(group: { name: string; count: number }): string[] {
 export type Scenario = z.infer<typeof scenarioObject>;
 export type HostGroup = z.infer<typeof hostGroup>;
 export type FailureProcessSpec = z.infer<typeof failureProcess>;
+export type BurstSpec = z.infer<typeof burstProcess>;
 export type FailureRow = z.infer<typeof failureRow>;
 export type RequestRow = z.infer<typeof requestRow>;
 export type WorkloadSpec = z.infer<typeof workload>;

@@ -57,7 +57,7 @@ function simulatedHarness(): Harness {
     sim,
     new Provisioning({ ...CONFIG.provisioning, bootSeconds: { type: "deterministic", value: 1 }, volumeAttachSeconds: { type: "deterministic", value: 0 } }, sim.random.fork("provisioning")),
     san,
-    { migration: CONFIG.migration, dirtyRateMBps: distribution({ type: "deterministic", value: 1 }), hostBootMs: 2000, isolationPowerOff: false, isolationDetectionMs: 0 },
+    { migration: CONFIG.migration, dirtyRateMiBps: distribution({ type: "deterministic", value: 1 }), hostBootMs: 2000, isolationPowerOff: false, isolationDetectionMs: 0 },
     sim.random.fork("migration"),
   );
   sim.onEvent((e) => san.react(e));

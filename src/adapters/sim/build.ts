@@ -3,7 +3,9 @@ import { distribution } from "../../kernel/distributions.js";
 import { hoursToMs, MS_PER_MINUTE } from "../../kernel/time.js";
 import type { ServiceModel } from "../../model/events.js";
 import type { RunConfig } from "../../scenario/resolve.js";
-import { failureCauses, HOST_FAILURE_CAUSES, startFailureProcess, startFailureTrace } from "./failures.js";
+import type { FailureCause } from "../../model/events.js";
+import { failureCauses, HOST_FAILURE_CAUSES, startBursts, startFailureProcess, startFailureTrace, type FailureTargets } from "./failures.js";
+import { Outages } from "./outages.js";
 import { SimulatedInfrastructure } from "./infrastructure.js";
 import { Provisioning } from "./provisioning.js";
 import { Simulation } from "./simulation.js";
@@ -33,15 +35,16 @@ export function buildSimulation(config: RunConfig, seed: number, serviceModel: S
     sim.emit({ type: "runEnded" });
     sim.scheduler.stop();
   }, null);
+  if (config.warmupHours > 0) sim.scheduler.schedule(hoursToMs(config.warmupHours), () => sim.emit({ type: "warmupEnded" }), null);
 
   const storage: VolumeStorage | null =
     serviceModel !== "persistent-ha" ? null : config.storage.kind === "san" ? new San(sim) : new ReplicatedStorage(sim, config.storage, sim.random.fork("storage"));
   const raid = serviceModel === "persistent-ha" ? null : new LocalRaid(sim, config.localRaid);
   const infrastructure = new SimulatedInfrastructure(
     sim,
-    new Provisioning(config.provisioning, sim.random.fork("provisioning")),
+    new Provisioning(config.provisioning, sim.random.fork("provisioning"), config.stateRestore, sim.random.fork("restore")),
     storage,
-    { migration: config.migration, dirtyRateMBps: distribution(config.migration.dirtyRateMBps), ...config.hostBehaviour },
+    { migration: config.migration, dirtyRateMiBps: distribution(config.migration.dirtyRateMiBps), ...config.hostBehaviour },
     sim.random.fork("migration"),
   );
   const controller = new Controller(infrastructure, config.controller);
@@ -65,16 +68,26 @@ export function buildSimulation(config: RunConfig, seed: number, serviceModel: S
   const diskCauses = failureCauses({ failure: f.disk ?? undefined }, ["failure"] as const);
   const sanCauses = failureCauses({ outage: f.san ?? undefined }, ["outage"] as const);
   const isolationCauses = failureCauses({ partition: f.isolation ?? undefined }, ["partition"] as const);
+  const powerCauses = failureCauses({ outage: f.power ?? undefined }, ["outage"] as const);
   const failures = sim.random.fork("failures");
+  // Every source of host, rack and disk failures goes through these: overlapping outages merge.
+  const targets: FailureTargets = {
+    hosts: new Outages<FailureCause>((host, cause) => sim.emit({ type: "hostFailed", host, cause }), (host) => sim.emit({ type: "hostRepaired", host })),
+    racks: new Outages<null>((rack) => sim.emit({ type: "rackFailed", rack }), (rack) => sim.emit({ type: "rackRepaired", rack })),
+    disks: new Outages<null>(
+      (id) => sim.emit({ type: "diskFailed", host: id.slice(0, id.lastIndexOf("/")), disk: Number(id.slice(id.lastIndexOf("/") + 1)) }),
+      (id) => sim.emit({ type: "diskReplaced", host: id.slice(0, id.lastIndexOf("/")), disk: Number(id.slice(id.lastIndexOf("/") + 1)) }),
+    ),
+  };
   sim.scheduler.schedule(0, () => {
     sim.emit({ type: "runStarted", serviceModel, prices: config.prices });
-    startFailureProcess(sim, failures, "san", sanCauses, () => sim.emit({ type: "sanFailed" }), () => sim.emit({ type: "sanRepaired" }));
+    startFailureProcess(sim, failures, "san", sanCauses, () => sim.emit({ type: "sanFailed" }), () => sim.emit({ type: "sanRepaired" }), f.stationary);
     const racks = new Set<string>();
     for (const host of config.hosts) {
       if (!racks.has(host.rack)) {
         racks.add(host.rack);
         const rack = host.rack;
-        startFailureProcess(sim, failures, `rack/${rack}`, rackCauses, () => sim.emit({ type: "rackFailed", rack }), () => sim.emit({ type: "rackRepaired", rack }));
+        startFailureProcess(sim, failures, `rack/${rack}`, rackCauses, () => targets.racks.begin(rack, null), () => targets.racks.end(rack), f.stationary);
       }
       sim.emit({ type: "hostAdded", host: host.id, rack: host.rack, vcpus: host.vcpus, memoryGiB: host.memoryGiB, diskGiB: host.diskGiB, disks: host.disks });
       startFailureProcess(
@@ -82,8 +95,9 @@ export function buildSimulation(config: RunConfig, seed: number, serviceModel: S
         failures,
         `host/${host.id}`,
         hostCauses,
-        (cause) => sim.emit({ type: "hostFailed", host: host.id, cause }),
-        () => sim.emit({ type: "hostRepaired", host: host.id }),
+        (cause) => targets.hosts.begin(host.id, cause),
+        () => targets.hosts.end(host.id),
+        f.stationary,
       );
       startFailureProcess(
         sim,
@@ -92,6 +106,7 @@ export function buildSimulation(config: RunConfig, seed: number, serviceModel: S
         isolationCauses,
         () => sim.emit({ type: "hostIsolated", host: host.id }),
         () => sim.emit({ type: "hostReconnected", host: host.id }),
+        f.stationary,
       );
       for (let disk = 0; disk < host.disks; disk++) {
         startFailureProcess(
@@ -99,12 +114,26 @@ export function buildSimulation(config: RunConfig, seed: number, serviceModel: S
           failures,
           `disk/${host.id}/${disk}`,
           diskCauses,
-          () => sim.emit({ type: "diskFailed", host: host.id, disk }),
-          () => sim.emit({ type: "diskReplaced", host: host.id, disk }),
+          () => targets.disks.begin(`${host.id}/${disk}`, null),
+          () => targets.disks.end(`${host.id}/${disk}`),
+          f.stationary,
         );
       }
     }
-    if (f.trace.length > 0) startFailureTrace(sim, f.trace);
+    // Power domains: each an alternating renewal process that takes all its racks down.
+    f.powerDomains.forEach((racksOfDomain, i) => {
+      startFailureProcess(
+        sim,
+        failures,
+        `power/domain-${i + 1}`,
+        powerCauses,
+        () => racksOfDomain.forEach((rack) => targets.racks.begin(rack, null)),
+        () => racksOfDomain.forEach((rack) => targets.racks.end(rack)),
+        f.stationary,
+      );
+    });
+    startBursts(sim, failures, config.hosts, f.bursts, targets, f.stationary);
+    if (f.trace.length > 0) startFailureTrace(sim, f.trace, targets);
     startWorkload(sim, config.workload);
     scheduleMaintenance(sim, config, controller);
   }, null);

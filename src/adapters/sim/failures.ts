@@ -1,8 +1,9 @@
-import { distribution, type Distribution } from "../../kernel/distributions.js";
+import { distribution, equilibriumResidual, type Distribution } from "../../kernel/distributions.js";
 import type { Random } from "../../kernel/random.js";
 import { hoursToMs } from "../../kernel/time.js";
 import type { FailureCause } from "../../model/events.js";
-import type { FailureProcessSpec, FailureRow } from "../../scenario/schema.js";
+import type { BurstSpec, FailureProcessSpec, FailureRow } from "../../scenario/schema.js";
+import type { Outages } from "./outages.js";
 import type { Simulation } from "./simulation.js";
 
 /**
@@ -12,6 +13,13 @@ import type { Simulation } from "./simulation.js";
  * clocks restart. With exponential times this is the classic two-state Markov model of a
  * repairable component, availability MTBF / (MTBF + MTTR) (Barlow & Proschan, 1965); other
  * distributions give a semi-Markov one with the same availability formula of the means.
+ *
+ * Components start new (their clocks at zero, all at once) or, with `stationary`, as if the
+ * process had long been running: each cause's first time to failure is drawn from its
+ * equilibrium forward-recurrence distribution (`equilibriumResidual`) — exact for one cause; with
+ * competing causes an approximation (it ignores that the other causes' clocks also restart at a
+ * failure), and every component starts up. A Weibull shape below or above 1 then no longer
+ * synchronises early failures or wear-out across the fleet.
  *
  * Each component and cause has its own named random stream (`failures/<component>/<cause>`),
  * and every cause draws once per cycle, so a component's failure history depends on nothing
@@ -40,6 +48,8 @@ interface Process<C extends string> {
   onFail: (cause: C) => void;
   onRepair: () => void;
   next: { model: FailureCauseModel<C>; random: Random } | null;
+  /** Draw the next times to failure from the equilibrium residual (the first cycle of a stationary start). */
+  stationary: boolean;
 }
 
 /**
@@ -53,6 +63,7 @@ export function startFailureProcess<C extends string>(
   causes: FailureCauseModel<C>[],
   onFail: (cause: C) => void,
   onRepair: () => void,
+  stationary = false,
 ): void {
   if (causes.length === 0) return;
   const process: Process<C> = {
@@ -61,6 +72,7 @@ export function startFailureProcess<C extends string>(
     onFail,
     onRepair,
     next: null,
+    stationary,
   };
   scheduleNextFailure(process);
 }
@@ -68,12 +80,13 @@ export function startFailureProcess<C extends string>(
 function scheduleNextFailure<C extends string>(p: Process<C>): void {
   let soonest = Infinity;
   for (const c of p.causes) {
-    const delay = hoursToMs(c.model.timeToFailure.sample(c.random));
+    const delay = hoursToMs(p.stationary ? equilibriumResidual(c.model.timeToFailure.spec, c.random) : c.model.timeToFailure.sample(c.random));
     if (delay < soonest) {
       soonest = delay;
       p.next = c;
     }
   }
+  p.stationary = false;
   p.sim.scheduler.after(soonest, fail, p);
 }
 
@@ -87,31 +100,84 @@ function repair<C extends string>(p: Process<C>): void {
   scheduleNextFailure(p);
 }
 
+/** Where every failure source begins and ends its outages (`./outages.ts`): overlapping ones are merged. */
+export interface FailureTargets {
+  hosts: Outages<FailureCause>;
+  racks: Outages<null>;
+  /** Disks by `host/disk`. */
+  disks: Outages<null>;
+}
+
 /**
  * Failures replayed from a trace: at each row's time its target fails for its duration — a host
- * (crash or hardware), a rack, or a disk (`host/disk`). A target that is already down at that
- * time is left alone (the row is skipped), so overlapping rows never contradict each other.
+ * (crash or hardware), a rack, or a disk (`host/disk`) — on top of the random failures. A row
+ * that overlaps another outage of its target (another row, a random failure) is merged with it
+ * (`Outages`): the target is down from the first start to the last end, and no row is dropped.
  */
-export function startFailureTrace(sim: Simulation, rows: readonly FailureRow[]): void {
+export function startFailureTrace(sim: Simulation, rows: readonly FailureRow[], targets: FailureTargets): void {
   for (const row of rows) {
     sim.scheduler.schedule(hoursToMs(row.timeHours), () => {
-      const world = sim.world;
       const back = hoursToMs(row.durationHours);
       if (row.kind === "rack") {
-        if (!world.racks.get(row.target)!.up) return;
-        sim.emit({ type: "rackFailed", rack: row.target });
-        sim.scheduler.after(back, () => sim.emit({ type: "rackRepaired", rack: row.target }), null);
+        targets.racks.begin(row.target, null);
+        sim.scheduler.after(back, () => targets.racks.end(row.target), null);
       } else if (row.kind === "disk") {
-        const [host, index] = row.target.split("/");
-        const disk = Number(index);
-        if (!world.hosts.get(host!)!.diskUp[disk]) return;
-        sim.emit({ type: "diskFailed", host: host!, disk });
-        sim.scheduler.after(back, () => sim.emit({ type: "diskReplaced", host: host!, disk }), null);
+        targets.disks.begin(row.target, null);
+        sim.scheduler.after(back, () => targets.disks.end(row.target), null);
       } else {
-        if (world.hosts.get(row.target)!.failure !== null) return;
-        sim.emit({ type: "hostFailed", host: row.target, cause: row.kind });
-        sim.scheduler.after(back, () => sim.emit({ type: "hostRepaired", host: row.target }), null);
+        targets.hosts.begin(row.target, row.kind);
+        sim.scheduler.after(back, () => targets.hosts.end(row.target), null);
       }
     }, null);
   }
+}
+
+/**
+ * Bursts: several hosts failing together. Ford et al. ("Availability in Globally Distributed
+ * Storage Systems", OSDI 2010) found that a large share of Google's node unavailability comes in
+ * bursts (failures within 120 s of each other), the large ones mostly within a rack or a few;
+ * Dean ("Designs, Lessons and Advice from Building Large Distributed Systems", LADIS 2009) lists
+ * a cluster's yearly events, among them overheating that takes most machines down for 1–2 days.
+ *
+ * Each process draws, in its own stream `failures/burst/<name>`: the time to the next burst; its
+ * racks (`racks` of them, uniformly without replacement; all when unset); its size (`hosts`,
+ * rounded, at least 1, or `share` of the hosts it can hit); its hosts, uniformly without
+ * replacement among those; and one duration, after which they all come back. With Poisson bursts
+ * of k hosts chosen uniformly among N, each host is hit by a Poisson process of rate λk/N, so
+ * (hits merged) it is down a fraction 1 − exp(−λ k E[D] / N) of the time (M/G/∞).
+ */
+export function startBursts(sim: Simulation, streams: Random, hosts: readonly { id: string; rack: string }[], bursts: readonly BurstSpec[], targets: FailureTargets, stationary = false): void {
+  const byRack = new Map<string, string[]>();
+  for (const host of hosts) (byRack.get(host.rack) ?? byRack.set(host.rack, []).get(host.rack)!).push(host.id);
+  const racks = [...byRack.keys()];
+  const all = hosts.map((h) => h.id);
+  for (const spec of bursts) {
+    const random = streams.fork(`burst/${spec.name}`);
+    const between = distribution(spec.timeBetweenHours);
+    const size = spec.hosts === undefined ? null : distribution(spec.hosts);
+    const duration = distribution(spec.durationHours);
+    const burst = () => {
+      const pool = spec.racks === undefined ? all : pick(random, racks, spec.racks).flatMap((rack) => byRack.get(rack)!);
+      const count = Math.max(1, Math.round(size === null ? spec.share! * pool.length : size.sample(random)));
+      const hit = pick(random, pool, count);
+      for (const id of hit) targets.hosts.begin(id, "burst");
+      sim.scheduler.after(hoursToMs(duration.sample(random)), () => {
+        for (const id of hit) targets.hosts.end(id);
+      }, null);
+      next();
+    };
+    const next = () => sim.scheduler.after(hoursToMs(between.sample(random)), burst, null);
+    sim.scheduler.after(hoursToMs(stationary ? equilibriumResidual(spec.timeBetweenHours, random) : between.sample(random)), burst, null);
+  }
+}
+
+/** `count` members of `items` (all if fewer), uniformly without replacement (a partial Fisher–Yates shuffle of a copy). */
+function pick<T>(random: Random, items: readonly T[], count: number): T[] {
+  const copy = [...items];
+  const n = Math.min(count, copy.length);
+  for (let i = 0; i < n; i++) {
+    const j = i + random.int(copy.length - i);
+    [copy[i], copy[j]] = [copy[j]!, copy[i]!];
+  }
+  return copy.slice(0, n);
 }

@@ -6,7 +6,7 @@ import { msToHours } from "../../kernel/time.js";
 import type { DomainEvent, DomainEventBody, MigrationMode, PowerOffReason } from "../../model/events.js";
 import { hostDownConsequences, migrationAborts } from "../../model/host-down.js";
 import { hostsDownedBy, localDiskGiB, type World } from "../../model/world.js";
-import { coldMigrationMs, liveMigration, migrationShareMBps, type MigrationConfig } from "../../migration/migration-model.js";
+import { coldMigrationMs, liveMigration, migrationShareMiBps, type MigrationConfig } from "../../migration/migration-model.js";
 import type { VolumeStorage } from "./storage/volume-storage.js";
 import type { Provisioning } from "./provisioning.js";
 import type { Simulation } from "./simulation.js";
@@ -31,7 +31,7 @@ import type { Simulation } from "./simulation.js";
 export interface InfrastructureConfig {
   migration: MigrationConfig;
   /** Dirty rate of a VM's memory (MiB/s), drawn per live migration from the `migration` stream. */
-  dirtyRateMBps: Distribution;
+  dirtyRateMiBps: Distribution;
   hostBootMs: number;
   /** persistent-ha isolation response: after `isolationDetectionMs` an isolated host stops its VMs. */
   isolationPowerOff: boolean;
@@ -74,8 +74,10 @@ export class SimulatedInfrastructure implements ClusterPort {
       this.sim.emit({ type: "splitBrain", vm: vmId, host: vm.host! });
     }
     if (vm.disk === "volume" && vm.volume === null) this.storage!.createVolume(vmId, hostId);
-    const bootMs = this.provisioning.bootMs(vm.disk, hostId);
-    this.sim.emit({ type: "vmPlaced", vm: vmId, host: hostId, bootMs });
+    // The replacement of a lost VM (it ran before, and its state is gone) restores it after booting.
+    const restoreMs = vm.startedAt !== null && vm.dataSince === null ? this.provisioning.restoreMs(vm.diskGiB) : 0;
+    const bootMs = this.provisioning.bootMs(vm.disk, hostId) + restoreMs;
+    this.sim.emit({ type: "vmPlaced", vm: vmId, host: hostId, bootMs, ...(restoreMs > 0 ? { restoreMs } : {}) });
     this.scheduleStart(vmId, bootMs);
   }
 
@@ -94,7 +96,7 @@ export class SimulatedInfrastructure implements ClusterPort {
     const vm = this.world.vms.get(vmId)!;
     const from = vm.host!;
     const config = this.config.migration;
-    const share = migrationShareMBps(config, this.migrationsFrom(from), this.world.hosts.get(to)!.incoming.size);
+    const share = migrationShareMiBps(config, this.migrationsFrom(from), this.world.hosts.get(to)!.incoming.size);
     this.sim.emit({ type: "migrationStarted", vm: vmId, from, to, mode });
     if (mode === "cold") {
       const diskGiB = localDiskGiB(vm);
@@ -107,7 +109,7 @@ export class SimulatedInfrastructure implements ClusterPort {
       }, null));
       return;
     }
-    const result = liveMigration(config, vm.memoryGiB, this.config.dirtyRateMBps.sample(this.random), share);
+    const result = liveMigration(config, vm.memoryGiB, this.config.dirtyRateMiBps.sample(this.random), share);
     const abort = !result.converged && config.abortOnNonConvergence;
     const ms = Math.round(abort ? result.totalMs - result.downtimeMs : result.totalMs);
     this.migrationTimers.set(vmId, this.sim.scheduler.after(ms, () => {

@@ -22,7 +22,7 @@ function cluster(model: ServiceModel = "vps", isolationPowerOff = false) {
     model === "persistent-ha" ? new San(sim) : null,
     {
       migration: { ...MIGRATION_DEFAULTS },
-      dirtyRateMBps: distribution({ type: "deterministic", value: 20 }),
+      dirtyRateMiBps: distribution({ type: "deterministic", value: 20 }),
       hostBootMs: 300_000,
       isolationPowerOff,
       isolationDetectionMs: 30_000,
@@ -47,7 +47,7 @@ function cluster(model: ServiceModel = "vps", isolationPowerOff = false) {
   return { sim, infra, world: sim.world, log, at, runUntil };
 }
 
-const liveMs = Math.round(liveMigration(MIGRATION_DEFAULTS, 8, 20, MIGRATION_DEFAULTS.bandwidthMBps).totalMs);
+const liveMs = Math.round(liveMigration(MIGRATION_DEFAULTS, 8, 20, MIGRATION_DEFAULTS.bandwidthMiBps).totalMs);
 
 describe("simulated migration", () => {
   it("reserves the destination when it starts, holds the VM on both hosts until it ends, then releases the source", () => {
@@ -103,14 +103,14 @@ describe("simulated migration", () => {
     const ends = log.filter((e) => e.type === "migrationFinished").map((e) => ({ vm: (e as { vm: string }).vm, t: e.t - 100_000 }));
     expect(ends).toEqual([
       { vm: "a", t: liveMs },
-      { vm: "b", t: Math.round(liveMigration(MIGRATION_DEFAULTS, 8, 20, MIGRATION_DEFAULTS.bandwidthMBps / 2).totalMs) },
+      { vm: "b", t: Math.round(liveMigration(MIGRATION_DEFAULTS, 8, 20, MIGRATION_DEFAULTS.bandwidthMiBps / 2).totalMs) },
     ]);
   });
 
   it("cold-migrates by stopping the VM, copying its local disk, and booting it on the destination", () => {
     const { infra, world, at, runUntil, log } = cluster();
     at(100_000, () => infra.migrateVm("a", "h2", "cold"));
-    const copyMs = Math.round(((100 * 1024) / MIGRATION_DEFAULTS.bandwidthMBps) * 1000);
+    const copyMs = Math.round(((100 * 1024) / MIGRATION_DEFAULTS.bandwidthMiBps) * 1000);
     runUntil(100_000 + copyMs - 1);
     expect(world.vms.get("a")).toMatchObject({ host: "h1", state: "down" });
     runUntil(100_000 + copyMs);

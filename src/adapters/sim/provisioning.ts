@@ -1,7 +1,7 @@
 import { distribution, type Distribution } from "../../kernel/distributions.js";
 import type { Random } from "../../kernel/random.js";
 import type { DiskKind } from "../../model/events.js";
-import type { ProvisioningConfig } from "../../scenario/resolve.js";
+import type { ProvisioningConfig, StateRestoreConfig } from "../../scenario/resolve.js";
 
 /**
  * How long a VM takes from being assigned to a host until it runs, by where its disk lives:
@@ -12,6 +12,9 @@ import type { ProvisioningConfig } from "../../scenario/resolve.js";
  *   System", CCGrid 2009); the transfer is image size / link bandwidth.
  * - local RAID (VPS): boot.
  * - volume (persistent-ha): attach the volume, boot.
+ *
+ * The replacement of a lost VM (`users.stateRestore`) then restores the VM's state from a backup:
+ * a time drawn from its own stream (`restore`), or the VM's disk size over the backup bandwidth.
  *
  * Defaults and their sources: `src/scenario/defaults.ts`.
  */
@@ -26,13 +29,22 @@ export class Provisioning {
   private readonly imageCache: boolean;
   /** Hosts that hold the image (Eucalyptus' node cache); survives host failures. */
   private readonly cached = new Set<string>();
+  private readonly restore: { hours: Distribution } | { backupMBps: number } | null;
 
-  constructor(config: ProvisioningConfig, private readonly random: Random) {
+  constructor(config: ProvisioningConfig, private readonly random: Random, restore: StateRestoreConfig | null = null, private readonly restoreRandom: Random | null = null) {
+    this.restore = restore === null ? null : "hours" in restore ? { hours: distribution(restore.hours) } : restore;
     this.boot = distribution(config.bootSeconds);
     this.keyInjection = distribution(config.keyInjectionSeconds);
     this.volumeAttach = distribution(config.volumeAttachSeconds);
-    this.imageTransferMs = ((config.imageGiB * MIB_PER_GIB) / config.imageTransferMBps) * 1000;
+    this.imageTransferMs = ((config.imageGiB * MIB_PER_GIB) / config.imageTransferMiBps) * 1000;
     this.imageCache = config.imageCache;
+  }
+
+  /** Milliseconds to restore the state of a lost VM with a disk of `diskGiB` on its replacement (0 without `stateRestore`). */
+  restoreMs(diskGiB: number): number {
+    if (this.restore === null) return 0;
+    const hours = "hours" in this.restore ? this.restore.hours.sample(this.restoreRandom!) : (diskGiB * 2 ** 30) / (this.restore.backupMBps * 1e6) / 3600;
+    return Math.round(hours * 3_600_000);
   }
 
   /** Milliseconds from assignment to running for a (re)boot of a VM with this disk on this host. */

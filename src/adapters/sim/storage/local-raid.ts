@@ -15,8 +15,11 @@ import type { Simulation } from "../simulation.js";
  *   disk's worth of data at `rebuildMBps` (md's resync rate under load; its default ceiling,
  *   `speed_limit_max`, is 200 MB/s). Until the rebuild finishes the disk still counts as missing;
  * - when more disks are missing than the level tolerates, the array and all local data on the
- *   host are lost (`arrayLost`); it is recreated, empty, on the disks that work, and a replaced
- *   disk with no intact disk to copy from joins it empty.
+ *   host are lost (`arrayLost`). The host then has no local disk for VMs (the controller places
+ *   none there) until every failed disk has been replaced: the array is then recreated, whole and
+ *   empty (`arrayRecreated`), with nothing to rebuild. A disk failing meanwhile loses nothing more: only
+ *   an array that exists can be lost, so `arraysLost` counts losses of arrays that were whole
+ *   when created, as an MTTDL needs.
  *
  * The disk size is the host's usable `diskGiB` spread over the data disks of the level.
  */
@@ -57,11 +60,17 @@ export class LocalRaid {
   react(event: DomainEvent): void {
     if (event.type === "diskFailed") {
       const host = this.world.hosts.get(event.host)!;
+      if (host.arrayLostAt !== null) return; // no array to lose until it is recreated
       const level = raidLevel(this.config, host.diskUp.length);
       const missing = host.diskUp.filter((up, d) => !up || host.raidRebuilding[d]).length;
       if (missing > raidTolerance(level, host.diskUp.length)) this.sim.emit({ type: "arrayLost", host: host.id });
     } else if (event.type === "diskReplaced") {
       const host = this.world.hosts.get(event.host)!;
+      if (host.arrayLostAt !== null) {
+        // A disk of a lost array: nothing to copy; the last one back recreates the array.
+        if (host.diskUp.every(Boolean)) this.sim.emit({ type: "arrayRecreated", host: host.id });
+        return;
+      }
       const level = raidLevel(this.config, host.diskUp.length);
       const source = host.diskUp.some((up, d) => up && d !== event.disk && !host.raidRebuilding[d]);
       if (level === 0 || !source) return; // nothing to copy: it joins the array empty
