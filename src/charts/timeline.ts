@@ -22,6 +22,8 @@ const MARKERS: Partial<Record<EventType, { row: string; kind: TimelineMarker["ki
   diskFailed: { row: "disk failed", kind: "failure" },
   sanFailed: { row: "SAN out", kind: "failure" },
   sanRepaired: { row: "SAN back", kind: "recovery" },
+  storageFailed: { row: "storage out", kind: "failure" },
+  storageRepaired: { row: "storage back", kind: "recovery" },
   arrayLost: { row: "RAID array lost", kind: "failure" },
   vmLost: { row: "VM lost", kind: "failure" },
   volumeLost: { row: "volume lost", kind: "failure" },

@@ -150,6 +150,7 @@ export class Controller {
       case "vmTerminated":
       case "rebuildFinished":
       case "sanRepaired":
+      case "storageRepaired":
         this.retryWaiting();
         break;
     }
@@ -263,6 +264,8 @@ export class Controller {
     if (vm === undefined || vm.migration !== null) return true;
     if (!elsewhere && (vm.state === "booting" || vm.state === "running")) return true;
     if (vm.volume !== null && !volumeAvailable(world, world.volumes.get(vm.volume)!)) return false;
+    // No new volume while the storage service (or the SAN) is out: it cannot be created.
+    if (vm.disk === "volume" && vm.volume === null && (world.storageOut?.cluster === true || !world.sanUp)) return false;
     if (vm.state === "down") {
       const host = world.hosts.get(vm.host!)!;
       if (host.up && !host.isolated && !host.maintenance) {

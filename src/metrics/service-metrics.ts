@@ -118,7 +118,8 @@ export const serviceMetrics: Projection<State, ServiceMetrics> = {
         if (!vm.reserved) reserve(s, vm, 1);
         break;
       }
-      case "vmStarted": {
+      case "vmStarted":
+      case "vmResumed": {
         const vm = s.vms.get(e.vm)!;
         if (vm.firstStart === null) {
           vm.firstStart = e.t;

@@ -42,6 +42,8 @@ export const SUMMARY_METRICS: readonly MetricDefinition[] = [
   },
   path("copiesLost", "volume copies lost"),
   path("rebuildHours", "hours of replica rebuilds"),
+  path("storageOutageHours", "hours of storage-service outage"),
+  path("storageStalls", "VMs stopped by an unreachable volume"),
   path("cost.userUsdPerVmMonth", "USD per VM-month (user)"),
   path("cost.providerUsdPerVmMonth", "USD per VM-month (provider)"),
   path("hostUtilization.vcpus", "share of vCPUs reserved"),

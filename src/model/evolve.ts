@@ -214,6 +214,19 @@ export function evolve(world: World, event: DomainEvent): World {
       world.sanUp = up;
       break;
     }
+    case "storageFailed":
+    case "storageRepaired": {
+      if (event.rack !== null && !world.racks.has(event.rack)) throw new EvolveError(event, `unknown rack ${event.rack}`);
+      const out = (world.storageOut ??= { cluster: false, racks: new Set() });
+      const wasOut = event.rack === null ? out.cluster : out.racks.has(event.rack);
+      const failed = event.type === "storageFailed";
+      const scope = event.rack === null ? "the storage service" : `the storage service in rack ${event.rack}`;
+      if (wasOut === failed) throw new EvolveError(event, `${scope} is already ${failed ? "out" : "up"}`);
+      if (event.rack === null) out.cluster = failed;
+      else if (failed) out.racks.add(event.rack);
+      else out.racks.delete(event.rack);
+      break;
+    }
     case "hostFailureDetected": {
       const host = hostIn(world, event, event.host);
       if (host.up && !host.isolated) throw new EvolveError(event, `host ${host.id} is up and reachable`);
@@ -275,6 +288,14 @@ export function evolve(world: World, event: DomainEvent): World {
       setVmState(vm, "running", event.t);
       vm.startedAt = event.t;
       if (vm.disk === "instance-store" || (vm.disk === "local-raid" && vm.dataSince === null)) vm.dataSince = event.t;
+      break;
+    }
+    case "vmResumed": {
+      const vm = vmIn(world, event, event.vm);
+      if (vm.state !== "down" || vm.migration !== null) throw new EvolveError(event, `VM ${vm.id} is ${vm.state}${vm.migration ? ", migrating" : ""}, not stalled`);
+      if (!world.hosts.get(vm.host!)!.up) throw new EvolveError(event, `host ${vm.host} is down`);
+      if (vm.volume === null || !volumeAvailable(world, world.volumes.get(vm.volume)!)) throw new EvolveError(event, `the volume of VM ${vm.id} is unreachable`);
+      setVmState(vm, "running", event.t);
       break;
     }
     case "migrationStarted": {

@@ -56,7 +56,18 @@ export const STORAGE_DEFAULTS = {
   spreadRacks: true,
   rebuildMBps: 100,
   recoveryDelayMinutes: 15,
+  guestTimeoutSeconds: 180,
 } as const;
+
+/**
+ * Storage-service outages (`failures.storage`): cluster-wide unless the scenario says `rack`; no
+ * outage process unless the scenario has one. A VM whose I/O stalls for more than 180 s needs a
+ * reboot (`storage.guestTimeoutSeconds`): VMware Tools sets Linux guests' SCSI disk timeout to
+ * 180 s so that guests ride out storage path failovers (VMware KB 1009465); the Linux default is
+ * 30 s (`/sys/block/sdX/device/timeout`), and virtio-blk guests on librbd have no timeout at all
+ * (librbd waits, `rados_osd_op_timeout` = 0) but their applications do — sweep it.
+ */
+export const STORAGE_OUTAGE_DEFAULTS = { scope: "cluster" } as const;
 
 /**
  * Local RAID (vps, ephemeral): RAID 1 on hosts with two or more disks, RAID 0 on one (`level`

@@ -58,6 +58,8 @@ export interface FailureConfig {
   rack: FailureProcessSpec | null;
   disk: FailureProcessSpec | null;
   san: FailureProcessSpec | null;
+  /** Storage-service outages, of the whole service or of each rack's part. */
+  storage: (FailureProcessSpec & { scope: "cluster" | "rack" }) | null;
   isolation: FailureProcessSpec | null;
   /** Failures replayed from a trace (empty: none). */
   trace: FailureRow[];
@@ -84,6 +86,8 @@ export interface StorageConfig {
    */
   rebuildHours: DistributionSpec | null;
   recoveryDelayMinutes: number;
+  /** A VM stalled longer than this by a storage outage needs a reboot (ms). */
+  guestTimeoutMs: number;
 }
 
 export interface LocalRaidConfig {
@@ -134,6 +138,7 @@ export function resolveScenario(scenario: Scenario): RunConfig {
       rack: f?.rack ?? null,
       disk: f?.disk ?? null,
       san: f?.san ?? null,
+      storage: f?.storage ?? null,
       isolation: f?.isolation ?? null,
       trace: f?.trace ?? [],
     },
@@ -152,6 +157,7 @@ export function resolveScenario(scenario: Scenario): RunConfig {
       rebuildMBps: s.rebuildMBps ?? STORAGE_DEFAULTS.rebuildMBps,
       rebuildHours: s.rebuildHours ?? null,
       recoveryDelayMinutes: s.recoveryDelayMinutes ?? STORAGE_DEFAULTS.recoveryDelayMinutes,
+      guestTimeoutMs: Math.round((s.guestTimeoutSeconds ?? STORAGE_DEFAULTS.guestTimeoutSeconds) * MS_PER_SECOND),
     },
     localRaid: { level: s.localRaid?.level ?? LOCAL_RAID_DEFAULTS.level, rebuildMBps: s.localRaid?.rebuildMBps ?? LOCAL_RAID_DEFAULTS.rebuildMBps },
     migration,

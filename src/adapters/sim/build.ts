@@ -3,12 +3,14 @@ import { distribution } from "../../kernel/distributions.js";
 import { hoursToMs, MS_PER_MINUTE } from "../../kernel/time.js";
 import type { ServiceModel } from "../../model/events.js";
 import type { RunConfig } from "../../scenario/resolve.js";
-import { failureCauses, HOST_FAILURE_CAUSES, startFailureProcess, startFailureTrace } from "./failures.js";
+import type { Random } from "../../kernel/random.js";
+import { failureCauses, HOST_FAILURE_CAUSES, type FailureCauseModel, startFailureProcess, startFailureTrace } from "./failures.js";
 import { SimulatedInfrastructure } from "./infrastructure.js";
 import { Provisioning } from "./provisioning.js";
 import { Simulation } from "./simulation.js";
 import { LocalRaid } from "./storage/local-raid.js";
 import { ReplicatedStorage } from "./storage/replicated.js";
+import { StorageOutages } from "./storage/outages.js";
 import { San } from "./storage/san.js";
 import type { VolumeStorage } from "./storage/volume-storage.js";
 import { startWorkload } from "./workload.js";
@@ -46,7 +48,11 @@ export function buildSimulation(config: RunConfig, seed: number, serviceModel: S
   );
   const controller = new Controller(infrastructure, config.controller);
   sim.subscribe((event) => controller.observe(event));
-  if (storage) sim.onEvent((event) => storage.react(event));
+  if (storage) {
+    sim.onEvent((event) => storage.react(event));
+    const outages = new StorageOutages(sim, config.storage.guestTimeoutMs);
+    sim.onEvent((event) => outages.react(event));
+  }
   if (raid) sim.onEvent((event) => raid.react(event));
   sim.onEvent((event) => infrastructure.react(event));
   sim.onEvent((event) => controller.react(event));
@@ -64,17 +70,20 @@ export function buildSimulation(config: RunConfig, seed: number, serviceModel: S
   const rackCauses = failureCauses({ outage: f.rack ?? undefined }, ["outage"] as const);
   const diskCauses = failureCauses({ failure: f.disk ?? undefined }, ["failure"] as const);
   const sanCauses = failureCauses({ outage: f.san ?? undefined }, ["outage"] as const);
+  const storageCauses = failureCauses({ outage: f.storage ?? undefined }, ["outage"] as const);
   const isolationCauses = failureCauses({ partition: f.isolation ?? undefined }, ["partition"] as const);
   const failures = sim.random.fork("failures");
   sim.scheduler.schedule(0, () => {
     sim.emit({ type: "runStarted", serviceModel, prices: config.prices });
     startFailureProcess(sim, failures, "san", sanCauses, () => sim.emit({ type: "sanFailed" }), () => sim.emit({ type: "sanRepaired" }));
+    if (f.storage?.scope === "cluster") startStorageOutages(sim, failures, storageCauses, null);
     const racks = new Set<string>();
     for (const host of config.hosts) {
       if (!racks.has(host.rack)) {
         racks.add(host.rack);
         const rack = host.rack;
         startFailureProcess(sim, failures, `rack/${rack}`, rackCauses, () => sim.emit({ type: "rackFailed", rack }), () => sim.emit({ type: "rackRepaired", rack }));
+        if (f.storage?.scope === "rack") startStorageOutages(sim, failures, storageCauses, rack);
       }
       sim.emit({ type: "hostAdded", host: host.id, rack: host.rack, vcpus: host.vcpus, memoryGiB: host.memoryGiB, diskGiB: host.diskGiB, disks: host.disks });
       startFailureProcess(
@@ -109,6 +118,14 @@ export function buildSimulation(config: RunConfig, seed: number, serviceModel: S
     scheduleMaintenance(sim, config, controller);
   }, null);
   return { sim, controller };
+}
+
+/**
+ * The storage service's outages, of the whole service (`rack` null) or of its part in one rack,
+ * each from its own stream (`failures/storage/outage`, `failures/storage/<rack>/outage`).
+ */
+function startStorageOutages(sim: Simulation, failures: Random, causes: FailureCauseModel<"outage">[], rack: string | null): void {
+  startFailureProcess(sim, failures, rack === null ? "storage" : `storage/${rack}`, causes, () => sim.emit({ type: "storageFailed", rack }), () => sim.emit({ type: "storageRepaired", rack }));
 }
 
 /** The scenario's maintenance: a rolling upgrade over its hosts, and single windows. */
