@@ -101,6 +101,11 @@ export class Controller {
     switch (event.type) {
       case "vmRequested": {
         const vm = world.vms.get(event.vm)!;
+        // A volume cannot be made while the storage service is out everywhere: the request waits for it.
+        if (vm.disk === "volume" && !this.port.canCreateVolume()) {
+          this.waiting.push(vm.id);
+          break;
+        }
         const plan = this.plan(vm, true);
         if ("host" in plan) this.port.startVm(vm.id, plan.host);
         else if (this.powerSave && isCapacityRefusal(plan) && this.canWake()) this.waiting.push(vm.id);
@@ -236,7 +241,7 @@ export class Controller {
       const now = this.port.world.vms.get(vmId);
       if (now?.state !== "down" || now.host !== host.id) return;
       const elsewhere = failures >= 2 && now.volume !== null ? hostOf(this.plan(now, false, [host.id])) : null;
-      if (elsewhere !== null) this.port.startVm(vmId, elsewhere);
+      if (elsewhere !== null && volumeAvailable(this.port.world, this.port.world.volumes.get(now.volume!)!)) this.port.startVm(vmId, elsewhere);
       else this.placeOrWait(vmId);
     });
   }
@@ -265,7 +270,7 @@ export class Controller {
     if (!elsewhere && (vm.state === "booting" || vm.state === "running")) return true;
     if (vm.volume !== null && !volumeAvailable(world, world.volumes.get(vm.volume)!)) return false;
     // No new volume while the storage service (or the SAN) is out: it cannot be created.
-    if (vm.disk === "volume" && vm.volume === null && (world.storageOut?.cluster === true || !world.sanUp)) return false;
+    if (vm.disk === "volume" && vm.volume === null && !this.port.canCreateVolume()) return false;
     if (vm.state === "down") {
       const host = world.hosts.get(vm.host!)!;
       if (host.up && !host.isolated && !host.maintenance) {

@@ -45,6 +45,8 @@ interface Transfer {
 
 const BYTES_PER_GIB = 2 ** 30;
 const PICK_TRIES = 32;
+const NO_HOSTS: ReadonlySet<string> = new Set();
+const NO_RACKS: Set<string> = new Set();
 
 export class ReplicatedStorage {
   private readonly world: World;
@@ -69,6 +71,13 @@ export class ReplicatedStorage {
     this.bytesPerMs = (config.rebuildMBps * 1e6) / 1000;
     this.rebuildTime = config.rebuildHours ? distribution(config.rebuildHours) : null;
     this.rebuildRandom = random.fork("rebuild");
+  }
+
+  /** Some host can take a copy (up, in, a working disk, served by the storage service). */
+  canCreateVolume(): boolean {
+    if (this.world.storageOut?.cluster) return false;
+    for (const host of this.hosts) if (canTake(this.world, host, NO_HOSTS, false, NO_RACKS)) return true;
+    return false;
   }
 
   /**

@@ -1,0 +1,48 @@
+import { describe, expect, it } from "vitest";
+import { simulate } from "../simulate.js";
+import { loadScenarioObject } from "../../../scenario/load.js";
+import type { DomainEvent } from "../../../model/events.js";
+
+/** One VM on replicated storage, and storage-service outages from a trace-like fixed process. */
+function run(outageHours: number, storage: Record<string, unknown> = {}, scope: "cluster" | "rack" = "cluster") {
+  const scenario = {
+    name: "outage",
+    durationHours: 30,
+    cluster: { hosts: [{ name: "h", count: 3, racks: 3, vcpus: 2, memoryGiB: 8, diskGiB: 100 }] },
+    workload: { sizes: [{ name: "one", vcpus: 1, memoryGiB: 1, diskGiB: 10 }], fleet: 1 },
+    provisioning: { bootSeconds: 60, volumeAttachSeconds: 0 },
+    failures: { storage: { scope, timeToFailureHours: 10, timeToRepairHours: outageHours } },
+    storage,
+  };
+  const events: DomainEvent[] = [];
+  simulate(loadScenarioObject(scenario).config, 1, "persistent-ha", { check: true, observe: (e) => events.push(e) });
+  return events.filter((e) => e.type.startsWith("storage") || e.type.startsWith("vm") && e.type !== "vmRequested").map((e) => `${e.t / 1000}s ${e.type}${"cause" in e ? `:${e.cause}` : ""}`);
+}
+
+describe("a storage-service outage", () => {
+  it("stalls the running VM, which resumes without a boot when the outage is shorter than the guest's I/O timeout", () => {
+    expect(run(100 / 3600)).toEqual([
+      "0s vmPlaced",
+      "60s vmStarted",
+      "36000s storageFailed",
+      "36000s vmDown:storage",
+      "36100s storageRepaired",
+      "36100s vmResumed",
+      "72100s storageFailed",
+      "72100s vmDown:storage",
+      "72200s storageRepaired",
+      "72200s vmResumed",
+    ]);
+  });
+
+  it("reboots the VM after an outage longer than the timeout", () => {
+    expect(run(200 / 3600).slice(2, 7)).toEqual(["36000s storageFailed", "36000s vmDown:storage", "36200s storageRepaired", "36200s vmRebooted", "36260s vmStarted"]);
+    expect(run(200 / 3600, { guestTimeoutSeconds: 300 }).slice(2, 6)).toEqual(["36000s storageFailed", "36000s vmDown:storage", "36200s storageRepaired", "36200s vmResumed"]);
+  });
+
+  it("in one rack leaves a VM whose volume has copies in other racks running", () => {
+    const events = run(1, {}, "rack");
+    expect(events.filter((e) => e.includes("storageFailed"))).toHaveLength(6);
+    expect(events.filter((e) => e.includes("vmDown"))).toEqual([]);
+  });
+});
