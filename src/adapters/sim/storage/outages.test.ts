@@ -4,14 +4,14 @@ import { loadScenarioObject } from "../../../scenario/load.js";
 import type { DomainEvent } from "../../../model/events.js";
 
 /** One VM on replicated storage, and storage-service outages from a trace-like fixed process. */
-function run(outageHours: number, storage: Record<string, unknown> = {}, scope: "cluster" | "rack" = "cluster") {
+function run(outageHours: unknown, storage: Record<string, unknown> = {}, scope: "cluster" | "rack" = "cluster", upHours: unknown = 10) {
   const scenario = {
     name: "outage",
     durationHours: 30,
     cluster: { hosts: [{ name: "h", count: 3, racks: 3, vcpus: 2, memoryGiB: 8, diskGiB: 100 }] },
     workload: { sizes: [{ name: "one", vcpus: 1, memoryGiB: 1, diskGiB: 10 }], fleet: 1 },
     provisioning: { bootSeconds: 60, volumeAttachSeconds: 0 },
-    failures: { storage: { scope, timeToFailureHours: 10, timeToRepairHours: outageHours } },
+    failures: { storage: { scope, timeToFailureHours: upHours, timeToRepairHours: outageHours } },
     storage,
   };
   const events: DomainEvent[] = [];
@@ -40,9 +40,19 @@ describe("a storage-service outage", () => {
     expect(run(200 / 3600, { guestTimeoutSeconds: 300 }).slice(2, 6)).toEqual(["36000s storageFailed", "36000s vmDown:storage", "36200s storageRepaired", "36200s vmResumed"]);
   });
 
-  it("in one rack leaves a VM whose volume has copies in other racks running", () => {
-    const events = run(1, {}, "rack");
-    expect(events.filter((e) => e.includes("storageFailed"))).toHaveLength(6);
-    expect(events.filter((e) => e.includes("vmDown"))).toEqual([]);
+  it("in one rack leaves a VM whose volume has copies in other racks running; in every rack at once, stalls it", () => {
+    const apart = run(0.1, {}, "rack", { type: "exponential", mean: 5 });
+    expect(apart.filter((e) => e.includes("storageFailed")).length).toBeGreaterThan(10);
+    expect(apart.filter((e) => e.includes("vmDown"))).toEqual([]);
+    // Fixed times: the three racks' services fail together, and the VM stalls until the first is back.
+    expect(run(100 / 3600, {}, "rack").slice(2, 9)).toEqual([
+      "36000s storageFailed",
+      "36000s storageFailed",
+      "36000s storageFailed",
+      "36000s vmDown:storage",
+      "36100s storageRepaired",
+      "36100s vmResumed",
+      "36100s storageRepaired",
+    ]);
   });
 });
