@@ -217,11 +217,11 @@ export function evolve(world: World, event: DomainEvent): World {
     case "storageFailed":
     case "storageRepaired": {
       if (event.rack !== null && !world.racks.has(event.rack)) throw new EvolveError(event, `unknown rack ${event.rack}`);
-      const out = (world.storageOut ??= { cluster: false, racks: new Set() });
-      const wasOut = event.rack === null ? out.cluster : out.racks.has(event.rack);
+      const wasOut = event.rack === null ? world.storageOut?.cluster === true : world.storageOut?.racks.has(event.rack) === true;
       const failed = event.type === "storageFailed";
       const scope = event.rack === null ? "the storage service" : `the storage service in rack ${event.rack}`;
       if (wasOut === failed) throw new EvolveError(event, `${scope} is already ${failed ? "out" : "up"}`);
+      const out = (world.storageOut ??= { cluster: false, racks: new Set() });
       if (event.rack === null) out.cluster = failed;
       else if (failed) out.racks.add(event.rack);
       else out.racks.delete(event.rack);
