@@ -24,6 +24,8 @@ const MARKERS: Partial<Record<EventType, { row: string; kind: TimelineMarker["ki
   sanRepaired: { row: "SAN back", kind: "recovery" },
   storageFailed: { row: "storage out", kind: "failure" },
   storageRepaired: { row: "storage back", kind: "recovery" },
+  storageNetworkFailed: { row: "storage path lost", kind: "failure" },
+  storageNetworkRepaired: { row: "storage path back", kind: "recovery" },
   arrayLost: { row: "RAID array lost", kind: "failure" },
   vmLost: { row: "VM lost", kind: "failure" },
   volumeLost: { row: "volume lost", kind: "failure" },

@@ -14,7 +14,9 @@ import { percentiles, type Percentiles } from "./service-metrics.js";
  * `storageOutages` storage-service outages (`storageFailed`, of the whole service or one rack's
  * part) and `storageOutageHours` their summed length (to the end of the run for one still under
  * way); `storageStalls` VMs stopped because their volume was unreachable (`vmDown` cause storage,
- * whatever made it so) and `stallsResumed` those that rode their stall out (`vmResumed`, no reboot).
+ * whatever made it so) and `stallsResumed` those that rode their stall out (`vmResumed`, no reboot);
+ * `storagePartitions` hosts cut off from the storage network (`storageNetworkFailed`) and
+ * `storagePathRestarts` VMs stalled on such a host that HA restarted on another (the restart response).
  */
 export interface StorageMetrics {
   volumesCreated: number;
@@ -35,6 +37,8 @@ export interface StorageMetrics {
   storageOutageHours: number;
   storageStalls: number;
   stallsResumed: number;
+  storagePartitions: number;
+  storagePathRestarts: number;
 }
 
 interface State {
@@ -59,10 +63,14 @@ interface State {
   outageMs: number;
   stalls: number;
   resumed: number;
+  partitions: number;
+  /** VMs stalled on a host cut off from the storage network, until they run again. */
+  stalledOnPath: Set<string>;
+  pathRestarts: number;
 }
 
 export const storageMetrics: Projection<State, StorageMetrics> = {
-  init: () => ({ t: 0, volumes: 0, volumeMs: 0, created: 0, lost: 0, volumesLost: 0, gbLost: 0, copiesLost: 0, started: new Map(), startedCount: 0, aborted: 0, rebuildMs: [], arraysLost: 0, raidStarted: new Map(), raidRebuildMs: [], outages: 0, outageSince: new Map(), outageMs: 0, stalls: 0, resumed: 0 }),
+  init: () => ({ t: 0, volumes: 0, volumeMs: 0, created: 0, lost: 0, volumesLost: 0, gbLost: 0, copiesLost: 0, started: new Map(), startedCount: 0, aborted: 0, rebuildMs: [], arraysLost: 0, raidStarted: new Map(), raidRebuildMs: [], outages: 0, outageSince: new Map(), outageMs: 0, stalls: 0, resumed: 0, partitions: 0, stalledOnPath: new Set(), pathRestarts: 0 }),
   apply(s, e, world) {
     s.volumeMs += s.volumes * (e.t - s.t);
     s.t = e.t;
@@ -124,13 +132,28 @@ export const storageMetrics: Projection<State, StorageMetrics> = {
         s.outageSince.delete(scope);
         break;
       }
+      case "storageNetworkFailed":
+        s.partitions++;
+        break;
       case "vmDown":
-        if (e.cause === "storage") s.stalls++;
+        if (e.cause === "storage") {
+          s.stalls++;
+          if (world.storageOut?.hosts.has(world.vms.get(e.vm)!.host!)) s.stalledOnPath.add(e.vm);
+        }
         break;
       case "vmResumed":
         s.resumed++;
+        s.stalledOnPath.delete(e.vm);
+        break;
+      case "vmPlaced":
+        if (s.stalledOnPath.delete(e.vm)) s.pathRestarts++;
+        break;
+      case "vmRebooted":
+      case "vmTerminated":
+        s.stalledOnPath.delete(e.vm);
         break;
       case "vmLost": {
+        s.stalledOnPath.delete(e.vm);
         const vm = world.vms.get(e.vm)!;
         if (e.cause === "array" && vm.disk === "local-raid") {
           s.lost++;
@@ -161,6 +184,8 @@ export const storageMetrics: Projection<State, StorageMetrics> = {
       storageOutageHours: msToHours(s.outageMs + [...s.outageSince.values()].reduce((sum, since) => sum + (s.t - since), 0)),
       storageStalls: s.stalls,
       stallsResumed: s.resumed,
+      storagePartitions: s.partitions,
+      storagePathRestarts: s.pathRestarts,
     };
   },
 };

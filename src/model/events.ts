@@ -227,6 +227,13 @@ export type DomainEventBody =
   | { type: "storageFailed"; rack: string | null }
   | { type: "storageRepaired"; rack: string | null }
   /**
+   * The host lost, or regained, its path to the storage network (`failures.storageNetwork`): it is
+   * alive and the controller reaches it, but its VMs' I/O does not get through, nor do the copies
+   * it holds serve anyone.
+   */
+  | { type: "storageNetworkFailed"; host: string }
+  | { type: "storageNetworkRepaired"; host: string }
+  /**
    * A VM whose I/O stalled in a storage outage (it went `vmDown`, cause `storage`, while running)
    * runs on where it was, without a boot: its volume came back within the guest's I/O timeout.
    */

@@ -1,6 +1,6 @@
 import type { DomainEvent } from "./events.js";
 import { HostsOfVms } from "./hosts-of-vms.js";
-import { localDiskGiB, volumeAvailable, type Host, type Vm, type Volume, type World } from "./world.js";
+import { localDiskGiB, volumeReachableFrom, type Host, type Vm, type Volume, type World } from "./world.js";
 
 export class InvariantViolation extends Error {
   constructor(readonly event: DomainEvent, reason: string) {
@@ -69,6 +69,10 @@ export class InvariantChecker {
         hosts.set(event.host, event);
         for (const id of this.world.hosts.get(event.host)!.copies) this.touchedVolumes.set(id, event);
         break;
+      case "storageNetworkFailed":
+        for (const id of this.world.hosts.get(event.host)!.vms) this.touchedVms.set(id, event);
+        for (const id of this.world.hosts.get(event.host)!.copies) this.touchedVolumes.set(id, event);
+        break;
       case "storageFailed":
       case "sanFailed":
         for (const id of this.world.volumes.keys()) this.touchedVolumes.set(id, event);
@@ -129,7 +133,7 @@ export class InvariantChecker {
   }
 
   private checkReachable(event: DomainEvent, vm: Vm, volume: Volume): void {
-    if ((vm.state === "booting" || vm.state === "running") && !volumeAvailable(this.world, volume)) {
+    if ((vm.state === "booting" || vm.state === "running") && !volumeReachableFrom(this.world, volume, vm.host!)) {
       throw new InvariantViolation(event, `VM ${vm.id} is ${vm.state} but its volume ${volume.id} is unreachable`);
     }
   }

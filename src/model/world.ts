@@ -126,7 +126,12 @@ export interface World {
    * part in these racks. Absent until the first outage, so that the state — and its hash — of a
    * run without storage outages is what it was before they were modelled.
    */
-  storageOut?: { cluster: boolean; racks: Set<string> };
+  storageOut?: {
+    cluster: boolean;
+    racks: Set<string>;
+    /** Hosts cut off from the storage network (`storageNetworkFailed`): alive, but no I/O to or from their storage gets through. */
+    hosts: Set<string>;
+  };
 }
 
 export function emptyWorld(): World {
@@ -208,13 +213,23 @@ export function volumeAvailable(world: World, volume: Volume): boolean {
   const out = world.storageOut;
   if (out?.cluster) return false;
   if (volume.kind === "san") return world.sanUp;
-  const racksOut = out !== undefined && out.racks.size > 0 ? out.racks : null;
+  const partial = out !== undefined && (out.racks.size > 0 || out.hosts.size > 0) ? out : null;
   for (const [id, copy] of volume.copies) {
     if (copy.state !== "intact") continue;
     const host = world.hosts.get(id)!;
-    if (host.up && (racksOut === null || !racksOut.has(host.rack))) return true;
+    if (host.up && (partial === null || (!partial.racks.has(host.rack) && !partial.hosts.has(id)))) return true;
   }
   return false;
+}
+
+/** Whether a VM on `host` can do I/O to the volume: it is available and the host has its path to the storage network. */
+export function volumeReachableFrom(world: World, volume: Volume, host: string): boolean {
+  return volumeAvailable(world, volume) && world.storageOut?.hosts.has(host) !== true;
+}
+
+/** Whether the host is cut off from the storage network. */
+export function cutOffFromStorage(world: World, host: string): boolean {
+  return world.storageOut?.hosts.has(host) === true;
 }
 
 /** Whether an intact copy of the volume is on a host that is up, whatever the storage service's state (a rebuild under way can go on reading it). */
@@ -226,7 +241,7 @@ export function copyOnUpHost(world: World, volume: Volume): boolean {
 /** Whether the storage service can serve copies held by this host: neither the whole service nor its part in the host's rack is out. */
 export function storageServes(world: World, host: Host): boolean {
   const out = world.storageOut;
-  return out === undefined || (!out.cluster && !out.racks.has(host.rack));
+  return out === undefined || (!out.cluster && !out.racks.has(host.rack) && !out.hosts.has(host.id));
 }
 
 /** Intact copies of a volume, wherever they are (a copy on a down host is intact, not lost). */

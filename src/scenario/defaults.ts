@@ -69,6 +69,9 @@ export const STORAGE_DEFAULTS = {
  */
 export const STORAGE_OUTAGE_DEFAULTS = { scope: "cluster" } as const;
 
+/** Compute–storage partitions (`failures.storageNetwork`): per host unless the scenario says `rack`. */
+export const STORAGE_NETWORK_DEFAULTS = { scope: "host" } as const;
+
 /**
  * Local RAID (vps, ephemeral): RAID 1 on hosts with two or more disks, RAID 0 on one (`level`
  * null); rebuild at 50 MB/s, a resync under load (md's `speed_limit_max` ceiling is 200 MB/s).
@@ -110,6 +113,10 @@ export const USERS_DEFAULTS = { replacementDelayHours: 0.25 } as const;
  * without heartbeats, then checks datastore heartbeats — VMware, "vSphere Availability", 2020);
  * it is fenced (STONITH) before its VMs restart elsewhere; an isolated host keeps its VMs running
  * (vSphere's default isolation response, "Disabled") and notices its isolation after 30 s.
+ * A VM stalled on a host that lost its storage paths is left to resume (`leave`: VM Component
+ * Protection is off by default in vSphere 6); with `restart` it is restarted on a host that
+ * reaches its storage after 320 s: vSphere's APD timeout (Misc.APDTimeout, 140 s) plus VMCP's
+ * default "delay for VM failover for APD" (3 min) — VMware, "vSphere Availability", 6.0.
  */
 export const HA_DEFAULTS = {
   heartbeatTimeoutSeconds: 30,
@@ -117,6 +124,8 @@ export const HA_DEFAULTS = {
   isolationResponse: "keepRunning",
   isolationDetectionSeconds: 30,
   admissionControlDomain: "host",
+  storagePathResponse: "leave",
+  storagePathTimeoutSeconds: 320,
 } as const;
 
 /** Placement: Eucalyptus' default `greedy` (first fit); power-save switches a host off after 30 idle minutes. */

@@ -60,6 +60,8 @@ export interface FailureConfig {
   san: FailureProcessSpec | null;
   /** Storage-service outages, of the whole service or of each rack's part. */
   storage: (FailureProcessSpec & { scope: "cluster" | "rack" }) | null;
+  /** Compute–storage partitions, per host or per rack. */
+  storageNetwork: (FailureProcessSpec & { scope: "host" | "rack" }) | null;
   isolation: FailureProcessSpec | null;
   /** Failures replayed from a trace (empty: none). */
   trace: FailureRow[];
@@ -139,6 +141,7 @@ export function resolveScenario(scenario: Scenario): RunConfig {
       disk: f?.disk ?? null,
       san: f?.san ?? null,
       storage: f?.storage ?? null,
+      storageNetwork: f?.storageNetwork ?? null,
       isolation: f?.isolation ?? null,
       trace: f?.trace ?? [],
     },
@@ -201,6 +204,7 @@ function controllerConfig(scenario: Scenario, maxMigrationsPerHost: number): Con
           }
         : null,
     maxMigrationsPerHost,
+    storagePath: { restart: scenario.ha.storagePathResponse === "restart", timeoutMs: Math.round(scenario.ha.storagePathTimeoutSeconds * MS_PER_SECOND) },
   };
 }
 

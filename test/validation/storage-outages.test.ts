@@ -115,4 +115,45 @@ describe("storage-service outages agree with the closed forms", () => {
       expect(m.storageStalls - m.stallsResumed).toBeLessThanOrEqual(5);
     }
   });
+
+  /**
+   * Compute–storage partitions (`failures.storageNetwork`, per host: exponential, mean Mp, cut
+   * off for an exponential R of mean rp), VMs on a SAN so that only the path matters, and a guest
+   * I/O timeout far above every stall. With the `restart` response after T, a VM's outage is R
+   * when R ≤ T (it resumes), else T and a boot b on another host; the next partition of the
+   * VM's host (its own, or the new one's) comes after a mean Mp either way (memoryless). So
+   * A = Mp / (Mp + rp·(1 − e^(−T/rp)) + b·e^(−T/rp)); with `leave`, A = Mp / (Mp + rp).
+   */
+  describe("partitions between hosts and the storage network", () => {
+    const Mp = 100;
+    const rp = 2;
+    const T = 1;
+    const b = 0.25;
+    const partitioned = (response: "restart" | "leave") =>
+      cluster({
+        cluster: { hosts: [{ name: "h", count: 40, vcpus: 2, memoryGiB: 8, diskGiB: 100 }] },
+        workload: { sizes: [{ name: "one", vcpus: 1, memoryGiB: 1, diskGiB: 10 }], fleet: 20 },
+        failures: { storageNetwork: { timeToFailureHours: exponential(Mp), timeToRepairHours: exponential(rp) } },
+        storage: { kind: "san", guestTimeoutSeconds: 1e9 },
+        ha: { storagePathResponse: response, storagePathTimeoutSeconds: T * 3600 },
+      });
+
+    it("restart after T: A = Mp / (Mp + rp·(1 − e^(−T/rp)) + b·e^(−T/rp))", () => {
+      const runs = seeds(8).map((seed) => simulateMetrics(partitioned("restart"), seed, "persistent-ha"));
+      const { mean, standardError } = replicationEstimate(runs.map((m) => m.availability!));
+      const expected = Mp / (Mp + rp * (1 - Math.exp(-T / rp)) + b * Math.exp(-T / rp));
+      expect(Math.abs(mean - expected)).toBeLessThan(4 * standardError);
+      // Leaving them would cost rp·e^(−T/rp) − b·e^(−T/rp) more per partition: far more than 4 standard errors.
+      expect(Math.abs(mean - Mp / (Mp + rp))).toBeGreaterThan(10 * standardError);
+      expect(runs.every((m) => m.storagePathRestarts > 0 && m.storagePartitions > 0)).toBe(true);
+    });
+
+    it("leave: A = Mp / (Mp + rp), and nothing is restarted", () => {
+      const runs = seeds(8).map((seed) => simulateMetrics(partitioned("leave"), seed, "persistent-ha"));
+      const { mean, standardError } = replicationEstimate(runs.map((m) => m.availability!));
+      expect(Math.abs(mean - Mp / (Mp + rp))).toBeLessThan(4 * standardError);
+      expect(runs.every((m) => m.storagePathRestarts === 0)).toBe(true);
+    });
+  });
 });
+

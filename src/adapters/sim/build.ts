@@ -71,6 +71,7 @@ export function buildSimulation(config: RunConfig, seed: number, serviceModel: S
   const diskCauses = failureCauses({ failure: f.disk ?? undefined }, ["failure"] as const);
   const sanCauses = failureCauses({ outage: f.san ?? undefined }, ["outage"] as const);
   const storageCauses = failureCauses({ outage: f.storage ?? undefined }, ["outage"] as const);
+  const partitionCauses = failureCauses({ partition: f.storageNetwork ?? undefined }, ["partition"] as const);
   const isolationCauses = failureCauses({ partition: f.isolation ?? undefined }, ["partition"] as const);
   const failures = sim.random.fork("failures");
   sim.scheduler.schedule(0, () => {
@@ -84,6 +85,10 @@ export function buildSimulation(config: RunConfig, seed: number, serviceModel: S
         const rack = host.rack;
         startFailureProcess(sim, failures, `rack/${rack}`, rackCauses, () => sim.emit({ type: "rackFailed", rack }), () => sim.emit({ type: "rackRepaired", rack }));
         if (f.storage?.scope === "rack") startStorageOutages(sim, failures, storageCauses, rack);
+        if (f.storageNetwork?.scope === "rack") {
+          const hosts = config.hosts.filter((h) => h.rack === rack).map((h) => h.id);
+          startStoragePartitions(sim, failures, partitionCauses, `storageNetwork/${rack}`, hosts);
+        }
       }
       sim.emit({ type: "hostAdded", host: host.id, rack: host.rack, vcpus: host.vcpus, memoryGiB: host.memoryGiB, diskGiB: host.diskGiB, disks: host.disks });
       startFailureProcess(
@@ -102,6 +107,7 @@ export function buildSimulation(config: RunConfig, seed: number, serviceModel: S
         () => sim.emit({ type: "hostIsolated", host: host.id }),
         () => sim.emit({ type: "hostReconnected", host: host.id }),
       );
+      if (f.storageNetwork?.scope === "host") startStoragePartitions(sim, failures, partitionCauses, `storageNetwork/${host.id}`, [host.id]);
       for (let disk = 0; disk < host.disks; disk++) {
         startFailureProcess(
           sim,
@@ -126,6 +132,18 @@ export function buildSimulation(config: RunConfig, seed: number, serviceModel: S
  */
 function startStorageOutages(sim: Simulation, failures: Random, causes: FailureCauseModel<"outage">[], rack: string | null): void {
   startFailureProcess(sim, failures, rack === null ? "storage" : `storage/${rack}`, causes, () => sim.emit({ type: "storageFailed", rack }), () => sim.emit({ type: "storageRepaired", rack }));
+}
+
+/** Partitions between hosts and the storage network: all of `hosts` (one host, or a rack's) cut off at once. */
+function startStoragePartitions(sim: Simulation, failures: Random, causes: FailureCauseModel<"partition">[], component: string, hosts: string[]): void {
+  startFailureProcess(
+    sim,
+    failures,
+    component,
+    causes,
+    () => hosts.forEach((host) => sim.emit({ type: "storageNetworkFailed", host })),
+    () => hosts.forEach((host) => sim.emit({ type: "storageNetworkRepaired", host })),
+  );
 }
 
 /** The scenario's maintenance: a rolling upgrade over its hosts, and single windows. */

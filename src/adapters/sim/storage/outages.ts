@@ -1,10 +1,12 @@
 import type { DomainEvent } from "../../../model/events.js";
-import { volumeAvailable, type World } from "../../../model/world.js";
+import { volumeReachableFrom, type World } from "../../../model/world.js";
 import type { Simulation } from "../simulation.js";
 
 /**
- * What a storage-service outage (`storageFailed`, `failures.storage`) does to the VMs whose
- * volumes it makes unreachable: their I/O stalls. A stalled VM does no work (it is `vmDown`,
+ * What a storage-service outage (`storageFailed`, `failures.storage`) or a host cut off from the
+ * storage network (`storageNetworkFailed`, `failures.storageNetwork`) does to the VMs whose
+ * volumes it makes unreachable: their I/O stalls (and a live migration towards a host cut off is
+ * given up: `migrationAborted`, failed). A stalled VM does no work (it is `vmDown`,
  * cause `storage`, for as long as the stall lasts: availability counts it down). When the
  * volume is reachable again:
  *
@@ -16,7 +18,9 @@ import type { Simulation } from "../simulation.js";
  *   booting when the stall began.
  *
  * The default timeout and its source are in `src/scenario/defaults.ts` (`guestTimeoutSeconds`).
- * Stalls that a host or disk failure causes (the last reachable copy gone) keep the reboot.
+ * Stalls that a host or disk failure causes (the last reachable copy gone) keep the reboot. What
+ * HA does meanwhile about a VM stalled on a host cut off from the storage network (restart it
+ * elsewhere after a timeout, or leave it) is the controller's `storagePathResponse`.
  */
 export class StorageOutages {
   private readonly world: World;
@@ -28,8 +32,17 @@ export class StorageOutages {
   }
 
   react(event: DomainEvent): void {
-    if (event.type === "storageFailed") this.stall();
-    else if (event.type === "storageRepaired") this.resume(event.t);
+    if (event.type === "storageFailed" || event.type === "storageNetworkFailed") {
+      if (event.type === "storageNetworkFailed") this.abortMigrationsTo(event.host);
+      this.stall();
+    } else if (event.type === "storageRepaired" || event.type === "storageNetworkRepaired") this.resume(event.t);
+  }
+
+  private abortMigrationsTo(host: string): void {
+    for (const id of [...this.world.hosts.get(host)!.incoming]) {
+      const vm = this.world.vms.get(id)!;
+      if (vm.volume !== null) this.sim.emit({ type: "migrationAborted", vm: id, reason: "failed" });
+    }
   }
 
   /** Every booting or running VM on an up host whose volume the outage made unreachable stalls. */
@@ -37,7 +50,7 @@ export class StorageOutages {
     const world = this.world;
     for (const vm of world.vms.values()) {
       if (vm.volume === null || (vm.state !== "booting" && vm.state !== "running") || !world.hosts.get(vm.host!)!.up) continue;
-      if (volumeAvailable(world, world.volumes.get(vm.volume)!)) continue;
+      if (volumeReachableFrom(world, world.volumes.get(vm.volume)!, vm.host!)) continue;
       const running = vm.state === "running";
       this.sim.emit({ type: "vmDown", vm: vm.id, cause: "storage" });
       if (running) this.stalled.set(vm.id, vm.since);
@@ -54,7 +67,7 @@ export class StorageOutages {
         this.stalled.delete(id);
         continue;
       }
-      if (!volumeAvailable(world, world.volumes.get(vm.volume!)!)) continue; // still stalled (another outage)
+      if (!volumeReachableFrom(world, world.volumes.get(vm.volume!)!, vm.host!)) continue; // still stalled (another outage)
       this.stalled.delete(id);
       // A host that went down meanwhile took the guest's memory with it: that VM boots again.
       const host = world.hosts.get(vm.host!)!;
