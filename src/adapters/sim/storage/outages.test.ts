@@ -55,4 +55,32 @@ describe("a storage-service outage", () => {
       "36100s storageRepaired",
     ]);
   });
+
+  it("on a host cut off from the storage network: with restart, the stalled VM boots on another host after the timeout; with leave, it waits for the path", () => {
+    const partition = (response: "restart" | "leave") => {
+      const scenario = {
+        name: "partition",
+        durationHours: 30,
+        cluster: { hosts: [{ name: "h", count: 4, vcpus: 2, memoryGiB: 8, diskGiB: 100 }] },
+        workload: { sizes: [{ name: "one", vcpus: 1, memoryGiB: 1, diskGiB: 10 }], fleet: 1 },
+        provisioning: { bootSeconds: 60, volumeAttachSeconds: 0 },
+        storage: { kind: "san" },
+        failures: { storageNetwork: { timeToFailureHours: { type: "uniform", min: 5, max: 25 }, timeToRepairHours: 1 } },
+        ha: { storagePathResponse: response },
+      };
+      const events: DomainEvent[] = [];
+      const { metrics } = simulate(loadScenarioObject(scenario).config, 1, "persistent-ha", { check: true, observe: (e) => events.push(e) });
+      const stall = events.find((e) => e.type === "vmDown")!;
+      const next = events.find((e) => e.seq > stall.seq && e.type.startsWith("vm"))!;
+      return { stall, next, restarts: metrics.storagePathRestarts };
+    };
+    const restart = partition("restart");
+    expect(restart.stall).toMatchObject({ type: "vmDown", cause: "storage" });
+    expect(restart.next).toMatchObject({ type: "vmPlaced", t: restart.stall.t + 320_000 });
+    expect(restart.restarts).toBeGreaterThan(0);
+    const leave = partition("leave");
+    expect(leave.stall).toEqual(restart.stall);
+    expect(leave.next).toMatchObject({ type: "vmRebooted", t: leave.stall.t + 3_600_000 }); // back after an hour: past the guest timeout
+    expect(leave.restarts).toBe(0);
+  });
 });
