@@ -20,8 +20,9 @@ describe("replay", () => {
   const dir = tempDir();
 
   it("verifies a run recorded before a metric was added on the metrics it recorded, and still finds a changed one", () => {
+    let n = 0;
     const verify = (edit: (metrics: Record<string, unknown>) => void) => {
-      const store = EventStore.open(join(dir, `older-metrics-${Math.random().toString(36).slice(2)}.db`));
+      const store = EventStore.open(join(dir, `older-metrics-${n++}.db`));
       const runId = store.beginRun(
         { scenarioName: "p", scenarioFile: null, scenarioYaml: "", scenarioJson: "{}", scenarioHash: "h", seed: 0, serviceModel: "vps", packageVersion: "t", gitCommit: null, eventsStored: true },
         "now",

@@ -48,7 +48,8 @@ export const PROVISIONING_DEFAULTS = {
  * Replicated volumes: Ceph's default pool size (3 copies, spread over racks by its CRUSH rule);
  * rebuild at 100 MB/s per target host (about a 1 Gbit/s link or one disk's sequential write); a
  * down host marked out after 15 min (GFS waits 15 min, Ford et al., OSDI'10; Ceph's
- * mon_osd_down_out_interval is 10 min).
+ * mon_osd_down_out_interval is 10 min); a VM stalled by a storage outage for more than
+ * `guestTimeoutSeconds` reboots (180 s, see `STORAGE_OUTAGE_DEFAULTS`).
  */
 export const STORAGE_DEFAULTS = {
   kind: "replicated",
