@@ -141,7 +141,7 @@ describe("evolve", () => {
       { t: 10, body: { type: "storageFailed", rack: "r1" } },
       { t: 10, body: { type: "vmDown", vm: "a", cause: "storage" } },
     ]);
-    expect(world.storageOut).toEqual({ cluster: false, racks: new Set(["r1"]) });
+    expect(world.storageOut).toEqual({ cluster: false, racks: new Set(["r1"]), hosts: new Set() });
     expect(() => evolve(world, { seq: 9, t: 20, type: "vmResumed", vm: "a" })).toThrow(/unreachable/);
     expect(() => evolve(world, { seq: 9, t: 20, type: "storageFailed", rack: "r1" })).toThrow(/already out/);
     expect(() => evolve(world, { seq: 9, t: 20, type: "storageRepaired", rack: null })).toThrow(/already up/);
