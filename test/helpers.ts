@@ -91,7 +91,16 @@ export const smallScenario = (hosts: number, racks: number, fleet: number, rateP
     rack: { timeToFailureHours: { type: "exponential", mean: 1000 }, timeToRepairHours: 2 },
     disk: { timeToFailureHours: { type: "exponential", mean: harsh ? 200 : 3000 }, timeToRepairHours: 24 },
     ...(storageKind === "san" ? { san: { timeToFailureHours: { type: "exponential", mean: harsh ? 100 : 1000 }, timeToRepairHours: 1 } } : {}),
+    // Storage-service outages of a few minutes, about the guests' I/O timeout: some stalls resumed, some rebooted.
+    ...(storageKind === "mirror"
+      ? {}
+      : {
+          storage: { scope: harsh && storageKind === "replicated" ? "rack" : "cluster", timeToFailureHours: { type: "exponential", mean: harsh ? 100 : 1000 }, timeToRepairHours: { type: "exponential", mean: 0.05 } },
+          storageNetwork: { scope: harsh ? "rack" : "host", timeToFailureHours: { type: "exponential", mean: harsh ? 200 : 2000 }, timeToRepairHours: { type: "exponential", mean: 0.2 } },
+        }),
   },
+  // Harsh: VMs stalled on a host cut off from the storage are restarted elsewhere after 5 minutes.
+  ha: harsh ? { storagePathResponse: "restart", storagePathTimeoutSeconds: 300 } : {},
   storage: storageKind === "replicated" ? { replicas: Math.min(3, racks), rebuildMBps: harsh ? 1 : 20 } : { kind: storageKind, rebuildMBps: harsh ? 1 : 20 },
   workload: {
     sizes: [

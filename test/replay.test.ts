@@ -19,6 +19,34 @@ import { smallScenario, tempDir, testProvenance } from "./helpers.js";
 describe("replay", () => {
   const dir = tempDir();
 
+  it("verifies a run recorded before a metric was added on the metrics it recorded, and still finds a changed one", () => {
+    let n = 0;
+    const verify = (edit: (metrics: Record<string, unknown>) => void) => {
+      const store = EventStore.open(join(dir, `older-metrics-${n++}.db`));
+      const runId = store.beginRun(
+        { scenarioName: "p", scenarioFile: null, scenarioYaml: "", scenarioJson: "{}", scenarioHash: "h", seed: 0, serviceModel: "vps", packageVersion: "t", gitCommit: null, eventsStored: true },
+        "now",
+      );
+      const sim = new Simulation(0);
+      const live: DomainEvent[] = [];
+      const writer = new EventWriter(store, runId, 100);
+      sim.subscribe((e) => {
+        live.push(e);
+        writer.add(encodeEvent(e));
+      });
+      sim.emit({ type: "runStarted", serviceModel: "vps", prices: PRICES_2008 });
+      sim.emit({ type: "runEnded" });
+      const metrics = JSON.parse(JSON.stringify(project(runMetrics, live))) as Record<string, unknown>;
+      edit(metrics);
+      store.completeRun(runId, writer.takeBuffered(), { eventCount: live.length, finalT: 0, stateHash: hashWorld(sim.world), logHash: "-", metrics: metrics as never }, "end");
+      const report = replayRun(store, store.getRun(runId)!, { verify: true });
+      store.close();
+      return report.divergence;
+    };
+    expect(verify((m) => delete m.storageOutages)).toBeNull();
+    expect(verify((m) => (m.dataLossEvents = 1))?.reason).toMatch(/metrics/);
+  });
+
   it("rebuilds exactly the live state and metrics from any stored event sequence", () => {
     let n = 0;
     fc.assert(

@@ -1,5 +1,5 @@
 import type { DomainEvent } from "../model/events.js";
-import { fits, hostsBroughtUpBy, hostsDownedBy, schedulable, volumeAvailable, type Host, type Vm, type World } from "../model/world.js";
+import { cutOffFromStorage, fits, hostsBroughtUpBy, hostsDownedBy, schedulable, volumeAvailable, type Host, type Vm, type World } from "../model/world.js";
 import { CapacityIndex } from "../placement/capacity-index.js";
 import { admits, AntiAffinityGroups, NO_CONSTRAINTS, place, reserveCovered, type ConstrainedRequest, type PlacementConstraints } from "../placement/placement.js";
 import { POLICIES, type PlacementPolicy, type Plan, type PolicyName } from "../placement/policies.js";
@@ -21,6 +21,13 @@ export interface ControllerConfig {
   rebalance?: (RebalanceOptions & { intervalMs: number }) | null;
   /** Live migrations at most at once out of one host while draining it (default 2). */
   maxMigrationsPerHost?: number;
+  /**
+   * persistent-ha: what HA does about a VM stalled on a host cut off from the storage network
+   * (vSphere's VM Component Protection for "all paths down"): restart it on a host that reaches
+   * its storage after `timeoutMs`, or leave it to resume (or reboot) when the path is back.
+   * Default: leave.
+   */
+  storagePath?: { restart: boolean; timeoutMs: number };
 }
 
 /** Failed migrations of one VM retried before a drain gives up on it. */
@@ -57,6 +64,8 @@ export class Controller {
   private readonly index: CapacityIndex;
   private readonly groups = new AntiAffinityGroups();
   private readonly waiting: string[] = [];
+  /** VMs stalled on a host cut off from the storage network, waiting for its path or for the response's timeout. */
+  private readonly stalledOnPath = new Set<string>();
   private readonly policy: PlacementPolicy;
   private readonly constraints: PlacementConstraints;
   private readonly maintenance: Maintenance;
@@ -101,6 +110,11 @@ export class Controller {
     switch (event.type) {
       case "vmRequested": {
         const vm = world.vms.get(event.vm)!;
+        // A volume cannot be made while the storage service is out everywhere: the request waits for it.
+        if (vm.disk === "volume" && !this.port.canCreateVolume()) {
+          this.waiting.push(vm.id);
+          break;
+        }
         const plan = this.plan(vm, true);
         if ("host" in plan) this.port.startVm(vm.id, plan.host);
         else if (this.powerSave && isCapacityRefusal(plan) && this.canWake()) this.waiting.push(vm.id);
@@ -138,7 +152,10 @@ export class Controller {
         break;
       case "vmDown":
         // Its host is up but its volume unreachable: it waits for a copy to come back.
-        if (event.cause === "storage") this.placeOrWait(event.vm);
+        if (event.cause === "storage") {
+          this.noteStallOnPath(event.vm);
+          this.placeOrWait(event.vm);
+        }
         else if (event.cause === "stopped") this.stoppedOnItsOwn(event.vm);
         break;
       case "migrationFinished":
@@ -151,6 +168,11 @@ export class Controller {
       case "rebuildFinished":
       case "sanRepaired":
       case "arrayRecreated":
+      case "storageRepaired":
+        this.retryWaiting();
+        break;
+      case "storageNetworkRepaired":
+        for (const id of world.hosts.get(event.host)!.vms) this.stalledOnPath.delete(id);
         this.retryWaiting();
         break;
     }
@@ -236,7 +258,7 @@ export class Controller {
       const now = this.port.world.vms.get(vmId);
       if (now?.state !== "down" || now.host !== host.id) return;
       const elsewhere = failures >= 2 && now.volume !== null ? hostOf(this.plan(now, false, [host.id])) : null;
-      if (elsewhere !== null) this.port.startVm(vmId, elsewhere);
+      if (elsewhere !== null && volumeAvailable(this.port.world, this.port.world.volumes.get(now.volume!)!)) this.port.startVm(vmId, elsewhere);
       else this.placeOrWait(vmId);
     });
   }
@@ -264,9 +286,14 @@ export class Controller {
     if (vm === undefined || vm.migration !== null) return true;
     if (!elsewhere && (vm.state === "booting" || vm.state === "running")) return true;
     if (vm.volume !== null && !volumeAvailable(world, world.volumes.get(vm.volume)!)) return false;
+    // No new volume while the storage service (or the SAN) is out: it cannot be created.
+    if (vm.disk === "volume" && vm.volume === null && !this.port.canCreateVolume()) return false;
     if (vm.state === "down") {
       const host = world.hosts.get(vm.host!)!;
-      if (host.up && !host.isolated && !host.maintenance) {
+      const cutOff = vm.volume !== null && cutOffFromStorage(world, host.id);
+      // Stalled on a host without its storage path: it waits for the path, or for the response's timeout.
+      if (cutOff && host.up && this.stalledOnPath.has(vmId)) return false;
+      if (!cutOff && host.up && !host.isolated && !host.maintenance) {
         this.port.rebootVm(vmId);
         return true;
       }
@@ -278,8 +305,31 @@ export class Controller {
     return true;
   }
 
+  /**
+   * A VM stalled on a host cut off from the storage network waits; with the restart response,
+   * after the timeout it is released to be started on a host that reaches its storage.
+   */
+  private noteStallOnPath(vmId: string): void {
+    const world = this.port.world;
+    const vm = world.vms.get(vmId)!;
+    if (!cutOffFromStorage(world, vm.host!)) return;
+    this.stalledOnPath.add(vmId);
+    const response = this.config.storagePath;
+    if (!response?.restart) return;
+    const { host, since } = vm;
+    this.port.after(response.timeoutMs, () => {
+      const now = this.port.world.vms.get(vmId);
+      if (!this.stalledOnPath.has(vmId) || now?.state !== "down" || now.host !== host || now.since !== since) return;
+      this.stalledOnPath.delete(vmId);
+      this.retryWaiting();
+    });
+  }
+
   /** Asks the placement policy under the constraints; a plan with a host counts as a placement (round robin moves on). */
   private plan(vm: Vm, admission: boolean, avoid?: readonly string[], policy = this.policy, constraints = this.constraints): Plan {
+    // A VM with a volume does not go to a host that cannot reach the storage.
+    const cutOff = this.port.world.storageOut?.hosts;
+    if (vm.disk === "volume" && cutOff !== undefined && cutOff.size > 0) avoid = [...(avoid ?? []), ...cutOff];
     const request: ConstrainedRequest = { ...requestOf(vm), admission, ...(avoid ? { avoid } : {}) };
     const plan = place(policy, { index: this.index, placements: this.placements, world: this.port.world, groups: this.groups }, constraints, request);
     if ("host" in plan) this.placements++;

@@ -81,6 +81,7 @@ export const cost: Projection<State, CostMetrics> = {
         break;
       case "vmPlaced":
       case "vmRebooted":
+      case "vmResumed": // (a stalled VM's bill stopped with its stall: it resumes in a new session)
         s.vms.get(e.vm)!.sessionSince = e.t;
         break;
       case "vmStarted": {

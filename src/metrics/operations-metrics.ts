@@ -117,6 +117,7 @@ export const operationsMetrics: Projection<State, OperationsMetrics> = {
         s.splitBrains++;
         break;
       case "vmStarted":
+      case "vmResumed":
       case "vmTerminated": {
         const since = s.maintenanceSince.get(e.vm);
         if (since !== undefined) {

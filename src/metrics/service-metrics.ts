@@ -159,7 +159,8 @@ export const serviceMetrics: Projection<State, ServiceMetrics> = {
         vm.restoreMs = e.restoreMs ?? 0;
         break;
       }
-      case "vmStarted": {
+      case "vmStarted":
+      case "vmResumed": {
         const vm = s.vms.get(e.vm)!;
         if (vm.firstStart === null) {
           vm.firstStart = e.t;

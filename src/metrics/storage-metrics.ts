@@ -10,7 +10,13 @@ import { percentiles, type Percentiles } from "./service-metrics.js";
  * `copiesLost` copies destroyed with their disks; rebuilds started, finished and aborted, with
  * `rebuildHours` the total time spent by finished rebuilds and `rebuildTimeHours` their spread;
  * `volumeYears` the exposure (volume-time in existence) and `mttdlHours` = volume-hours / volumes lost,
- * the renewal-reward estimate of the mean time to data loss of one volume.
+ * the renewal-reward estimate of the mean time to data loss of one volume;
+ * `storageOutages` storage-service outages (`storageFailed`, of the whole service or one rack's
+ * part) and `storageOutageHours` their summed length (to the end of the run for one still under
+ * way); `storageStalls` VMs stopped because their volume was unreachable (`vmDown` cause storage,
+ * whatever made it so) and `stallsResumed` those that rode their stall out (`vmResumed`, no reboot);
+ * `storagePartitions` hosts cut off from the storage network (`storageNetworkFailed`) and
+ * `storagePathRestarts` VMs stalled on such a host that HA restarted on another (the restart response).
  */
 export interface StorageMetrics {
   volumesCreated: number;
@@ -27,6 +33,12 @@ export interface StorageMetrics {
   rebuildTimeHours: Percentiles;
   arraysLost: number;
   raidRebuilds: number;
+  storageOutages: number;
+  storageOutageHours: number;
+  storageStalls: number;
+  stallsResumed: number;
+  storagePartitions: number;
+  storagePathRestarts: number;
 }
 
 interface State {
@@ -45,10 +57,20 @@ interface State {
   arraysLost: number;
   raidStarted: Map<string, number>;
   raidRebuildMs: number[];
+  outages: number;
+  /** Outages under way (by scope: "" for the whole service, else the rack) and since when. */
+  outageSince: Map<string, number>;
+  outageMs: number;
+  stalls: number;
+  resumed: number;
+  partitions: number;
+  /** VMs stalled on a host cut off from the storage network, until they run again. */
+  stalledOnPath: Set<string>;
+  pathRestarts: number;
 }
 
 export const storageMetrics: Projection<State, StorageMetrics> = {
-  init: () => ({ t: 0, volumes: 0, volumeMs: 0, created: 0, lost: 0, volumesLost: 0, gbLost: 0, copiesLost: 0, started: new Map(), startedCount: 0, aborted: 0, rebuildMs: [], arraysLost: 0, raidStarted: new Map(), raidRebuildMs: [] }),
+  init: () => ({ t: 0, volumes: 0, volumeMs: 0, created: 0, lost: 0, volumesLost: 0, gbLost: 0, copiesLost: 0, started: new Map(), startedCount: 0, aborted: 0, rebuildMs: [], arraysLost: 0, raidStarted: new Map(), raidRebuildMs: [], outages: 0, outageSince: new Map(), outageMs: 0, stalls: 0, resumed: 0, partitions: 0, stalledOnPath: new Set(), pathRestarts: 0 }),
   apply(s, e, world) {
     s.volumeMs += s.volumes * (e.t - s.t);
     s.t = e.t;
@@ -100,7 +122,38 @@ export const storageMetrics: Projection<State, StorageMetrics> = {
         s.arraysLost++;
         for (const key of [...s.raidStarted.keys()]) if (key.startsWith(`${e.host}/`)) s.raidStarted.delete(key);
         break;
+      case "storageFailed":
+        s.outages++;
+        s.outageSince.set(e.rack ?? "", e.t);
+        break;
+      case "storageRepaired": {
+        const scope = e.rack ?? "";
+        s.outageMs += e.t - s.outageSince.get(scope)!;
+        s.outageSince.delete(scope);
+        break;
+      }
+      case "storageNetworkFailed":
+        s.partitions++;
+        break;
+      case "vmDown":
+        if (e.cause === "storage") {
+          s.stalls++;
+          if (world.storageOut?.hosts.has(world.vms.get(e.vm)!.host!)) s.stalledOnPath.add(e.vm);
+        }
+        break;
+      case "vmResumed":
+        s.resumed++;
+        s.stalledOnPath.delete(e.vm);
+        break;
+      case "vmPlaced":
+        if (s.stalledOnPath.delete(e.vm)) s.pathRestarts++;
+        break;
+      case "vmRebooted":
+      case "vmTerminated":
+        s.stalledOnPath.delete(e.vm);
+        break;
       case "vmLost": {
+        s.stalledOnPath.delete(e.vm);
         const vm = world.vms.get(e.vm)!;
         if (e.cause === "array" && vm.disk === "local-raid") {
           s.lost++;
@@ -127,6 +180,12 @@ export const storageMetrics: Projection<State, StorageMetrics> = {
       rebuildTimeHours: percentiles(s.rebuildMs.map(msToHours)),
       arraysLost: s.arraysLost,
       raidRebuilds: s.raidRebuildMs.length,
+      storageOutages: s.outages,
+      storageOutageHours: msToHours(s.outageMs + [...s.outageSince.values()].reduce((sum, since) => sum + (s.t - since), 0)),
+      storageStalls: s.stalls,
+      stallsResumed: s.resumed,
+      storagePartitions: s.partitions,
+      storagePathRestarts: s.pathRestarts,
     };
   },
 };

@@ -46,6 +46,8 @@ export const SUMMARY_METRICS: readonly MetricDefinition[] = [
   },
   path("copiesLost", "volume copies lost"),
   path("rebuildHours", "hours of replica rebuilds"),
+  path("storageOutageHours", "hours of storage-service outage"),
+  path("storageStalls", "VMs stopped by an unreachable volume"),
   path("cost.userUsdPerVmMonth", "USD per VM-month (user)"),
   path("cost.longLived.userUsdPerVmMonth", "USD per VM-month (user) of the long-lived VMs (the fleet)"),
   path("cost.shortLived.userUsdPerVmMonth", "USD per VM-month (user) of the short-lived VMs (with a lifetime)"),

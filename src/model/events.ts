@@ -234,6 +234,26 @@ export type DomainEventBody =
   /** The central storage array went out (every volume on it unreachable), or came back. */
   | { type: "sanFailed" }
   | { type: "sanRepaired" }
+  /**
+   * The storage service went out, or came back, while the disks and hosts holding its data are
+   * fine (a lost monitor or metadata quorum, a bad software upgrade, overload): with `rack` null
+   * the whole service — every replicated or SAN volume unreachable; with a rack, its part there —
+   * the copies held by that rack's hosts unreachable (`failures.storage`).
+   */
+  | { type: "storageFailed"; rack: string | null }
+  | { type: "storageRepaired"; rack: string | null }
+  /**
+   * The host lost, or regained, its path to the storage network (`failures.storageNetwork`): it is
+   * alive and the controller reaches it, but its VMs' I/O does not get through, nor do the copies
+   * it holds serve anyone.
+   */
+  | { type: "storageNetworkFailed"; host: string }
+  | { type: "storageNetworkRepaired"; host: string }
+  /**
+   * A VM whose I/O stalled in a storage outage (it went `vmDown`, cause `storage`, while running)
+   * runs on where it was, without a boot: its volume came back within the guest's I/O timeout.
+   */
+  | { type: "vmResumed"; vm: string }
   /** The last intact copy of the volume is gone: its data is lost. */
   | { type: "volumeLost"; volume: string; vm: string; sizeGiB: number }
   /**

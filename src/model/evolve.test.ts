@@ -126,4 +126,29 @@ describe("evolve", () => {
     const world = fold([{ t: 0, body: added("h1") }]);
     expect(() => evolve(world, { seq: 4, t: 0, ...added("h2") } as DomainEvent)).toThrow(/expected seq 3/);
   });
+
+  it("tracks storage-service outages, leaves them out of the state until the first, and resumes only a stalled VM whose volume is back", () => {
+    const ha: { t: number; body: DomainEventBody } = { t: 0, body: { type: "runStarted", serviceModel: "persistent-ha", prices: PRICES_2008 } };
+    const before = fold([ha, { t: 0, body: added("h1") }]);
+    expect("storageOut" in before).toBe(false);
+    const world = fold([
+      ha,
+      { t: 0, body: added("h1") },
+      { t: 0, body: request("a", 1) },
+      { t: 0, body: { type: "volumeCreated", volume: "v", vm: "a", kind: "replicated", sizeGiB: 100, replicas: 1, copies: [{ host: "h1", disk: 0 }] } },
+      { t: 0, body: { type: "vmPlaced", vm: "a", host: "h1", bootMs: 0 } },
+      { t: 0, body: { type: "vmStarted", vm: "a" } },
+      { t: 10, body: { type: "storageFailed", rack: "r1" } },
+      { t: 10, body: { type: "vmDown", vm: "a", cause: "storage" } },
+    ]);
+    expect(world.storageOut).toEqual({ cluster: false, racks: new Set(["r1"]), hosts: new Set() });
+    expect(() => evolve(world, { seq: 9, t: 20, type: "vmResumed", vm: "a" })).toThrow(/unreachable/);
+    expect(() => evolve(world, { seq: 9, t: 20, type: "storageFailed", rack: "r1" })).toThrow(/already out/);
+    expect(() => evolve(world, { seq: 9, t: 20, type: "storageRepaired", rack: null })).toThrow(/already up/);
+    expect(() => evolve(world, { seq: 9, t: 20, type: "storageFailed", rack: "r9" })).toThrow(/unknown rack/);
+    evolve(world, { seq: 9, t: 20, type: "storageRepaired", rack: "r1" });
+    evolve(world, { seq: 10, t: 20, type: "vmResumed", vm: "a" });
+    expect(world.vms.get("a")).toMatchObject({ state: "running", since: 20, boots: 1 });
+  });
 });
+

@@ -1,5 +1,5 @@
 import { DISK_OF_MODEL, type DomainEvent } from "./events.js";
-import { fits, hostShouldBeUp, intactCopies, localDiskGiB, volumeAvailable, type Host, type Vm, type World } from "./world.js";
+import { fits, hostShouldBeUp, intactCopies, localDiskGiB, volumeReachableFrom, type Host, type Vm, type World } from "./world.js";
 
 /** An event that cannot follow the state it was applied to: the log is corrupt or out of order. */
 export class EvolveError extends Error {
@@ -222,6 +222,29 @@ export function evolve(world: World, event: DomainEvent): World {
       world.sanUp = up;
       break;
     }
+    case "storageFailed":
+    case "storageRepaired": {
+      if (event.rack !== null && !world.racks.has(event.rack)) throw new EvolveError(event, `unknown rack ${event.rack}`);
+      const wasOut = event.rack === null ? world.storageOut?.cluster === true : world.storageOut?.racks.has(event.rack) === true;
+      const failed = event.type === "storageFailed";
+      const scope = event.rack === null ? "the storage service" : `the storage service in rack ${event.rack}`;
+      if (wasOut === failed) throw new EvolveError(event, `${scope} is already ${failed ? "out" : "up"}`);
+      const out = (world.storageOut ??= { cluster: false, racks: new Set(), hosts: new Set() });
+      if (event.rack === null) out.cluster = failed;
+      else if (failed) out.racks.add(event.rack);
+      else out.racks.delete(event.rack);
+      break;
+    }
+    case "storageNetworkFailed":
+    case "storageNetworkRepaired": {
+      const host = hostIn(world, event, event.host);
+      const failed = event.type === "storageNetworkFailed";
+      if ((world.storageOut?.hosts.has(host.id) === true) === failed) throw new EvolveError(event, `host ${host.id} is already ${failed ? "cut off from" : "connected to"} the storage network`);
+      const out = (world.storageOut ??= { cluster: false, racks: new Set(), hosts: new Set() });
+      if (failed) out.hosts.add(host.id);
+      else out.hosts.delete(host.id);
+      break;
+    }
     case "hostFailureDetected": {
       const host = hostIn(world, event, event.host);
       if (host.up && !host.isolated) throw new EvolveError(event, `host ${host.id} is up and reachable`);
@@ -285,6 +308,14 @@ export function evolve(world: World, event: DomainEvent): World {
       if (vm.disk === "instance-store" || (vm.disk === "local-raid" && vm.dataSince === null)) vm.dataSince = event.t;
       break;
     }
+    case "vmResumed": {
+      const vm = vmIn(world, event, event.vm);
+      if (vm.state !== "down" || vm.migration !== null) throw new EvolveError(event, `VM ${vm.id} is ${vm.state}${vm.migration ? ", migrating" : ""}, not stalled`);
+      if (!world.hosts.get(vm.host!)!.up) throw new EvolveError(event, `host ${vm.host} is down`);
+      if (vm.volume === null || !volumeReachableFrom(world, world.volumes.get(vm.volume)!, vm.host!)) throw new EvolveError(event, `the volume of VM ${vm.id} is unreachable`);
+      setVmState(vm, "running", event.t);
+      break;
+    }
     case "migrationStarted": {
       const vm = vmIn(world, event, event.vm);
       if (vm.host !== event.from || vm.migration !== null) throw new EvolveError(event, `VM ${vm.id} is not on host ${event.from}, or is migrating already`);
@@ -329,7 +360,7 @@ export function evolve(world: World, event: DomainEvent): World {
       const vm = vmIn(world, event, event.vm);
       if (vm.host === null) throw new EvolveError(event, `VM ${vm.id} is on no host`);
       if (event.cause === "host" && world.hosts.get(vm.host)!.up) throw new EvolveError(event, `host ${vm.host} of VM ${vm.id} is up`);
-      if (event.cause === "storage" && (vm.volume === null || volumeAvailable(world, world.volumes.get(vm.volume)!))) {
+      if (event.cause === "storage" && (vm.volume === null || volumeReachableFrom(world, world.volumes.get(vm.volume)!, vm.host))) {
         throw new EvolveError(event, `the volume of VM ${vm.id} is reachable`);
       }
       if (vm.state !== "booting" && vm.state !== "running") throw new EvolveError(event, `VM ${vm.id} is ${vm.state}, not booting or running`);

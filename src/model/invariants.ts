@@ -1,6 +1,6 @@
 import type { DomainEvent } from "./events.js";
 import { HostsOfVms } from "./hosts-of-vms.js";
-import { localDiskGiB, type Host, type Volume, type World } from "./world.js";
+import { localDiskGiB, volumeReachableFrom, type Host, type Vm, type Volume, type World } from "./world.js";
 
 export class InvariantViolation extends Error {
   constructor(readonly event: DomainEvent, reason: string) {
@@ -17,7 +17,9 @@ const EPSILON = 1e-6;
  * every VM on a host is in that host's VM set and nowhere else; a migrating VM is listed as
  * incoming by its destination, and a live migration's ends are both up; no copy on a failed disk, no rebuild on a down host, no more
  * counting copies than replicas, and (with `spreadRacks`) the counting copies of a volume in
- * distinct racks; a mirrored VM placed only where a copy of its disk is. (A volume is lost only
+ * distinct racks; a mirrored VM placed only where a copy of its disk is; no VM booting or running
+ * while its volume is unreachable (every copy on a down host or behind a storage outage, the SAN
+ * or the storage service out). (A volume is lost only
  * when no copy remains: `evolve` refuses `volumeLost` otherwise.)
  *
  * `note` every event as it is applied; `verify` when the world is settled — after an event's
@@ -67,6 +69,15 @@ export class InvariantChecker {
       case "arrayLost":
       case "arrayRecreated":
         hosts.set(event.host, event);
+        for (const id of this.world.hosts.get(event.host)!.copies) this.touchedVolumes.set(id, event);
+        break;
+      case "storageNetworkFailed":
+        for (const id of this.world.hosts.get(event.host)!.vms) this.touchedVms.set(id, event);
+        for (const id of this.world.hosts.get(event.host)!.copies) this.touchedVolumes.set(id, event);
+        break;
+      case "storageFailed":
+      case "sanFailed":
+        for (const id of this.world.volumes.keys()) this.touchedVolumes.set(id, event);
         break;
       case "diskFailed":
         hosts.set(event.host, event);
@@ -82,13 +93,17 @@ export class InvariantChecker {
         break;
       case "rackFailed":
       case "rackRepaired":
-        for (const id of this.world.racks.get(event.rack)!.hosts) hosts.set(id, event);
+        for (const id of this.world.racks.get(event.rack)!.hosts) {
+          hosts.set(id, event);
+          for (const volume of this.world.hosts.get(id)!.copies) this.touchedVolumes.set(volume, event);
+        }
         break;
       case "vmRequested":
       case "vmRejected":
       case "vmPlaced":
       case "vmRebooted":
       case "vmStarted":
+      case "vmResumed":
       case "vmDown":
       case "vmLost":
       case "vmTerminated":
@@ -112,13 +127,22 @@ export class InvariantChecker {
       if (vm.migration.mode === "live" && (!to.up || !this.world.hosts.get(vm.host!)!.up)) throw new InvariantViolation(event, `VM ${id} is migrating live between hosts ${vm.host} and ${to.id}, one of which is down`);
     }
     const volume = vm.volume === null ? undefined : this.world.volumes.get(vm.volume);
+    if (volume) this.checkReachable(event, vm, volume);
     // (A new mirror is made on the host the VM is first placed on; one with no working disk runs it diskless.)
     if (event.type === "vmPlaced" && volume?.kind === "mirror" && volume.createdAt !== event.t && volume.copies.get(vm.host!)?.state !== "intact") {
       throw new InvariantViolation(event, `mirrored VM ${id} was placed on host ${vm.host}, which holds no intact copy of its disk`);
     }
   }
 
+  private checkReachable(event: DomainEvent, vm: Vm, volume: Volume): void {
+    if ((vm.state === "booting" || vm.state === "running") && !volumeReachableFrom(this.world, volume, vm.host!)) {
+      throw new InvariantViolation(event, `VM ${vm.id} is ${vm.state} but its volume ${volume.id} is unreachable`);
+    }
+  }
+
   private checkVolume(event: DomainEvent, volume: Volume): void {
+    const vm = this.world.vms.get(volume.vm);
+    if (vm?.volume === volume.id) this.checkReachable(event, vm, volume);
     const racks = new Set<string>();
     let counting = 0;
     for (const [id, copy] of volume.copies) {

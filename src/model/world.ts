@@ -125,6 +125,17 @@ export interface World {
   volumes: Map<string, Volume>;
   /** Whether the central storage array (for `san` volumes) is up. */
   sanUp: boolean;
+  /**
+   * Storage-service outages under way (`storageFailed`): the whole service (`cluster`), or its
+   * part in these racks. Absent until the first outage, so that the state — and its hash — of a
+   * run without storage outages is what it was before they were modelled.
+   */
+  storageOut?: {
+    cluster: boolean;
+    racks: Set<string>;
+    /** Hosts cut off from the storage network (`storageNetworkFailed`): alive, but no I/O to or from their storage gets through. */
+    hosts: Set<string>;
+  };
 }
 
 export function emptyWorld(): World {
@@ -159,7 +170,7 @@ export function fits(host: Host, vm: { vcpus: number; memoryGiB: number; diskGiB
  * its rack is up; a rack event switches the rack's hosts that
  * have no failure of their own.
  */
-export function hostsSwitchedBy(world: World, event: { type: string; host?: string; rack?: string }): Host[] {
+export function hostsSwitchedBy(world: World, event: { type: string; host?: string; rack?: string | null }): Host[] {
   const host = (e: { host?: string }) => world.hosts.get(e.host!)!;
   switch (event.type) {
     case "hostFailed":
@@ -184,12 +195,12 @@ const DOWN_EVENTS = new Set(["hostFailed", "rackFailed", "hostPoweredOff"]);
 const UP_EVENTS = new Set(["hostRepaired", "rackRepaired", "hostPoweredOn"]);
 
 /** The hosts the event (already applied) took down: by a failure, a rack outage or a power-off. */
-export function hostsDownedBy(world: World, event: { type: string; host?: string; rack?: string }): Host[] {
+export function hostsDownedBy(world: World, event: { type: string; host?: string; rack?: string | null }): Host[] {
   return DOWN_EVENTS.has(event.type) ? hostsSwitchedBy(world, event) : [];
 }
 
 /** The hosts the event (already applied) brought up: by a repair, a rack's return or a power-on. */
-export function hostsBroughtUpBy(world: World, event: { type: string; host?: string; rack?: string }): Host[] {
+export function hostsBroughtUpBy(world: World, event: { type: string; host?: string; rack?: string | null }): Host[] {
   return UP_EVENTS.has(event.type) ? hostsSwitchedBy(world, event) : [];
 }
 
@@ -203,11 +214,43 @@ export function schedulable(host: Host): boolean {
   return host.up && !host.isolated && !host.maintenance;
 }
 
-/** Whether a volume can be read and written now: the SAN is up, or some intact copy is on a host that is up. */
+/**
+ * Whether a volume can be read and written now: the storage service is not out, and the SAN is
+ * up, or some intact copy is on a host that is up, in a rack where the storage service is not out.
+ */
 export function volumeAvailable(world: World, volume: Volume): boolean {
+  const out = world.storageOut;
+  if (out?.cluster) return false;
   if (volume.kind === "san") return world.sanUp;
+  const partial = out !== undefined && (out.racks.size > 0 || out.hosts.size > 0) ? out : null;
+  for (const [id, copy] of volume.copies) {
+    if (copy.state !== "intact") continue;
+    const host = world.hosts.get(id)!;
+    if (host.up && (partial === null || (!partial.racks.has(host.rack) && !partial.hosts.has(id)))) return true;
+  }
+  return false;
+}
+
+/** Whether a VM on `host` can do I/O to the volume: it is available and the host has its path to the storage network. */
+export function volumeReachableFrom(world: World, volume: Volume, host: string): boolean {
+  return volumeAvailable(world, volume) && world.storageOut?.hosts.has(host) !== true;
+}
+
+/** Whether the host is cut off from the storage network. */
+export function cutOffFromStorage(world: World, host: string): boolean {
+  return world.storageOut?.hosts.has(host) === true;
+}
+
+/** Whether an intact copy of the volume is on a host that is up, whatever the storage service's state (a rebuild under way can go on reading it). */
+export function copyOnUpHost(world: World, volume: Volume): boolean {
   for (const [host, copy] of volume.copies) if (copy.state === "intact" && world.hosts.get(host)!.up) return true;
   return false;
+}
+
+/** Whether the storage service can serve copies held by this host: neither the whole service nor its part in the host's rack is out. */
+export function storageServes(world: World, host: Host): boolean {
+  const out = world.storageOut;
+  return out === undefined || (!out.cluster && !out.racks.has(host.rack) && !out.hosts.has(host.id));
 }
 
 /** Intact copies of a volume, wherever they are (a copy on a down host is intact, not lost). */

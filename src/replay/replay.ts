@@ -96,8 +96,19 @@ export function replayRun(store: EventStore, run: RunRecord, options: { verify: 
   if (done.stateHash !== run.stateHash) {
     return { ...done, ok: false, divergence: { seq: null, reason: `final state hash ${done.stateHash} differs from the recorded ${run.stateHash} (after seq ${lastCheckpoint}, the last checkpoint that matched)` } };
   }
-  if (canonicalJson(done.metrics) !== canonicalJson(run.metrics)) {
+  // Metrics a later version added are not in an older run's record: compare those it has.
+  if (canonicalJson(recordedFields(done.metrics, run.metrics)) !== canonicalJson(run.metrics)) {
     return { ...done, ok: false, divergence: { seq: null, reason: "the metrics computed from the log differ from the metrics the live run recorded" } };
   }
   return done;
+}
+
+/** `computed` cut down to the fields present in `recorded` (recursively), so metrics added since a run was recorded do not count as a difference. */
+function recordedFields(computed: unknown, recorded: unknown): unknown {
+  if (computed === null || recorded === null || typeof computed !== "object" || typeof recorded !== "object" || Array.isArray(recorded)) return computed;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(recorded as Record<string, unknown>)) {
+    out[key] = recordedFields((computed as Record<string, unknown>)[key], (recorded as Record<string, unknown>)[key]);
+  }
+  return out;
 }

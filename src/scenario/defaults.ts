@@ -56,7 +56,8 @@ export const PROVISIONING_DEFAULTS = {
  * Replicated volumes: Ceph's default pool size (3 copies, spread over racks by its CRUSH rule);
  * rebuild at 100 MB/s per target host (about a 1 Gbit/s link or one disk's sequential write); a
  * down host marked out after 15 min (GFS waits 15 min, Ford et al., OSDI'10; Ceph's
- * mon_osd_down_out_interval is 10 min).
+ * mon_osd_down_out_interval is 10 min); a VM stalled by a storage outage for more than
+ * `guestTimeoutSeconds` reboots (180 s, see `STORAGE_OUTAGE_DEFAULTS`).
  */
 export const STORAGE_DEFAULTS = {
   kind: "replicated",
@@ -64,7 +65,21 @@ export const STORAGE_DEFAULTS = {
   spreadRacks: true,
   rebuildMBps: 100,
   recoveryDelayMinutes: 15,
+  guestTimeoutSeconds: 180,
 } as const;
+
+/**
+ * Storage-service outages (`failures.storage`): cluster-wide unless the scenario says `rack`; no
+ * outage process unless the scenario has one. A VM whose I/O stalls for more than 180 s needs a
+ * reboot (`storage.guestTimeoutSeconds`): VMware Tools sets Linux guests' SCSI disk timeout to
+ * 180 s so that guests ride out storage path failovers (VMware KB 1009465); the Linux default is
+ * 30 s (`/sys/block/sdX/device/timeout`), and virtio-blk guests on librbd have no timeout at all
+ * (librbd waits, `rados_osd_op_timeout` = 0) but their applications do — sweep it.
+ */
+export const STORAGE_OUTAGE_DEFAULTS = { scope: "cluster" } as const;
+
+/** Compute–storage partitions (`failures.storageNetwork`): per host unless the scenario says `rack`. */
+export const STORAGE_NETWORK_DEFAULTS = { scope: "host" } as const;
 
 /**
  * Local RAID (vps, ephemeral): RAID 1 on hosts with two or more disks, RAID 0 on one (`level`
@@ -113,6 +128,10 @@ export const USERS_DEFAULTS = { replacementDelayHours: 0.25 } as const;
  * without heartbeats, then checks datastore heartbeats — VMware, "vSphere Availability", 2020);
  * it is fenced (STONITH) before its VMs restart elsewhere; an isolated host keeps its VMs running
  * (vSphere's default isolation response, "Disabled") and notices its isolation after 30 s.
+ * A VM stalled on a host that lost its storage paths is left to resume (`leave`: VM Component
+ * Protection is off by default in vSphere 6); with `restart` it is restarted on a host that
+ * reaches its storage after 320 s: vSphere's APD timeout (Misc.APDTimeout, 140 s) plus VMCP's
+ * default "delay for VM failover for APD" (3 min) — VMware, "vSphere Availability", 6.0.
  */
 export const HA_DEFAULTS = {
   heartbeatTimeoutSeconds: 30,
@@ -120,6 +139,8 @@ export const HA_DEFAULTS = {
   isolationResponse: "keepRunning",
   isolationDetectionSeconds: 30,
   admissionControlDomain: "host",
+  storagePathResponse: "leave",
+  storagePathTimeoutSeconds: 320,
 } as const;
 
 /** Placement: Eucalyptus' default `greedy` (first fit); power-save switches a host off after 30 idle minutes. */

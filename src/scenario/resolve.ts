@@ -62,6 +62,10 @@ export interface FailureConfig {
   rack: FailureProcessSpec | null;
   disk: FailureProcessSpec | null;
   san: FailureProcessSpec | null;
+  /** Storage-service outages, of the whole service or of each rack's part. */
+  storage: (FailureProcessSpec & { scope: "cluster" | "rack" }) | null;
+  /** Compute–storage partitions, per host or per rack. */
+  storageNetwork: (FailureProcessSpec & { scope: "host" | "rack" }) | null;
   isolation: FailureProcessSpec | null;
   /** Outages of each power domain; null: none. */
   power: FailureProcessSpec | null;
@@ -96,6 +100,8 @@ export interface StorageConfig {
    */
   rebuildHours: DistributionSpec | null;
   recoveryDelayMinutes: number;
+  /** A VM stalled longer than this by a storage outage needs a reboot (ms). */
+  guestTimeoutMs: number;
 }
 
 export interface LocalRaidConfig {
@@ -149,6 +155,8 @@ export function resolveScenario(scenario: Scenario): RunConfig {
       rack: f?.rack ?? null,
       disk: f?.disk ?? null,
       san: f?.san ?? null,
+      storage: f?.storage ?? null,
+      storageNetwork: f?.storageNetwork ?? null,
       isolation: f?.isolation ?? null,
       power: f?.power ?? null,
       powerDomains: powerDomains(hosts, scenario.cluster.powerDomains?.racksPerDomain ?? null),
@@ -171,6 +179,7 @@ export function resolveScenario(scenario: Scenario): RunConfig {
       rebuildMBps: s.rebuildMBps ?? STORAGE_DEFAULTS.rebuildMBps,
       rebuildHours: s.rebuildHours ?? null,
       recoveryDelayMinutes: s.recoveryDelayMinutes ?? STORAGE_DEFAULTS.recoveryDelayMinutes,
+      guestTimeoutMs: Math.round((s.guestTimeoutSeconds ?? STORAGE_DEFAULTS.guestTimeoutSeconds) * MS_PER_SECOND),
     },
     localRaid: { level: s.localRaid?.level ?? LOCAL_RAID_DEFAULTS.level, rebuildMBps: s.localRaid?.rebuildMBps ?? LOCAL_RAID_DEFAULTS.rebuildMBps },
     migration,
@@ -230,6 +239,7 @@ function controllerConfig(scenario: Scenario, maxMigrationsPerHost: number): Con
           }
         : null,
     maxMigrationsPerHost,
+    storagePath: { restart: scenario.ha.storagePathResponse === "restart", timeoutMs: Math.round(scenario.ha.storagePathTimeoutSeconds * MS_PER_SECOND) },
   };
 }
 

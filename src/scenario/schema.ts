@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { DistributionSpec } from "../kernel/distributions.js";
 import { SERVICE_MODELS, VOLUME_KINDS } from "../model/events.js";
 import { POLICIES, type PolicyName } from "../placement/policies.js";
-import { HA_DEFAULTS, HOST_GROUP_DEFAULTS, MAINTENANCE_DEFAULTS, PLACEMENT_DEFAULTS, POWER_DEFAULTS, REBALANCE_DEFAULTS, WORKLOAD_DEFAULTS } from "./defaults.js";
+import { HA_DEFAULTS, HOST_GROUP_DEFAULTS, MAINTENANCE_DEFAULTS, PLACEMENT_DEFAULTS, POWER_DEFAULTS, REBALANCE_DEFAULTS, STORAGE_NETWORK_DEFAULTS, STORAGE_OUTAGE_DEFAULTS, WORKLOAD_DEFAULTS } from "./defaults.js";
 
 /**
  * The scenario file schema. Objects are strict: an unknown key is an error, never ignored.
@@ -315,6 +315,8 @@ const scenarioObject = z.strictObject({
       /** Rebuild durations drawn from this distribution instead of size / rebuildMBps. */
       rebuildHours: distribution().optional(),
       recoveryDelayMinutes: nonNegativeNumber().optional(),
+      /** A VM whose I/O stalls longer than this in a storage outage needs a reboot; a shorter stall it rides out. */
+      guestTimeoutSeconds: nonNegativeNumber().optional(),
       /** vps and ephemeral: the hosts' local disk arrays; defaults in `./defaults.ts`. */
       localRaid: z
         .strictObject({
@@ -333,6 +335,10 @@ const scenarioObject = z.strictObject({
       fencing: z.boolean(expected("true or false")).default(HA_DEFAULTS.fencing),
       /** What an isolated host does with its VMs once it notices it is cut off. */
       isolationResponse: z.enum(["keepRunning", "powerOff"], expected("keepRunning | powerOff")).default(HA_DEFAULTS.isolationResponse),
+      /** A VM stalled on a host cut off from the storage network: restart it elsewhere after the timeout, or leave it (vSphere VMCP's APD response). */
+      storagePathResponse: z.enum(["restart", "leave"], expected("restart | leave")).default(HA_DEFAULTS.storagePathResponse),
+      /** How long a VM stalls on a host cut off from the storage before the restart response (vSphere: APD timeout + VMCP delay). */
+      storagePathTimeoutSeconds: nonNegativeNumber().default(HA_DEFAULTS.storagePathTimeoutSeconds),
       /** How long a host takes to notice it is isolated. */
       isolationDetectionSeconds: nonNegativeNumber().default(HA_DEFAULTS.isolationDetectionSeconds),
       /** Refuse new VMs that would leave too little spare capacity to restart those of the largest failure domain. */
@@ -369,6 +375,18 @@ const scenarioObject = z.strictObject({
       isolation: failureProcess.optional(),
       /** Outages of the central storage array (storage.kind: san): every volume unreachable at once. */
       san: failureProcess.optional(),
+      /**
+       * Outages of the storage service itself (storage.kind replicated or san), its disks intact:
+       * `scope: cluster` (default) takes every volume out at once (a lost monitor quorum, a bad
+       * upgrade, overload); `scope: rack` (replicated only) each rack's part on its own, the copies there.
+       */
+      storage: failureProcess.extend({ scope: z.enum(["cluster", "rack"], expected("a scope (cluster | rack)")).default(STORAGE_OUTAGE_DEFAULTS.scope) }).optional(),
+      /**
+       * Compute–storage partitions (storage.kind replicated or san): per host (`scope: host`,
+       * default) or per rack (every host of the rack at once), the host alive and reachable by
+       * the controller but cut off from the storage network; HA's response is `ha.storagePathResponse`.
+       */
+      storageNetwork: failureProcess.extend({ scope: z.enum(["host", "rack"], expected("a scope (host | rack)")).default(STORAGE_NETWORK_DEFAULTS.scope) }).optional(),
       /** Rack (power or network domain) outages: every host of the rack goes down at once. */
       rack: failureProcess.optional(),
       /** Power-domain outages, per domain (`cluster.powerDomains`): every rack of the domain goes down at once. */
@@ -422,6 +440,15 @@ export const scenarioSchema = scenarioObject.superRefine((scenario, ctx) => {
   const f = scenario.failures;
   const kind = scenario.storage.kind ?? "replicated";
   if (f?.san && kind !== "san") ctx.addIssue({ code: "custom", path: ["failures", "san"], message: `expected storage.kind: san for SAN failures, got ${kind}` });
+  if (f?.storage && kind === "mirror") {
+    ctx.addIssue({ code: "custom", path: ["failures", "storage"], message: "expected storage.kind: replicated or san for storage-service outages (a two-host mirror has no storage service), got mirror" });
+  }
+  if (f?.storageNetwork && kind === "mirror") {
+    ctx.addIssue({ code: "custom", path: ["failures", "storageNetwork"], message: "expected storage.kind: replicated or san for storage-network partitions, got mirror" });
+  }
+  if (f?.storage?.scope === "rack" && kind === "san") {
+    ctx.addIssue({ code: "custom", path: ["failures", "storage", "scope"], message: "expected cluster for storage.kind: san (the array is one failure domain), got rack" });
+  }
   if (kind === "mirror" && scenario.storage.replicas !== undefined && scenario.storage.replicas !== 2) {
     ctx.addIssue({ code: "custom", path: ["storage", "replicas"], message: `expected 2 (a mirror has two copies), got ${scenario.storage.replicas}` });
   }

@@ -3,14 +3,16 @@ import { distribution } from "../../kernel/distributions.js";
 import { hoursToMs, MS_PER_MINUTE } from "../../kernel/time.js";
 import type { ServiceModel } from "../../model/events.js";
 import type { RunConfig } from "../../scenario/resolve.js";
+import type { Random } from "../../kernel/random.js";
 import type { FailureCause } from "../../model/events.js";
-import { failureCauses, HOST_FAILURE_CAUSES, startBursts, startFailureProcess, startFailureTrace, type FailureTargets } from "./failures.js";
+import { failureCauses, HOST_FAILURE_CAUSES, startBursts, startFailureProcess, startFailureTrace, type FailureCauseModel, type FailureTargets } from "./failures.js";
 import { Outages } from "./outages.js";
 import { SimulatedInfrastructure } from "./infrastructure.js";
 import { Provisioning } from "./provisioning.js";
 import { Simulation } from "./simulation.js";
 import { LocalRaid } from "./storage/local-raid.js";
 import { ReplicatedStorage } from "./storage/replicated.js";
+import { StorageOutages } from "./storage/outages.js";
 import { San } from "./storage/san.js";
 import type { VolumeStorage } from "./storage/volume-storage.js";
 import { startWorkload } from "./workload.js";
@@ -49,7 +51,11 @@ export function buildSimulation(config: RunConfig, seed: number, serviceModel: S
   );
   const controller = new Controller(infrastructure, config.controller);
   sim.subscribe((event) => controller.observe(event));
-  if (storage) sim.onEvent((event) => storage.react(event));
+  if (storage) {
+    sim.onEvent((event) => storage.react(event));
+    const outages = new StorageOutages(sim, config.storage.guestTimeoutMs);
+    sim.onEvent((event) => outages.react(event));
+  }
   if (raid) sim.onEvent((event) => raid.react(event));
   sim.onEvent((event) => infrastructure.react(event));
   sim.onEvent((event) => controller.react(event));
@@ -67,6 +73,8 @@ export function buildSimulation(config: RunConfig, seed: number, serviceModel: S
   const rackCauses = failureCauses({ outage: f.rack ?? undefined }, ["outage"] as const);
   const diskCauses = failureCauses({ failure: f.disk ?? undefined }, ["failure"] as const);
   const sanCauses = failureCauses({ outage: f.san ?? undefined }, ["outage"] as const);
+  const storageCauses = failureCauses({ outage: f.storage ?? undefined }, ["outage"] as const);
+  const partitionCauses = failureCauses({ partition: f.storageNetwork ?? undefined }, ["partition"] as const);
   const isolationCauses = failureCauses({ partition: f.isolation ?? undefined }, ["partition"] as const);
   const powerCauses = failureCauses({ outage: f.power ?? undefined }, ["outage"] as const);
   const failures = sim.random.fork("failures");
@@ -82,12 +90,18 @@ export function buildSimulation(config: RunConfig, seed: number, serviceModel: S
   sim.scheduler.schedule(0, () => {
     sim.emit({ type: "runStarted", serviceModel, prices: config.prices });
     startFailureProcess(sim, failures, "san", sanCauses, () => sim.emit({ type: "sanFailed" }), () => sim.emit({ type: "sanRepaired" }), f.stationary);
+    if (f.storage?.scope === "cluster") startStorageOutages(sim, failures, storageCauses, null);
     const racks = new Set<string>();
     for (const host of config.hosts) {
       if (!racks.has(host.rack)) {
         racks.add(host.rack);
         const rack = host.rack;
         startFailureProcess(sim, failures, `rack/${rack}`, rackCauses, () => targets.racks.begin(rack, null), () => targets.racks.end(rack), f.stationary);
+        if (f.storage?.scope === "rack") startStorageOutages(sim, failures, storageCauses, rack);
+        if (f.storageNetwork?.scope === "rack") {
+          const hosts = config.hosts.filter((h) => h.rack === rack).map((h) => h.id);
+          startStoragePartitions(sim, failures, partitionCauses, `storageNetwork/${rack}`, hosts);
+        }
       }
       sim.emit({ type: "hostAdded", host: host.id, rack: host.rack, vcpus: host.vcpus, memoryGiB: host.memoryGiB, diskGiB: host.diskGiB, disks: host.disks });
       startFailureProcess(
@@ -108,6 +122,7 @@ export function buildSimulation(config: RunConfig, seed: number, serviceModel: S
         () => sim.emit({ type: "hostReconnected", host: host.id }),
         f.stationary,
       );
+      if (f.storageNetwork?.scope === "host") startStoragePartitions(sim, failures, partitionCauses, `storageNetwork/${host.id}`, [host.id]);
       for (let disk = 0; disk < host.disks; disk++) {
         startFailureProcess(
           sim,
@@ -138,6 +153,26 @@ export function buildSimulation(config: RunConfig, seed: number, serviceModel: S
     scheduleMaintenance(sim, config, controller);
   }, null);
   return { sim, controller };
+}
+
+/**
+ * The storage service's outages, of the whole service (`rack` null) or of its part in one rack,
+ * each from its own stream (`failures/storage/outage`, `failures/storage/<rack>/outage`).
+ */
+function startStorageOutages(sim: Simulation, failures: Random, causes: FailureCauseModel<"outage">[], rack: string | null): void {
+  startFailureProcess(sim, failures, rack === null ? "storage" : `storage/${rack}`, causes, () => sim.emit({ type: "storageFailed", rack }), () => sim.emit({ type: "storageRepaired", rack }));
+}
+
+/** Partitions between hosts and the storage network: all of `hosts` (one host, or a rack's) cut off at once. */
+function startStoragePartitions(sim: Simulation, failures: Random, causes: FailureCauseModel<"partition">[], component: string, hosts: string[]): void {
+  startFailureProcess(
+    sim,
+    failures,
+    component,
+    causes,
+    () => hosts.forEach((host) => sim.emit({ type: "storageNetworkFailed", host })),
+    () => hosts.forEach((host) => sim.emit({ type: "storageNetworkRepaired", host })),
+  );
 }
 
 /** The scenario's maintenance: a rolling upgrade over its hosts, and single windows. */

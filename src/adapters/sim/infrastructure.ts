@@ -67,6 +67,10 @@ export class SimulatedInfrastructure implements ClusterPort {
     this.sim.emit(body);
   }
 
+  canCreateVolume(): boolean {
+    return this.storage?.canCreateVolume() ?? true;
+  }
+
   startVm(vmId: string, hostId: string): void {
     const vm = this.world.vms.get(vmId)!;
     // Still running on a host the controller cannot reach: now there are two.

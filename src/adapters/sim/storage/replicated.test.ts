@@ -11,7 +11,7 @@ const HOUR = 3_600_000;
 /** A persistent-ha world of `hosts` hosts in `racks` racks, one VM with a 100 GiB volume, driven by hand. */
 function setup(hosts: number, racks: number, config: Partial<Omit<StorageConfig, "kind">> = {}) {
   const sim = new Simulation(1);
-  const storage = new ReplicatedStorage(sim, { kind: "replicated", replicas: 3, spreadRacks: true, rebuildMBps: 100, rebuildHours: null, recoveryDelayMinutes: 15, ...config }, sim.random.fork("storage"));
+  const storage = new ReplicatedStorage(sim, { kind: "replicated", replicas: 3, spreadRacks: true, rebuildMBps: 100, rebuildHours: null, recoveryDelayMinutes: 15, guestTimeoutMs: 180_000, ...config }, sim.random.fork("storage"));
   const checker = new InvariantChecker(sim.world, { spreadRacks: true });
   const log: DomainEvent[] = [];
   sim.subscribe((e) => {
@@ -98,4 +98,20 @@ describe("replicated storage", () => {
     expect(of("volumeLost")).toMatchObject([{ volume: "vol-1", vm: "a", sizeGiB: 100, t: Math.round(1.15 * HOUR) }]);
     expect(sim.world.volumes.has("vol-1")).toBe(false);
   });
+
+  it("rebuilds neither from nor onto a rack whose storage service is out, and starts the rebuild when it is back", () => {
+    const { sim, at, copies, of } = setup(4, 2, { replicas: 2, recoveryDelayMinutes: 0 });
+    const holders = copies().map((c) => c.split(":")[0]!);
+    const racks = holders.map((h) => sim.world.hosts.get(h)!.rack);
+    // The copy in one rack is destroyed while the other rack's storage service is out: no readable source.
+    const [lost, kept] = [holders[0]!, holders[1]!];
+    at(1, { type: "storageFailed", rack: racks[1]! });
+    at(1.1, { type: "diskFailed", host: lost, disk: 0 });
+    at(2, { type: "storageRepaired", rack: racks[1]! });
+    sim.scheduler.run();
+    const [started] = of("rebuildStarted") as { t: number; source: string; host: string }[];
+    expect(started).toMatchObject({ t: 2 * HOUR, source: kept });
+    expect(sim.world.hosts.get(started!.host)!.rack).toBe(racks[0]);
+  });
 });
+

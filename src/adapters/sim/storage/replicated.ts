@@ -3,7 +3,7 @@ import type { TimerId } from "../../../kernel/scheduler.js";
 import type { Random } from "../../../kernel/random.js";
 import { hoursToMs, MS_PER_MINUTE } from "../../../kernel/time.js";
 import type { DomainEvent } from "../../../model/events.js";
-import { hostsBroughtUpBy, hostsDownedBy, intactCopies, volumeAvailable, type Host, type Volume, type World } from "../../../model/world.js";
+import { copyOnUpHost, hostsBroughtUpBy, hostsDownedBy, intactCopies, storageServes, volumeAvailable, type Host, type Volume, type World } from "../../../model/world.js";
 import type { StorageConfig } from "../../../scenario/resolve.js";
 import type { Simulation } from "../simulation.js";
 
@@ -27,6 +27,10 @@ import type { Simulation } from "../simulation.js";
  *   that has no intact copy to read from stops.
  *
  * - a VM whose volume has no copy on an up host goes down until one is reachable again.
+ * - while the storage service is out (`storageFailed`: everywhere, or in one rack) the copies it
+ *   serves are unreachable: VMs stall (`StorageOutages`), no new rebuild reads from or writes to
+ *   them; rebuilds already under way go on (the data path between disks is not what failed), and
+ *   volumes left short start their rebuilds when it is back.
  *
  * Not modelled yet: storage capacity (copies take no room on the hosts' disks). Defaults and
  * their sources: `src/scenario/defaults.ts`.
@@ -41,6 +45,8 @@ interface Transfer {
 
 const BYTES_PER_GIB = 2 ** 30;
 const PICK_TRIES = 32;
+const NO_HOSTS: ReadonlySet<string> = new Set();
+const NO_RACKS: Set<string> = new Set();
 
 export class ReplicatedStorage {
   private readonly world: World;
@@ -65,6 +71,13 @@ export class ReplicatedStorage {
     this.bytesPerMs = (config.rebuildMBps * 1e6) / 1000;
     this.rebuildTime = config.rebuildHours ? distribution(config.rebuildHours) : null;
     this.rebuildRandom = random.fork("rebuild");
+  }
+
+  /** Some host can take a copy (up, in, a working disk, served by the storage service). */
+  canCreateVolume(): boolean {
+    if (this.world.storageOut?.cluster) return false;
+    for (const host of this.hosts) if (canTake(this.world, host, NO_HOSTS, false, NO_RACKS)) return true;
+    return false;
   }
 
   /**
@@ -140,6 +153,7 @@ export class ReplicatedStorage {
         this.retryShort();
         break;
       case "diskReplaced":
+      case "storageRepaired":
         this.retryShort();
         break;
       case "rebuildFinished": {
@@ -166,7 +180,7 @@ export class ReplicatedStorage {
       if (!volume) continue;
       const copy = volume.copies.get(host.id)!;
       if (copy.state === "rebuilding") this.abortRebuild(volume, host.id);
-      else if (!volumeAvailable(this.world, volume)) this.abortAllRebuilds(volume); // nothing left to read from
+      else if (!copyOnUpHost(this.world, volume)) this.abortAllRebuilds(volume); // nothing left to read from
     }
     for (const id of [...host.copies]) {
       const volume = this.world.volumes.get(id);
@@ -197,7 +211,7 @@ export class ReplicatedStorage {
       this.sim.emit({ type: "volumeLost", volume: volume.id, vm: volume.vm, sizeGiB: volume.sizeGiB });
       return;
     }
-    if (!volumeAvailable(this.world, volume)) this.abortAllRebuilds(volume);
+    if (!copyOnUpHost(this.world, volume)) this.abortAllRebuilds(volume);
     this.ensureCopies(volume);
     this.stopIfUnreachable(volume);
   }
@@ -278,7 +292,10 @@ export class ReplicatedStorage {
   }
 
   private readableCopy(volume: Volume): string | null {
-    for (const [host, copy] of volume.copies) if (copy.state === "intact" && this.world.hosts.get(host)!.up) return host;
+    for (const [id, copy] of volume.copies) {
+      const host = this.world.hosts.get(id)!;
+      if (copy.state === "intact" && host.up && storageServes(this.world, host)) return id;
+    }
     return null;
   }
 
@@ -303,13 +320,13 @@ export class ReplicatedStorage {
     let found: Host | null = null;
     for (let i = 0; i < PICK_TRIES && !found; i++) {
       const host = hosts[this.random.int(n)]!;
-      if (canTake(host, taken, spread, usedRacks)) found = host;
+      if (canTake(this.world, host, taken, spread, usedRacks)) found = host;
     }
     if (!found) {
       const start = this.random.int(n);
       for (let i = 0; i < n && !found; i++) {
         const host = hosts[(start + i) % n]!;
-        if (canTake(host, taken, spread, usedRacks)) found = host;
+        if (canTake(this.world, host, taken, spread, usedRacks)) found = host;
       }
     }
     return found && { host: found, disk: this.randomWorkingDisk(found) };
@@ -387,8 +404,8 @@ export class ReplicatedStorage {
   }
 }
 
-function canTake(host: Host, taken: { has(host: string): boolean }, spread: boolean, usedRacks: Set<string>): boolean {
-  return host.up && !host.out && !taken.has(host.id) && host.diskUp.includes(true) && !(spread && usedRacks.has(host.rack));
+function canTake(world: World, host: Host, taken: { has(host: string): boolean }, spread: boolean, usedRacks: Set<string>): boolean {
+  return host.up && !host.out && !taken.has(host.id) && host.diskUp.includes(true) && !(spread && usedRacks.has(host.rack)) && storageServes(world, host);
 }
 
 function switchedOffOnPurpose(host: Host): boolean {

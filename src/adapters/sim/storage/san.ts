@@ -18,6 +18,10 @@ export class San implements VolumeStorage {
     this.world = sim.world;
   }
 
+  canCreateVolume(): boolean {
+    return this.world.sanUp && !this.world.storageOut?.cluster;
+  }
+
   createVolume(vmId: string): void {
     const id = `vol-${++this.volumes}`;
     this.sim.emit({ type: "volumeCreated", volume: id, vm: vmId, kind: "san", sizeGiB: this.world.vms.get(vmId)!.diskGiB, replicas: 1, copies: [] });
