@@ -309,12 +309,42 @@ describe("statistics of an experiment", () => {
     const json = JSON.parse(testbed("summarize", db3, "--json").stdout) as typeof small;
     expect(json.cells).toHaveLength(small.cells.length);
     const csv = testbed("summarize", db3, "--csv", "--metric", "availability").stdout.trim().split("\n");
-    expect(csv[0]).toBe("kind,experiment,cell,model,baseline,metric,n,mean,sd,ci_low,ci_high");
+    expect(csv[0]).toBe("kind,experiment,cell,model,baseline,metric,n,mean,sd,ci_low,ci_high,method,confidence,p_value,p_adjusted,flag");
     expect(csv).toHaveLength(1 + 4 * 3 + 4 * 3);
     expect(csv[1]).toMatch(/^cell,tiny-exp,failures\.host\.hardware\.timeToFailureHours\.mean=1000;storage\.replicas=1,ephemeral,,availability,3,/);
     expect(testbed("summarize", db3, "--json", "--csv").code).toBe(2);
     expect(testbed("summarize", db3, "--metric", "nonsense").stderr).toContain("expected one of availability");
     expect(readFileSync(db3).length).toBeGreaterThan(0);
+  });
+
+  it("give proportions exact intervals and flag t intervals with three seeds", () => {
+    const loss = small.cells.filter((r) => r.metric === "anyDataLoss");
+    expect(loss.every((r) => r.method === "clopper-pearson" && r.flag === undefined)).toBe(true);
+    // 3 runs: a count of 0 keeps its upper bound 1 − 0.025^(1/3) = 0.708, a count of 3 its lower one.
+    for (const r of loss) {
+      if (r.summary.mean === 0) expect(r.summary.ciHigh).toBeCloseTo(1 - 0.025 ** (1 / 3), 6);
+      if (r.summary.mean === 1) expect(r.summary.ciLow).toBeCloseTo(0.025 ** (1 / 3), 6);
+    }
+    expect(small.cells.filter((r) => r.metric === "availability").every((r) => r.flag !== undefined)).toBe(true);
+    expect(testbed("summarize", db3).stdout).toMatch(/flagged \(\d+\): intervals with too few replications/);
+  });
+
+  it("adjust a family of paired comparisons with --adjust: Holm p-values, simultaneous intervals", () => {
+    const plain = summarizeDatabase(db12, { metrics: ["availability", "downtimeHoursPerVmYear"] });
+    const holm = summarizeDatabase(db12, { metrics: ["availability", "downtimeHoursPerVmYear"], adjust: "holm" });
+    const m = holm.paired.filter((r) => Number.isFinite(r.pValue)).length;
+    expect(m).toBeGreaterThan(1);
+    holm.paired.forEach((r, i) => {
+      const before = plain.paired[i]!;
+      expect(r.confidence).toBeCloseTo(1 - 0.05 / m, 12);
+      expect(r.pValue).toBe(before.pValue);
+      if (Number.isFinite(r.pValue)) expect(r.pAdjusted!).toBeGreaterThanOrEqual(r.pValue!);
+      if (before.summary.sd > 0) expect(r.summary.ciHigh - r.summary.ciLow).toBeGreaterThan(before.summary.ciHigh - before.summary.ciLow);
+    });
+    const out = testbed("summarize", db12, "--metric", "availability", "--adjust", "bonferroni");
+    expect(out.code).toBe(0);
+    expect(out.stdout).toContain("bonferroni-adjusted: simultaneous");
+    expect(testbed("summarize", db12, "--adjust", "tukey").code).toBe(2);
   });
 
   it("groups complete runs that belong to no experiment by scenario, with an empty cell", () => {

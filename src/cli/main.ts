@@ -19,6 +19,7 @@ import { drainCommand, hostsCommand, liveCommand } from "./libvirt.js";
 import { InventoryError } from "../adapters/libvirt/inventory.js";
 import { InvalidName } from "../adapters/libvirt/names.js";
 import { summarizeCommand } from "./summarize.js";
+import type { Adjustment } from "../stats/multiple-comparisons.js";
 
 /**
  * `testbed`: a thin shell over the library. Exit codes: 0 ok, 1 a run or a verification failed,
@@ -184,12 +185,13 @@ function buildProgram(): Command {
     .option("--json", "print { cells, paired } as JSON on stdout (NaN as null)")
     .option("--csv", "print one CSV table (kind cell | paired) on stdout")
     .option("--metric <name...>", "only these metrics")
-    .action((db: string, opts: { json?: boolean; csv?: boolean; metric?: string[] }) => {
+    .addOption(new Option("--adjust <method>", "correct each experiment's paired comparisons for multiplicity: adjusted p-values and simultaneous intervals").choices(["none", "holm", "bonferroni"]).default("none"))
+    .action((db: string, opts: { json?: boolean; csv?: boolean; metric?: string[]; adjust: Adjustment }) => {
       if (opts.json && opts.csv) throw new UsageError("--json and --csv: choose one");
       const known = new Set(SUMMARY_METRICS.map((m) => m.name));
       const unknown = opts.metric?.filter((m) => !known.has(m));
       if (unknown?.length) throw new UsageError(`--metric ${unknown.join(" ")}: expected one of ${[...known].join(", ")}`);
-      process.exitCode = summarizeCommand(existingDatabase(db), { format: opts.json ? "json" : opts.csv ? "csv" : "table", metrics: opts.metric });
+      process.exitCode = summarizeCommand(existingDatabase(db), { format: opts.json ? "json" : opts.csv ? "csv" : "table", metrics: opts.metric, adjust: opts.adjust });
     });
 
   program

@@ -54,7 +54,11 @@ export interface RunRecord extends RunMeta {
 /** What an experiment was when it was last run: its swept paths, seeds and service models. */
 export interface ExperimentDefinition {
   file: string;
+  /** grid when absent (databases written before designs existed). */
+  design?: "grid" | "oneAtATime" | "latinHypercube";
   sweepPaths: string[];
+  /** oneAtATime: each path's value in the scenario as written. */
+  baseline?: Record<string, number | string | boolean>;
   seeds: number[];
   serviceModels: string[];
 }

@@ -83,7 +83,7 @@ export async function runExperiment(plan: ExperimentPlan, options: ExperimentOpt
   try {
     store.saveExperiment(
       plan.name,
-      { file: plan.file, sweepPaths: plan.sweepPaths, seeds: plan.seeds, serviceModels: plan.serviceModels },
+      { file: plan.file, design: plan.design, sweepPaths: plan.sweepPaths, ...(plan.baseline ? { baseline: plan.baseline } : {}), seeds: plan.seeds, serviceModels: plan.serviceModels },
       plan.cells.map((c) => ({ index: c.index, values: c.values, scenarioHash: c.loaded.hash })),
       options.provenance.now(),
     );
