@@ -1,6 +1,6 @@
 import { stringify } from "csv-stringify/sync";
 import { SUMMARY_METRICS } from "../metrics/summary-metrics.js";
-import { summarizeDatabase } from "../experiment/summary.js";
+import { summarizeDatabase, type ExperimentReuse } from "../experiment/summary.js";
 import type { Adjustment } from "../stats/multiple-comparisons.js";
 import { CONFIDENCE, type CellRow, type IntervalMethod, type MetricSummary, type PairedDiffRow } from "../stats/summary.js";
 import { ExitCode } from "./exit-codes.js";
@@ -15,10 +15,10 @@ export interface SummarizeOptions {
 
 /** `testbed summarize <db>`: per cell × service model × metric, and paired differences. */
 export function summarizeCommand(db: string, options: SummarizeOptions): number {
-  const { cells, paired } = summarizeDatabase(db, { metrics: options.metrics, adjust: options.adjust });
-  if (options.format === "json") process.stdout.write(`${JSON.stringify({ cells, paired }, (_k, v: unknown) => (typeof v === "number" && !Number.isFinite(v) ? null : v), 2)}\n`);
+  const { cells, paired, reuse } = summarizeDatabase(db, { metrics: options.metrics, adjust: options.adjust });
+  if (options.format === "json") process.stdout.write(`${JSON.stringify({ cells, paired, reuse }, (_k, v: unknown) => (typeof v === "number" && !Number.isFinite(v) ? null : v), 2)}\n`);
   else if (options.format === "csv") process.stdout.write(toCsv(cells, paired));
-  else process.stdout.write(cells.length === 0 ? `${db}: no complete runs\n` : toTable(cells, paired, options.adjust ?? "none"));
+  else process.stdout.write(cells.length === 0 ? `${db}: no complete runs\n` : toTable(cells, paired, options.adjust ?? "none", reuse));
   return ExitCode.ok;
 }
 
@@ -58,7 +58,7 @@ export function formatEstimate(s: MetricSummary): string {
 
 const trim = (x: number) => String(Number(x.toPrecision(6)));
 
-function toTable(cells: CellRow[], paired: PairedDiffRow[], adjust: Adjustment): string {
+function toTable(cells: CellRow[], paired: PairedDiffRow[], adjust: Adjustment, reuse: readonly ExperimentReuse[]): string {
   const out: string[] = [];
   const groupKey = (r: { experiment: string; cell: Record<string, unknown> }) => `${r.experiment}\u0000${cellText(r.cell)}`;
   const groups = [...new Set(cells.map(groupKey))];
@@ -88,6 +88,7 @@ function toTable(cells: CellRow[], paired: PairedDiffRow[], adjust: Adjustment):
   }
   const flags = [...cells.filter((r) => r.flag).map((r) => `  * ${r.experiment} ${cellText(r.cell) || "(scenario)"} ${r.serviceModel} ${r.metric}: ${r.flag}`), ...paired.filter((r) => r.flag).map((r) => `  * ${r.experiment} ${cellText(r.cell) || "(scenario)"} ${r.a} − ${r.b} ${r.metric}: ${r.flag}`)];
   if (flags.length > 0) out.push(`flagged (${flags.length}): intervals with too few replications for their method`, ...flags, "");
+  for (const r of reuse.filter((e) => e.reused > 0)) out.push(`${r.experiment}: ${r.reused} of ${r.planned} runs reused from another cell (same resolved configuration for that model: not run again)`, "");
   out.push("units:", ...[...units].map(([name, unit]) => `  ${name}: ${unit}`), "");
   return out.join("\n");
 }

@@ -59,6 +59,8 @@ export interface ExperimentDefinition {
   sweepPaths: string[];
   /** oneAtATime: each path's value in the scenario as written. */
   baseline?: Record<string, number | string | boolean>;
+  /** Cell index → model → the earlier cell whose runs of that model it uses (same resolved configuration for that model). */
+  reusedFrom?: Record<string, Record<string, number>>;
   seeds: number[];
   serviceModels: string[];
 }

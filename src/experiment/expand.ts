@@ -2,6 +2,7 @@ import { SERVICE_MODELS, type ServiceModel } from "../model/events.js";
 import { Random } from "../kernel/random.js";
 import { documentWithOverrides, readScenarioDocument, ScenarioError, validateScenario, type LoadedScenario } from "../scenario/load.js";
 import type { EXPERIMENT_DESIGNS } from "../scenario/schema.js";
+import { reuseSources } from "./reuse.js";
 
 /** A swept value, as written in the file. */
 export type SweepValue = number | string | boolean;
@@ -25,12 +26,16 @@ export interface Cell {
   overrides: string[];
   /** The cell's scenario, validated and resolved, with its own canonical hash. */
   loaded: LoadedScenario;
+  /** Models whose run this cell takes from an earlier cell (same resolved configuration for that model, `./reuse.ts`): model → that cell's index. */
+  reusedFrom: Partial<Record<ServiceModel, number>>;
 }
 
 export interface PlannedRun {
   cell: number;
   seed: number;
   serviceModel: ServiceModel;
+  /** The cell whose run of this seed and model is this one's too (not run again), if any. */
+  reusedFrom?: number;
 }
 
 export interface ExperimentPlan {
@@ -44,7 +49,7 @@ export interface ExperimentPlan {
   cells: Cell[];
   seeds: number[];
   serviceModels: ServiceModel[];
-  /** Every run: cells × seeds × service models, in that nesting order. */
+  /** Every run: cells × seeds × service models, in that nesting order (reused ones included, marked). */
   runs: PlannedRun[];
 }
 
@@ -104,7 +109,7 @@ export function expandExperiment(file: string, text: string, overrides: readonly
     const values = Object.fromEntries(sweepPaths.map((path, i) => [path, combination[i]!]));
     const cellOverrides = sweepPaths.map((path, i) => setting(path, combination[i]!));
     try {
-      return { index, values, overrides: cellOverrides, loaded: validateScenario(document, [...overrides, ...cellOverrides]) };
+      return { index, values, overrides: cellOverrides, loaded: validateScenario(document, [...overrides, ...cellOverrides]), reusedFrom: {} };
     } catch (error) {
       if (!(error instanceof ScenarioError)) throw error;
       const where = sweepPaths.map((path, i) => `${path} = ${JSON.stringify(combination[i])}`).join(", ");
@@ -113,7 +118,10 @@ export function expandExperiment(file: string, text: string, overrides: readonly
   });
   const seeds = spec.seeds ?? Array.from({ length: spec.replications ?? 1 }, (_, i) => first + i);
   const serviceModels = SERVICE_MODELS.filter((m) => base.scenario.serviceModels.includes(m));
-  const runs = cells.flatMap((cell) => seeds.flatMap((seed) => serviceModels.map((serviceModel) => ({ cell: cell.index, seed, serviceModel }))));
+  reuseSources(cells.map((c) => c.loaded.config), serviceModels).forEach((reused, i) => (cells[i]!.reusedFrom = reused));
+  const runs = cells.flatMap((cell) =>
+    seeds.flatMap((seed) => serviceModels.map((serviceModel): PlannedRun => ({ cell: cell.index, seed, serviceModel, ...(cell.reusedFrom[serviceModel] !== undefined ? { reusedFrom: cell.reusedFrom[serviceModel] } : {}) }))),
+  );
   return { name: base.scenario.name, file, design: spec.design, sweepPaths, ...(baseline ? { baseline } : {}), cells, seeds, serviceModels, runs };
 }
 

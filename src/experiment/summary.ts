@@ -1,5 +1,6 @@
 import { SERVICE_MODELS, type ServiceModel } from "../model/events.js";
 import type { RunMetrics } from "../metrics/run-metrics.js";
+import { reuseCount } from "./reuse.js";
 import { SUMMARY_METRICS } from "../metrics/summary-metrics.js";
 import { EventStore, runKey, type RunRecord } from "../event-store/event-store.js";
 import { adjustPValues, familyConfidence, pairedTPValue, type Adjustment } from "../stats/multiple-comparisons.js";
@@ -12,6 +13,13 @@ interface Group {
   cell: Record<string, number | string | boolean>;
   /** serviceModel → seed → metrics, seeds ascending. */
   runs: Map<ServiceModel, Map<number, RunMetrics>>;
+}
+
+/** Of an experiment's planned runs, how many another cell's run stands for (`./reuse.ts`). */
+export interface ExperimentReuse {
+  experiment: string;
+  planned: number;
+  reused: number;
 }
 
 export interface SummaryOptions {
@@ -32,11 +40,13 @@ export interface SummaryOptions {
  * `adjust`, the family is every paired row of one experiment (all its cells, pairs and the chosen
  * metrics), its p-values are adjusted and its intervals made simultaneous (`familyConfidence`).
  */
-export function summarizeDatabase(file: string, options: SummaryOptions = {}): { cells: CellRow[]; paired: PairedDiffRow[] } {
+export function summarizeDatabase(file: string, options: SummaryOptions = {}): { cells: CellRow[]; paired: PairedDiffRow[]; reuse: ExperimentReuse[] } {
   const store = EventStore.openReadonly(file);
   let groups: Group[];
+  let reuse: ExperimentReuse[];
   try {
     groups = readGroups(store);
+    reuse = store.listExperiments().map((e) => ({ experiment: e.name, ...reuseCount(e) }));
   } finally {
     store.close();
   }
@@ -83,7 +93,7 @@ export function summarizeDatabase(file: string, options: SummaryOptions = {}): {
       });
     }
   }
-  return { cells, paired: paired.map((p) => p.row) };
+  return { cells, paired: paired.map((p) => p.row), reuse };
 }
 
 /** The summary of a − b over (a, b) per seed at `confidence`, and its p-value of "no difference". */
@@ -108,10 +118,14 @@ function readGroups(store: EventStore): Group[] {
     const runs = store.completeRunsOf(experiment.cells.map((c) => c.scenarioHash));
     const seeds = new Set(experiment.definition.seeds);
     const models = new Set(experiment.definition.serviceModels);
+    const hashOf = new Map(experiment.cells.map((c) => [c.index, c.scenarioHash]));
     for (const cell of experiment.cells) {
       const group: Group = { experiment: experiment.name, cell: cell.values, runs: new Map() };
+      // A model whose configuration this cell shares with an earlier one reads that cell's runs.
+      const reused = experiment.definition.reusedFrom?.[String(cell.index)] ?? {};
+      const hashFor = (model: string) => (reused[model] !== undefined ? hashOf.get(reused[model]) : cell.scenarioHash);
       for (const run of runs) {
-        if (run.scenarioHash === cell.scenarioHash && seeds.has(run.seed) && models.has(run.serviceModel ?? "")) add(group, run);
+        if (run.scenarioHash === hashFor(run.serviceModel ?? "") && seeds.has(run.seed) && models.has(run.serviceModel ?? "")) add(group, run);
       }
       groups.push(sortSeeds(group));
     }
