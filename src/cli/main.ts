@@ -19,6 +19,8 @@ import { drainCommand, hostsCommand, liveCommand } from "./libvirt.js";
 import { InventoryError } from "../adapters/libvirt/inventory.js";
 import { InvalidName } from "../adapters/libvirt/names.js";
 import { summarizeCommand } from "./summarize.js";
+import { sensitivityCommand } from "./sensitivity.js";
+import { parsePair, type Response } from "../experiment/sensitivity.js";
 import type { Adjustment } from "../stats/multiple-comparisons.js";
 
 /**
@@ -203,6 +205,32 @@ function buildProgram(): Command {
     .option("--json", "print what was written as JSON on stdout")
     .action(async (db: string, opts: { out?: string; run?: number; json?: boolean }) => {
       process.exitCode = await chartCommand(existingDatabase(db), { out: opts.out, run: opts.run, json: opts.json === true });
+    });
+
+  program
+    .command("sensitivity")
+    .description("which swept assumption moves a metric, or the paired difference of two models: tornado (oneAtATime), PRCC and SRC (latinHypercube)")
+    .argument("<db>", "results database")
+    .option("--metric <name>", "the metric", "downtimeHoursPerVmYear")
+    .option("--model <model>", "one service model's metric")
+    .option("--pair <a-b>", "the paired difference a − b of two models on the same seeds (default persistent-ha-ephemeral)")
+    .option("--experiment <name>", "only this experiment")
+    .option("--json", "print the results as JSON")
+    .option("--csv", "print one CSV table")
+    .option("--chart <dir>", "write the tornado / PRCC chart (.vl.json, .svg, .png) into this directory")
+    .action(async (db: string, opts: { metric: string; model?: string; pair?: string; experiment?: string; json?: boolean; csv?: boolean; chart?: string }) => {
+      if (opts.json && opts.csv) throw new UsageError("--json and --csv: choose one");
+      if (opts.model && opts.pair) throw new UsageError("--model and --pair: choose one");
+      let response: Response;
+      if (opts.model) {
+        if (!(SERVICE_MODELS as readonly string[]).includes(opts.model)) throw new UsageError(`--model ${opts.model}: expected one of ${SERVICE_MODELS.join(", ")}`);
+        response = { metric: opts.metric, model: opts.model as ServiceModel };
+      } else {
+        const pair = parsePair(opts.pair ?? "persistent-ha-ephemeral");
+        if (!pair) throw new UsageError(`--pair ${opts.pair}: expected two different service models joined by '-', e.g. persistent-ha-ephemeral`);
+        response = { metric: opts.metric, pair };
+      }
+      process.exitCode = await sensitivityCommand(existingDatabase(db), { response, experiment: opts.experiment, format: opts.json ? "json" : opts.csv ? "csv" : "table", chartDir: opts.chart });
     });
 
   program

@@ -8,7 +8,7 @@ import { mcnemarExactPValue, pairedProportionDifference, summarizeProportion } f
 import { CONFIDENCE, modelPairs, replicationFlag, summarize, type CellRow, type MetricSummary, type PairedDiffRow } from "../stats/summary.js";
 
 /** A group of complete runs: one experiment cell (or one scenario without experiment). */
-interface Group {
+export interface Group {
   experiment: string;
   cell: Record<string, number | string | boolean>;
   /** serviceModel → seed → metrics, seeds ascending. */
@@ -103,7 +103,8 @@ function pairedRow(pairs: readonly [number, number][], proportion: boolean, conf
   return { summary, pValue: pairedTPValue(summary), confidence };
 }
 
-function readGroups(store: EventStore): Group[] {
+/** The complete runs of a database grouped by experiment cell (reused runs under every cell that uses them), then loose runs by scenario. */
+export function readGroups(store: EventStore): Group[] {
   const groups: Group[] = [];
   const claimed = new Set<number>();
   const add = (group: Group, run: RunRecord) => {
