@@ -292,9 +292,14 @@ describe("statistics of an experiment", () => {
     let tighter = 0;
     let compared = 0;
     for (const row of large.paired.filter((r) => r.metric === "availability" || r.metric === "downtimeHoursPerVmYear")) {
-      const hash = recorded!.cells.find((c) => JSON.stringify(c.values) === JSON.stringify(row.cell))!.scenarioHash;
+      const cell = recorded!.cells.find((c) => JSON.stringify(c.values) === JSON.stringify(row.cell))!;
+      // A reused model's runs are those of the cell it reuses (same configuration for that model).
+      const hash = (model: string) => {
+        const source = recorded!.definition.reusedFrom?.[String(cell.index)]?.[model];
+        return source === undefined ? cell.scenarioHash : recorded!.cells[source]!.scenarioHash;
+      };
       const values = (model: string) =>
-        runs.filter((r) => r.scenarioHash === hash && r.serviceModel === model).map((r) => (r.metrics as RunMetrics)[row.metric as "availability"]!);
+        runs.filter((r) => r.scenarioHash === hash(model) && r.serviceModel === model).map((r) => (r.metrics as RunMetrics)[row.metric as "availability"]!);
       const welch = welchDifference(values(row.a), values(row.b));
       expect(row.summary.mean).toBeCloseTo(welch.mean, 9); // same data, same mean difference
       compared++;

@@ -20,6 +20,7 @@ import { InventoryError } from "../adapters/libvirt/inventory.js";
 import { InvalidName } from "../adapters/libvirt/names.js";
 import { summarizeCommand } from "./summarize.js";
 import { sensitivityCommand } from "./sensitivity.js";
+import { breakevenCommand } from "./breakeven.js";
 import { parsePair, type Response } from "../experiment/sensitivity.js";
 import type { Adjustment } from "../stats/multiple-comparisons.js";
 
@@ -231,6 +232,35 @@ function buildProgram(): Command {
         response = { metric: opts.metric, pair };
       }
       process.exitCode = await sensitivityCommand(existingDatabase(db), { response, experiment: opts.experiment, format: opts.json ? "json" : opts.csv ? "csv" : "table", chartDir: opts.chart });
+    });
+
+  program
+    .command("breakeven")
+    .description("find the value of one parameter where the paired difference of two service models crosses zero (same seeds at every probe)")
+    .argument("<scenario>", "scenario file (YAML)")
+    .requiredOption("--vary <path>", "the scenario path to move, e.g. users.replacementDelayHours")
+    .requiredOption("--between <a,b>", "the range searched, e.g. 0.05,8")
+    .option("--pair <a-b>", "the two models compared, a − b", "persistent-ha-ephemeral")
+    .option("--metric <name>", "the metric", "downtimeHoursPerVmYear")
+    .addOption(new Option("--replications <n>", "seeds per probe (default: the scenario's experiment replications or seeds, else 10)").argParser(positiveInteger("a positive integer")))
+    .addOption(new Option("--probes <n>", "search steps after the two ends").argParser(positiveInteger("a positive integer")).default(8))
+    .option("--log", "search on a log scale (for rates and times spanning decades)")
+    .option("--set <path=value...>", "override scenario fields at every probe", [])
+    .option("--json", "print the result as JSON")
+    .option("--chart <dir>", "write the break-even chart into this directory")
+    .action(async (file: string, opts: { vary: string; between: string; pair: string; metric: string; replications?: number; probes: number; log?: boolean; set: string[]; json?: boolean; chart?: string }) => {
+      const between = opts.between.split(",").map((v) => Number(v.trim()));
+      if (between.length !== 2 || !between.every(Number.isFinite) || !(between[0]! < between[1]!)) throw new UsageError(`--between ${opts.between}: expected two numbers a,b with a < b`);
+      if (opts.log && !(between[0]! > 0)) throw new UsageError(`--between ${opts.between}: expected a > 0 on a log scale`);
+      const pair = parsePair(opts.pair);
+      if (!pair) throw new UsageError(`--pair ${opts.pair}: expected two different service models joined by '-', e.g. persistent-ha-ephemeral`);
+      const scenario = loadScenarioFile(file, opts.set).scenario;
+      const first = scenario.seed ?? 1;
+      const seeds = opts.replications !== undefined ? Array.from({ length: opts.replications }, (_, i) => first + i) : scenario.experiment?.seeds ?? Array.from({ length: scenario.experiment?.replications ?? 10 }, (_, i) => first + i);
+      process.exitCode = await breakevenCommand(
+        { file, overrides: opts.set, path: opts.vary, between: [between[0]!, between[1]!], pair, metric: opts.metric, seeds, probes: opts.probes, log: opts.log === true },
+        { json: opts.json === true, chartDir: opts.chart },
+      );
     });
 
   program
