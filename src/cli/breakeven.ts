@@ -1,8 +1,7 @@
 import { readFileSync } from "node:fs";
 import { breakevenChart } from "../charts/breakeven.js";
-import { formatNumber } from "../charts/chart.js";
 import { writeChart } from "../charts/write.js";
-import { breakeven, type BreakevenQuestion, type BreakevenResult } from "../experiment/breakeven.js";
+import { breakeven, breakevenText, type BreakevenQuestion, type BreakevenResult } from "../experiment/breakeven.js";
 import { NoCrossing } from "../stats/breakeven.js";
 import { ScenarioError } from "../scenario/load.js";
 import { ExitCode } from "./exit-codes.js";
@@ -33,17 +32,4 @@ export async function breakevenCommand(question: Omit<BreakevenQuestion, "text">
     if (written.warnings.length > 0) return ExitCode.failed;
   }
   return ExitCode.ok;
-}
-
-export function breakevenText(r: BreakevenResult): string {
-  const { path, pair, metric, seeds } = r.question;
-  const g = (x: number) => formatNumber(x);
-  const lines = [
-    `${metric}: ${pair[0]} − ${pair[1]} crosses zero at ${path} = ${g(r.estimate)}`,
-    `  values the data cannot rule out (95 % CI of the difference holds 0): ${r.lowOpen ? "≤ " : ""}${g(r.low)} … ${g(r.high)}${r.highOpen ? " or more" : ""}`,
-    `  ${r.probes.length} probes × ${seeds.length} shared seeds; ${r.runs} runs, ${r.reused} reused (a model whose configuration the path does not change)`,
-    "  probe  mean difference [95 % CI]",
-    ...r.probes.map((p) => `  ${g(p.value).padStart(8)}  ${g(p.summary.mean)} [${g(p.summary.ciLow)}, ${g(p.summary.ciHigh)}]`),
-  ];
-  return `${lines.join("\n")}\n`;
 }

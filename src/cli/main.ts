@@ -204,8 +204,9 @@ function buildProgram(): Command {
     .option("--out <dir>", "output directory (default: <db dir>/charts)")
     .addOption(new Option("--run <id>", "the run whose timeline is drawn (default: the first persistent-ha run with a stored log)").argParser(positiveInteger("a run id")))
     .option("--json", "print what was written as JSON on stdout")
-    .action(async (db: string, opts: { out?: string; run?: number; json?: boolean }) => {
-      process.exitCode = await chartCommand(existingDatabase(db), { out: opts.out, run: opts.run, json: opts.json === true });
+    .option("--breakeven <json...>", "also draw these break-even results (testbed breakeven --json)")
+    .action(async (db: string, opts: { out?: string; run?: number; json?: boolean; breakeven?: string[] }) => {
+      process.exitCode = await chartCommand(existingDatabase(db), { out: opts.out, run: opts.run, json: opts.json === true, breakeven: opts.breakeven });
     });
 
   program
@@ -268,8 +269,9 @@ function buildProgram(): Command {
     .description("write a self-contained HTML report (tables and interactive charts, works offline)")
     .argument("<db>", "results database")
     .option("--out <file>", "output file (default: <db dir>/report.html)")
-    .action((db: string, opts: { out?: string }) => {
-      process.exitCode = reportCommand(existingDatabase(db), { out: opts.out });
+    .option("--breakeven <json...>", "break-even results (testbed breakeven --json) to include with their charts")
+    .action((db: string, opts: { out?: string; breakeven?: string[] }) => {
+      process.exitCode = reportCommand(existingDatabase(db), { out: opts.out, breakeven: opts.breakeven });
     });
 
   return program;

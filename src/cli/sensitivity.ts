@@ -2,8 +2,7 @@ import { stringify } from "csv-stringify/sync";
 import { isChart } from "../charts/chart.js";
 import { prccChart, tornadoChart } from "../charts/sensitivity.js";
 import { writeChart } from "../charts/write.js";
-import { responseText, SensitivityError, sensitivityOfDatabase, type Response, type SensitivityResult } from "../experiment/sensitivity.js";
-import type { MetricSummary } from "../stats/summary.js";
+import { responseText, SensitivityError, sensitivityOfDatabase, sensitivityText, type Response, type SensitivityResult } from "../experiment/sensitivity.js";
 import { ExitCode, UsageError } from "./exit-codes.js";
 
 export interface SensitivityOptions {
@@ -41,26 +40,6 @@ export async function sensitivityCommand(db: string, options: SensitivityOptions
     }
   }
   return failed ? ExitCode.failed : ExitCode.ok;
-}
-
-const g = (x: number) => (Number.isFinite(x) ? String(Number(x.toPrecision(4))) : "–");
-const ci = (s: MetricSummary) => `${g(s.mean)} [${g(s.ciLow)}, ${g(s.ciHigh)}]`;
-
-export function sensitivityText(r: SensitivityResult): string {
-  const out = [`${r.experiment} (${r.design}, ${r.seeds} shared seeds): ${responseText(r.response)}`];
-  if (r.design === "oneAtATime") {
-    out.push(`  baseline: ${r.baseline ? ci(r.baseline) : "–"} (mean [95 % CI])`, "  tornado, largest swing first: effect of moving one path alone (paired over seeds, mean [95 % CI])");
-    for (const bar of r.tornado ?? []) {
-      out.push(`  ${bar.path} (baseline ${String(bar.low.baselineValue)}): swing ${g(bar.swing)}`);
-      for (const e of (r.effects ?? []).filter((x) => x.path === bar.path)) out.push(`      = ${String(e.value)}: ${ci(e.effect)}`);
-    }
-  } else {
-    const m = r.measures!;
-    out.push(`  ${m.points} points; linear fit R² = ${g(m.rSquared.value)} [${g(m.rSquared.ci[0])}, ${g(m.rSquared.ci[1])}] (SRC are trustworthy as far as R² is high); 95 % bootstrap intervals`);
-    const order = m.paths.map((p, j) => j).sort((a, b) => Math.abs(m.prcc[b]!.value) - Math.abs(m.prcc[a]!.value));
-    for (const j of order) out.push(`  ${m.paths[j]}: PRCC ${g(m.prcc[j]!.value)} [${g(m.prcc[j]!.ci[0])}, ${g(m.prcc[j]!.ci[1])}], SRC ${g(m.src[j]!.value)} [${g(m.src[j]!.ci[0])}, ${g(m.src[j]!.ci[1])}]`);
-  }
-  return `${out.join("\n")}\n`;
 }
 
 function sensitivityCsv(results: readonly SensitivityResult[]): string {

@@ -73,3 +73,16 @@ export function breakeven(question: BreakevenQuestion): BreakevenResult {
   const { text: _text, ...asked } = question;
   return { ...crossing, question: asked, runs, reused };
 }
+
+export function breakevenText(r: BreakevenResult): string {
+  const { path, pair, metric, seeds } = r.question;
+  const g = (x: number) => (Number.isFinite(x) ? String(Number(x.toPrecision(3))) : String(x));
+  const lines = [
+    `${metric}: ${pair[0]} − ${pair[1]} crosses zero at ${path} = ${g(r.estimate)}`,
+    `  values the data cannot rule out (95 % CI of the difference holds 0): ${r.lowOpen ? "≤ " : ""}${g(r.low)} … ${g(r.high)}${r.highOpen ? " or more" : ""}`,
+    `  ${r.probes.length} probes × ${seeds.length} shared seeds; ${r.runs} runs, ${r.reused} reused (a model whose configuration the path does not change)`,
+    "  probe  mean difference [95 % CI]",
+    ...r.probes.map((p) => `  ${g(p.value).padStart(8)}  ${g(p.summary.mean)} [${g(p.summary.ciLow)}, ${g(p.summary.ciHigh)}]`),
+  ];
+  return `${lines.join("\n")}\n`;
+}

@@ -153,8 +153,44 @@ function latinHypercube(experiment: StoredExperiment, response: Response, cells:
   };
 }
 
+/**
+ * The sensitivity of `metric` for each pair that both models of a designed experiment ran, or []
+ * when the database has no oneAtATime / latinHypercube experiment (for charts and the report).
+ */
+export function sensitivityForPairs(file: string, metric: string, pairs: readonly [ServiceModel, ServiceModel][]): SensitivityResult[] {
+  const out: SensitivityResult[] = [];
+  for (const pair of pairs) {
+    try {
+      out.push(...sensitivityOfDatabase(file, { metric, pair }).filter((r) => r.baseline === undefined || r.baseline.n > 0 || r.measures !== undefined));
+    } catch (error) {
+      if (!(error instanceof SensitivityError)) throw error;
+    }
+  }
+  return out;
+}
+
 /** Parses `a-b` into two service models (names may contain '-'): `persistent-ha-ephemeral`. */
 export function parsePair(text: string): [ServiceModel, ServiceModel] | null {
   for (const a of SERVICE_MODELS) for (const b of SERVICE_MODELS) if (a !== b && text === `${a}-${b}`) return [a, b];
   return null;
+}
+
+const g = (x: number) => (Number.isFinite(x) ? String(Number(x.toPrecision(4))) : "–");
+const ci = (s: MetricSummary) => `${g(s.mean)} [${g(s.ciLow)}, ${g(s.ciHigh)}]`;
+
+export function sensitivityText(r: SensitivityResult): string {
+  const out = [`${r.experiment} (${r.design}, ${r.seeds} shared seeds): ${responseText(r.response)}`];
+  if (r.design === "oneAtATime") {
+    out.push(`  baseline: ${r.baseline ? ci(r.baseline) : "–"} (mean [95 % CI])`, "  tornado, largest swing first: effect of moving one path alone (paired over seeds, mean [95 % CI])");
+    for (const bar of r.tornado ?? []) {
+      out.push(`  ${bar.path} (baseline ${String(bar.low.baselineValue)}): swing ${g(bar.swing)}`);
+      for (const e of (r.effects ?? []).filter((x) => x.path === bar.path)) out.push(`      = ${String(e.value)}: ${ci(e.effect)}`);
+    }
+  } else {
+    const m = r.measures!;
+    out.push(`  ${m.points} points; linear fit R² = ${g(m.rSquared.value)} [${g(m.rSquared.ci[0])}, ${g(m.rSquared.ci[1])}] (SRC are trustworthy as far as R² is high); 95 % bootstrap intervals`);
+    const order = m.paths.map((p, j) => j).sort((a, b) => Math.abs(m.prcc[b]!.value) - Math.abs(m.prcc[a]!.value));
+    for (const j of order) out.push(`  ${m.paths[j]}: PRCC ${g(m.prcc[j]!.value)} [${g(m.prcc[j]!.ci[0])}, ${g(m.prcc[j]!.ci[1])}], SRC ${g(m.src[j]!.value)} [${g(m.src[j]!.ci[0])}, ${g(m.src[j]!.ci[1])}]`);
+  }
+  return `${out.join("\n")}\n`;
 }

@@ -6,6 +6,8 @@ import { themed } from "../charts/render.js";
 import type { CellRow, MetricSummary, PairedDiffRow } from "../stats/summary.js";
 import type { RunMetrics } from "../metrics/run-metrics.js";
 import type { RunRecord } from "../event-store/event-store.js";
+import { breakevenText, type BreakevenResult } from "../experiment/breakeven.js";
+import { sensitivityText, type SensitivityResult } from "../experiment/sensitivity.js";
 
 /**
  * The HTML report of a results database: one self-contained page — vega, vega-lite and
@@ -21,6 +23,9 @@ export interface ReportInput {
   cells: readonly CellRow[];
   paired: readonly PairedDiffRow[];
   charts: readonly ChartOrSkip[];
+  /** Sensitivity of the designed experiments, and break-even searches: their text in "Which assumptions decide the ranking". */
+  sensitivity?: readonly SensitivityResult[];
+  breakeven?: readonly BreakevenResult[];
 }
 
 const LIBRARIES = [
@@ -105,6 +110,19 @@ function cellTables(cells: readonly CellRow[], paired: readonly PairedDiffRow[])
     .join("\n");
 }
 
+/** Which assumptions decide the ranking: the sensitivity and break-even results as text (their charts are above). */
+function conditionsSection(input: ReportInput): string[] {
+  const sensitivity = input.sensitivity ?? [];
+  const breakeven = input.breakeven ?? [];
+  if (sensitivity.length === 0 && breakeven.length === 0) return [];
+  return [
+    `<h2>Which assumptions decide the ranking</h2>`,
+    `<p>Effects of moving one assumption alone (paired over the shared seeds), rank correlations of sampled designs, and the values where a paired difference crosses zero. Charts: tornado-*, prcc-*, breakeven-* above.</p>`,
+    ...sensitivity.map((r) => `<pre>${escapeHtml(sensitivityText(r))}</pre>`),
+    ...breakeven.map((r) => `<pre>${escapeHtml(breakevenText(r))}</pre>`),
+  ];
+}
+
 const STYLE = `
 body { font-family: "DejaVu Sans", Verdana, sans-serif; margin: 2em auto; max-width: 1200px; padding: 0 1em; color: #222; }
 h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 2em; border-bottom: 1px solid #ccc; } h3 { font-size: 1em; margin: 1.5em 0 0.3em; }
@@ -131,6 +149,7 @@ export function reportHtml(input: ReportInput): string {
     `<h2>Charts</h2>`,
     ...charts.map((c) => `<div class="chart" id="chart-${escapeHtml(c.name)}" data-chart="${escapeHtml(c.name)}"></div>`),
     ...skipped.map((c) => `<p class="skipped">Not drawn: <b>${escapeHtml(c.name)}</b> — ${escapeHtml("skipped" in c ? c.skipped : "")}</p>`),
+    ...conditionsSection(input),
     `<h2>Summary per cell: service models and paired differences</h2>`,
     input.cells.length > 0 ? cellTables(input.cells, input.paired) : `<p class="skipped">No complete runs to summarize.</p>`,
     `<h2>Runs</h2>`,
