@@ -58,7 +58,7 @@ describe("testbed sensitivity on a oneAtATime experiment", () => {
     const r = testbed("sensitivity", db, "--pair", "persistent-ha-vps", "--chart", join(dir, "charts"));
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("downtimeHoursPerVmYear of persistent-ha − vps");
-    expect(r.stdout).toContain("tornado-sens.png");
+    expect(r.stdout).toContain("tornado-sens-persistent-ha-vs-vps.png");
     expect(testbed("sensitivity", db, "--csv").stdout.split("\n")[0]).toBe("experiment,design,response,path,value,measure,estimate,ci_low,ci_high,n");
   });
 

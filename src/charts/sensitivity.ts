@@ -2,7 +2,14 @@ import type { TopLevelSpec } from "vega-lite";
 import { responseText, type SensitivityResult } from "../experiment/sensitivity.js";
 import { formatNumber, type ChartOrSkip } from "./chart.js";
 
-const label = (path: string) => path.replace(/^failures\./, "").replace(/\.timeToFailureHours\.mean$/, " MTBF").replace(/\.timeToRepairHours(\.mean)?$/, " repair");
+/** A short row label for a scenario path: `host.hardware repair μ` for `failures.host.hardware.timeToRepairHours.mu`. */
+const label = (path: string) =>
+  path
+    .replace(/^failures\./, "")
+    .replace(/^maintenance\.rollingUpgrade\./, "maintenance ")
+    .replace(/\.timeToFailureHours\.mean$/, " MTBF")
+    .replace(/\.timeToRepairHours(\.mean)?$/, " repair")
+    .replace(/\.timeToRepairHours\.mu$/, " repair (lognormal μ)");
 
 /**
  * Tornado chart of a oneAtATime experiment: one row per path, sorted by swing, a bar from the
@@ -21,12 +28,12 @@ export function tornadoChart(result: SensitivityResult, name = `tornado-${result
     highValue: `${formatNumber(Number(b.high.value))}`,
   }));
   const ends = bars.flatMap((b) => [b.low, b.high].map((e) => ({ path: `${label(b.path)} (${e.baselineValue})`, value: String(e.value), mean: e.effect.mean, ciLow: Number.isFinite(e.effect.ciLow) ? e.effect.ciLow : e.effect.mean, ciHigh: Number.isFinite(e.effect.ciHigh) ? e.effect.ciHigh : e.effect.mean, n: e.effect.n })));
-  const y = { field: "path", type: "nominal", sort: rows.map((r) => r.path), title: "path (baseline value)", axis: { labelLimit: 360 } } as const;
+  const y = { field: "path", type: "nominal", sort: rows.map((r) => r.path), title: null, axis: { labelLimit: 360 } } as const;
   const base = result.baseline ? `baseline ${formatNumber(result.baseline.mean)} [${formatNumber(result.baseline.ciLow)}, ${formatNumber(result.baseline.ciHigh)}]` : "";
   const spec = {
     title: {
       text: `Which assumption moves ${responseText(result.response)}?`,
-      subtitle: [`experiment ${result.experiment} (one at a time, ${result.seeds} shared seeds); ${base}`, "bar: effect of moving one path alone over its values (labels: the values at the ends); rules: 95 % CI of each end's paired effect"],
+      subtitle: [`experiment ${result.experiment} (one at a time, ${result.seeds} shared seeds; rows: path (baseline value)); ${base}`, "bar: effect of moving one path alone over its values (labels: the values at the ends); rules: 95 % CI of each end's paired effect"],
     },
     width: 520,
     height: { step: 34 },

@@ -1,6 +1,6 @@
 import { stringify } from "csv-stringify/sync";
 import { isChart } from "../charts/chart.js";
-import { prccChart, tornadoChart } from "../charts/sensitivity.js";
+import { sensitivityCharts } from "../charts/from-database.js";
 import { writeChart } from "../charts/write.js";
 import { responseText, SensitivityError, sensitivityOfDatabase, sensitivityText, type Response, type SensitivityResult } from "../experiment/sensitivity.js";
 import { ExitCode, UsageError } from "./exit-codes.js";
@@ -27,8 +27,7 @@ export async function sensitivityCommand(db: string, options: SensitivityOptions
   else process.stdout.write(results.map(sensitivityText).join("\n"));
   let failed = false;
   if (options.chartDir) {
-    for (const result of results) {
-      const chart = result.design === "oneAtATime" ? tornadoChart(result) : prccChart(result);
+    for (const chart of sensitivityCharts(results)) {
       if (!isChart(chart)) {
         process.stderr.write(`skipped ${chart.name}: ${chart.skipped}\n`);
         continue;
