@@ -7,19 +7,13 @@ import { modelRunKey } from "../src/experiment/reuse.js";
 import { summarizeDatabase } from "../src/experiment/summary.js";
 import type { ServiceModel } from "../src/model/events.js";
 import { parseScenario } from "../src/scenario/load.js";
-import { tempDir, testbed, writeScenario } from "./helpers.js";
+import { SMALL_CLUSTER, tempDir, testbed, writeScenario } from "./helpers.js";
 
-/** Eight hosts with disks that fail, long-lived VMs, every model; a replicas sweep. */
+/** Ten hosts with disks that fail, long-lived VMs, every model; a replicas sweep. */
 const BASE = `name: reuse
 durationHours: 2000
 seed: 1
-workload:
-  sizes: [{ name: s, vcpus: 2, memoryGiB: 4, diskGiB: 40 }]
-  fleet: 30
-cluster:
-  hosts:
-    - { name: n, count: 8, racks: 4, disks: 3, vcpus: 16, memoryGiB: 64, diskGiB: 1000 }
-failures:
+${SMALL_CLUSTER}failures:
   host:
     hardware:
       timeToFailureHours: { type: exponential, mean: 800 }

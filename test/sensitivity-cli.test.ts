@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { BreakevenResult } from "../src/experiment/breakeven.js";
 import type { SensitivityResult } from "../src/experiment/sensitivity.js";
 import { summarizeDatabase } from "../src/experiment/summary.js";
-import { tempDir, testbed, writeScenario } from "./helpers.js";
+import { SMALL_CLUSTER, tempDir, testbed, writeScenario } from "./helpers.js";
 
 const dir = tempDir();
 
@@ -11,13 +11,7 @@ const dir = tempDir();
 const BASE = `name: sens
 durationHours: 2000
 seed: 1
-workload:
-  sizes: [{ name: s, vcpus: 2, memoryGiB: 4, diskGiB: 40 }]
-  fleet: 30
-cluster:
-  hosts:
-    - { name: n, count: 10, racks: 5, vcpus: 16, memoryGiB: 64, diskGiB: 1000 }
-failures:
+${SMALL_CLUSTER}failures:
   host:
     hardware:
       timeToFailureHours: { type: exponential, mean: 800 }
