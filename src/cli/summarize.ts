@@ -86,8 +86,14 @@ function toTable(cells: CellRow[], paired: PairedDiffRow[], adjust: Adjustment, 
     }
     out.push("");
   }
-  const flags = [...cells.filter((r) => r.flag).map((r) => `  * ${r.experiment} ${cellText(r.cell) || "(scenario)"} ${r.serviceModel} ${r.metric}: ${r.flag}`), ...paired.filter((r) => r.flag).map((r) => `  * ${r.experiment} ${cellText(r.cell) || "(scenario)"} ${r.a} − ${r.b} ${r.metric}: ${r.flag}`)];
-  if (flags.length > 0) out.push(`flagged (${flags.length}): intervals with too few replications for their method`, ...flags, "");
+  // One line per reason (a study has thousands of flagged intervals); --json and --csv name each.
+  const flagged = [...cells, ...paired].flatMap((r) => (r.flag ? [r.flag] : []));
+  const reasons = new Map<string, number>();
+  for (const flag of flagged) {
+    const reason = flag.replace(/^all \d+ runs/, "all runs").replace(/^\d+ runs?:/, "n runs:").replace(/^only \d+ of \d+ runs/, "only k of n runs");
+    reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+  }
+  if (flagged.length > 0) out.push(`flagged (${flagged.length}): intervals with too few replications for their method, marked *; --json or --csv names each`, ...[...reasons].map(([reason, count]) => `  ${count} × ${reason}`), "");
   for (const r of reuse.filter((e) => e.reused > 0)) out.push(`${r.experiment}: ${r.reused} of ${r.planned} runs reused from another cell (same resolved configuration for that model: not run again)`, "");
   out.push("units:", ...[...units].map(([name, unit]) => `  ${name}: ${unit}`), "");
   return out.join("\n");

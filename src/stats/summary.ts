@@ -77,7 +77,7 @@ export const MIN_RUNS_AWAY_FROM_MODE = 5;
  */
 export function replicationFlag(values: readonly number[], method: IntervalMethod): string | undefined {
   const n = values.length;
-  if (n === 0) return "no runs";
+  if (n === 0) return "no value: the metric is undefined in every run";
   if (method !== "student-t") return undefined;
   if (n < 2) return "1 run: no interval";
   const counts = new Map<number, number>();
