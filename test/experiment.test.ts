@@ -44,6 +44,9 @@ const SWEEP = `  sweep:
 `;
 const TEXT = experiment(`${SWEEP}  replications: 3\n`);
 const RUNS = 4 * 3 * 3;
+/** ephemeral and vps do not read storage.replicas: the replicas = 2 cells reuse their replicas = 1 runs. */
+const REUSED = 2 * 2 * 3;
+const STORED = RUNS - REUSED;
 
 function runJson(...args: string[]): ExperimentOutcome {
   const r = testbed("run", ...args, "--json", "--quiet");
@@ -143,21 +146,21 @@ describe("testbed run on an experiment", () => {
 
   it("runs every cell × seed × service model on two workers into one database", () => {
     const out = runJson(file, "--db", db, "--jobs", "2");
-    expect(out).toMatchObject({ experiment: "tiny-exp", jobs: 2, cells: 4, ran: RUNS, skipped: 0, failed: 0, interrupted: false });
-    expect(out.runs.every((r) => r.status === "complete" && /^[0-9a-f]{64}$/.test(r.stateHash!))).toBe(true);
-    expect(statuses(db)).toEqual(Array(RUNS).fill("complete"));
+    expect(out).toMatchObject({ experiment: "tiny-exp", jobs: 2, cells: 4, ran: STORED, skipped: 0, reused: REUSED, failed: 0, interrupted: false });
+    expect(out.runs.every((r) => (r.status === "complete" || r.status === "reused") && /^[0-9a-f]{64}$/.test(r.stateHash!))).toBe(true);
+    expect(statuses(db)).toEqual(Array(STORED).fill("complete"));
     const store = EventStore.openReadonly(db);
     const [recorded] = store.listExperiments();
     store.close();
     expect(recorded!.cells).toHaveLength(4);
     expect(recorded!.definition.seeds).toEqual([1, 2, 3]);
     reference = hashesIn(db);
-    expect(reference.size).toBe(RUNS);
+    expect(reference.size).toBe(STORED);
   });
 
   it("gives the same log and state hashes on one worker, and the same as a single testbed run of the cell", () => {
     const out = runJson(file, "--db", join(dir, "one-worker.db"), "--jobs", "1");
-    expect(out.ran).toBe(RUNS);
+    expect(out.ran).toBe(STORED);
     expect(hashesIn(join(dir, "one-worker.db"))).toEqual(reference);
     const single = testbed("run", writeScenario(dir, "plain", BASE), "--db", join(dir, "plain.db"), "--json", "--quiet", "--seed", "2", "--model", "vps",
       "--set", "failures.host.hardware.timeToFailureHours.mean=4000", "--set", "storage.replicas=2");
@@ -168,8 +171,8 @@ describe("testbed run on an experiment", () => {
 
   it("skips every complete run when run again", () => {
     const out = runJson(file, "--db", db);
-    expect(out).toMatchObject({ ran: 0, skipped: RUNS, failed: 0 });
-    expect(statuses(db)).toHaveLength(RUNS);
+    expect(out).toMatchObject({ ran: 0, skipped: STORED, reused: REUSED, failed: 0 });
+    expect(statuses(db)).toHaveLength(STORED);
   });
 
   it("resumes after being killed midway: only the missing runs run, and the results equal an uninterrupted run", async () => {
@@ -189,14 +192,14 @@ describe("testbed run on an experiment", () => {
     const before = statuses(killed);
     const done = before.filter((s) => s === "complete").length;
     expect(done).toBeGreaterThanOrEqual(8);
-    expect(done).toBeLessThan(RUNS);
+    expect(done).toBeLessThan(STORED);
     expect(before.filter((s) => s !== "complete").every((s) => s === "running")).toBe(true); // killed: left as they were
     expect(testbed("inspect", killed).stdout).toContain("killed");
 
     const out = runJson(file, "--db", killed, "--jobs", "2");
-    expect(out).toMatchObject({ skipped: done, ran: RUNS - done, failed: 0 });
+    expect(out).toMatchObject({ skipped: done, ran: STORED - done, failed: 0 });
     expect(hashesIn(killed)).toEqual(reference);
-    expect(statuses(killed).filter((s) => s === "complete")).toHaveLength(RUNS);
+    expect(statuses(killed).filter((s) => s === "complete")).toHaveLength(STORED);
   });
 
   it("stops on SIGINT with exit code 130, starting no more runs, leaving only complete or interrupted ones, and finishes when run again", async () => {
@@ -219,9 +222,9 @@ describe("testbed run on an experiment", () => {
     expect(stderr).toContain("run the same command again");
     const after = statuses(stopped);
     expect(after.every((s) => s === "complete" || s === "interrupted")).toBe(true);
-    expect(after.filter((s) => s === "complete").length).toBeLessThan(RUNS);
+    expect(after.filter((s) => s === "complete").length).toBeLessThan(STORED);
     const out = runJson(file, "--db", stopped, "--no-events", "--log-hash");
-    expect(out.ran + out.skipped).toBe(RUNS);
+    expect(out.ran + out.skipped).toBe(STORED);
     expect(hashesIn(stopped)).toEqual(reference);
   });
 
@@ -250,7 +253,7 @@ describe("statistics of an experiment", () => {
     small = summarizeDatabase(db3);
     copyFileSync(db3, db12);
     const more = runJson(file, "--db", db12, "--no-events", "--set", "experiment.replications=12");
-    expect(more).toMatchObject({ skipped: RUNS, ran: 4 * 9 * 3 });
+    expect(more).toMatchObject({ skipped: STORED, ran: 4 * 9 * 3 - 2 * 2 * 9 });
     large = summarizeDatabase(db12);
   }, 120_000);
 
@@ -290,9 +293,14 @@ describe("statistics of an experiment", () => {
     let tighter = 0;
     let compared = 0;
     for (const row of large.paired.filter((r) => r.metric === "availability" || r.metric === "downtimeHoursPerVmYear")) {
-      const hash = recorded!.cells.find((c) => JSON.stringify(c.values) === JSON.stringify(row.cell))!.scenarioHash;
+      const cell = recorded!.cells.find((c) => JSON.stringify(c.values) === JSON.stringify(row.cell))!;
+      // A reused model's runs are those of the cell it reuses (same configuration for that model).
+      const hash = (model: string) => {
+        const source = recorded!.definition.reusedFrom?.[String(cell.index)]?.[model];
+        return source === undefined ? cell.scenarioHash : recorded!.cells[source]!.scenarioHash;
+      };
       const values = (model: string) =>
-        runs.filter((r) => r.scenarioHash === hash && r.serviceModel === model).map((r) => (r.metrics as RunMetrics)[row.metric as "availability"]!);
+        runs.filter((r) => r.scenarioHash === hash(model) && r.serviceModel === model).map((r) => (r.metrics as RunMetrics)[row.metric as "availability"]!);
       const welch = welchDifference(values(row.a), values(row.b));
       expect(row.summary.mean).toBeCloseTo(welch.mean, 9); // same data, same mean difference
       compared++;
@@ -310,12 +318,42 @@ describe("statistics of an experiment", () => {
     const json = JSON.parse(testbed("summarize", db3, "--json").stdout) as typeof small;
     expect(json.cells).toHaveLength(small.cells.length);
     const csv = testbed("summarize", db3, "--csv", "--metric", "availability").stdout.trim().split("\n");
-    expect(csv[0]).toBe("kind,experiment,cell,model,baseline,metric,n,mean,sd,ci_low,ci_high");
+    expect(csv[0]).toBe("kind,experiment,cell,model,baseline,metric,n,mean,sd,ci_low,ci_high,method,confidence,p_value,p_adjusted,flag");
     expect(csv).toHaveLength(1 + 4 * 3 + 4 * 3);
     expect(csv[1]).toMatch(/^cell,tiny-exp,failures\.host\.hardware\.timeToFailureHours\.mean=1000;storage\.replicas=1,ephemeral,,availability,3,/);
     expect(testbed("summarize", db3, "--json", "--csv").code).toBe(2);
     expect(testbed("summarize", db3, "--metric", "nonsense").stderr).toContain("expected one of availability");
     expect(readFileSync(db3).length).toBeGreaterThan(0);
+  });
+
+  it("give proportions exact intervals and flag t intervals with three seeds", () => {
+    const loss = small.cells.filter((r) => r.metric === "anyDataLoss");
+    expect(loss.every((r) => r.method === "clopper-pearson" && r.flag === undefined)).toBe(true);
+    // 3 runs: a count of 0 keeps its upper bound 1 − 0.025^(1/3) = 0.708, a count of 3 its lower one.
+    for (const r of loss) {
+      if (r.summary.mean === 0) expect(r.summary.ciHigh).toBeCloseTo(1 - 0.025 ** (1 / 3), 6);
+      if (r.summary.mean === 1) expect(r.summary.ciLow).toBeCloseTo(0.025 ** (1 / 3), 6);
+    }
+    expect(small.cells.filter((r) => r.metric === "availability").every((r) => r.flag !== undefined)).toBe(true);
+    expect(testbed("summarize", db3).stdout).toMatch(/flagged \(\d+\): intervals with too few replications/);
+  });
+
+  it("adjust a family of paired comparisons with --adjust: Holm p-values, simultaneous intervals", () => {
+    const plain = summarizeDatabase(db12, { metrics: ["availability", "downtimeHoursPerVmYear"] });
+    const holm = summarizeDatabase(db12, { metrics: ["availability", "downtimeHoursPerVmYear"], adjust: "holm" });
+    const m = holm.paired.filter((r) => Number.isFinite(r.pValue)).length;
+    expect(m).toBeGreaterThan(1);
+    holm.paired.forEach((r, i) => {
+      const before = plain.paired[i]!;
+      expect(r.confidence).toBeCloseTo(1 - 0.05 / m, 12);
+      expect(r.pValue).toBe(before.pValue);
+      if (Number.isFinite(r.pValue)) expect(r.pAdjusted!).toBeGreaterThanOrEqual(r.pValue!);
+      if (before.summary.sd > 0) expect(r.summary.ciHigh - r.summary.ciLow).toBeGreaterThan(before.summary.ciHigh - before.summary.ciLow);
+    });
+    const out = testbed("summarize", db12, "--metric", "availability", "--adjust", "bonferroni");
+    expect(out.code).toBe(0);
+    expect(out.stdout).toContain("bonferroni-adjusted: simultaneous");
+    expect(testbed("summarize", db12, "--adjust", "tukey").code).toBe(2);
   });
 
   it("groups complete runs that belong to no experiment by scenario, with an empty cell", () => {

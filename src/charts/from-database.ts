@@ -1,6 +1,6 @@
 import { distribution, type DistributionSpec } from "../kernel/distributions.js";
 import { PRICES_2008 } from "../scenario/defaults.js";
-import { SERVICE_MODELS, type PriceModel } from "../model/events.js";
+import { SERVICE_MODELS, type PriceModel, type ServiceModel } from "../model/events.js";
 import { resolveScenario } from "../scenario/resolve.js";
 import { scenarioSchema, type Scenario } from "../scenario/schema.js";
 import type { EventStore, RunRecord } from "../event-store/event-store.js";
@@ -13,6 +13,8 @@ import { recoveryCdfChart, recoveryTimesHours } from "./recovery-cdf.js";
 import { runEvents, runsWithEvents } from "./run-events.js";
 import type { CellRow } from "../stats/summary.js";
 import { timeline, timelineChart } from "./timeline.js";
+import { prccChart, tornadoChart } from "./sensitivity.js";
+import type { SensitivityResult } from "../experiment/sensitivity.js";
 
 /**
  * The six charts of a results database: (1) from the experiment's cell statistics, (2) and (6)
@@ -25,6 +27,22 @@ export interface ChartInputs {
   cells: readonly CellRow[];
   /** Draw the timeline of this run (default: the first persistent-ha run with a stored log). */
   timelineRun?: number;
+  /** Sensitivity of the database's oneAtATime / latinHypercube experiments (`sensitivityCharts`): a tornado or PRCC chart each. */
+  sensitivity?: readonly SensitivityResult[];
+}
+
+/** The pairs whose sensitivity the charts and the report show: the thesis model against each other. */
+export const SENSITIVITY_PAIRS: readonly [ServiceModel, ServiceModel][] = [
+  ["persistent-ha", "ephemeral"],
+  ["persistent-ha", "vps"],
+];
+
+/** The tornado (oneAtATime) or PRCC (latinHypercube) chart of each result, named after the experiment and the pair. */
+export function sensitivityCharts(results: readonly SensitivityResult[]): ChartOrSkip[] {
+  return results.map((r) => {
+    const suffix = "pair" in r.response ? `${r.response.pair[0]}-vs-${r.response.pair[1]}` : r.response.model;
+    return r.design === "oneAtATime" ? tornadoChart(r, `tornado-${r.experiment}-${suffix}`) : prccChart(r, `prcc-${r.experiment}-${suffix}`);
+  });
 }
 
 export function chartsForDatabase(store: EventStore, inputs: ChartInputs): ChartOrSkip[] {
@@ -58,6 +76,7 @@ export function chartsForDatabase(store: EventStore, inputs: ChartInputs): Chart
 
   charts.push(costChart(scenario ? typicalVm(scenario) : M1_SMALL, scenario ? prices(scenario) : PRICES_2008));
   charts.push(migrationChart());
+  charts.push(...sensitivityCharts(inputs.sensitivity ?? []));
 
   const chosen =
     inputs.timelineRun !== undefined

@@ -1,10 +1,13 @@
 import { dirname, join } from "node:path";
 import { isChart } from "../charts/chart.js";
-import { chartsForDatabase } from "../charts/from-database.js";
+import { chartsForDatabase, SENSITIVITY_PAIRS } from "../charts/from-database.js";
+import { sensitivityForPairs } from "../experiment/sensitivity.js";
 import { writeChart } from "../charts/write.js";
 import { summarizeDatabase } from "../experiment/summary.js";
 import { EventStore } from "../event-store/event-store.js";
 import { ExitCode } from "./exit-codes.js";
+import { breakevenChart } from "../charts/breakeven.js";
+import { readBreakeven } from "./report.js";
 
 /**
  * `testbed chart <db>`: writes the charts of a results database (statistics by
@@ -12,16 +15,17 @@ import { ExitCode } from "./exit-codes.js";
  * `<db dir>/charts`) as `.vl.json`, `.svg` and `.png`; prints each file, and each chart that
  * could not be drawn with the reason. Exit 1 if vega reported a problem with a chart.
  */
-export async function chartCommand(db: string, options: { out: string | undefined; run: number | undefined; json: boolean }): Promise<number> {
+export async function chartCommand(db: string, options: { out: string | undefined; run: number | undefined; json: boolean; breakeven?: string[] }): Promise<number> {
   const out = options.out ?? join(dirname(db), "charts");
   const { cells } = summarizeDatabase(db);
   const store = EventStore.openReadonly(db);
   let charts;
   try {
-    charts = chartsForDatabase(store, { cells, ...(options.run !== undefined ? { timelineRun: options.run } : {}) });
+    charts = chartsForDatabase(store, { cells, sensitivity: sensitivityForPairs(db, "downtimeHoursPerVmYear", SENSITIVITY_PAIRS), ...(options.run !== undefined ? { timelineRun: options.run } : {}) });
   } finally {
     store.close();
   }
+  charts.push(...(options.breakeven ?? []).map((file) => breakevenChart(readBreakeven(file))));
   const written = [];
   const skipped = [];
   let failed = false;

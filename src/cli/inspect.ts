@@ -1,5 +1,6 @@
 import { decodeEvent } from "../event-store/event-codec.js";
 import { EventStore, type RunRecord } from "../event-store/event-store.js";
+import { reuseCount } from "../experiment/reuse.js";
 import { ExitCode, UsageError } from "./exit-codes.js";
 
 /**
@@ -26,8 +27,9 @@ export function inspectCommand(db: string, options: { runId: number | undefined;
   try {
     if (options.runId === undefined) {
       const runs = store.listRuns().map((run) => summary(run, store));
-      if (options.json) process.stdout.write(`${JSON.stringify({ db, runs }, null, 2)}\n`);
-      else process.stdout.write(table(runs));
+      const experiments = store.listExperiments().map((e) => ({ name: e.name, design: e.definition.design ?? "grid", cells: e.cells.length, ...reuseCount(e) }));
+      if (options.json) process.stdout.write(`${JSON.stringify({ db, runs, experiments }, null, 2)}\n`);
+      else process.stdout.write(table(runs) + experiments.map(experimentLine).join(""));
       return ExitCode.ok;
     }
     const run = store.getRun(options.runId);
@@ -66,6 +68,9 @@ function summary(run: RunRecord, store: EventStore) {
     gitCommit: run.gitCommit,
   };
 }
+
+const experimentLine = (e: { name: string; design: string; cells: number; planned: number; reused: number }) =>
+  `experiment ${e.name} (${e.design}): ${e.cells} cells, ${e.planned} planned runs, ${e.reused} of them reused from another cell (same resolved configuration for that model)\n`;
 
 function table(rows: ReturnType<typeof summary>[]): string {
   const header = ["run", "scenario", "model", "seed", "status", "events", "stored", "state hash", "started"];

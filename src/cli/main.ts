@@ -20,6 +20,10 @@ import { drainCommand, hostsCommand, liveCommand } from "./libvirt.js";
 import { InventoryError } from "../adapters/libvirt/inventory.js";
 import { InvalidName } from "../adapters/libvirt/names.js";
 import { summarizeCommand } from "./summarize.js";
+import { sensitivityCommand } from "./sensitivity.js";
+import { breakevenCommand } from "./breakeven.js";
+import { parsePair, type Response } from "../experiment/sensitivity.js";
+import type { Adjustment } from "../stats/multiple-comparisons.js";
 
 /**
  * `testbed`: a thin shell over the library. Exit codes: 0 ok, 1 a run or a verification failed,
@@ -188,12 +192,13 @@ function buildProgram(): Command {
     .option("--json", "print { cells, paired } as JSON on stdout (NaN as null)")
     .option("--csv", "print one CSV table (kind cell | paired) on stdout")
     .option("--metric <name...>", "only these metrics")
-    .action((db: string, opts: { json?: boolean; csv?: boolean; metric?: string[] }) => {
+    .addOption(new Option("--adjust <method>", "correct each experiment's paired comparisons for multiplicity: adjusted p-values and simultaneous intervals").choices(["none", "holm", "bonferroni"]).default("none"))
+    .action((db: string, opts: { json?: boolean; csv?: boolean; metric?: string[]; adjust: Adjustment }) => {
       if (opts.json && opts.csv) throw new UsageError("--json and --csv: choose one");
       const known = new Set(SUMMARY_METRICS.map((m) => m.name));
       const unknown = opts.metric?.filter((m) => !known.has(m));
       if (unknown?.length) throw new UsageError(`--metric ${unknown.join(" ")}: expected one of ${[...known].join(", ")}`);
-      process.exitCode = summarizeCommand(existingDatabase(db), { format: opts.json ? "json" : opts.csv ? "csv" : "table", metrics: opts.metric });
+      process.exitCode = summarizeCommand(existingDatabase(db), { format: opts.json ? "json" : opts.csv ? "csv" : "table", metrics: opts.metric, adjust: opts.adjust });
     });
 
   program
@@ -203,8 +208,64 @@ function buildProgram(): Command {
     .option("--out <dir>", "output directory (default: <db dir>/charts)")
     .addOption(new Option("--run <id>", "the run whose timeline is drawn (default: the first persistent-ha run with a stored log)").argParser(positiveInteger("a run id")))
     .option("--json", "print what was written as JSON on stdout")
-    .action(async (db: string, opts: { out?: string; run?: number; json?: boolean }) => {
-      process.exitCode = await chartCommand(existingDatabase(db), { out: opts.out, run: opts.run, json: opts.json === true });
+    .option("--breakeven <json...>", "also draw these break-even results (testbed breakeven --json)")
+    .action(async (db: string, opts: { out?: string; run?: number; json?: boolean; breakeven?: string[] }) => {
+      process.exitCode = await chartCommand(existingDatabase(db), { out: opts.out, run: opts.run, json: opts.json === true, breakeven: opts.breakeven });
+    });
+
+  program
+    .command("sensitivity")
+    .description("which swept assumption moves a metric, or the paired difference of two models: tornado (oneAtATime), PRCC and SRC (latinHypercube)")
+    .argument("<db>", "results database")
+    .option("--metric <name>", "the metric", "downtimeHoursPerVmYear")
+    .option("--model <model>", "one service model's metric")
+    .option("--pair <a-b>", "the paired difference a − b of two models on the same seeds (default persistent-ha-ephemeral)")
+    .option("--experiment <name>", "only this experiment")
+    .option("--json", "print the results as JSON")
+    .option("--csv", "print one CSV table")
+    .option("--chart <dir>", "write the tornado / PRCC chart (.vl.json, .svg, .png) into this directory")
+    .action(async (db: string, opts: { metric: string; model?: string; pair?: string; experiment?: string; json?: boolean; csv?: boolean; chart?: string }) => {
+      if (opts.json && opts.csv) throw new UsageError("--json and --csv: choose one");
+      if (opts.model && opts.pair) throw new UsageError("--model and --pair: choose one");
+      let response: Response;
+      if (opts.model) {
+        if (!(SERVICE_MODELS as readonly string[]).includes(opts.model)) throw new UsageError(`--model ${opts.model}: expected one of ${SERVICE_MODELS.join(", ")}`);
+        response = { metric: opts.metric, model: opts.model as ServiceModel };
+      } else {
+        const pair = parsePair(opts.pair ?? "persistent-ha-ephemeral");
+        if (!pair) throw new UsageError(`--pair ${opts.pair}: expected two different service models joined by '-', e.g. persistent-ha-ephemeral`);
+        response = { metric: opts.metric, pair };
+      }
+      process.exitCode = await sensitivityCommand(existingDatabase(db), { response, experiment: opts.experiment, format: opts.json ? "json" : opts.csv ? "csv" : "table", chartDir: opts.chart });
+    });
+
+  program
+    .command("breakeven")
+    .description("find the value of one parameter where the paired difference of two service models crosses zero (same seeds at every probe)")
+    .argument("<scenario>", "scenario file (YAML)")
+    .requiredOption("--vary <path>", "the scenario path to move, e.g. users.replacementDelayHours")
+    .requiredOption("--between <a,b>", "the range searched, e.g. 0.05,8")
+    .option("--pair <a-b>", "the two models compared, a − b", "persistent-ha-ephemeral")
+    .option("--metric <name>", "the metric", "downtimeHoursPerVmYear")
+    .addOption(new Option("--replications <n>", "seeds per probe (default: the scenario's experiment replications or seeds, else 10)").argParser(positiveInteger("a positive integer")))
+    .addOption(new Option("--probes <n>", "search steps after the two ends").argParser(positiveInteger("a positive integer")).default(8))
+    .option("--log", "search on a log scale (for rates and times spanning decades)")
+    .option("--set <path=value...>", "override scenario fields at every probe", [])
+    .option("--json", "print the result as JSON")
+    .option("--chart <dir>", "write the break-even chart into this directory")
+    .action(async (file: string, opts: { vary: string; between: string; pair: string; metric: string; replications?: number; probes: number; log?: boolean; set: string[]; json?: boolean; chart?: string }) => {
+      const between = opts.between.split(",").map((v) => Number(v.trim()));
+      if (between.length !== 2 || !between.every(Number.isFinite) || !(between[0]! < between[1]!)) throw new UsageError(`--between ${opts.between}: expected two numbers a,b with a < b`);
+      if (opts.log && !(between[0]! > 0)) throw new UsageError(`--between ${opts.between}: expected a > 0 on a log scale`);
+      const pair = parsePair(opts.pair);
+      if (!pair) throw new UsageError(`--pair ${opts.pair}: expected two different service models joined by '-', e.g. persistent-ha-ephemeral`);
+      const scenario = loadScenarioFile(file, opts.set).scenario;
+      const first = scenario.seed ?? 1;
+      const seeds = opts.replications !== undefined ? Array.from({ length: opts.replications }, (_, i) => first + i) : scenario.experiment?.seeds ?? Array.from({ length: scenario.experiment?.replications ?? 10 }, (_, i) => first + i);
+      process.exitCode = await breakevenCommand(
+        { file, overrides: opts.set, path: opts.vary, between: [between[0]!, between[1]!], pair, metric: opts.metric, seeds, probes: opts.probes, log: opts.log === true },
+        { json: opts.json === true, chartDir: opts.chart },
+      );
     });
 
   program
@@ -236,8 +297,9 @@ function buildProgram(): Command {
     .description("write a self-contained HTML report (tables and interactive charts, works offline)")
     .argument("<db>", "results database")
     .option("--out <file>", "output file (default: <db dir>/report.html)")
-    .action((db: string, opts: { out?: string }) => {
-      process.exitCode = reportCommand(existingDatabase(db), { out: opts.out });
+    .option("--breakeven <json...>", "break-even results (testbed breakeven --json) to include with their charts")
+    .action((db: string, opts: { out?: string; breakeven?: string[] }) => {
+      process.exitCode = reportCommand(existingDatabase(db), { out: opts.out, breakeven: opts.breakeven });
     });
 
   return program;

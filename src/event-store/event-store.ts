@@ -55,7 +55,13 @@ export interface RunRecord extends RunMeta {
 /** What an experiment was when it was last run: its swept paths, seeds and service models. */
 export interface ExperimentDefinition {
   file: string;
+  /** grid when absent (databases written before designs existed). */
+  design?: "grid" | "oneAtATime" | "latinHypercube";
   sweepPaths: string[];
+  /** oneAtATime: each path's value in the scenario as written. */
+  baseline?: Record<string, number | string | boolean>;
+  /** Cell index → model → the earlier cell whose runs of that model it uses (same resolved configuration for that model). */
+  reusedFrom?: Record<string, Record<string, number>>;
   seeds: number[];
   serviceModels: string[];
 }

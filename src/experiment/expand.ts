@@ -1,36 +1,55 @@
 import { SERVICE_MODELS, type ServiceModel } from "../model/events.js";
-import { readScenarioDocument, ScenarioError, validateScenario, type LoadedScenario } from "../scenario/load.js";
+import { Random } from "../kernel/random.js";
+import { documentWithOverrides, readScenarioDocument, ScenarioError, validateScenario, type LoadedScenario } from "../scenario/load.js";
+import type { EXPERIMENT_DESIGNS } from "../scenario/schema.js";
+import { reuseSources } from "./reuse.js";
 
 /** A swept value, as written in the file. */
 export type SweepValue = number | string | boolean;
 
-/** One point of the sweep grid: the base scenario with one value for each swept path. */
+export type ExperimentDesign = (typeof EXPERIMENT_DESIGNS)[number];
+
+/** A swept range of a Latin hypercube design. */
+export interface SweepRange {
+  min: number;
+  max: number;
+  scale: "linear" | "log";
+}
+
+/** One point of the design: the base scenario with one value for each swept path. */
 export interface Cell {
-  /** Position in the grid, first path outermost, values in file order. */
+  /** Position in the design: in a grid, first path outermost, values in file order; see `designPoints`. */
   index: number;
-  /** Swept path → its value here (`{}` when nothing is swept). */
+  /** Swept path → its value here, every path of the design (`{}` when nothing is swept). */
   values: Record<string, SweepValue>;
   /** The `path=value` settings applied to the base scenario (the `--set` machinery). */
   overrides: string[];
   /** The cell's scenario, validated and resolved, with its own canonical hash. */
   loaded: LoadedScenario;
+  /** Models whose run this cell takes from an earlier cell (same resolved configuration for that model, `./reuse.ts`): model → that cell's index. */
+  reusedFrom: Partial<Record<ServiceModel, number>>;
 }
 
 export interface PlannedRun {
   cell: number;
   seed: number;
   serviceModel: ServiceModel;
+  /** The cell whose run of this seed and model is this one's too (not run again), if any. */
+  reusedFrom?: number;
 }
 
 export interface ExperimentPlan {
   /** The scenario's name: the results folder and the experiment's key in the database. */
   name: string;
   file: string;
+  design: ExperimentDesign;
   sweepPaths: string[];
+  /** oneAtATime: each path's value in the scenario as written (cell 0); the other cells move one path away from it. */
+  baseline?: Record<string, SweepValue>;
   cells: Cell[];
   seeds: number[];
   serviceModels: ServiceModel[];
-  /** Every run: cells × seeds × service models, in that nesting order. */
+  /** Every run: cells × seeds × service models, in that nesting order (reused ones included, marked). */
   runs: PlannedRun[];
 }
 
@@ -57,7 +76,8 @@ export function expandExperiment(file: string, text: string, overrides: readonly
       problems.push(`experiment.sweep.${path}: expected a path into the scenario, but ${missing}`);
       continue;
     }
-    for (const value of spec.sweep[path]!) {
+    const swept = spec.sweep[path]!;
+    for (const value of Array.isArray(swept) ? swept : [swept.min, swept.max]) {
       try {
         validateScenario(document, [...overrides, setting(path, value)]);
       } catch (error) {
@@ -67,9 +87,21 @@ export function expandExperiment(file: string, text: string, overrides: readonly
       }
     }
   }
+  let baseline: Record<string, SweepValue> | undefined;
+  if (spec.design === "oneAtATime") {
+    baseline = {};
+    const written = documentWithOverrides(document, overrides);
+    for (const path of sweepPaths) {
+      // As written (a number stays a number where the schema makes it a distribution), else the default.
+      const value = valueAt(written, path) ?? valueAt(base.scenario, path);
+      if (typeof value === "number" || typeof value === "string" || typeof value === "boolean") baseline[path] = value;
+      else problems.push(`experiment.sweep.${path}: expected the scenario to set this path to a number, a text or true/false (the oneAtATime baseline), got ${value === undefined ? "nothing" : JSON.stringify(value)}`);
+    }
+  }
   if (problems.length > 0) throw new ScenarioError(file, problems);
 
-  const combinations = grid(sweepPaths.map((path) => spec.sweep[path]!));
+  const first = base.scenario.seed ?? 1;
+  const combinations = designPoints(spec.design, sweepPaths.map((path) => spec.sweep[path]!), { baseline: sweepPaths.map((p) => baseline?.[p]!), samples: spec.samples ?? 0, seed: first });
   if (combinations.length > MAX_CELLS) {
     throw new ScenarioError(file, [`experiment.sweep: expected at most ${MAX_CELLS} cells, got ${combinations.length}`]);
   }
@@ -77,18 +109,77 @@ export function expandExperiment(file: string, text: string, overrides: readonly
     const values = Object.fromEntries(sweepPaths.map((path, i) => [path, combination[i]!]));
     const cellOverrides = sweepPaths.map((path, i) => setting(path, combination[i]!));
     try {
-      return { index, values, overrides: cellOverrides, loaded: validateScenario(document, [...overrides, ...cellOverrides]) };
+      return { index, values, overrides: cellOverrides, loaded: validateScenario(document, [...overrides, ...cellOverrides]), reusedFrom: {} };
     } catch (error) {
       if (!(error instanceof ScenarioError)) throw error;
       const where = sweepPaths.map((path, i) => `${path} = ${JSON.stringify(combination[i])}`).join(", ");
       throw new ScenarioError(file, error.problems.map((p) => `experiment.sweep (${where}): ${p}`));
     }
   });
-  const first = base.scenario.seed ?? 1;
   const seeds = spec.seeds ?? Array.from({ length: spec.replications ?? 1 }, (_, i) => first + i);
   const serviceModels = SERVICE_MODELS.filter((m) => base.scenario.serviceModels.includes(m));
-  const runs = cells.flatMap((cell) => seeds.flatMap((seed) => serviceModels.map((serviceModel) => ({ cell: cell.index, seed, serviceModel }))));
-  return { name: base.scenario.name, file, sweepPaths, cells, seeds, serviceModels, runs };
+  reuseSources(cells.map((c) => c.loaded.config), serviceModels).forEach((reused, i) => (cells[i]!.reusedFrom = reused));
+  const runs = cells.flatMap((cell) =>
+    seeds.flatMap((seed) => serviceModels.map((serviceModel): PlannedRun => ({ cell: cell.index, seed, serviceModel, ...(cell.reusedFrom[serviceModel] !== undefined ? { reusedFrom: cell.reusedFrom[serviceModel] } : {}) }))),
+  );
+  return { name: base.scenario.name, file, design: spec.design, sweepPaths, ...(baseline ? { baseline } : {}), cells, seeds, serviceModels, runs };
+}
+
+/**
+ * The points of a design, one value per path (paths in file order):
+ * - `grid`: every combination, first path outermost.
+ * - `oneAtATime`: the baseline first, then each path in turn over its listed values, the others
+ *   at the baseline (a value equal to the baseline is not run twice): 1 + Σ (values − 1) points.
+ * - `latinHypercube`: `samples` points; each path's range is cut into `samples` strata of equal
+ *   probability and every stratum is used exactly once, the strata of different paths matched by
+ *   independent random permutations, each point uniform within its stratum (McKay, Beckman &
+ *   Conover 1979, Technometrics 21:239). A range maps the unit draw u linearly (min + u·(max −
+ *   min)) or logarithmically (min·(max/min)^u); a list takes entry ⌊u·length⌋. Values are rounded to
+ *   6 significant digits so that cells read well. The draws come from the scenario's `seed`, stream
+ *   "latinHypercube", so the design is fixed by the file and does not move with the run seeds.
+ */
+export function designPoints(
+  design: ExperimentDesign,
+  sweeps: readonly (readonly SweepValue[] | SweepRange)[],
+  options: { baseline: readonly SweepValue[]; samples: number; seed: number },
+): SweepValue[][] {
+  const lists = () => sweeps.map((s) => (Array.isArray(s) ? (s as SweepValue[]) : []));
+  if (design === "grid") return grid(lists());
+  if (design === "oneAtATime") {
+    const points: SweepValue[][] = [[...options.baseline]];
+    lists().forEach((values, i) => {
+      for (const value of values) if (value !== options.baseline[i]) points.push(options.baseline.map((b, j) => (j === i ? value : b)));
+    });
+    return points;
+  }
+  const n = options.samples;
+  const random = Random.fromSeed(options.seed).fork("latinHypercube");
+  const columns = sweeps.map((sweep) => {
+    const strata = Array.from({ length: n }, (_, i) => i);
+    for (let i = n - 1; i > 0; i--) {
+      const j = random.int(i + 1);
+      [strata[i], strata[j]] = [strata[j]!, strata[i]!];
+    }
+    return strata.map((stratum) => valueOf(sweep, (stratum + random.float()) / n));
+  });
+  return Array.from({ length: n }, (_, i) => columns.map((column) => column[i]!));
+}
+
+function valueOf(sweep: readonly SweepValue[] | SweepRange, u: number): SweepValue {
+  if (Array.isArray(sweep)) return sweep[Math.min(sweep.length - 1, Math.floor(u * sweep.length))]!;
+  const { min, max, scale } = sweep as SweepRange;
+  const x = scale === "log" ? min * (max / min) ** u : min + u * (max - min);
+  return Math.min(max, Math.max(min, Number(x.toPrecision(6))));
+}
+
+/** The value at a dotted path of the (validated) scenario, or undefined. */
+function valueAt(scenario: unknown, path: string): unknown {
+  let node: unknown = scenario;
+  for (const key of path.split(/\.|(?=\[)/)) {
+    if (node === null || typeof node !== "object") return undefined;
+    node = (node as Record<string, unknown>)[/^\[\d+\]$/.test(key) ? key.slice(1, -1) : key];
+  }
+  return node;
 }
 
 /** `path=value` for the override machinery; JSON is YAML, so the value reads back as written. */

@@ -27,7 +27,8 @@ export interface ExperimentOptions {
   onRunDone?: (progress: { done: number; total: number; failed: number; run: PlannedRunOutcome }) => void;
 }
 
-export type RunOutcomeStatus = "complete" | "already complete" | "failed" | "interrupted" | "not started";
+/** `reused`: another cell's run of the same seed and model, whose resolved configuration for that model is the same (`./reuse.ts`). */
+export type RunOutcomeStatus = "complete" | "already complete" | "reused" | "failed" | "interrupted" | "not started";
 
 /** One planned run and what became of it. */
 export interface PlannedRunOutcome {
@@ -37,6 +38,8 @@ export interface PlannedRunOutcome {
   seed: number;
   serviceModel: ServiceModel;
   status: RunOutcomeStatus;
+  /** The cell whose run this is (status `reused`). */
+  reusedFrom?: number;
   runId: number | null;
   eventCount: number | null;
   stateHash: string | null;
@@ -50,9 +53,10 @@ export interface ExperimentOutcome {
   db: string;
   jobs: number;
   cells: number;
-  /** Runs computed now, and those found complete in the database and skipped. */
+  /** Runs computed now, those found complete in the database and skipped, and those another cell's run stands for. */
   ran: number;
   skipped: number;
+  reused: number;
   failed: number;
   interrupted: boolean;
   runs: PlannedRunOutcome[];
@@ -85,7 +89,15 @@ export async function runExperiment(plan: ExperimentPlan, options: ExperimentOpt
   try {
     store.saveExperiment(
       plan.name,
-      { file: plan.file, sweepPaths: plan.sweepPaths, seeds: plan.seeds, serviceModels: plan.serviceModels },
+      {
+        file: plan.file,
+        design: plan.design,
+        sweepPaths: plan.sweepPaths,
+        ...(plan.baseline ? { baseline: plan.baseline } : {}),
+        seeds: plan.seeds,
+        serviceModels: plan.serviceModels,
+        reusedFrom: Object.fromEntries(plan.cells.filter((c) => Object.keys(c.reusedFrom).length > 0).map((c) => [String(c.index), c.reusedFrom as Record<string, number>])),
+      },
       plan.cells.map((c) => ({ index: c.index, values: c.values, scenarioHash: c.loaded.hash })),
       options.provenance.now(),
     );
@@ -103,7 +115,8 @@ export async function runExperiment(plan: ExperimentPlan, options: ExperimentOpt
       scenarioHash: cell.loaded.hash,
       seed: run.seed,
       serviceModel: run.serviceModel,
-      status: already ? "already complete" : "not started",
+      status: run.reusedFrom !== undefined ? "reused" : already ? "already complete" : "not started",
+      ...(run.reusedFrom !== undefined ? { reusedFrom: run.reusedFrom } : {}),
       runId: null,
       eventCount: null,
       stateHash: null,
@@ -113,7 +126,7 @@ export async function runExperiment(plan: ExperimentPlan, options: ExperimentOpt
     };
   });
   const todo = outcomes.filter((o) => o.status === "not started");
-  options.onStart?.({ total: todo.length, skipped: outcomes.length - todo.length });
+  options.onStart?.({ total: todo.length, skipped: outcomes.filter((o) => o.status === "already complete").length });
   const stop = new Int32Array(new SharedArrayBuffer(4));
   const onAbort = () => Atomics.store(stop, 0, 1);
   if (options.signal?.aborted) onAbort();
@@ -173,6 +186,14 @@ export async function runExperiment(plan: ExperimentPlan, options: ExperimentOpt
       const run = byKey.get(runKey(outcome.scenarioHash, outcome.seed, outcome.serviceModel))!;
       Object.assign(outcome, { runId: run.id, eventCount: run.eventCount, stateHash: run.stateHash, logHash: run.logHash, metrics: run.metrics as RunMetrics });
     }
+    // Reused runs: what their source cell's run of the same seed and model became.
+    const planned = new Map(outcomes.map((o) => [`${o.cellIndex}\t${o.seed}\t${o.serviceModel}`, o]));
+    for (const outcome of outcomes) {
+      if (outcome.status !== "reused") continue;
+      const source = planned.get(`${outcome.reusedFrom}\t${outcome.seed}\t${outcome.serviceModel}`)!;
+      const { runId, eventCount, stateHash, logHash, metrics, error } = source;
+      Object.assign(outcome, { runId, eventCount, stateHash, logHash, metrics, error });
+    }
   } finally {
     reader.close();
   }
@@ -183,6 +204,7 @@ export async function runExperiment(plan: ExperimentPlan, options: ExperimentOpt
     cells: plan.cells.length,
     ran: outcomes.filter((o) => o.status === "complete" || o.status === "failed").length,
     skipped: outcomes.filter((o) => o.status === "already complete").length,
+    reused: outcomes.filter((o) => o.status === "reused").length,
     failed,
     interrupted: outcomes.some((o) => o.status === "interrupted" || o.status === "not started"),
     runs: outcomes,

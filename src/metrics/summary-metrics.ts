@@ -11,6 +11,8 @@ export interface MetricDefinition {
   /** Unit or meaning, for tables and axis titles. */
   unit: string;
   read: (m: RunMetrics) => number | null;
+  /** A 0/1 outcome per run, summarized as a proportion with an exact interval (`src/stats/proportion.ts`). */
+  proportion?: true;
 }
 
 const path = (name: string, unit: string): MetricDefinition => ({
@@ -43,6 +45,7 @@ export const SUMMARY_METRICS: readonly MetricDefinition[] = [
     name: "anyDataLoss",
     unit: "1 if a persistent disk was destroyed during the run, else 0 (its mean: the probability)",
     read: (m) => (m.dataLossEvents > 0 ? 1 : 0),
+    proportion: true,
   },
   path("copiesLost", "volume copies lost"),
   path("rebuildHours", "hours of replica rebuilds"),

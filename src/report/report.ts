@@ -6,6 +6,8 @@ import { themed } from "../charts/render.js";
 import type { CellRow, MetricSummary, PairedDiffRow } from "../stats/summary.js";
 import type { RunMetrics } from "../metrics/run-metrics.js";
 import type { RunRecord } from "../event-store/event-store.js";
+import { breakevenText, type BreakevenResult } from "../experiment/breakeven.js";
+import { sensitivityText, type SensitivityResult } from "../experiment/sensitivity.js";
 
 /**
  * The HTML report of a results database: one self-contained page — vega, vega-lite and
@@ -21,6 +23,9 @@ export interface ReportInput {
   cells: readonly CellRow[];
   paired: readonly PairedDiffRow[];
   charts: readonly ChartOrSkip[];
+  /** Sensitivity of the designed experiments, and break-even searches: their text in "Which assumptions decide the ranking". */
+  sensitivity?: readonly SensitivityResult[];
+  breakeven?: readonly BreakevenResult[];
 }
 
 const LIBRARIES = [
@@ -83,7 +88,8 @@ function runsTable(runs: readonly RunRecord[]): string {
  */
 function cellTables(cells: readonly CellRow[], paired: readonly PairedDiffRow[]): string {
   const key = (experiment: string, cell: Record<string, unknown>) => `${experiment}\t${JSON.stringify(cell)}`;
-  const groups = new Map<string, { experiment: string; cell: Record<string, unknown>; metrics: Map<string, Map<string, MetricSummary>> }>();
+  type Shown = { summary: MetricSummary; flag?: string };
+  const groups = new Map<string, { experiment: string; cell: Record<string, unknown>; metrics: Map<string, Map<string, Shown>> }>();
   const at = (experiment: string, cell: Record<string, unknown>, metric: string) => {
     let group = groups.get(key(experiment, cell));
     if (!group) groups.set(key(experiment, cell), (group = { experiment, cell, metrics: new Map() }));
@@ -91,16 +97,30 @@ function cellTables(cells: readonly CellRow[], paired: readonly PairedDiffRow[])
     if (!row) group.metrics.set(metric, (row = new Map()));
     return row;
   };
-  for (const c of cells) at(c.experiment, c.cell, c.metric).set(c.serviceModel, c.summary);
-  for (const p of paired) at(p.experiment, p.cell, p.metric).set(`${p.a} − ${p.b}`, p.summary);
+  for (const c of cells) at(c.experiment, c.cell, c.metric).set(c.serviceModel, c);
+  for (const p of paired) at(p.experiment, p.cell, p.metric).set(`${p.a} − ${p.b}`, p);
   const columns = [...new Set([...cells.map((c) => c.serviceModel), ...paired.map((p) => `${p.a} − ${p.b}`)])];
   return [...groups.values()]
     .map((g) => {
-      const n = (row: Map<string, MetricSummary>) => [...new Set([...row.values()].map((s) => s.n))].join("/");
-      const rows = [...g.metrics].map(([metric, row]) => [escapeHtml(metric), n(row), ...columns.map((c) => (row.has(c) ? meanCi(row.get(c)!) : "–"))]);
+      const n = (row: Map<string, Shown>) => [...new Set([...row.values()].map((s) => s.summary.n))].join("/");
+      const shown = (s: Shown) => `${meanCi(s.summary)}${s.flag ? ` <span class="flag" title="${escapeHtml(s.flag)}">*</span>` : ""}`;
+      const rows = [...g.metrics].map(([metric, row]) => [escapeHtml(metric), n(row), ...columns.map((c) => (row.has(c) ? shown(row.get(c)!) : "–"))]);
       return `<h3>${escapeHtml(g.experiment)}: ${cellText(g.cell)}</h3>\n<div class="scroll">${table(["metric", "n", ...columns.map(escapeHtml)], rows)}</div>`;
     })
     .join("\n");
+}
+
+/** Which assumptions decide the ranking: the sensitivity and break-even results as text (their charts are above). */
+function conditionsSection(input: ReportInput): string[] {
+  const sensitivity = input.sensitivity ?? [];
+  const breakeven = input.breakeven ?? [];
+  if (sensitivity.length === 0 && breakeven.length === 0) return [];
+  return [
+    `<h2>Which assumptions decide the ranking</h2>`,
+    `<p>Effects of moving one assumption alone (paired over the shared seeds), rank correlations of sampled designs, and the values where a paired difference crosses zero. Charts: tornado-*, prcc-*, breakeven-* above.</p>`,
+    ...sensitivity.map((r) => `<pre>${escapeHtml(sensitivityText(r))}</pre>`),
+    ...breakeven.map((r) => `<pre>${escapeHtml(breakevenText(r))}</pre>`),
+  ];
 }
 
 const STYLE = `
@@ -110,6 +130,7 @@ table { border-collapse: collapse; font-size: 0.85em; margin: 1em 0; }
 th, td { border: 1px solid #ddd; padding: 0.3em 0.6em; text-align: right; vertical-align: top; }
 th { background: #f4f4f4; } td:first-child, th:first-child { text-align: left; }
 .ci { color: #666; font-size: 0.9em; }
+.flag { color: #b60; cursor: help; }
 .chart { margin: 1.5em 0; min-height: 100px; }
 .chart-error { color: #b00; white-space: pre-wrap; }
 .skipped { color: #666; }
@@ -124,10 +145,11 @@ export function reportHtml(input: ReportInput): string {
   const complete = input.runs.filter((r) => r.status === "complete").length;
   const sections = [
     `<h1>vm-testbed report: ${escapeHtml(scenarios.join(", ") || basename(input.db))}</h1>`,
-    `<p>Database <code>${escapeHtml(input.db)}</code>: ${input.runs.length} runs (${complete} complete). Means with 95 % confidence intervals (Student t) over seeds; paired differences a − b use the same seeds (the same failures and workload) for both models. Hover a chart for its values.</p>`,
+    `<p>Database <code>${escapeHtml(input.db)}</code>: ${input.runs.length} runs (${complete} complete). Means with 95 % confidence intervals (Student t) over seeds, proportions (anyDataLoss) with exact Clopper–Pearson intervals; * marks an interval with too few replications for its method (hover for why); intervals are not adjusted for multiple comparisons (see <code>testbed summarize --adjust</code>); paired differences a − b use the same seeds (the same failures and workload) for both models. Hover a chart for its values.</p>`,
     `<h2>Charts</h2>`,
     ...charts.map((c) => `<div class="chart" id="chart-${escapeHtml(c.name)}" data-chart="${escapeHtml(c.name)}"></div>`),
     ...skipped.map((c) => `<p class="skipped">Not drawn: <b>${escapeHtml(c.name)}</b> — ${escapeHtml("skipped" in c ? c.skipped : "")}</p>`),
+    ...conditionsSection(input),
     `<h2>Summary per cell: service models and paired differences</h2>`,
     input.cells.length > 0 ? cellTables(input.cells, input.paired) : `<p class="skipped">No complete runs to summarize.</p>`,
     `<h2>Runs</h2>`,

@@ -157,6 +157,13 @@ function readTraces(file: string, data: Record<string, unknown>, cache: Map<stri
   }
 }
 
+/** The document's data as written, with `overrides` applied (to a copy), before validation and defaults. */
+export function documentWithOverrides(document: ScenarioDocument, overrides: readonly string[]): Record<string, unknown> {
+  const data = structuredClone(document.data);
+  for (const setting of overrides) applyOverride(document.file, data, setting);
+  return data;
+}
+
 /** Sets `path=value` in the parsed scenario; intermediate mappings are created as needed. */
 function applyOverride(file: string, data: Record<string, unknown>, setting: string): void {
   const match = /^([A-Za-z0-9_.[\]-]+)=(.*)$/s.exec(setting);

@@ -167,18 +167,39 @@ const provisioning = z.strictObject({
 /** A swept value: one scalar that replaces the field at the sweep's path. */
 const sweepValue = z.union([z.number(), z.string(), z.boolean()], expected("a number, a text or true/false"));
 
+/** A swept range, for Latin hypercube designs: values drawn between min and max on a linear or log scale. */
+const sweepRange = z
+  .strictObject({
+    min: finiteNumber(),
+    max: finiteNumber(),
+    scale: z.enum(["linear", "log"], expected("linear or log")).default("linear"),
+  })
+  .superRefine((r, ctx) => {
+    if (!(r.max > r.min)) ctx.addIssue({ code: "custom", path: ["max"], message: `expected max > min (${r.min}), got ${r.max}` });
+    if (r.scale === "log" && !(r.min > 0)) ctx.addIssue({ code: "custom", path: ["min"], message: `expected min > 0 on a log scale, got ${r.min}` });
+  });
+
+/** The experiment designs: every combination, one path at a time from the baseline, or a Latin hypercube. */
+export const EXPERIMENT_DESIGNS = ["grid", "oneAtATime", "latinHypercube"] as const;
+
 /**
- * An experiment: the scenario (without this section) run for every combination of the `sweep`
- * values (a grid), under every service model of `serviceModels`, with `replications` seeds
- * (`seed`, `seed` + 1, ...) or the listed `seeds`. See `src/experiment/expand.ts`.
+ * An experiment: the scenario (without this section) run for every point of its `design` over the
+ * `sweep` paths, under every service model of `serviceModels`, with `replications` seeds
+ * (`seed`, `seed` + 1, ...) or the listed `seeds`, the same at every point (common random
+ * numbers). Designs: `grid` (every combination of the listed values), `oneAtATime` (the scenario
+ * as written, then each path moved alone over its values), `latinHypercube` (`samples` points,
+ * each path a `{ min, max, scale }` range or a list). See `src/experiment/expand.ts`.
  */
 const experiment = z
   .strictObject({
-    /** Dotted scenario path (as for `--set`) → the values it takes, in order. */
+    design: z.enum(EXPERIMENT_DESIGNS, expected(`one of ${EXPERIMENT_DESIGNS.join(", ")}`)).default("grid"),
+    /** Latin hypercube only: the number of points. */
+    samples: positiveInteger().optional(),
+    /** Dotted scenario path (as for `--set`) → the values it takes, in order (or a range, Latin hypercube only). */
     sweep: z
       .record(
         z.string(),
-        z.array(sweepValue, expected("a list of values")).min(1, expected("at least one value")),
+        z.union([z.array(sweepValue, expected("a list of values")).min(1, expected("at least one value")), sweepRange], expected("a list of values or a { min, max, scale } range")),
         expected("a mapping from scenario paths to lists of values"),
       )
       .default({}),
@@ -193,6 +214,12 @@ const experiment = z
       ctx.addIssue({ code: "custom", path: ["seeds"], message: "expected either replications or seeds, not both" });
     }
     if (e.seeds && new Set(e.seeds).size !== e.seeds.length) ctx.addIssue({ code: "custom", path: ["seeds"], message: "expected distinct seeds" });
+    if (e.design === "latinHypercube" && e.samples === undefined) ctx.addIssue({ code: "custom", path: ["samples"], message: "expected the number of points (a positive integer) for a latinHypercube design" });
+    if (e.design !== "latinHypercube" && e.samples !== undefined) ctx.addIssue({ code: "custom", path: ["samples"], message: `expected no samples for a ${e.design} design (only latinHypercube draws points)` });
+    if (e.design === "latinHypercube" && Object.keys(e.sweep).length === 0) ctx.addIssue({ code: "custom", path: ["sweep"], message: "expected at least one path for a latinHypercube design" });
+    for (const [path, values] of Object.entries(e.sweep)) {
+      if (!Array.isArray(values) && e.design !== "latinHypercube") ctx.addIssue({ code: "custom", path: ["sweep", path], message: `expected a list of values (a { min, max } range is for design: latinHypercube), got a range with design: ${e.design}` });
+    }
     for (const path of Object.keys(e.sweep)) {
       if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+|\[\d+\])*$/.test(path)) {
         ctx.addIssue({ code: "custom", path: ["sweep", path], message: "expected a path like storage.replicas or cluster.hosts[0].count" });

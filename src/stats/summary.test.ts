@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { modelPairs, summarize, welchDifference } from "./summary.js";
+import { modelPairs, replicationFlag, summarize, welchDifference } from "./summary.js";
 import { tQuantile } from "./t-distribution.js";
 
 describe("summarize", () => {
@@ -50,5 +50,16 @@ describe("modelPairs", () => {
       ["vps", "ephemeral"],
     ]);
     expect(modelPairs(["vps"])).toEqual([]);
+  });
+});
+
+describe("replicationFlag", () => {
+  it("flags t intervals with fewer than 5 runs away from the most common value, and none of the exact ones", () => {
+    expect(replicationFlag([0, 0, 0, 0, 0, 0, 0, 0, 3, 1], "student-t")).toMatch(/only 2 of 10 runs differ/);
+    expect(replicationFlag([0, 0, 0], "student-t")).toMatch(/all 3 runs equal/);
+    expect(replicationFlag([1, 2, 3], "student-t")).toMatch(/3 runs: too few/);
+    expect(replicationFlag([4], "student-t")).toMatch(/no interval/);
+    expect(replicationFlag([1, 2, 3, 4, 5, 6], "student-t")).toBeUndefined();
+    expect(replicationFlag([0, 0, 0], "clopper-pearson")).toBeUndefined();
   });
 });

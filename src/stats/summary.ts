@@ -22,12 +22,23 @@ export interface MetricSummary {
   ciHigh: number;
 }
 
+/**
+ * How an interval was made: Student t of the mean, exact Clopper–Pearson of a proportion
+ * (`./proportion.ts`), or the Bonferroni join of two exact intervals for a paired difference of
+ * proportions.
+ */
+export type IntervalMethod = "student-t" | "clopper-pearson" | "paired-clopper-pearson";
+
 export interface CellRow {
   experiment: string;
   cell: Record<string, number | string | boolean>;
   serviceModel: ServiceModel;
   metric: string;
   summary: MetricSummary;
+  /** Student t when absent. */
+  method?: IntervalMethod;
+  /** Why the interval is not to be trusted at this number of replications (`replicationFlag`). */
+  flag?: string;
 }
 
 /**
@@ -43,18 +54,51 @@ export interface PairedDiffRow {
   a: ServiceModel;
   b: ServiceModel;
   summary: MetricSummary /* of a − b per seed */;
+  method?: IntervalMethod;
+  flag?: string;
+  /** Two-sided p of "no difference": paired t, or exact McNemar for proportions. */
+  pValue?: number;
+  /** `pValue` adjusted for the family (`--adjust`), and the level the interval was made at. */
+  pAdjusted?: number;
+  confidence?: number;
+}
+
+/** Fewer runs than this away from the most common value make a t interval a guess. */
+export const MIN_RUNS_AWAY_FROM_MODE = 5;
+
+/**
+ * Why an interval over these per-run values should not be trusted, or undefined. Exact intervals
+ * (Clopper–Pearson) hold at any n ≥ 1. A Student-t interval leans on the mean being near normal;
+ * a metric that is the same in most runs (a rare event: 0 in 8 runs, 3 in 2) is far from it, like
+ * a binomial with n·p < 5, the usual floor for the normal approximation (e.g. Brown, Cai &
+ * DasGupta 2001, Stat. Sci. 16:101, §1). So t intervals are flagged when fewer than 5 runs differ
+ * from the most common value, which includes n < 6, and all runs equal (an interval of width 0
+ * says nothing beyond these seeds).
+ */
+export function replicationFlag(values: readonly number[], method: IntervalMethod): string | undefined {
+  const n = values.length;
+  if (n === 0) return "no value: the metric is undefined in every run";
+  if (method !== "student-t") return undefined;
+  if (n < 2) return "1 run: no interval";
+  const counts = new Map<number, number>();
+  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+  const away = n - Math.max(...counts.values());
+  if (away === 0) return `all ${n} runs equal: the interval has no width; more seeds or a proportion`;
+  if (away < MIN_RUNS_AWAY_FROM_MODE && away === n - 1) return `${n} runs: too few for a t interval (want ≥ ${MIN_RUNS_AWAY_FROM_MODE + 1})`;
+  if (away < MIN_RUNS_AWAY_FROM_MODE) return `only ${away} of ${n} runs differ from the most common value: too few for a t interval (want ≥ ${MIN_RUNS_AWAY_FROM_MODE})`;
+  return undefined;
 }
 
 export const CONFIDENCE = 0.95;
 
-/** n, mean, sd and the Student-t 95 % interval of the mean of `values`. */
-export function summarize(values: readonly number[]): MetricSummary {
+/** n, mean, sd and the Student-t interval (95 % unless told) of the mean of `values`. */
+export function summarize(values: readonly number[], confidence = CONFIDENCE): MetricSummary {
   const n = values.length;
   if (n === 0) return { n, mean: NaN, sd: NaN, ciLow: NaN, ciHigh: NaN };
   const m = mean([...values]);
   if (n === 1) return { n, mean: m, sd: NaN, ciLow: NaN, ciHigh: NaN };
   const sd = sampleStandardDeviation([...values]);
-  const half = tQuantile(1 - (1 - CONFIDENCE) / 2, n - 1) * (sd / Math.sqrt(n));
+  const half = tQuantile(1 - (1 - confidence) / 2, n - 1) * (sd / Math.sqrt(n));
   return { n, mean: m, sd, ciLow: m - half, ciHigh: m + half };
 }
 

@@ -6,6 +6,17 @@ declare module "jstat" {
       inv(p: number, dof: number): number;
       cdf(x: number, dof: number): number;
     };
+    beta: {
+      /** The quantile of Beta(a, b). */
+      inv(p: number, a: number, b: number): number;
+    };
+    binomial: {
+      /** P(X ≤ k) for X ~ Binomial(n, p). */
+      cdf(k: number, n: number, p: number): number;
+    };
+    normal: {
+      inv(p: number, mean: number, sd: number): number;
+    };
   }
   const jStat: JStat;
   export default jStat;
