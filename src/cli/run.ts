@@ -15,6 +15,10 @@ export interface RunCommandOptions {
   json: boolean;
   progress: boolean;
   check: boolean;
+  /** `--max-events`: the event budget of each run. */
+  maxEvents?: number;
+  /** `--max-db-mb`: the database may not grow beyond this. */
+  maxDatabaseMB?: number;
 }
 
 /**
@@ -22,7 +26,7 @@ export interface RunCommandOptions {
  * workload), each recorded as a run in `db`.
  */
 export async function runCommand(loaded: LoadedScenario, options: RunCommandOptions): Promise<number> {
-  const store = EventStore.open(options.db);
+  const store = EventStore.open(options.db, options.maxDatabaseMB);
   const abort = new AbortController();
   let signals = 0;
   const onSignal = () => {
@@ -48,11 +52,14 @@ export async function runCommand(loaded: LoadedScenario, options: RunCommandOpti
         store,
         storeEvents: options.storeEvents,
         check: options.check,
+        ...(options.maxEvents !== undefined ? { maxEvents: options.maxEvents } : {}),
         provenance: currentProvenance(),
         signal: abort.signal,
         onProgress: ({ t, events }) => bar?.update(i * hours + Math.round(msToHours(t)), { hours: Math.round(msToHours(t)), events, model: serviceModel }),
       });
       results.push(result);
+      // A Ctrl-C during a run too short to look at the signal: the remaining models do not run.
+      if (abort.signal.aborted && i < options.serviceModels.length - 1) throw new RunInterrupted(`stopped after ${serviceModel} (run ${result.runId}, complete)`);
       if (options.progress && !options.json && !bar) process.stderr.write(`run ${result.runId}: ${serviceModel} done (${result.eventCount} events)\n`);
     }
     bar?.stop();

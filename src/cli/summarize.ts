@@ -2,6 +2,7 @@ import { stringify } from "csv-stringify/sync";
 import { SUMMARY_METRICS } from "../metrics/summary-metrics.js";
 import { summarizeDatabase } from "../experiment/summary.js";
 import type { CellRow, MetricSummary, PairedDiffRow } from "../stats/summary.js";
+import { reportDamage } from "./damage.js";
 import { ExitCode } from "./exit-codes.js";
 
 export interface SummarizeOptions {
@@ -12,7 +13,7 @@ export interface SummarizeOptions {
 
 /** `testbed summarize <db>`: per cell × service model × metric, and paired differences. */
 export function summarizeCommand(db: string, options: SummarizeOptions): number {
-  let { cells, paired } = summarizeDatabase(db);
+  let { cells, paired, damaged } = summarizeDatabase(db);
   if (options.metrics) {
     const wanted = new Set(options.metrics);
     cells = cells.filter((r) => wanted.has(r.metric));
@@ -21,7 +22,7 @@ export function summarizeCommand(db: string, options: SummarizeOptions): number 
   if (options.format === "json") process.stdout.write(`${JSON.stringify({ cells, paired }, (_k, v: unknown) => (typeof v === "number" && !Number.isFinite(v) ? null : v), 2)}\n`);
   else if (options.format === "csv") process.stdout.write(toCsv(cells, paired));
   else process.stdout.write(cells.length === 0 ? `${db}: no complete runs\n` : toTable(cells, paired));
-  return ExitCode.ok;
+  return reportDamage(db, damaged, ExitCode.ok);
 }
 
 const cellText = (cell: Record<string, unknown>) => Object.entries(cell).map(([k, v]) => `${k}=${String(v)}`).join(";");

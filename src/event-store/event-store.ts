@@ -163,7 +163,18 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 
 export class StoreError extends Error {}
 
+/** Whether an error is SQLite's (a damaged file, a missing table): `SQLITE_CORRUPT`, `SQLITE_ERROR`, ... */
+export function isSqliteError(error: unknown): error is Error & { code: string } {
+  return error instanceof Error && typeof (error as { code?: unknown }).code === "string" && (error as unknown as { code: string }).code.startsWith("SQLITE_");
+}
+
 export class EventStore {
+  /**
+   * Runs found damaged while reading (a row whose metrics are not JSON, a run whose events cannot
+   * be read), with what is wrong: the read-only commands report them, go on with the others, and
+   * exit 1. Such runs are left out of `completeRunsOf`.
+   */
+  readonly damage = new Map<number, string>();
   private readonly db: Database.Database;
   private readonly appendBatch: (runId: number, rows: readonly StoredEventRow[]) => void;
   private readonly insertCheckpoint: (runId: number, seq: number, stateHash: string) => void;
@@ -229,10 +240,18 @@ export class EventStore {
     this.insertCheckpoint = (runId, seq, stateHash) => void insertCheckpoint.run(runId, seq, stateHash);
   }
 
-  /** Opens (creating if needed) a results database for writing. */
-  static open(file: string): EventStore {
+  /**
+   * Opens (creating if needed) a results database for writing. `maxMB` caps its size (SQLite's
+   * `max_page_count`): a write beyond it fails with SQLITE_FULL, the run is recorded failed.
+   */
+  static open(file: string, maxMB?: number): EventStore {
     mkdirSync(dirname(file), { recursive: true });
-    return new EventStore(file, { readonly: false });
+    const store = new EventStore(file, { readonly: false });
+    if (maxMB !== undefined) {
+      const pageSize = store.db.pragma("page_size", { simple: true }) as number;
+      store.db.pragma(`max_page_count = ${Math.max(1, Math.floor((maxMB * 1024 * 1024) / pageSize))}`);
+    }
+    return store;
   }
 
   /** Opens an existing results database read-only. */
@@ -339,7 +358,10 @@ export class EventStore {
     const rows = this.db
       .prepare("SELECT id, scenario_name, scenario_file, '' AS scenario_yaml, '' AS scenario_json, scenario_hash, seed, service_model, package_version, git_commit, events_stored, started_at, ended_at, status, event_count, final_t, state_hash, log_hash, metrics_json, error, pid FROM runs WHERE status = 'complete' ORDER BY id")
       .all() as RawRun[];
-    return rows.filter((r) => wanted === undefined || wanted.has(r.scenario_hash)).map(toRecord);
+    return rows
+      .filter((r) => wanted === undefined || wanted.has(r.scenario_hash))
+      .map((r) => this.toRecord(r))
+      .filter((r) => !this.damage.has(r.id));
   }
 
   /** The id of the latest run of this scenario hash, seed and service model, if any. */
@@ -353,12 +375,12 @@ export class EventStore {
   }
 
   listRuns(): RunRecord[] {
-    return (this.db.prepare("SELECT * FROM runs ORDER BY id").all() as RawRun[]).map(toRecord);
+    return (this.db.prepare("SELECT * FROM runs ORDER BY id").all() as RawRun[]).map((r) => this.toRecord(r));
   }
 
   getRun(runId: number): RunRecord | undefined {
     const raw = this.db.prepare("SELECT * FROM runs WHERE id = ?").get(runId) as RawRun | undefined;
-    return raw && toRecord(raw);
+    return raw && this.toRecord(raw);
   }
 
   /**
@@ -431,6 +453,23 @@ export class EventStore {
       .raw(true)
       .all(runId, n) as StoredEventRow[];
     return rows.reverse();
+  }
+
+  /** A run row as a record; metrics that are not a JSON object (a damaged row) read as null and the run is noted in `damage`. */
+  private toRecord(raw: RawRun): RunRecord {
+    let metrics: unknown = null;
+    if (raw.metrics_json !== null) {
+      try {
+        metrics = JSON.parse(raw.metrics_json);
+      } catch {
+        metrics = null;
+      }
+      if (metrics === null || typeof metrics !== "object") {
+        metrics = null;
+        this.damage.set(raw.id, "its metrics (runs.metrics_json) are not a JSON object");
+      }
+    } else if (raw.status === "complete") this.damage.set(raw.id, "it is complete but its metrics (runs.metrics_json) are missing");
+    return toRecord(raw, metrics);
   }
 
   checkpoints(runId: number): Map<number, string> {
@@ -533,7 +572,7 @@ interface RawRun {
   pid: number | null;
 }
 
-function toRecord(r: RawRun): RunRecord {
+function toRecord(r: RawRun, metrics: unknown): RunRecord {
   return {
     id: r.id,
     scenarioName: r.scenario_name,
@@ -553,7 +592,7 @@ function toRecord(r: RawRun): RunRecord {
     finalT: r.final_t,
     stateHash: r.state_hash,
     logHash: r.log_hash,
-    metrics: r.metrics_json === null ? null : JSON.parse(r.metrics_json),
+    metrics,
     error: r.error,
     pid: r.pid,
   };

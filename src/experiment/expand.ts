@@ -1,4 +1,5 @@
 import { SERVICE_MODELS, type ServiceModel } from "../model/events.js";
+import { LIMITS } from "../scenario/limits.js";
 import { readScenarioDocument, ScenarioError, validateScenario, type LoadedScenario } from "../scenario/load.js";
 
 /** A swept value, as written in the file. */
@@ -69,10 +70,17 @@ export function expandExperiment(file: string, text: string, overrides: readonly
   }
   if (problems.length > 0) throw new ScenarioError(file, problems);
 
-  const combinations = grid(sweepPaths.map((path) => spec.sweep[path]!));
-  if (combinations.length > MAX_CELLS) {
-    throw new ScenarioError(file, [`experiment.sweep: expected at most ${MAX_CELLS} cells, got ${combinations.length}`]);
+  // Counted before the grid is built: a sweep of 100 values on each of 6 paths would not fit in memory.
+  const cellCount = sweepPaths.reduce((n, path) => n * spec.sweep[path]!.length, 1);
+  if (cellCount > MAX_CELLS) {
+    throw new ScenarioError(file, [`experiment.sweep: expected at most ${MAX_CELLS} cells, got ${cellCount}`]);
   }
+  const seedCount = spec.seeds?.length ?? spec.replications ?? 1;
+  const runCount = cellCount * seedCount * base.scenario.serviceModels.length;
+  if (runCount > LIMITS.experimentRuns) {
+    throw new ScenarioError(file, [`experiment: expected at most ${LIMITS.experimentRuns} runs (cells × seeds × service models), got ${cellCount} × ${seedCount} × ${base.scenario.serviceModels.length} = ${runCount}`]);
+  }
+  const combinations = grid(sweepPaths.map((path) => spec.sweep[path]!));
   const cells = combinations.map((combination, index): Cell => {
     const values = Object.fromEntries(sweepPaths.map((path, i) => [path, combination[i]!]));
     const cellOverrides = sweepPaths.map((path, i) => setting(path, combination[i]!));

@@ -18,7 +18,7 @@ interface Group {
  * in the database (their seeds and service models as last run); complete runs that belong to no
  * experiment are grouped by scenario (hash) with `cell: {}`, the experiment named after the scenario.
  */
-export function summarizeDatabase(file: string): { cells: CellRow[]; paired: PairedDiffRow[] } {
+export function summarizeDatabase(file: string): { cells: CellRow[]; paired: PairedDiffRow[]; damaged: Map<number, string> } {
   const store = EventStore.openReadonly(file);
   let groups: Group[];
   try {
@@ -26,13 +26,22 @@ export function summarizeDatabase(file: string): { cells: CellRow[]; paired: Pai
   } finally {
     store.close();
   }
+  const read = (metric: (typeof SUMMARY_METRICS)[number], m: RunMetrics): number | null => {
+    // A metrics row edited by hand (a JSON object of another shape) reads as no value, not as a crash.
+    try {
+      const v = metric.read(m);
+      return typeof v === "number" ? v : null;
+    } catch {
+      return null;
+    }
+  };
   const cells: CellRow[] = [];
   const paired: PairedDiffRow[] = [];
   for (const group of groups) {
     const models = SERVICE_MODELS.filter((m) => group.runs.has(m));
     for (const metric of SUMMARY_METRICS) {
       for (const serviceModel of models) {
-        const values = [...group.runs.get(serviceModel)!.values()].map(metric.read).filter((v): v is number => v !== null);
+        const values = [...group.runs.get(serviceModel)!.values()].map((m) => read(metric, m)).filter((v): v is number => v !== null);
         cells.push({ experiment: group.experiment, cell: group.cell, serviceModel, metric: metric.name, summary: summarize(values) });
       }
       for (const [a, b] of modelPairs(models)) {
@@ -41,15 +50,15 @@ export function summarizeDatabase(file: string): { cells: CellRow[]; paired: Pai
         const diffs: number[] = [];
         for (const [seed, ma] of ra) {
           const mb = rb.get(seed);
-          const va = metric.read(ma);
-          const vb = mb === undefined ? null : metric.read(mb);
+          const va = read(metric, ma);
+          const vb = mb === undefined ? null : read(metric, mb);
           if (va !== null && vb !== null) diffs.push(va - vb);
         }
         paired.push({ experiment: group.experiment, cell: group.cell, metric: metric.name, a, b, summary: summarize(diffs) });
       }
     }
   }
-  return { cells, paired };
+  return { cells, paired, damaged: store.damage };
 }
 
 function readGroups(store: EventStore): Group[] {

@@ -2,6 +2,7 @@ import { METADATA_NS, parseMetadata } from "./domain-xml.js";
 import type { Inventory, InventoryHost } from "./inventory.js";
 import { checkName } from "./names.js";
 import { Virsh, VirshError } from "./virsh.js";
+import { sleep } from "./wall-clock.js";
 
 /** What `virsh nodeinfo`, `capabilities` and `freecell` report of a host. */
 export interface HostCapacity {
@@ -136,7 +137,7 @@ export class LibvirtHost {
       const until = Date.now() + graceMs;
       while (Date.now() < until) {
         if (this.virsh.dryRun || (await this.domstate(domain)) === "shut off") return;
-        await new Promise((r) => setTimeout(r, 200));
+        await sleep(200);
       }
     }
     await this.run(["destroy", domain], { mutating: true });
