@@ -79,7 +79,8 @@ export async function runScenario(scenario: ResolvedScenario, options: RunOption
     await yieldToEventLoop();
     if (options.signal?.aborted) throw new RunInterrupted(`interrupted before it started`);
     for (;;) {
-      const done = run.advance(SLICE_EVENTS);
+      // Smaller slices near the budget, so that a small --max-events is kept to the event.
+      const done = run.advance(Math.min(SLICE_EVENTS, Math.max(1, maxEvents + 1 - recorder.eventCount)));
       options.onProgress?.({ t: sim.scheduler.now, end, events: recorder.eventCount });
       if (done) break;
       if (recorder.eventCount > maxEvents) {
