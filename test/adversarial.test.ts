@@ -200,3 +200,32 @@ describe("libvirt URIs and addresses", () => {
     expect(addressProblem(a)).toBeNull();
   });
 });
+
+describe("concurrent experiment runners", () => {
+  it("two processes into one database split the runs: each complete exactly once", async () => {
+    const file = writeScenario(dir, "shared", `${busyScenario("shared", 20, 1000).replace("serviceModels: [persistent-ha]", "serviceModels: [vps, persistent-ha]")}\nexperiment: { replications: 8 }\n`);
+    const db = join(dir, "shared.db");
+    const first = startTestbed("run", file, "--db", db, "--jobs", "1", "--quiet", "--json");
+    const second = startTestbed("run", file, "--db", db, "--jobs", "1", "--quiet", "--json");
+    const outputs = await Promise.all(
+      [first, second].map(
+        (child) =>
+          new Promise<{ code: number | null; stdout: string }>((resolve) => {
+            let stdout = "";
+            child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
+            child.on("exit", (code) => resolve({ code, stdout }));
+          }),
+      ),
+    );
+    expect(outputs.map((o) => o.code)).toEqual([0, 0]);
+    const conn = new Database(db, { readonly: true });
+    const rows = conn.prepare("SELECT scenario_hash, seed, service_model, count(*) AS n FROM runs WHERE status = 'complete' GROUP BY 1, 2, 3").all() as { n: number }[];
+    const claims = (conn.prepare("SELECT count(*) AS n FROM claims").get() as { n: number }).n;
+    conn.close();
+    expect(rows).toHaveLength(16);
+    expect(rows.every((r) => r.n === 1)).toBe(true);
+    expect(claims).toBe(0);
+    const ran = outputs.map((o) => (JSON.parse(o.stdout) as { ran: number }).ran);
+    expect(ran[0]! + ran[1]!).toBe(16);
+  });
+});

@@ -88,7 +88,7 @@ function describeOutcome(o: ExperimentOutcome): string {
   const seeds = new Set(o.runs.map((r) => r.seed)).size;
   return [
     `experiment ${o.experiment}: ${count(o.cells, "cell")} × ${count(seeds, "seed")} × ${count(models.length, "service model")} (${models.join(", ")}) = ${count(o.runs.length, "run")}`,
-    `  ${o.ran} run now on ${count(o.jobs, "worker thread")}, ${o.skipped} already complete, ${o.failed} failed`,
+    `  ${o.ran} run now on ${count(o.jobs, "worker thread")}, ${o.skipped} already complete, ${o.failed} failed${o.elsewhere > 0 ? `, ${o.elsewhere} being run by another process (run again once it ends)` : ""}`,
     `  stored in ${o.db}; statistics: testbed summarize ${o.db}`,
     "",
   ].join("\n");

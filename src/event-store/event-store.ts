@@ -51,6 +51,19 @@ export interface RunRecord extends RunMeta {
   pid: number | null;
 }
 
+/** A run as an experiment knows it before it exists: what `claimRun` claims. */
+export interface RunClaimKey {
+  scenarioHash: string;
+  seed: number;
+  serviceModel: string;
+}
+
+/** Who claimed a run: a process on a host. */
+export interface RunOwner {
+  pid: number;
+  host: string;
+}
+
 /** What an experiment was when it was last run: its swept paths, seeds and service models. */
 export interface ExperimentDefinition {
   file: string;
@@ -152,6 +165,15 @@ CREATE TABLE IF NOT EXISTS cells (
   cell_json TEXT NOT NULL,
   scenario_hash TEXT NOT NULL,
   PRIMARY KEY (experiment, idx)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS claims (
+  scenario_hash TEXT NOT NULL,
+  seed INTEGER NOT NULL,
+  service_model TEXT NOT NULL,
+  pid INTEGER NOT NULL,
+  host TEXT NOT NULL,
+  renewed_at INTEGER NOT NULL,
+  PRIMARY KEY (scenario_hash, seed, service_model)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS checkpoints (
   run_id INTEGER NOT NULL,
@@ -362,6 +384,41 @@ export class EventStore {
       .filter((r) => wanted === undefined || wanted.has(r.scenario_hash))
       .map((r) => this.toRecord(r))
       .filter((r) => !this.damage.has(r.id));
+  }
+
+  /**
+   * Claims a run for one owner (a process: pid and host), so that experiment runners sharing a
+   * database split the work instead of both doing it (table `claims`, one row per run key, in
+   * an immediate transaction). Refused if the run is complete already, or claimed by another
+   * owner that is alive: on this host its pid exists (`ownerAlive`), elsewhere it renewed its claim
+   * within `leaseMs`. A dead owner's claim is taken over.
+   */
+  claimRun(key: RunClaimKey, owner: RunOwner, nowMs: number, leaseMs: number, ownerAlive: (pid: number) => boolean): { claimed: true } | { claimed: false; reason: "complete" | "claimed"; by?: RunOwner } {
+    return this.db.transaction(() => {
+      const complete = this.db.prepare("SELECT 1 FROM runs WHERE scenario_hash = ? AND seed = ? AND service_model IS ? AND status = 'complete' LIMIT 1").get(key.scenarioHash, key.seed, key.serviceModel);
+      if (complete !== undefined) return { claimed: false as const, reason: "complete" as const };
+      const row = this.db.prepare("SELECT pid, host, renewed_at AS renewedAt FROM claims WHERE scenario_hash = ? AND seed = ? AND service_model = ?").get(key.scenarioHash, key.seed, key.serviceModel) as
+        | { pid: number; host: string; renewedAt: number }
+        | undefined;
+      if (row !== undefined && !(row.pid === owner.pid && row.host === owner.host)) {
+        const alive = row.host === owner.host ? ownerAlive(row.pid) : nowMs - row.renewedAt < leaseMs;
+        if (alive) return { claimed: false as const, reason: "claimed" as const, by: { pid: row.pid, host: row.host } };
+      }
+      this.db
+        .prepare("INSERT INTO claims (scenario_hash, seed, service_model, pid, host, renewed_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET pid = excluded.pid, host = excluded.host, renewed_at = excluded.renewed_at")
+        .run(key.scenarioHash, key.seed, key.serviceModel, owner.pid, owner.host, nowMs);
+      return { claimed: true as const };
+    }).immediate();
+  }
+
+  /** Keeps a claim alive (a runner on another host sees it renewed within the lease). */
+  renewClaim(key: RunClaimKey, owner: RunOwner, nowMs: number): void {
+    this.db.prepare("UPDATE claims SET renewed_at = ? WHERE scenario_hash = ? AND seed = ? AND service_model = ? AND pid = ? AND host = ?").run(nowMs, key.scenarioHash, key.seed, key.serviceModel, owner.pid, owner.host);
+  }
+
+  /** Gives a claim up (the run is recorded, complete or not). */
+  releaseClaim(key: RunClaimKey, owner: RunOwner): void {
+    this.db.prepare("DELETE FROM claims WHERE scenario_hash = ? AND seed = ? AND service_model = ? AND pid = ? AND host = ?").run(key.scenarioHash, key.seed, key.serviceModel, owner.pid, owner.host);
   }
 
   /** The id of the latest run of this scenario hash, seed and service model, if any. */

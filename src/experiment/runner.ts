@@ -25,7 +25,8 @@ export interface ExperimentOptions {
   onRunDone?: (progress: { done: number; total: number; failed: number; run: PlannedRunOutcome }) => void;
 }
 
-export type RunOutcomeStatus = "complete" | "already complete" | "failed" | "interrupted" | "not started";
+/** `running elsewhere`: another runner sharing the database holds the run's claim (`EventStore.claimRun`). */
+export type RunOutcomeStatus = "complete" | "already complete" | "failed" | "interrupted" | "not started" | "running elsewhere";
 
 /** One planned run and what became of it. */
 export interface PlannedRunOutcome {
@@ -51,6 +52,8 @@ export interface ExperimentOutcome {
   /** Runs computed now, and those found complete in the database and skipped. */
   ran: number;
   skipped: number;
+  /** Runs another runner sharing the database was running (its claim alive). */
+  elsewhere: number;
   failed: number;
   interrupted: boolean;
   runs: PlannedRunOutcome[];
@@ -138,8 +141,13 @@ export async function runExperiment(plan: ExperimentPlan, options: ExperimentOpt
           });
           // A worker that dies (out of memory, a native crash) fails its run, not the experiment.
           const result = await task.catch((error: unknown): RunTaskResult => ({ status: "failed", runId: null, error: `worker thread died: ${(error as Error).message}`, ms: 0 }));
+          if (result.status === "running elsewhere") {
+            outcome.status = "running elsewhere";
+            outcome.error = `claimed by pid ${result.owner.pid} on ${result.owner.host}`;
+            return;
+          }
           outcome.status = result.status;
-          if (result.status === "not started") return;
+          if (result.status === "not started" || result.status === "already complete") return;
           outcome.runId = result.runId;
           if (result.status === "complete") {
             Object.assign(outcome, { eventCount: result.eventCount, stateHash: result.stateHash, logHash: result.logHash, metrics: result.metrics });
@@ -180,6 +188,7 @@ export async function runExperiment(plan: ExperimentPlan, options: ExperimentOpt
     cells: plan.cells.length,
     ran: outcomes.filter((o) => o.status === "complete" || o.status === "failed").length,
     skipped: outcomes.filter((o) => o.status === "already complete").length,
+    elsewhere: outcomes.filter((o) => o.status === "running elsewhere").length,
     failed,
     interrupted: outcomes.some((o) => o.status === "interrupted" || o.status === "not started"),
     runs: outcomes,
