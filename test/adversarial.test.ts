@@ -229,3 +229,16 @@ describe("concurrent experiment runners", () => {
     expect(ran[0]! + ran[1]!).toBe(16);
   });
 });
+
+describe("memory and traces", () => {
+  it("a run estimated not to fit in the heap is refused before it starts, naming the field", () => {
+    const r = testbed("run", SCENARIO, "--quiet", "--db", join(dir, "memory.db"), "--set", "cluster.hosts[0].count=150000", "--set", "cluster.hosts[0].disks=64");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/hosts-fail-and-repair.yaml: cluster.hosts: expected a run that fits in memory, but it needs about \d+ MB and the heap limit is \d+ MB/);
+  });
+
+  it("a trace outage that overlaps an earlier one of the same host is refused, naming both rows", () => {
+    const text = `name: overlap\ndurationHours: 100\ncluster:\n  hosts:\n    - { name: node, count: 2, vcpus: 4, memoryGiB: 8, diskGiB: 100 }\nfailures:\n  trace:\n    - { timeHours: 10, target: node-001, kind: hardware, durationHours: 5 }\n    - { timeHours: 12, target: node-001, kind: crash, durationHours: 1 }\n    - { timeHours: 12, target: node-002, kind: crash, durationHours: 1 }\n`;
+    expect(() => parseScenario("overlap.yaml", text)).toThrow("overlap.yaml: failures.trace[1].timeHours: expected the outage of host node-001 to start after the one of failures.trace[0] ends (15 h), got 12");
+  });
+});

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { getHeapStatistics } from "node:v8";
+import { memoryProblem } from "../scenario/limits.js";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { FontError } from "../charts/render.js";
 import { SERVICE_MODELS, type ServiceModel } from "../model/events.js";
@@ -73,12 +75,18 @@ function buildProgram(): Command {
     .addOption(new Option("--max-db-mb <n>", "the results database may not grow beyond this many MiB").argParser(positiveInteger("a positive number of MiB")).default(DEFAULT_MAX_DATABASE_MB))
     .action(async (file: string, opts: { seed?: number; set: string[]; model?: ServiceModel[]; out?: string; db?: string; events: boolean; json?: boolean; quiet?: boolean; check?: boolean; jobs?: number; maxEvents: number; maxDbMb: number }) => {
       const loaded = loadScenarioFile(file, opts.set);
+      const memory = memoryProblem(loaded.scenario, getHeapStatistics().heap_size_limit);
+      if (memory !== null) throw new ScenarioError(file, [memory]);
       const db = opts.db ?? join(opts.out ?? join("results", loaded.scenario.name), "runs.db");
       if (loaded.scenario.experiment) {
         if (opts.seed !== undefined) throw new UsageError(`--seed: ${file} is an experiment; its seeds are experiment.seeds or experiment.replications`);
         // Read again: `loaded.text` carries the --set settings as comments, and each cell applies them itself.
         const text = readFileSync(file, "utf8");
         const plan = expandExperiment(file, text, opts.set);
+        for (const cell of plan.cells) {
+          const problem = memoryProblem(cell.loaded.scenario, getHeapStatistics().heap_size_limit);
+          if (problem !== null) throw new ScenarioError(file, [`experiment cell ${cell.index} (${cell.overrides.join(" ") || "the base scenario"}): ${problem}`]);
+        }
         if (opts.model) {
           plan.serviceModels = plan.serviceModels.filter((m) => opts.model!.includes(m));
           plan.runs = plan.runs.filter((r) => opts.model!.includes(r.serviceModel));

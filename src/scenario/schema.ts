@@ -371,7 +371,7 @@ export const scenarioSchema = scenarioObject.superRefine((scenario, ctx) => {
     ctx.addIssue({ code: "custom", path: ["cluster", "hosts"], message: `expected at most ${LIMITS.hosts} hosts in all groups (the limit of a cluster), got ${totalHosts}` });
     return;
   }
-  for (const problem of workloadProblems(scenario, totalHosts)) ctx.addIssue({ code: "custom", ...problem });
+  if (scenario.durationHours <= LIMITS.durationHours) for (const problem of workloadProblems(scenario, totalHosts)) ctx.addIssue({ code: "custom", ...problem });
   const f = scenario.failures;
   const kind = scenario.storage.kind ?? "replicated";
   if (f?.san && kind !== "san") ctx.addIssue({ code: "custom", path: ["failures", "san"], message: `expected storage.kind: san for SAN failures, got ${kind}` });
@@ -409,6 +409,20 @@ export const scenarioSchema = scenarioObject.superRefine((scenario, ctx) => {
         ctx.addIssue({ code: "custom", path: ["failures", "trace", i, "target"], message: `expected ${what}, got "${row.target}"` });
       }
     });
+    // Two outages of one target that overlap would be one dropped in silence by the failure
+    // injector (a host already down cannot fail again): refuse them, naming both rows.
+    const outageEnds = new Map<string, { end: number; row: number }>();
+    [...f.trace.entries()]
+      .sort(([a, x], [b, y]) => x.timeHours - y.timeHours || a - b)
+      .forEach(([i, row]) => {
+        const target = row.kind === "crash" || row.kind === "hardware" ? `host ${row.target}` : `${row.kind} ${row.target}`;
+        const before = outageEnds.get(target);
+        if (before !== undefined && row.timeHours < before.end) {
+          ctx.addIssue({ code: "custom", path: ["failures", "trace", i, "timeHours"], message: `expected the outage of ${target} to start after the one of failures.trace[${before.row}] ends (${before.end} h), got ${row.timeHours}` });
+          return;
+        }
+        outageEnds.set(target, { end: row.timeHours + row.durationHours, row: i });
+      });
   }
   const hostNames = new Set(clusterLayout(scenario).map((h) => h.id));
   scenario.maintenance?.windows?.forEach((window, i) => {
