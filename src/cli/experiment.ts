@@ -11,6 +11,9 @@ export interface ExperimentCommandOptions {
   json: boolean;
   progress: boolean;
   check: boolean;
+  /** `--max-events` and `--max-db-mb`, as for a single run. */
+  maxEvents?: number;
+  maxDatabaseMB?: number;
 }
 
 /**
@@ -44,6 +47,8 @@ export async function experimentCommand(plan: ExperimentPlan, options: Experimen
       jobs: options.jobs,
       storeEvents: options.storeEvents,
       check: options.check,
+      ...(options.maxEvents !== undefined ? { maxEvents: options.maxEvents } : {}),
+      ...(options.maxDatabaseMB !== undefined ? { maxDatabaseMB: options.maxDatabaseMB } : {}),
       provenance: currentProvenance(),
       signal: abort.signal,
       onStart: ({ total, skipped }) => {

@@ -1,5 +1,5 @@
 import { decodeEvent } from "../event-store/event-codec.js";
-import { EventStore, isSqliteError, type RunRecord } from "../event-store/event-store.js";
+import { EventStore, isSqliteError, processAlive, type RunRecord } from "../event-store/event-store.js";
 import { reportDamage } from "./damage.js";
 import { ExitCode, UsageError } from "./exit-codes.js";
 
@@ -12,14 +12,6 @@ export function displayStatus(run: RunRecord): "complete" | "running" | "killed"
   return run.pid !== null && processAlive(run.pid) ? "running" : "killed";
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 /** `testbed inspect`: the runs of a database, or one run with its last events. */
 export function inspectCommand(db: string, options: { runId: number | undefined; tail: number; json: boolean }): number {

@@ -99,6 +99,8 @@ function buildProgram(): Command {
           json: opts.json === true,
           progress: opts.quiet !== true,
           check: opts.check === true,
+          maxEvents: opts.maxEvents,
+          maxDatabaseMB: opts.maxDbMb,
         });
         return;
       }

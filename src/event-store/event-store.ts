@@ -51,6 +51,16 @@ export interface RunRecord extends RunMeta {
   pid: number | null;
 }
 
+/** Whether a process of this host exists (a run's or a claim's owner): `kill(pid, 0)`; EPERM means it exists under another user. */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
 /** A run as an experiment knows it before it exists: what `claimRun` claims. */
 export interface RunClaimKey {
   scenarioHash: string;

@@ -16,6 +16,9 @@ export interface ExperimentOptions {
   jobs?: number;
   storeEvents: boolean;
   check: boolean;
+  /** Each run's event budget (`--max-events`) and the database's size limit (`--max-db-mb`). */
+  maxEvents?: number;
+  maxDatabaseMB?: number;
   provenance: Provenance;
   /** Aborting interrupts the runs in progress (recorded as interrupted) and starts no more. */
   signal?: AbortSignal;
@@ -135,6 +138,8 @@ export async function runExperiment(plan: ExperimentPlan, options: ExperimentOpt
             serviceModel: outcome.serviceModel,
             storeEvents: options.storeEvents,
             check: options.check,
+            maxEvents: options.maxEvents,
+            maxDatabaseMB: options.maxDatabaseMB,
             packageVersion: options.provenance.packageVersion,
             gitCommit: options.provenance.gitCommit,
             stop,

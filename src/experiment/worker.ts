@@ -10,7 +10,7 @@ import type { ServiceModel } from "../model/events.js";
 import { runScenario, RunInterrupted } from "../adapters/sim/run-scenario.js";
 import type { ResolvedScenario } from "../scenario/load.js";
 import { hostname } from "node:os";
-import { EventStore, type RunClaimKey, type RunOwner } from "../event-store/event-store.js";
+import { EventStore, processAlive, type RunClaimKey, type RunOwner } from "../event-store/event-store.js";
 
 /**
  * How long a claim of a runner on another host holds without being renewed (renewed every
@@ -18,15 +18,6 @@ import { EventStore, type RunClaimKey, type RunOwner } from "../event-store/even
  */
 const LEASE_MS = 10 * 60_000;
 const RENEW_MS = 60_000;
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 export interface RunTask {
   db: string;
@@ -36,6 +27,8 @@ export interface RunTask {
   serviceModel: ServiceModel;
   storeEvents: boolean;
   check: boolean;
+  maxEvents: number | undefined;
+  maxDatabaseMB: number | undefined;
   packageVersion: string;
   gitCommit: string | null;
   /** Shared stop flag: non-zero ⇒ do not start, and interrupt a run in progress at its next slice. */
@@ -60,7 +53,7 @@ export default async function runTask(task: RunTask): Promise<RunTaskResult> {
   const owner: RunOwner = { pid: process.pid, host: hostname() };
   let claimed = false;
   try {
-    store = EventStore.open(task.db);
+    store = EventStore.open(task.db, task.maxDatabaseMB);
     const claim = store.claimRun(key, owner, Date.now(), LEASE_MS, processAlive);
     if (!claim.claimed) return claim.reason === "complete" ? { status: "already complete" } : { status: "running elsewhere", owner: claim.by! };
     claimed = true;
@@ -72,6 +65,7 @@ export default async function runTask(task: RunTask): Promise<RunTaskResult> {
       store,
       storeEvents: task.storeEvents,
       check: task.check,
+      ...(task.maxEvents !== undefined ? { maxEvents: task.maxEvents } : {}),
       provenance: { packageVersion: task.packageVersion, gitCommit: task.gitCommit, now: () => new Date().toISOString() },
       signal: abort.signal,
       onProgress: () => {

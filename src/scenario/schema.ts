@@ -42,6 +42,8 @@ const distributionObject = z.discriminatedUnion(
 ).refine((spec) => !Number.isNaN(distributionMean(spec as DistributionSpec)), {
   // lognormal mu: 1000 passes each field's check, but every sample is Infinity.
   error: "expected a distribution with a finite mean (exp(mu + sigma²/2) overflows)",
+  // Only for a distribution whose fields are each valid: a bad field is reported by itself.
+  when: (payload) => payload.issues.length === 0,
 });
 
 /** A non-negative duration or size: a plain number (a fixed value) or a distribution object. */
@@ -79,6 +81,7 @@ const failureProcess = z.strictObject({
   /** Time from a host coming up to its next failure of this kind (hours); a mean under a second cannot make progress. */
   timeToFailureHours: distribution().refine((spec) => distributionMean(spec) >= LIMITS.minMeanTimeToFailureHours, {
     error: `expected a time to failure with a mean of at least ${LIMITS.minMeanTimeToFailureHours.toPrecision(3)} hours (one second): shorter, simulated time cannot advance`,
+    when: (payload) => payload.issues.length === 0,
   }),
   /** Time from that failure until the host is up again (hours). */
   timeToRepairHours: distribution(),

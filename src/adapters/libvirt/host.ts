@@ -112,7 +112,8 @@ export class LibvirtHost {
   async define(domain: string, vm: string, xml: string): Promise<void> {
     if (await this.exists(domain)) {
       await this.assertOwned(domain, vm);
-      const state = this.virsh.dryRun ? "shut off" : await this.domstate(domain);
+      // domstate only reads: a dry run asks too, instead of assuming the domain is shut off.
+      const state = await this.domstate(domain);
       if (state !== "shut off") throw new Error(`${this.name}: domain ${domain} is ${state}; refusing to redefine it`);
       await this.run(["undefine", domain], { mutating: true });
     }
