@@ -29,7 +29,7 @@ ${extra}`,
 
 const failures = `timeHours,target,kind,durationHours
 10,h-001,hardware,5
-12,h-001,crash,1
+16,h-001,crash,1
 20,rack-2,rack,2
 30,h-003/1,disk,24
 `;
@@ -39,13 +39,13 @@ const requests = `timeHours,vm,vcpus,memoryGiB,diskGiB,lifetimeHours
 `;
 
 describe("traces", () => {
-  it("replays failures and requests at their times; a target already down skips its row", () => {
+  it("replays failures and requests at their times", () => {
     const loaded = loadScenarioFile(scenarioWith("ok", failures, requests));
     const events: DomainEvent[] = [];
     simulateMetrics(JSON.parse(JSON.stringify(loaded.scenario)), 1, "vps", (e) => events.push(e));
     const at = (type: string) => events.filter((e) => e.type === type).map((e) => [e.t / 3_600_000, (e as { host?: string; rack?: string; vm?: string }).host ?? (e as { rack?: string }).rack ?? (e as { vm?: string }).vm]);
-    expect(at("hostFailed")).toEqual([[10, "h-001"]]); // the crash at 12 h finds h-001 down already
-    expect(at("hostRepaired")).toEqual([[15, "h-001"]]);
+    expect(at("hostFailed")).toEqual([[10, "h-001"], [16, "h-001"]]);
+    expect(at("hostRepaired")).toEqual([[15, "h-001"], [17, "h-001"]]);
     expect(at("rackFailed")).toEqual([[20, "rack-2"]]);
     expect(at("rackRepaired")).toEqual([[22, "rack-2"]]);
     expect(at("diskFailed")).toEqual([[30, "h-003"]]);
@@ -64,7 +64,8 @@ describe("traces", () => {
 
   const bad: [string, string, string, string][] = [
     ["a bad number", failures.replace("10,h-001,hardware,5", "10,h-001,hardware,soon"), requests, 'failures.csv: line 2: durationHours: expected a positive number, got "soon"'],
-    ["an unknown kind", failures.replace("12,h-001,crash,1", "12,h-001,meteor,1"), requests, 'failures.csv: line 3: kind: expected a failure kind (crash | hardware | rack | disk), got "meteor"'],
+    ["an outage that overlaps an earlier one of the same host (it used to be dropped in silence)", failures.replace("16,h-001,crash,1", "12,h-001,crash,1"), requests, "failures.trace[1].timeHours: expected the outage of host h-001 to start after the one of failures.trace[0] ends (15 h), got 12"],
+    ["an unknown kind", failures.replace("16,h-001,crash,1", "16,h-001,meteor,1"), requests, 'failures.csv: line 3: kind: expected a failure kind (crash | hardware | rack | disk), got "meteor"'],
     ["an unknown host", failures.replace("10,h-001,hardware,5", "10,h-009,hardware,5"), requests, 'failures.trace[0].target: expected a host of the cluster, got "h-009"'],
     ["a disk that does not exist", failures.replace("h-003/1", "h-003/2"), requests, "failures.trace[3].target: expected host/disk of the cluster"],
     ["a VM named twice", failures, requests.replace("1.5,batch", "1.5,web"), 'workload.trace[1].vm: expected a VM name used once'],

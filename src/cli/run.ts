@@ -1,4 +1,5 @@
 import { SingleBar } from "cli-progress";
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { msToHours } from "../kernel/time.js";
 import type { ServiceModel } from "../model/events.js";
 import type { LoadedScenario } from "../scenario/load.js";
@@ -46,6 +47,9 @@ export async function runCommand(loaded: LoadedScenario, options: RunCommandOpti
   try {
     const results: RunResult[] = [];
     for (const [i, serviceModel] of options.serviceModels.entries()) {
+      // A Ctrl-C during runs too short to look at the signal: the remaining models do not start.
+      await yieldToEventLoop();
+      if (abort.signal.aborted) throw new RunInterrupted(`stopped before ${serviceModel} (${results.length} of ${options.serviceModels.length} runs complete)`);
       const result = await runScenario(loaded, {
         seed: options.seed,
         serviceModel,
@@ -58,8 +62,6 @@ export async function runCommand(loaded: LoadedScenario, options: RunCommandOpti
         onProgress: ({ t, events }) => bar?.update(i * hours + Math.round(msToHours(t)), { hours: Math.round(msToHours(t)), events, model: serviceModel }),
       });
       results.push(result);
-      // A Ctrl-C during a run too short to look at the signal: the remaining models do not run.
-      if (abort.signal.aborted && i < options.serviceModels.length - 1) throw new RunInterrupted(`stopped after ${serviceModel} (run ${result.runId}, complete)`);
       if (options.progress && !options.json && !bar) process.stderr.write(`run ${result.runId}: ${serviceModel} done (${result.eventCount} events)\n`);
     }
     bar?.stop();
