@@ -131,7 +131,7 @@ describe("testbed replay --verify", () => {
     const copy = tampered("removed", "DELETE FROM events WHERE run_id = 1 AND seq = 150;");
     const r = testbed("replay", copy, "--verify");
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain("at event seq 151");
+    expect(r.stdout).toContain("DIVERGES at event seq 150: event seq 150 is missing from the stored log (a gap");
   });
 
   it("notices a log cut short and a final state that differs from the recorded one", () => {

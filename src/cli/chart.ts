@@ -5,6 +5,7 @@ import { sensitivityForPairs } from "../experiment/sensitivity.js";
 import { writeChart } from "../charts/write.js";
 import { summarizeDatabase } from "../experiment/summary.js";
 import { EventStore } from "../event-store/event-store.js";
+import { reportDamage } from "./damage.js";
 import { ExitCode } from "./exit-codes.js";
 import { breakevenChart } from "../charts/breakeven.js";
 import { readBreakeven } from "./report.js";
@@ -17,11 +18,12 @@ import { readBreakeven } from "./report.js";
  */
 export async function chartCommand(db: string, options: { out: string | undefined; run: number | undefined; json: boolean; breakeven?: string[] }): Promise<number> {
   const out = options.out ?? join(dirname(db), "charts");
-  const { cells } = summarizeDatabase(db);
+  const { cells, damaged } = summarizeDatabase(db);
   const store = EventStore.openReadonly(db);
   let charts;
   try {
     charts = chartsForDatabase(store, { cells, sensitivity: sensitivityForPairs(db, "downtimeHoursPerVmYear", SENSITIVITY_PAIRS), ...(options.run !== undefined ? { timelineRun: options.run } : {}) });
+    for (const [run, problem] of store.damage) damaged.set(run, problem);
   } finally {
     store.close();
   }
@@ -42,5 +44,5 @@ export async function chartCommand(db: string, options: { out: string | undefine
     if (!options.json) process.stdout.write(`${w.files.join("\n")}\n`);
   }
   if (options.json) process.stdout.write(`${JSON.stringify({ db, out, charts: written, skipped }, null, 2)}\n`);
-  return failed ? ExitCode.failed : ExitCode.ok;
+  return reportDamage(db, damaged, failed ? ExitCode.failed : ExitCode.ok);
 }

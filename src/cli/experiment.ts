@@ -13,6 +13,9 @@ export interface ExperimentCommandOptions {
   json: boolean;
   progress: boolean;
   check: boolean;
+  /** `--max-events` and `--max-db-mb`, as for a single run. */
+  maxEvents?: number;
+  maxDatabaseMB?: number;
 }
 
 /**
@@ -47,6 +50,8 @@ export async function experimentCommand(plan: ExperimentPlan, options: Experimen
       storeEvents: options.storeEvents,
       hashLog: options.hashLog,
       check: options.check,
+      ...(options.maxEvents !== undefined ? { maxEvents: options.maxEvents } : {}),
+      ...(options.maxDatabaseMB !== undefined ? { maxDatabaseMB: options.maxDatabaseMB } : {}),
       provenance: currentProvenance(),
       signal: abort.signal,
       onStart: ({ total, skipped }) => {
@@ -91,7 +96,7 @@ function describeOutcome(o: ExperimentOutcome): string {
   const seeds = new Set(o.runs.map((r) => r.seed)).size;
   return [
     `experiment ${o.experiment}: ${count(o.cells, "cell")} × ${count(seeds, "seed")} × ${count(models.length, "service model")} (${models.join(", ")}) = ${count(o.runs.length, "run")}`,
-    `  ${o.ran} run now on ${count(o.jobs, "worker thread")}, ${o.skipped} already complete, ${o.reused} reused from another cell (same configuration for that model), ${o.failed} failed`,
+    `  ${o.ran} run now on ${count(o.jobs, "worker thread")}, ${o.skipped} already complete, ${o.reused} reused from another cell (same configuration for that model), ${o.failed} failed${o.elsewhere > 0 ? `, ${o.elsewhere} being run by another process (run again once it ends)` : ""}`,
     `  stored in ${o.db}; statistics: testbed summarize ${o.db}`,
     "",
   ].join("\n");

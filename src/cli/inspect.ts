@@ -1,6 +1,7 @@
 import { decodeEvent } from "../event-store/event-codec.js";
-import { EventStore, type RunRecord } from "../event-store/event-store.js";
+import { EventStore, isSqliteError, processAlive, type RunRecord } from "../event-store/event-store.js";
 import { reuseCount } from "../experiment/reuse.js";
+import { reportDamage } from "./damage.js";
 import { ExitCode, UsageError } from "./exit-codes.js";
 
 /**
@@ -12,14 +13,6 @@ export function displayStatus(run: RunRecord): "complete" | "running" | "killed"
   return run.pid !== null && processAlive(run.pid) ? "running" : "killed";
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 /** `testbed inspect`: the runs of a database, or one run with its last events. */
 export function inspectCommand(db: string, options: { runId: number | undefined; tail: number; json: boolean }): number {
@@ -30,11 +23,11 @@ export function inspectCommand(db: string, options: { runId: number | undefined;
       const experiments = store.listExperiments().map((e) => ({ name: e.name, design: e.definition.design ?? "grid", cells: e.cells.length, ...reuseCount(e) }));
       if (options.json) process.stdout.write(`${JSON.stringify({ db, runs, experiments }, null, 2)}\n`);
       else process.stdout.write(table(runs) + experiments.map(experimentLine).join(""));
-      return ExitCode.ok;
+      return reportDamage(db, store.damage, ExitCode.ok);
     }
     const run = store.getRun(options.runId);
     if (!run) throw new UsageError(`${db}: no run ${options.runId}`);
-    const events = store.tailEvents(run.id, options.tail).map(([seq, t, type, payload]) => decodeEvent(seq, t, type, payload));
+    const events = readTail(store, run.id, options.tail);
     if (options.json) {
       process.stdout.write(`${JSON.stringify({ db, run: { ...summary(run, store), metrics: run.metrics, error: run.error }, events }, null, 2)}\n`);
     } else {
@@ -43,9 +36,39 @@ export function inspectCommand(db: string, options: { runId: number | undefined;
       process.stdout.write(`last ${events.length} events:\n`);
       for (const { seq, t, type, ...rest } of events) process.stdout.write(`  ${String(seq).padStart(8)}  t=${t} ms  ${type}  ${JSON.stringify(rest)}\n`);
     }
-    return ExitCode.ok;
+    return reportDamage(db, store.damage, ExitCode.ok);
   } finally {
     store.close();
+  }
+}
+
+/** The last events of a run; rows that cannot be read or decoded mark the run damaged and are left out. */
+function readTail(store: EventStore, runId: number, n: number) {
+  try {
+    return store.tailEvents(runId, n).flatMap(([seq, t, type, payload]) => {
+      try {
+        return [decodeEvent(seq, t, type, payload)];
+      } catch (error) {
+        store.damage.set(runId, `event seq ${seq} cannot be decoded (${(error as Error).message.slice(0, 120)})`);
+        return [];
+      }
+    });
+  } catch (error) {
+    if (!isSqliteError(error)) throw error;
+    store.damage.set(runId, `its events cannot be read (${error.message})`);
+    return [];
+  }
+}
+
+/** How many events of a run are stored, or null (the run noted as damaged) when they cannot be counted. */
+function storedEvents(run: RunRecord, store: EventStore): number | null {
+  if (!run.eventsStored) return 0;
+  try {
+    return store.storedEventCount(run.id);
+  } catch (error) {
+    if (!isSqliteError(error)) throw error;
+    store.damage.set(run.id, `its events cannot be read (${error.message})`);
+    return null;
   }
 }
 
@@ -62,7 +85,7 @@ function summary(run: RunRecord, store: EventStore) {
     startedAt: run.startedAt,
     endedAt: run.endedAt,
     eventCount: run.eventCount,
-    storedEvents: run.eventsStored ? store.storedEventCount(run.id) : 0,
+    storedEvents: storedEvents(run, store),
     stateHash: run.stateHash,
     packageVersion: run.packageVersion,
     gitCommit: run.gitCommit,
@@ -81,7 +104,7 @@ function table(rows: ReturnType<typeof summary>[]): string {
     String(r.seed),
     r.complete ? "complete" : `incomplete (${r.status})`,
     r.eventCount === null ? "–" : String(r.eventCount),
-    String(r.storedEvents),
+    r.storedEvents === null ? "damaged" : String(r.storedEvents),
     r.stateHash ? r.stateHash.slice(0, 12) : "–",
     r.startedAt,
   ]);

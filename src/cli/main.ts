@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { getHeapStatistics } from "node:v8";
+import { memoryProblem } from "../scenario/limits.js";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { FontError } from "../charts/render.js";
 import { SERVICE_MODELS, type ServiceModel } from "../model/events.js";
@@ -8,7 +10,7 @@ import { expandExperiment } from "../experiment/expand.js";
 import { SUMMARY_METRICS } from "../metrics/summary-metrics.js";
 import { ScenarioError, loadScenarioFile } from "../scenario/load.js";
 import { failureTraceCsv, machineEventsToFailures, TraceFormatError } from "../scenario/trace-convert.js";
-import { StoreError } from "../event-store/event-store.js";
+import { isSqliteError, StoreError } from "../event-store/event-store.js";
 import { chartCommand } from "./chart.js";
 import { ExitCode, UsageError } from "./exit-codes.js";
 import { experimentCommand } from "./experiment.js";
@@ -16,6 +18,7 @@ import { inspectCommand } from "./inspect.js";
 import { replayCommand } from "./replay.js";
 import { reportCommand } from "./report.js";
 import { runCommand } from "./run.js";
+import { DEFAULT_MAX_EVENTS } from "../adapters/sim/run-scenario.js";
 import { drainCommand, hostsCommand, liveCommand } from "./libvirt.js";
 import { InventoryError } from "../adapters/libvirt/inventory.js";
 import { InvalidName } from "../adapters/libvirt/names.js";
@@ -45,6 +48,9 @@ function positiveInteger(what: string) {
   };
 }
 
+/** `--max-db-mb`'s default: 50 GiB, far above a year of the 50 000-host scale benchmark's log. */
+const DEFAULT_MAX_DATABASE_MB = 50 * 1024;
+
 function existingDatabase(file: string): string {
   if (!existsSync(file)) throw new UsageError(`${file}: no such results database`);
   return file;
@@ -71,17 +77,26 @@ function buildProgram(): Command {
     .option("--check", "check the world's invariants as the run goes (slower); a violation fails the run")
     .option("--quiet", "no progress bar")
     .addOption(new Option("--jobs <n>", "experiments: worker threads (default: one per core)").argParser(positiveInteger("a positive number of jobs")))
-    .action(async (file: string, opts: { seed?: number; set: string[]; model?: ServiceModel[]; out?: string; db?: string; events: boolean; logHash?: boolean; json?: boolean; quiet?: boolean; check?: boolean; jobs?: number }) => {
+    .addOption(new Option("--max-events <n>", "stop a run (failed) after this many events").argParser(positiveInteger("a positive number of events")).default(DEFAULT_MAX_EVENTS))
+    .addOption(new Option("--max-db-mb <n>", "the results database may not grow beyond this many MiB").argParser(positiveInteger("a positive number of MiB")).default(DEFAULT_MAX_DATABASE_MB))
+    .action(async (file: string, opts: { seed?: number; set: string[]; model?: ServiceModel[]; out?: string; db?: string; events: boolean; logHash?: boolean; json?: boolean; quiet?: boolean; check?: boolean; jobs?: number; maxEvents: number; maxDbMb: number }) => {
       const loaded = loadScenarioFile(file, opts.set);
+      const memory = memoryProblem(loaded.scenario, getHeapStatistics().heap_size_limit);
+      if (memory !== null) throw new ScenarioError(file, [memory]);
       const db = opts.db ?? join(opts.out ?? join("results", loaded.scenario.name), "runs.db");
       if (loaded.scenario.experiment) {
         if (opts.seed !== undefined) throw new UsageError(`--seed: ${file} is an experiment; its seeds are experiment.seeds or experiment.replications`);
         // Read again: `loaded.text` carries the --set settings as comments, and each cell applies them itself.
         const text = readFileSync(file, "utf8");
         const plan = expandExperiment(file, text, opts.set);
+        for (const cell of plan.cells) {
+          const problem = memoryProblem(cell.loaded.scenario, getHeapStatistics().heap_size_limit);
+          if (problem !== null) throw new ScenarioError(file, [`experiment cell ${cell.index} (${cell.overrides.join(" ") || "the base scenario"}): ${problem}`]);
+        }
         if (opts.model) {
           plan.serviceModels = plan.serviceModels.filter((m) => opts.model!.includes(m));
           plan.runs = plan.runs.filter((r) => opts.model!.includes(r.serviceModel));
+          if (plan.runs.length === 0) throw new UsageError(`--model ${opts.model.join(" ")}: expected a service model of the experiment (${loaded.scenario.serviceModels.join(" | ")})`);
         }
         process.exitCode = await experimentCommand(plan, {
           db,
@@ -91,6 +106,8 @@ function buildProgram(): Command {
           json: opts.json === true,
           progress: opts.quiet !== true,
           check: opts.check === true,
+          maxEvents: opts.maxEvents,
+          maxDatabaseMB: opts.maxDbMb,
         });
         return;
       }
@@ -104,6 +121,8 @@ function buildProgram(): Command {
         json: opts.json === true,
         progress: opts.quiet !== true,
         check: opts.check === true,
+        maxEvents: opts.maxEvents,
+        maxDatabaseMB: opts.maxDbMb,
       });
     });
 
@@ -323,7 +342,19 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`testbed: ${error.message}\n`);
       return ExitCode.failed;
     }
-    process.stderr.write(`testbed: ${(error as Error).stack ?? String(error)}\n`);
+    if (isSqliteError(error)) {
+      // A damaged file or a dropped table met where no run can be singled out (listing the runs).
+      process.stderr.write(`testbed: the results database is damaged (${error.code}: ${error.message}); the runs that can still be read: inspect --run ID, replay --run ID\n`);
+      return ExitCode.failed;
+    }
+    const io = error as NodeJS.ErrnoException;
+    if (typeof io.code === "string" && typeof io.syscall === "string" && typeof io.path === "string") {
+      // An output path that cannot be written (--out naming a file, a read-only directory).
+      process.stderr.write(`${io.path}: cannot ${io.syscall} (${io.code})\n`);
+      return ExitCode.badInput;
+    }
+    // A bug: say so in one line; the trace only on request.
+    process.stderr.write(`testbed: internal error: ${(error as Error).message ?? String(error)}${process.env.TESTBED_DEBUG ? `\n${(error as Error).stack}` : " (TESTBED_DEBUG=1 shows where)"}\n`);
     return ExitCode.failed;
   }
 }

@@ -1,5 +1,6 @@
 import { replayRun, type ReplayReport } from "../replay/replay.js";
-import { EventStore, type RunRecord } from "../event-store/event-store.js";
+import { EventStore, isSqliteError, type RunRecord } from "../event-store/event-store.js";
+import { reportDamage } from "./damage.js";
 import { ExitCode, UsageError } from "./exit-codes.js";
 
 /** `testbed replay`: rebuild (and with --verify, check) one run or every run with a stored log. */
@@ -7,10 +8,19 @@ export function replayCommand(db: string, options: { runId: number | undefined; 
   const store = EventStore.openReadonly(db);
   try {
     const runs = selectRuns(store, options.runId, db);
-    const reports: ReplayReport[] = runs.map((run) => replayRun(store, run, { verify: options.verify }));
+    // One damaged run (a corrupt page, a missing table) is reported and the others still replay.
+    const reports: ReplayReport[] = runs.map((run) => {
+      try {
+        return replayRun(store, run, { verify: options.verify });
+      } catch (error) {
+        if (!isSqliteError(error) && options.verify) throw error;
+        const reason = `cannot read the run's events: ${(error as Error).message}`;
+        return { runId: run.id, status: run.status, eventCount: 0, stateHash: "", recordedStateHash: run.stateHash, metrics: null, ok: false, divergence: { seq: null, reason } };
+      }
+    });
     if (options.json) process.stdout.write(`${JSON.stringify({ db, verify: options.verify, ok: reports.every((r) => r.ok), reports }, null, 2)}\n`);
     else for (const r of reports) process.stdout.write(describe(r, options.verify));
-    return reports.every((r) => r.ok) ? ExitCode.ok : ExitCode.failed;
+    return reportDamage(db, store.damage, reports.every((r) => r.ok) ? ExitCode.ok : ExitCode.failed);
   } finally {
     store.close();
   }
@@ -30,7 +40,7 @@ function selectRuns(store: EventStore, runId: number | undefined, db: string): R
 
 function describe(r: ReplayReport, verify: boolean): string {
   const head = `run ${r.runId}: ${r.eventCount} events replayed, state ${r.stateHash.slice(0, 16)}`;
-  if (!verify) return `${head}\n`;
+  if (!verify && r.ok) return `${head}\n`;
   if (r.ok) return `${head} — verified: equals the recorded state\n`;
   return `${head}\n  DIVERGES${r.divergence?.seq != null ? ` at event seq ${r.divergence.seq}` : ""}: ${r.divergence?.reason}\n`;
 }

@@ -1,4 +1,5 @@
 import { SingleBar } from "cli-progress";
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { msToHours } from "../kernel/time.js";
 import type { ServiceModel } from "../model/events.js";
 import type { LoadedScenario } from "../scenario/load.js";
@@ -17,6 +18,10 @@ export interface RunCommandOptions {
   json: boolean;
   progress: boolean;
   check: boolean;
+  /** `--max-events`: the event budget of each run. */
+  maxEvents?: number;
+  /** `--max-db-mb`: the database may not grow beyond this. */
+  maxDatabaseMB?: number;
 }
 
 /**
@@ -24,7 +29,7 @@ export interface RunCommandOptions {
  * workload), each recorded as a run in `db`.
  */
 export async function runCommand(loaded: LoadedScenario, options: RunCommandOptions): Promise<number> {
-  const store = EventStore.open(options.db);
+  const store = EventStore.open(options.db, options.maxDatabaseMB);
   const abort = new AbortController();
   let signals = 0;
   const onSignal = () => {
@@ -44,6 +49,9 @@ export async function runCommand(loaded: LoadedScenario, options: RunCommandOpti
   try {
     const results: RunResult[] = [];
     for (const [i, serviceModel] of options.serviceModels.entries()) {
+      // A Ctrl-C during runs too short to look at the signal: the remaining models do not start.
+      await yieldToEventLoop();
+      if (abort.signal.aborted) throw new RunInterrupted(`stopped before ${serviceModel} (${results.length} of ${options.serviceModels.length} runs complete)`);
       const result = await runScenario(loaded, {
         seed: options.seed,
         serviceModel,
@@ -51,6 +59,7 @@ export async function runCommand(loaded: LoadedScenario, options: RunCommandOpti
         storeEvents: options.storeEvents,
         hashLog: options.hashLog,
         check: options.check,
+        ...(options.maxEvents !== undefined ? { maxEvents: options.maxEvents } : {}),
         provenance: currentProvenance(),
         signal: abort.signal,
         onProgress: ({ t, events }) => bar?.update(i * hours + Math.round(msToHours(t)), { hours: Math.round(msToHours(t)), events, model: serviceModel }),

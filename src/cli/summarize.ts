@@ -3,6 +3,7 @@ import { SUMMARY_METRICS } from "../metrics/summary-metrics.js";
 import { summarizeDatabase, type ExperimentReuse } from "../experiment/summary.js";
 import type { Adjustment } from "../stats/multiple-comparisons.js";
 import { CONFIDENCE, type CellRow, type IntervalMethod, type MetricSummary, type PairedDiffRow } from "../stats/summary.js";
+import { reportDamage } from "./damage.js";
 import { ExitCode } from "./exit-codes.js";
 
 export interface SummarizeOptions {
@@ -15,11 +16,11 @@ export interface SummarizeOptions {
 
 /** `testbed summarize <db>`: per cell × service model × metric, and paired differences. */
 export function summarizeCommand(db: string, options: SummarizeOptions): number {
-  const { cells, paired, reuse } = summarizeDatabase(db, { metrics: options.metrics, adjust: options.adjust });
+  const { cells, paired, reuse, damaged } = summarizeDatabase(db, { metrics: options.metrics, adjust: options.adjust });
   if (options.format === "json") process.stdout.write(`${JSON.stringify({ cells, paired, reuse }, (_k, v: unknown) => (typeof v === "number" && !Number.isFinite(v) ? null : v), 2)}\n`);
   else if (options.format === "csv") process.stdout.write(toCsv(cells, paired));
   else process.stdout.write(cells.length === 0 ? `${db}: no complete runs\n` : toTable(cells, paired, options.adjust ?? "none", reuse));
-  return ExitCode.ok;
+  return reportDamage(db, damaged, ExitCode.ok);
 }
 
 const cellText = (cell: Record<string, unknown>) => Object.entries(cell).map(([k, v]) => `${k}=${String(v)}`).join(";");

@@ -52,6 +52,29 @@ export interface RunRecord extends RunMeta {
   pid: number | null;
 }
 
+/** Whether a process of this host exists (a run's or a claim's owner): `kill(pid, 0)`; EPERM means it exists under another user. */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** A run as an experiment knows it before it exists: what `claimRun` claims. */
+export interface RunClaimKey {
+  scenarioHash: string;
+  seed: number;
+  serviceModel: string;
+}
+
+/** Who claimed a run: a process on a host. */
+export interface RunOwner {
+  pid: number;
+  host: string;
+}
+
 /** What an experiment was when it was last run: its swept paths, seeds and service models. */
 export interface ExperimentDefinition {
   file: string;
@@ -164,6 +187,15 @@ CREATE TABLE IF NOT EXISTS cells (
   scenario_hash TEXT NOT NULL,
   PRIMARY KEY (experiment, idx)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS claims (
+  scenario_hash TEXT NOT NULL,
+  seed INTEGER NOT NULL,
+  service_model TEXT NOT NULL,
+  pid INTEGER NOT NULL,
+  host TEXT NOT NULL,
+  renewed_at INTEGER NOT NULL,
+  PRIMARY KEY (scenario_hash, seed, service_model)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS checkpoints (
   run_id INTEGER NOT NULL,
   seq INTEGER NOT NULL,
@@ -174,7 +206,18 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 
 export class StoreError extends Error {}
 
+/** Whether an error is SQLite's (a damaged file, a missing table): `SQLITE_CORRUPT`, `SQLITE_ERROR`, ... */
+export function isSqliteError(error: unknown): error is Error & { code: string } {
+  return error instanceof Error && typeof (error as { code?: unknown }).code === "string" && (error as unknown as { code: string }).code.startsWith("SQLITE_");
+}
+
 export class EventStore {
+  /**
+   * Runs found damaged while reading (a row whose metrics are not JSON, a run whose events cannot
+   * be read), with what is wrong: the read-only commands report them, go on with the others, and
+   * exit 1. Such runs are left out of `completeRunsOf`.
+   */
+  readonly damage = new Map<number, string>();
   private readonly db: Database.Database;
   private readonly appendBatch: (runId: number, rows: readonly StoredEventRow[]) => void;
   private readonly insertCheckpoint: (runId: number, seq: number, stateHash: string) => void;
@@ -240,10 +283,18 @@ export class EventStore {
     this.insertCheckpoint = (runId, seq, stateHash) => void insertCheckpoint.run(runId, seq, stateHash);
   }
 
-  /** Opens (creating if needed) a results database for writing. */
-  static open(file: string): EventStore {
+  /**
+   * Opens (creating if needed) a results database for writing. `maxMB` caps its size (SQLite's
+   * `max_page_count`): a write beyond it fails with SQLITE_FULL, the run is recorded failed.
+   */
+  static open(file: string, maxMB?: number): EventStore {
     mkdirSync(dirname(file), { recursive: true });
-    return new EventStore(file, { readonly: false });
+    const store = new EventStore(file, { readonly: false });
+    if (maxMB !== undefined) {
+      const pageSize = store.db.pragma("page_size", { simple: true }) as number;
+      store.db.pragma(`max_page_count = ${Math.max(1, Math.floor((maxMB * 1024 * 1024) / pageSize))}`);
+    }
+    return store;
   }
 
   /** Opens an existing results database read-only. */
@@ -350,7 +401,45 @@ export class EventStore {
     const rows = this.db
       .prepare("SELECT id, scenario_name, scenario_file, '' AS scenario_yaml, '' AS scenario_json, scenario_hash, seed, service_model, package_version, git_commit, events_stored, started_at, ended_at, status, event_count, final_t, state_hash, log_hash, metrics_json, error, pid FROM runs WHERE status = 'complete' ORDER BY id")
       .all() as RawRun[];
-    return rows.filter((r) => wanted === undefined || wanted.has(r.scenario_hash)).map(toRecord);
+    return rows
+      .filter((r) => wanted === undefined || wanted.has(r.scenario_hash))
+      .map((r) => this.toRecord(r))
+      .filter((r) => !this.damage.has(r.id));
+  }
+
+  /**
+   * Claims a run for one owner (a process: pid and host), so that experiment runners sharing a
+   * database split the work instead of both doing it (table `claims`, one row per run key, in
+   * an immediate transaction). Refused if the run is complete already, or claimed by another
+   * owner that is alive: on this host its pid exists (`ownerAlive`), elsewhere it renewed its claim
+   * within `leaseMs`. A dead owner's claim is taken over.
+   */
+  claimRun(key: RunClaimKey, owner: RunOwner, nowMs: number, leaseMs: number, ownerAlive: (pid: number) => boolean): { claimed: true } | { claimed: false; reason: "complete" | "claimed"; by?: RunOwner } {
+    return this.db.transaction(() => {
+      const complete = this.db.prepare("SELECT 1 FROM runs WHERE scenario_hash = ? AND seed = ? AND service_model IS ? AND status = 'complete' LIMIT 1").get(key.scenarioHash, key.seed, key.serviceModel);
+      if (complete !== undefined) return { claimed: false as const, reason: "complete" as const };
+      const row = this.db.prepare("SELECT pid, host, renewed_at AS renewedAt FROM claims WHERE scenario_hash = ? AND seed = ? AND service_model = ?").get(key.scenarioHash, key.seed, key.serviceModel) as
+        | { pid: number; host: string; renewedAt: number }
+        | undefined;
+      if (row !== undefined && !(row.pid === owner.pid && row.host === owner.host)) {
+        const alive = row.host === owner.host ? ownerAlive(row.pid) : nowMs - row.renewedAt < leaseMs;
+        if (alive) return { claimed: false as const, reason: "claimed" as const, by: { pid: row.pid, host: row.host } };
+      }
+      this.db
+        .prepare("INSERT INTO claims (scenario_hash, seed, service_model, pid, host, renewed_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET pid = excluded.pid, host = excluded.host, renewed_at = excluded.renewed_at")
+        .run(key.scenarioHash, key.seed, key.serviceModel, owner.pid, owner.host, nowMs);
+      return { claimed: true as const };
+    }).immediate();
+  }
+
+  /** Keeps a claim alive (a runner on another host sees it renewed within the lease). */
+  renewClaim(key: RunClaimKey, owner: RunOwner, nowMs: number): void {
+    this.db.prepare("UPDATE claims SET renewed_at = ? WHERE scenario_hash = ? AND seed = ? AND service_model = ? AND pid = ? AND host = ?").run(nowMs, key.scenarioHash, key.seed, key.serviceModel, owner.pid, owner.host);
+  }
+
+  /** Gives a claim up (the run is recorded, complete or not). */
+  releaseClaim(key: RunClaimKey, owner: RunOwner): void {
+    this.db.prepare("DELETE FROM claims WHERE scenario_hash = ? AND seed = ? AND service_model = ? AND pid = ? AND host = ?").run(key.scenarioHash, key.seed, key.serviceModel, owner.pid, owner.host);
   }
 
   /** The id of the latest run of this scenario hash, seed and service model, if any. */
@@ -364,12 +453,12 @@ export class EventStore {
   }
 
   listRuns(): RunRecord[] {
-    return (this.db.prepare("SELECT * FROM runs ORDER BY id").all() as RawRun[]).map(toRecord);
+    return (this.db.prepare("SELECT * FROM runs ORDER BY id").all() as RawRun[]).map((r) => this.toRecord(r));
   }
 
   getRun(runId: number): RunRecord | undefined {
     const raw = this.db.prepare("SELECT * FROM runs WHERE id = ?").get(runId) as RawRun | undefined;
-    return raw && toRecord(raw);
+    return raw && this.toRecord(raw);
   }
 
   /**
@@ -442,6 +531,23 @@ export class EventStore {
       .raw(true)
       .all(runId, n) as StoredEventRow[];
     return rows.reverse();
+  }
+
+  /** A run row as a record; metrics that are not a JSON object (a damaged row) read as null and the run is noted in `damage`. */
+  private toRecord(raw: RawRun): RunRecord {
+    let metrics: unknown = null;
+    if (raw.metrics_json !== null) {
+      try {
+        metrics = JSON.parse(raw.metrics_json);
+      } catch {
+        metrics = null;
+      }
+      if (metrics === null || typeof metrics !== "object") {
+        metrics = null;
+        this.damage.set(raw.id, "its metrics (runs.metrics_json) are not a JSON object");
+      }
+    } else if (raw.status === "complete") this.damage.set(raw.id, "it is complete but its metrics (runs.metrics_json) are missing");
+    return toRecord(raw, metrics);
   }
 
   checkpoints(runId: number): Map<number, string> {
@@ -544,7 +650,7 @@ interface RawRun {
   pid: number | null;
 }
 
-function toRecord(r: RawRun): RunRecord {
+function toRecord(r: RawRun, metrics: unknown): RunRecord {
   return {
     id: r.id,
     scenarioName: r.scenario_name,
@@ -564,7 +670,7 @@ function toRecord(r: RawRun): RunRecord {
     finalT: r.final_t,
     stateHash: r.state_hash,
     logHash: r.log_hash,
-    metrics: r.metrics_json === null ? null : JSON.parse(r.metrics_json),
+    metrics,
     error: r.error,
     pid: r.pid,
   };

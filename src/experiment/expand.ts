@@ -1,5 +1,6 @@
 import { SERVICE_MODELS, type ServiceModel } from "../model/events.js";
 import { Random } from "../kernel/random.js";
+import { LIMITS } from "../scenario/limits.js";
 import { documentWithOverrides, readScenarioDocument, ScenarioError, validateScenario, type LoadedScenario } from "../scenario/load.js";
 import type { EXPERIMENT_DESIGNS } from "../scenario/schema.js";
 import { reuseSources } from "./reuse.js";
@@ -101,10 +102,22 @@ export function expandExperiment(file: string, text: string, overrides: readonly
   if (problems.length > 0) throw new ScenarioError(file, problems);
 
   const first = base.scenario.seed ?? 1;
-  const combinations = designPoints(spec.design, sweepPaths.map((path) => spec.sweep[path]!), { baseline: sweepPaths.map((p) => baseline?.[p]!), samples: spec.samples ?? 0, seed: first });
-  if (combinations.length > MAX_CELLS) {
-    throw new ScenarioError(file, [`experiment.sweep: expected at most ${MAX_CELLS} cells, got ${combinations.length}`]);
+  // Counted before the points are built: a grid of 100 values on each of 6 paths would not fit in memory.
+  const cellCount =
+    spec.design === "oneAtATime"
+      ? 1 + sweepPaths.reduce((n, path) => n + (spec.sweep[path] as unknown[]).length, 0)
+      : spec.design === "latinHypercube"
+        ? (spec.samples ?? 0)
+        : sweepPaths.reduce((n, path) => n * (spec.sweep[path] as unknown[]).length, 1);
+  if (cellCount > MAX_CELLS) {
+    throw new ScenarioError(file, [`experiment.sweep: expected at most ${MAX_CELLS} cells, got ${cellCount}`]);
   }
+  const seedCount = spec.seeds?.length ?? spec.replications ?? 1;
+  const runCount = cellCount * seedCount * base.scenario.serviceModels.length;
+  if (runCount > LIMITS.experimentRuns) {
+    throw new ScenarioError(file, [`experiment: expected at most ${LIMITS.experimentRuns} runs (cells × seeds × service models), got ${cellCount} × ${seedCount} × ${base.scenario.serviceModels.length} = ${runCount}`]);
+  }
+  const combinations = designPoints(spec.design, sweepPaths.map((path) => spec.sweep[path]!), { baseline: sweepPaths.map((p) => baseline?.[p]!), samples: spec.samples ?? 0, seed: first });
   const cells = combinations.map((combination, index): Cell => {
     const values = Object.fromEntries(sweepPaths.map((path, i) => [path, combination[i]!]));
     const cellOverrides = sweepPaths.map((path, i) => setting(path, combination[i]!));

@@ -18,6 +18,9 @@ export interface ExperimentOptions {
   /** Hash the event log even when it is not stored (`--log-hash`; default: only when it is). */
   hashLog?: boolean;
   check: boolean;
+  /** Each run's event budget (`--max-events`) and the database's size limit (`--max-db-mb`). */
+  maxEvents?: number;
+  maxDatabaseMB?: number;
   provenance: Provenance;
   /** Aborting interrupts the runs in progress (recorded as interrupted) and starts no more. */
   signal?: AbortSignal;
@@ -27,8 +30,12 @@ export interface ExperimentOptions {
   onRunDone?: (progress: { done: number; total: number; failed: number; run: PlannedRunOutcome }) => void;
 }
 
-/** `reused`: another cell's run of the same seed and model, whose resolved configuration for that model is the same (`./reuse.ts`). */
-export type RunOutcomeStatus = "complete" | "already complete" | "reused" | "failed" | "interrupted" | "not started";
+/**
+ * `reused`: another cell's run of the same seed and model, whose resolved configuration for that
+ * model is the same (`./reuse.ts`); `running elsewhere`: another runner sharing the database holds
+ * the run's claim (`EventStore.claimRun`).
+ */
+export type RunOutcomeStatus = "complete" | "already complete" | "reused" | "failed" | "interrupted" | "not started" | "running elsewhere";
 
 /** One planned run and what became of it. */
 export interface PlannedRunOutcome {
@@ -57,6 +64,8 @@ export interface ExperimentOutcome {
   ran: number;
   skipped: number;
   reused: number;
+  /** Runs another runner sharing the database was running (its claim alive). */
+  elsewhere: number;
   failed: number;
   interrupted: boolean;
   runs: PlannedRunOutcome[];
@@ -148,14 +157,21 @@ export async function runExperiment(plan: ExperimentPlan, options: ExperimentOpt
             storeEvents: options.storeEvents,
             hashLog: options.hashLog ?? options.storeEvents,
             check: options.check,
+            maxEvents: options.maxEvents,
+            maxDatabaseMB: options.maxDatabaseMB,
             packageVersion: options.provenance.packageVersion,
             gitCommit: options.provenance.gitCommit,
             stop,
           });
           // A worker that dies (out of memory, a native crash) fails its run, not the experiment.
           const result = await task.catch((error: unknown): RunTaskResult => ({ status: "failed", runId: null, error: `worker thread died: ${(error as Error).message}`, ms: 0 }));
+          if (result.status === "running elsewhere") {
+            outcome.status = "running elsewhere";
+            outcome.error = `claimed by pid ${result.owner.pid} on ${result.owner.host}`;
+            return;
+          }
           outcome.status = result.status;
-          if (result.status === "not started") return;
+          if (result.status === "not started" || result.status === "already complete") return;
           outcome.runId = result.runId;
           if (result.status === "complete") {
             Object.assign(outcome, { eventCount: result.eventCount, stateHash: result.stateHash, logHash: result.logHash, metrics: result.metrics });
@@ -205,6 +221,7 @@ export async function runExperiment(plan: ExperimentPlan, options: ExperimentOpt
     ran: outcomes.filter((o) => o.status === "complete" || o.status === "failed").length,
     skipped: outcomes.filter((o) => o.status === "already complete").length,
     reused: outcomes.filter((o) => o.status === "reused").length,
+    elsewhere: outcomes.filter((o) => o.status === "running elsewhere").length,
     failed,
     interrupted: outcomes.some((o) => o.status === "interrupted" || o.status === "not started"),
     runs: outcomes,

@@ -40,7 +40,7 @@ export interface SummaryOptions {
  * `adjust`, the family is every paired row of one experiment (all its cells, pairs and the chosen
  * metrics), its p-values are adjusted and its intervals made simultaneous (`familyConfidence`).
  */
-export function summarizeDatabase(file: string, options: SummaryOptions = {}): { cells: CellRow[]; paired: PairedDiffRow[]; reuse: ExperimentReuse[] } {
+export function summarizeDatabase(file: string, options: SummaryOptions = {}): { cells: CellRow[]; paired: PairedDiffRow[]; reuse: ExperimentReuse[]; damaged: Map<number, string> } {
   const store = EventStore.openReadonly(file);
   let groups: Group[];
   let reuse: ExperimentReuse[];
@@ -52,13 +52,22 @@ export function summarizeDatabase(file: string, options: SummaryOptions = {}): {
   }
   const wanted = options.metrics ? new Set(options.metrics) : null;
   const metrics = SUMMARY_METRICS.filter((m) => wanted === null || wanted.has(m.name));
+  const read = (metric: (typeof SUMMARY_METRICS)[number], m: RunMetrics): number | null => {
+    // A metrics row edited by hand (a JSON object of another shape) reads as no value, not as a crash.
+    try {
+      const v = metric.read(m);
+      return typeof v === "number" ? v : null;
+    } catch {
+      return null;
+    }
+  };
   const cells: CellRow[] = [];
   const paired: { row: PairedDiffRow; pairs: [number, number][]; proportion: boolean }[] = [];
   for (const group of groups) {
     const models = SERVICE_MODELS.filter((m) => group.runs.has(m));
     for (const metric of metrics) {
       for (const serviceModel of models) {
-        const values = [...group.runs.get(serviceModel)!.values()].map(metric.read).filter((v): v is number => v !== null);
+        const values = [...group.runs.get(serviceModel)!.values()].map((m) => read(metric, m)).filter((v): v is number => v !== null);
         const method = metric.proportion ? "clopper-pearson" : "student-t";
         cells.push({ experiment: group.experiment, cell: group.cell, serviceModel, metric: metric.name, summary: metric.proportion ? summarizeProportion(values) : summarize(values), method, flag: replicationFlag(values, method) });
       }
@@ -68,8 +77,8 @@ export function summarizeDatabase(file: string, options: SummaryOptions = {}): {
         const pairs: [number, number][] = [];
         for (const [seed, ma] of ra) {
           const mb = rb.get(seed);
-          const va = metric.read(ma);
-          const vb = mb === undefined ? null : metric.read(mb);
+          const va = read(metric, ma);
+          const vb = mb === undefined ? null : read(metric, mb);
           if (va !== null && vb !== null) pairs.push([va, vb]);
         }
         const row = pairedRow(pairs, metric.proportion === true, CONFIDENCE);
@@ -93,7 +102,7 @@ export function summarizeDatabase(file: string, options: SummaryOptions = {}): {
       });
     }
   }
-  return { cells, paired: paired.map((p) => p.row), reuse };
+  return { cells, paired: paired.map((p) => p.row), reuse, damaged: store.damage };
 }
 
 /** The summary of a − b over (a, b) per seed at `confidence`, and its p-value of "no difference". */

@@ -9,7 +9,15 @@ import type { RunMetrics } from "../metrics/run-metrics.js";
 import type { ServiceModel } from "../model/events.js";
 import { runScenario, RunInterrupted } from "../adapters/sim/run-scenario.js";
 import type { ResolvedScenario } from "../scenario/load.js";
-import { EventStore } from "../event-store/event-store.js";
+import { hostname } from "node:os";
+import { EventStore, processAlive, type RunClaimKey, type RunOwner } from "../event-store/event-store.js";
+
+/**
+ * How long a claim of a runner on another host holds without being renewed (renewed every
+ * `RENEW_MS` while its run goes on): after that its owner counts as dead and the run is taken over.
+ */
+const LEASE_MS = 10 * 60_000;
+const RENEW_MS = 60_000;
 
 export interface RunTask {
   db: string;
@@ -20,6 +28,8 @@ export interface RunTask {
   storeEvents: boolean;
   hashLog: boolean;
   check: boolean;
+  maxEvents: number | undefined;
+  maxDatabaseMB: number | undefined;
   packageVersion: string;
   gitCommit: string | null;
   /** Shared stop flag: non-zero ⇒ do not start, and interrupt a run in progress at its next slice. */
@@ -29,7 +39,10 @@ export interface RunTask {
 export type RunTaskResult =
   | { status: "complete"; runId: number; eventCount: number; finalT: number; stateHash: string; logHash: string | null; metrics: RunMetrics; ms: number }
   | { status: "failed" | "interrupted"; runId: number | null; error: string; ms: number }
-  | { status: "not started" };
+  | { status: "not started" }
+  /** Another runner sharing the database completed the run, or is running it (`owner`). */
+  | { status: "already complete" }
+  | { status: "running elsewhere"; owner: RunOwner };
 
 export default async function runTask(task: RunTask): Promise<RunTaskResult> {
   if (Atomics.load(task.stop, 0) !== 0) return { status: "not started" };
@@ -37,8 +50,15 @@ export default async function runTask(task: RunTask): Promise<RunTaskResult> {
   const elapsed = () => performance.now() - started;
   let runId: number | null = null;
   let store: EventStore | null = null;
+  const key: RunClaimKey = { scenarioHash: task.scenario.hash, seed: task.seed, serviceModel: task.serviceModel };
+  const owner: RunOwner = { pid: process.pid, host: hostname() };
+  let claimed = false;
   try {
-    store = EventStore.open(task.db);
+    store = EventStore.open(task.db, task.maxDatabaseMB);
+    const claim = store.claimRun(key, owner, Date.now(), LEASE_MS, processAlive);
+    if (!claim.claimed) return claim.reason === "complete" ? { status: "already complete" } : { status: "running elsewhere", owner: claim.by! };
+    claimed = true;
+    let renewed = Date.now();
     const abort = new AbortController();
     const result = await runScenario(task.scenario, {
       seed: task.seed,
@@ -47,10 +67,15 @@ export default async function runTask(task: RunTask): Promise<RunTaskResult> {
       storeEvents: task.storeEvents,
       hashLog: task.hashLog,
       check: task.check,
+      ...(task.maxEvents !== undefined ? { maxEvents: task.maxEvents } : {}),
       provenance: { packageVersion: task.packageVersion, gitCommit: task.gitCommit, now: () => new Date().toISOString() },
       signal: abort.signal,
       onProgress: () => {
         if (Atomics.load(task.stop, 0) !== 0) abort.abort();
+        if (Date.now() - renewed > RENEW_MS) {
+          renewed = Date.now();
+          store!.renewClaim(key, owner, renewed);
+        }
       },
     });
     runId = result.runId;
@@ -59,6 +84,7 @@ export default async function runTask(task: RunTask): Promise<RunTaskResult> {
     runId = store?.lastRunId(task.scenario.hash, task.seed, task.serviceModel) ?? null;
     return { status: error instanceof RunInterrupted ? "interrupted" : "failed", runId, error: (error as Error).message, ms: elapsed() };
   } finally {
+    if (claimed) store?.releaseClaim(key, owner);
     store?.close();
   }
 }

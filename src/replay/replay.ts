@@ -56,6 +56,10 @@ export function replayRun(store: EventStore, run: RunRecord, options: { verify: 
       const type = page.type[i]!;
       const payload = page.payload[i]!;
       if (options.verify) {
+        if (seq !== count + 1) {
+          const missing = seq === count + 2 ? `seq ${count + 1} is` : `seqs ${count + 1}..${seq - 1} are`;
+          return report({ seq: count + 1, reason: `event ${missing} missing from the stored log (a gap: rows were deleted before seq ${seq})` });
+        }
         digest = chainDigest(digest, seq, t, type, payload);
         if (digest !== page.digest[i]) {
           return report({ seq, reason: `event seq ${seq} (${type} at t=${t} ms) is not the event the run wrote (digest mismatch): the stored log was changed here` });

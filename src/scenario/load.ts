@@ -1,17 +1,67 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parse as parseCsv } from "csv-parse/sync";
 import { createHash } from "node:crypto";
 import { LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
 import { canonicalJson } from "../model/canonical.js";
+import { LIMITS } from "./limits.js";
 import { resolveScenario, type RunConfig } from "./resolve.js";
 import { failureRow, RENAMED_FIELDS, requestRow, scenarioSchema, type Scenario } from "./schema.js";
 
 /** A scenario file that cannot be used; every problem is one line naming file, field and expectation. */
 export class ScenarioError extends Error {
-  constructor(readonly file: string, readonly problems: string[]) {
-    super(problems.map((p) => `${file}: ${p}`).join("\n"));
+  readonly problems: string[];
+  constructor(readonly file: string, problems: string[]) {
+    // Bounded: a binary file or a huge value must not echo kilobytes back.
+    const shown = problems.slice(0, MAX_PROBLEMS).map((p) => clip(p, MAX_PROBLEM_CHARS));
+    if (problems.length > MAX_PROBLEMS) shown.push(`… and ${problems.length - MAX_PROBLEMS} more problems`);
+    super(shown.map((p) => `${file}: ${p}`).join("\n"));
+    this.problems = shown;
+  }
+}
+
+const MAX_PROBLEMS = 20;
+const MAX_PROBLEM_CHARS = 300;
+
+function clip(text: string, chars: number): string {
+  return text.length <= chars ? text : `${text.slice(0, chars - 1)}…`;
+}
+
+/**
+ * Reads a text file of at most `maxBytes` (checked before reading: a 50 MB file is refused at
+ * once, not parsed); `what` names it in the error.
+ */
+export function readBoundedFile(file: string, maxBytes: number, what: string): string {
+  try {
+    const size = statSync(file).size;
+    if (size > maxBytes) throw new ScenarioError(file, [`expected ${what} of at most ${maxBytes / 1024 / 1024} MiB, got ${(size / 1024 / 1024).toFixed(1)} MiB`]);
+    return readFileSync(file, "utf8");
+  } catch (error) {
+    if (error instanceof ScenarioError) throw error;
+    throw new ScenarioError(file, [`cannot read the file (${(error as NodeJS.ErrnoException).code ?? String(error)})`]);
+  }
+}
+
+/**
+ * YAML text to plain data, with the alias count bounded (`LIMITS.yamlAliases`: an alias bomb
+ * stops here) and every YAML problem — a syntax error, an undefined alias, too many aliases —
+ * reported as one line `where: not valid YAML: …` instead of an exception.
+ */
+export function yamlToData(file: string, text: string, where = ""): unknown {
+  const lines = new LineCounter();
+  const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter: lines });
+  const yamlError = document.errors[0];
+  if (yamlError) {
+    // Only the first: later YAML errors are usually echoes of it.
+    const { line, col } = lines.linePos(yamlError.pos[0]);
+    throw new ScenarioError(file, [`${where}line ${line}, column ${col}: not valid YAML: ${clip(yamlError.message.split("\n")[0]!, 120)}`]);
+  }
+  try {
+    return document.toJS({ maxAliasCount: LIMITS.yamlAliases });
+  } catch (error) {
+    // The yaml package throws a ReferenceError for an undefined alias or an alias bomb.
+    throw new ScenarioError(file, [`${where}not valid YAML: ${clip((error as Error).message.split("\n")[0]!, 120)}`]);
   }
 }
 
@@ -42,13 +92,7 @@ export interface ScenarioDocument {
 }
 
 export function loadScenarioFile(file: string, overrides: readonly string[] = []): LoadedScenario {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (error) {
-    throw new ScenarioError(file, [`cannot read the file (${(error as NodeJS.ErrnoException).code ?? String(error)})`]);
-  }
-  return parseScenario(file, text, overrides);
+  return parseScenario(file, readBoundedFile(file, LIMITS.scenarioBytes, "a scenario file"), overrides);
 }
 
 /**
@@ -62,15 +106,8 @@ export function parseScenario(file: string, text: string, overrides: readonly st
 
 /** Parses a scenario file's YAML into a mapping (not yet validated). */
 export function readScenarioDocument(file: string, text: string): ScenarioDocument {
-  const lines = new LineCounter();
-  const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter: lines });
-  const yamlError = document.errors[0];
-  if (yamlError) {
-    // Only the first: later YAML errors are usually echoes of it.
-    const { line, col } = lines.linePos(yamlError.pos[0]);
-    throw new ScenarioError(file, [`line ${line}, column ${col}: not valid YAML: ${yamlError.message.split("\n")[0]}`]);
-  }
-  const data: unknown = document.toJS();
+  if (text.length > LIMITS.scenarioBytes) throw new ScenarioError(file, [`expected a scenario file of at most ${LIMITS.scenarioBytes / 1024 / 1024} MiB, got ${(text.length / 1024 / 1024).toFixed(1)} MiB`]);
+  const data = yamlToData(file, text);
   if (data === null || data === undefined) throw new ScenarioError(file, ["expected a YAML mapping with the scenario, but the file is empty"]);
   if (typeof data !== "object" || Array.isArray(data)) {
     throw new ScenarioError(file, [`expected a YAML mapping with the scenario, got ${describe(data)}`]);
@@ -133,9 +170,9 @@ function readTraces(file: string, data: Record<string, unknown>, cache: Map<stri
     let text = cache.get(path);
     if (text === undefined) {
       try {
-        text = readFileSync(path, "utf8");
+        text = readBoundedFile(path, LIMITS.traceBytes, "a trace file");
       } catch (error) {
-        throw new ScenarioError(file, [`${section}.${key}: cannot read the trace ${value} (${(error as NodeJS.ErrnoException).code ?? String(error)})`]);
+        throw new ScenarioError(file, [`${section}.${key}: cannot use the trace ${value}: ${(error as ScenarioError).problems[0]}`]);
       }
       cache.set(path, text);
     }
@@ -164,16 +201,21 @@ export function documentWithOverrides(document: ScenarioDocument, overrides: rea
   return data;
 }
 
+/** Keys that would reach an object's prototype instead of a field (`--set __proto__.x=1`). */
+const RESERVED_KEYS = new Set(["__proto__", "constructor", "prototype"]);
+
 /** Sets `path=value` in the parsed scenario; intermediate mappings are created as needed. */
 function applyOverride(file: string, data: Record<string, unknown>, setting: string): void {
   const match = /^([A-Za-z0-9_.[\]-]+)=(.*)$/s.exec(setting);
   if (!match) throw new ScenarioError(file, [`--set ${setting}: expected path=value, e.g. storage.replicas=2`]);
   const path = match[1]!.split(/\.|(?=\[)/).map((part) => (/^\[\d+\]$/.test(part) ? Number(part.slice(1, -1)) : part));
   if (path.some((part) => part === "")) throw new ScenarioError(file, [`--set ${setting}: expected a path like storage.replicas or cluster.hosts[0].count`]);
-  const value: unknown = parseDocument(match[2]!).toJS();
+  const reserved = path.find((part) => typeof part === "string" && RESERVED_KEYS.has(part));
+  if (reserved !== undefined) throw new ScenarioError(file, [`--set ${setting}: expected a path of scenario fields, got ${String(reserved)}`]);
+  const value: unknown = yamlToData(file, match[2]!, `--set ${setting}: `);
   let node: Record<string | number, unknown> = data;
   for (const [i, key] of path.slice(0, -1).entries()) {
-    const next = node[key];
+    const next = Object.hasOwn(node, key) ? node[key] : undefined;
     if (next === undefined) node[key] = typeof path[i + 1] === "number" ? [] : {};
     else if (next === null || typeof next !== "object") {
       throw new ScenarioError(file, [`--set ${setting}: ${formatPath(path.slice(0, i + 1))} is ${describe(next)}, not a mapping or a list`]);
@@ -221,7 +263,7 @@ function formatIssue(issue: z.core.$ZodIssue): string[] {
 function describe(value: unknown): string {
   if (value === undefined) return "nothing (the field is missing)";
   if (value === null) return "null";
-  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "string") return JSON.stringify(clip(value, 60));
   if (Array.isArray(value)) return value.length === 0 ? "an empty list" : "a list";
   if (typeof value === "object") return "a mapping";
   return String(value);

@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { DistributionSpec } from "../kernel/distributions.js";
 import { SERVICE_MODELS, VOLUME_KINDS } from "../model/events.js";
 import { POLICIES, type PolicyName } from "../placement/policies.js";
+import { distributionMean, LIMITS } from "./limits.js";
 import { HA_DEFAULTS, HOST_GROUP_DEFAULTS, MAINTENANCE_DEFAULTS, PLACEMENT_DEFAULTS, POWER_DEFAULTS, REBALANCE_DEFAULTS, STORAGE_NETWORK_DEFAULTS, STORAGE_OUTAGE_DEFAULTS, WORKLOAD_DEFAULTS } from "./defaults.js";
 
 /**
@@ -38,7 +39,12 @@ const distributionObject = z.discriminatedUnion(
     }),
   ],
   expected("a distribution: a number, or an object with type exponential | weibull | lognormal | uniform | deterministic | empirical"),
-);
+).refine((spec) => !Number.isNaN(distributionMean(spec as DistributionSpec)), {
+  // lognormal mu: 1000 passes each field's check, but every sample is Infinity.
+  error: "expected a distribution with a finite mean (exp(mu + sigma²/2) overflows)",
+  // Only for a distribution whose fields are each valid: a bad field is reported by itself.
+  when: (payload) => payload.issues.length === 0,
+});
 
 /** A non-negative duration or size: a plain number (a fixed value) or a distribution object. */
 const distribution = () =>
@@ -51,7 +57,7 @@ const hostGroup = z
   .strictObject({
     /** The host's id, or with `count` > 1 the prefix of `name-001`, `name-002`, ... */
     name: name(),
-    count: positiveInteger().default(HOST_GROUP_DEFAULTS.count),
+    count: positiveInteger().max(LIMITS.hosts, expected(`at most ${LIMITS.hosts} hosts (the limit of a cluster)`)).default(HOST_GROUP_DEFAULTS.count),
     vcpus: positiveInteger(),
     memoryGiB: positiveNumber(),
     diskGiB: positiveNumber(),
@@ -60,7 +66,7 @@ const hostGroup = z
     /** Or: spread the group's hosts round-robin over racks `rack-1` ... `rack-N`. */
     racks: positiveInteger().optional(),
     /** Disks per host for replicated storage (each fails on its own: `failures.disk`). */
-    disks: positiveInteger().default(HOST_GROUP_DEFAULTS.disks),
+    disks: positiveInteger().max(LIMITS.disksPerHost, expected(`at most ${LIMITS.disksPerHost} disks per host`)).default(HOST_GROUP_DEFAULTS.disks),
     /** Schedulable vCPUs per physical vCPU (CPU overcommit); 1 = none. */
     vcpuOvercommit: positiveNumber().default(HOST_GROUP_DEFAULTS.vcpuOvercommit),
     /** Schedulable memory per physical GiB; 1 = none. */
@@ -72,8 +78,11 @@ const hostGroup = z
   });
 
 const failureProcess = z.strictObject({
-  /** Time from a host coming up to its next failure of this kind (hours). */
-  timeToFailureHours: distribution(),
+  /** Time from a host coming up to its next failure of this kind (hours); a mean under a second cannot make progress. */
+  timeToFailureHours: distribution().refine((spec) => distributionMean(spec) >= LIMITS.minMeanTimeToFailureHours, {
+    error: `expected a time to failure with a mean of at least ${LIMITS.minMeanTimeToFailureHours.toPrecision(3)} hours (one second): shorter, simulated time cannot advance`,
+    when: (payload) => payload.issues.length === 0,
+  }),
   /** Time from that failure until the host is up again (hours). */
   timeToRepairHours: distribution(),
 });
@@ -134,7 +143,12 @@ const workload = z.strictObject({
   /** Requests read from a CSV file (path relative to the scenario), replayed as they are. */
   trace: z.array(requestRow, expected("a trace: a CSV file name or a list of requests")).optional(),
   /** Long-lived VMs ("pets") requested at t = 0 and wanted until the end of the run. */
-  fleet: z.number(expected("an integer ≥ 0")).int(expected("an integer ≥ 0")).nonnegative(expected("an integer ≥ 0")).default(WORKLOAD_DEFAULTS.fleet),
+  fleet: z
+    .number(expected("an integer ≥ 0"))
+    .int(expected("an integer ≥ 0"))
+    .nonnegative(expected("an integer ≥ 0"))
+    .max(LIMITS.fleet, expected(`at most ${LIMITS.fleet} VMs (the limit of a fleet)`))
+    .default(WORKLOAD_DEFAULTS.fleet),
   /** A Poisson stream of requests, each wanted for a lifetime drawn from `lifetimeHours`. */
   arrivals: z
     .strictObject({
@@ -203,10 +217,11 @@ const experiment = z
         expected("a mapping from scenario paths to lists of values"),
       )
       .default({}),
-    replications: positiveInteger().optional(),
+    replications: positiveInteger().max(LIMITS.seeds, expected(`at most ${LIMITS.seeds} replications`)).optional(),
     seeds: z
       .array(z.number(expected("an integer")).int(expected("an integer")), expected("a list of integer seeds"))
       .min(1, expected("at least one seed"))
+      .max(LIMITS.seeds, expected(`at most ${LIMITS.seeds} seeds`))
       .optional(),
   })
   .superRefine((e, ctx) => {
@@ -238,7 +253,7 @@ const scenarioObject = z.strictObject({
   /** The default seed; `--seed` overrides it. Not part of the scenario hash. */
   seed: z.number(expected("an integer")).int(expected("an integer")).optional(),
   /** Length of the observed period (hours). */
-  durationHours: positiveNumber(),
+  durationHours: positiveNumber().max(LIMITS.durationHours, expected(`at most ${LIMITS.durationHours} hours`)),
   /** The service models to run, each on the same workload and failures (default: all three). */
   serviceModels: z
     .array(serviceModel, expected("a list of service models"))
@@ -311,7 +326,9 @@ const scenarioObject = z.strictObject({
    */
   rebalance: z
     .strictObject({
-      intervalMinutes: positiveNumber().default(REBALANCE_DEFAULTS.intervalMinutes),
+      intervalMinutes: positiveNumber()
+        .min(LIMITS.minRebalanceIntervalMinutes, expected(`at least ${LIMITS.minRebalanceIntervalMinutes.toPrecision(3)} minutes (one second)`))
+        .default(REBALANCE_DEFAULTS.intervalMinutes),
       minImprovement: nonNegativeNumber().default(REBALANCE_DEFAULTS.minImprovement),
       maxMigrations: positiveInteger().default(REBALANCE_DEFAULTS.maxMigrations),
     })
@@ -464,6 +481,13 @@ export const RENAMED_FIELDS: Readonly<Record<string, string>> = {
 const RAID_MIN_DISKS = { 0: 1, 1: 2, 5: 3, 6: 4 } as const;
 
 export const scenarioSchema = scenarioObject.superRefine((scenario, ctx) => {
+  const totalHosts = scenario.cluster.hosts.reduce((sum, g) => sum + g.count, 0);
+  if (totalHosts > LIMITS.hosts) {
+    // Checked before anything lists the hosts: a billion hosts would not fit in memory.
+    ctx.addIssue({ code: "custom", path: ["cluster", "hosts"], message: `expected at most ${LIMITS.hosts} hosts in all groups (the limit of a cluster), got ${totalHosts}` });
+    return;
+  }
+  if (scenario.durationHours <= LIMITS.durationHours) for (const problem of workloadProblems(scenario, totalHosts)) ctx.addIssue({ code: "custom", ...problem });
   const f = scenario.failures;
   const kind = scenario.storage.kind ?? "replicated";
   if (f?.san && kind !== "san") ctx.addIssue({ code: "custom", path: ["failures", "san"], message: `expected storage.kind: san for SAN failures, got ${kind}` });
@@ -547,6 +571,40 @@ export const scenarioSchema = scenarioObject.superRefine((scenario, ctx) => {
     }
   });
 });
+
+/**
+ * Refuses a scenario whose random processes would fire more than `LIMITS.expectedFirings` times
+ * in one run (from their means: hosts × duration / mean cycle, rate × duration, ...), naming the
+ * process that contributes most: such a run would not end in any useful time (a rate of 10^9
+ * requests an hour over a year). `--max-events` bounds what gets through at run time.
+ */
+function workloadProblems(scenario: z.infer<typeof scenarioObject>, hosts: number): { path: (string | number)[]; message: string }[] {
+  const hours = scenario.durationHours;
+  const racks = new Set(scenario.cluster.hosts.flatMap((g) => (g.racks !== undefined ? Array.from({ length: Math.min(g.racks, g.count) }, (_, i) => `rack-${i + 1}`) : [g.rack ?? "rack-1"]))).size;
+  const disks = scenario.cluster.hosts.reduce((sum, g) => sum + g.count * g.disks, 0);
+  const firings: [(string | number)[], number][] = [];
+  const cycle = (process: FailureProcessSpec, units: number, path: string[]) => {
+    const mean = distributionMean(process.timeToFailureHours) + distributionMean(process.timeToRepairHours);
+    firings.push([path, (2 * units * hours) / mean]);
+  };
+  const f = scenario.failures;
+  if (f?.host?.crash) cycle(f.host.crash, hosts, ["failures", "host", "crash"]);
+  if (f?.host?.hardware) cycle(f.host.hardware, hosts, ["failures", "host", "hardware"]);
+  if (f?.isolation) cycle(f.isolation, hosts, ["failures", "isolation"]);
+  if (f?.rack) cycle(f.rack, racks, ["failures", "rack"]);
+  if (f?.disk) cycle(f.disk, disks, ["failures", "disk"]);
+  if (f?.san) cycle(f.san, 1, ["failures", "san"]);
+  const arrivals = scenario.workload?.arrivals;
+  if (arrivals) firings.push([["workload", "arrivals", "ratePerHour"], arrivals.ratePerHour * hours]);
+  if (scenario.rebalance) firings.push([["rebalance", "intervalMinutes"], (hours * 60) / scenario.rebalance.intervalMinutes]);
+  const total = firings.reduce((sum, [, n]) => sum + n, 0);
+  if (total <= LIMITS.expectedFirings) return [];
+  const [path] = firings.reduce((a, b) => (b[1] > a[1] ? b : a));
+  return [{
+    path,
+    message: `expected at most ${LIMITS.expectedFirings.toExponential(0)} failures, repairs, arrivals and rebalancing rounds in a run, but these settings give about ${total.toExponential(1)} over durationHours ${hours}, most of them from here`,
+  }];
+}
 
 /** Every host of the cluster, in file order, with its rack (the group's, or round-robin over `rack-1` .. `rack-N`). */
 export function clusterLayout(scenario: Pick<Scenario, "cluster">) {

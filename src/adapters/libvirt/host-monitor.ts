@@ -1,6 +1,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { keepsStateInConnection, VirshError } from "./virsh.js";
 import type { LibvirtHost } from "./host.js";
+import { type LongTimer, setLongTimeout } from "./wall-clock.js";
 
 export interface LifecycleEvent {
   domain: string;
@@ -39,7 +40,7 @@ export function parseEventLine(line: string): LifecycleEvent | null {
  * probes run (through the adapter's kept session).
  */
 export class HostMonitor {
-  private timer: NodeJS.Timeout | null = null;
+  private timer: LongTimer | null = null;
   private stream: ChildProcessWithoutNullStreams | null = null;
   private probing: Promise<void> | null = null;
   private again = false;
@@ -62,7 +63,7 @@ export class HostMonitor {
 
   stop(): void {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.cancel();
     this.timer = null;
     this.stream?.kill("SIGKILL");
     this.stream = null;
@@ -74,7 +75,7 @@ export class HostMonitor {
       this.again = true;
       return this.probing;
     }
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.cancel();
     this.timer = null;
     this.probing = this.probe().finally(() => {
       this.probing = null;
@@ -89,8 +90,8 @@ export class HostMonitor {
 
   private schedule(ms: number): void {
     if (this.stopped) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
+    this.timer?.cancel();
+    this.timer = setLongTimeout(() => {
       this.timer = null;
       void this.checkNow();
     }, ms);

@@ -2,6 +2,7 @@ import { METADATA_NS, parseMetadata } from "./domain-xml.js";
 import type { Inventory, InventoryHost } from "./inventory.js";
 import { checkName } from "./names.js";
 import { Virsh, VirshError } from "./virsh.js";
+import { sleep } from "./wall-clock.js";
 
 /** What `virsh nodeinfo`, `capabilities` and `freecell` report of a host. */
 export interface HostCapacity {
@@ -111,7 +112,8 @@ export class LibvirtHost {
   async define(domain: string, vm: string, xml: string): Promise<void> {
     if (await this.exists(domain)) {
       await this.assertOwned(domain, vm);
-      const state = this.virsh.dryRun ? "shut off" : await this.domstate(domain);
+      // domstate only reads: a dry run asks too, instead of assuming the domain is shut off.
+      const state = await this.domstate(domain);
       if (state !== "shut off") throw new Error(`${this.name}: domain ${domain} is ${state}; refusing to redefine it`);
       await this.run(["undefine", domain], { mutating: true });
     }
@@ -136,7 +138,7 @@ export class LibvirtHost {
       const until = Date.now() + graceMs;
       while (Date.now() < until) {
         if (this.virsh.dryRun || (await this.domstate(domain)) === "shut off") return;
-        await new Promise((r) => setTimeout(r, 200));
+        await sleep(200);
       }
     }
     await this.run(["destroy", domain], { mutating: true });

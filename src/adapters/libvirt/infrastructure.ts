@@ -10,6 +10,7 @@ import { inventoryHost, type Inventory } from "./inventory.js";
 import type { EventLog } from "../../model/event-log.js";
 import { checkName } from "./names.js";
 import { displayCommand, VirshError, type Virsh } from "./virsh.js";
+import { type LongTimer, setLongTimeout, sleep, type Timers } from "./wall-clock.js";
 
 export interface LibvirtAdapterOptions {
   inventory: Inventory;
@@ -21,6 +22,8 @@ export interface LibvirtAdapterOptions {
   bootMs: number;
   /** Warnings and errors (a command that failed, a domain that stopped on its own). */
   report?: (line: string) => void;
+  /** The wall-clock timers (default Node's; tests pass a manual clock). */
+  timers?: Timers;
 }
 
 /** Where a command found a problem that the run should fail for, kept for the caller. */
@@ -72,7 +75,7 @@ export class LibvirtInfrastructure implements ClusterPort {
   /** VMs with a command under way: their lifecycle events are ours, not news. */
   private readonly busy = new Map<string, number>();
   private readonly pending = new Set<Promise<void>>();
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new Set<LongTimer>();
   /** Hosts being fenced or powered on by us: the monitor's view of them is expected. */
   private readonly powering = new Set<string>();
   private closed = false;
@@ -167,7 +170,7 @@ export class LibvirtInfrastructure implements ClusterPort {
 
   after(delayMs: number, callback: () => void): void {
     if (this.closed) return;
-    const timer = setTimeout(() => {
+    const timer = setLongTimeout(() => {
       this.timers.delete(timer);
       if (this.closed) return;
       try {
@@ -175,7 +178,7 @@ export class LibvirtInfrastructure implements ClusterPort {
       } catch (error) {
         this.problem(`a timer's callback failed: ${(error as Error).stack ?? String(error)}`);
       }
-    }, delayMs);
+    }, delayMs, this.options.timers);
     this.timers.add(timer);
   }
 
@@ -555,7 +558,7 @@ export class LibvirtInfrastructure implements ClusterPort {
   async quiesce(): Promise<void> {
     this.closed = true;
     for (const monitor of this.monitors.values()) monitor.stop();
-    for (const timer of this.timers) clearTimeout(timer);
+    for (const timer of this.timers) timer.cancel();
     this.timers.clear();
     await this.settle();
   }
@@ -568,4 +571,3 @@ export class LibvirtInfrastructure implements ClusterPort {
 }
 
 const finite = (x: number) => (Number.isFinite(x) ? Math.round(x * 1000) / 1000 : 0);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

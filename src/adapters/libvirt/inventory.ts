@@ -1,6 +1,6 @@
-import { readFileSync } from "node:fs";
-import { parseDocument } from "yaml";
 import { z } from "zod";
+import { LIMITS } from "../../scenario/limits.js";
+import { readBoundedFile, ScenarioError, yamlToData } from "../../scenario/load.js";
 import { addressProblem, checkName, NAME_PATTERN, uriProblem } from "./names.js";
 
 /**
@@ -24,7 +24,14 @@ import { addressProblem, checkName, NAME_PATTERN, uriProblem } from "./names.js"
 const expected = (what: string) => ({ error: `expected ${what}` });
 const name = (what: string) => z.string(expected(what)).regex(NAME_PATTERN, expected(`${what} (letters, digits, '.', '_', '-'; not starting with '-' or '.')`));
 const positive = () => z.number(expected("a positive number")).positive(expected("a positive number"));
-const ms = () => z.number(expected("milliseconds, a positive integer")).int(expected("milliseconds, a positive integer")).positive(expected("milliseconds, a positive integer"));
+/** A week: longer timeouts are a mistake (wall-clock timers are chained past Node's 2^31 ms anyway: `wall-clock.ts`). */
+export const MAX_TIMEOUT_MS = 7 * 24 * 3600 * 1000;
+const ms = () =>
+  z
+    .number(expected("milliseconds, a positive integer"))
+    .int(expected("milliseconds, a positive integer"))
+    .positive(expected("milliseconds, a positive integer"))
+    .max(MAX_TIMEOUT_MS, expected(`at most ${MAX_TIMEOUT_MS} ms (a week)`));
 const argv = z
   .array(z.string(expected("a string")).min(1, expected("a non-empty string")), expected("a command as a list of arguments (no shell)"))
   .min(1, expected("at least the program"));
@@ -46,7 +53,7 @@ const settings = {
   startTimeoutMs: ms(),
   migrateTimeoutMs: ms(),
   /** Seconds a graceful shutdown may take before the domain is destroyed (0: destroy at once). */
-  shutdownGraceMs: z.number(expected("milliseconds ≥ 0")).int(expected("milliseconds ≥ 0")).nonnegative(expected("milliseconds ≥ 0")),
+  shutdownGraceMs: z.number(expected("milliseconds ≥ 0")).int(expected("milliseconds ≥ 0")).nonnegative(expected("milliseconds ≥ 0")).max(MAX_TIMEOUT_MS, expected(`at most ${MAX_TIMEOUT_MS} ms (a week)`)),
 };
 
 const defaultsSchema = z.strictObject({
@@ -136,19 +143,21 @@ export class InventoryError extends Error {
 }
 
 export function loadInventoryFile(file: string): Inventory {
-  let text: string;
+  return parseInventory(file, asInventoryError(() => readBoundedFile(file, LIMITS.traceBytes, "an inventory file")));
+}
+
+/** The scenario loader's file and YAML problems (size, syntax, aliases), reported as inventory problems. */
+function asInventoryError<T>(read: () => T): T {
   try {
-    text = readFileSync(file, "utf8");
+    return read();
   } catch (error) {
-    throw new InventoryError(file, [`cannot read the file (${(error as NodeJS.ErrnoException).code ?? String(error)})`]);
+    if (error instanceof ScenarioError) throw new InventoryError(error.file, error.problems);
+    throw error;
   }
-  return parseInventory(file, text);
 }
 
 export function parseInventory(file: string, text: string): Inventory {
-  const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
-  if (document.errors[0]) throw new InventoryError(file, [`not valid YAML: ${document.errors[0].message.split("\n")[0]}`]);
-  const data: unknown = document.toJS();
+  const data = asInventoryError(() => yamlToData(file, text));
   const parsed = inventorySchema.safeParse(data, { reportInput: true });
   if (!parsed.success) {
     throw new InventoryError(
@@ -157,7 +166,7 @@ export function parseInventory(file: string, text: string): Inventory {
         const where = issue.path.length === 0 ? "(top level)" : issue.path.map((p, i) => (typeof p === "number" ? `[${p}]` : `${i > 0 ? "." : ""}${String(p)}`)).join("");
         if (issue.code === "unrecognized_keys") return issue.keys.map((k) => `${where === "(top level)" ? "" : `${where}.`}${k}: unknown key (not part of the inventory format)`);
         const input = (issue as { input?: unknown }).input;
-        const got = issue.code === "custom" ? "" : `, got ${input === undefined ? "nothing (the field is missing)" : JSON.stringify(input)}`;
+        const got = issue.code === "custom" ? "" : `, got ${input === undefined ? "nothing (the field is missing)" : String(JSON.stringify(input)).slice(0, 60)}`;
         return [`${where}: ${issue.message}${got}`];
       }),
     );

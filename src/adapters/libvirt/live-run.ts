@@ -9,6 +9,7 @@ import type { Provenance } from "../../recording/provenance.js";
 import { Recorder } from "../../recording/recorder.js";
 import type { RunConfig } from "../../scenario/resolve.js";
 import { fleetRequests } from "../../workload/fleet.js";
+import { setLongTimeout } from "./wall-clock.js";
 import { LibvirtInfrastructure, type AdapterProblem } from "./infrastructure.js";
 import type { Inventory } from "./inventory.js";
 import type { Virsh } from "./virsh.js";
@@ -181,7 +182,7 @@ export function wallClockLog(): EventLog {
   return new EventLog(() => Math.round(performance.now() - started));
 }
 
-function startLiveFailures(config: RunConfig, adapter: LibvirtInfrastructure, report: (line: string) => void): void {
+export function startLiveFailures(config: RunConfig, adapter: LibvirtInfrastructure, report: (line: string) => void): void {
   for (const row of config.failures.trace) {
     if (row.kind !== "crash" && row.kind !== "hardware") {
       report(`failures.trace: ${row.kind} failures are not injected on real hosts; row at ${row.timeHours} h skipped`);
@@ -201,12 +202,12 @@ function startLiveFailures(config: RunConfig, adapter: LibvirtInfrastructure, re
 function waitFor(ms: number, signal?: AbortSignal): Promise<boolean> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve(true);
-    const timer = setTimeout(() => {
+    const timer = setLongTimeout(() => {
       signal?.removeEventListener("abort", onAbort);
       resolve(false);
     }, ms);
     const onAbort = () => {
-      clearTimeout(timer);
+      timer.cancel();
       resolve(true);
     };
     signal?.addEventListener("abort", onAbort, { once: true });

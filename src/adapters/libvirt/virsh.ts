@@ -2,6 +2,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { type LongTimer, setLongTimeout } from "./wall-clock.js";
 
 /**
  * Runs `virsh` — one process per command, with an argument array (never a shell), a timeout
@@ -106,7 +107,7 @@ export class Virsh {
       let stdout = "";
       let stderr = "";
       let timedOut = false;
-      const timer = setTimeout(() => {
+      const timer = setLongTimeout(() => {
         timedOut = true;
         child.kill("SIGKILL");
       }, call.timeoutMs);
@@ -115,11 +116,11 @@ export class Virsh {
       child.stdin.on("error", () => {}); // a virsh that exits before reading its input
       child.stdin.end(call.input ?? "");
       child.on("error", (error) => {
-        clearTimeout(timer);
+        timer?.cancel();
         reject(new VirshError([this.binary, ...argv], null, error.message, false));
       });
       child.on("close", (code) => {
-        clearTimeout(timer);
+        timer?.cancel();
         if (code === 0 && !timedOut) resolve(stdout);
         else reject(new VirshError([this.binary, ...argv], code, stderr, timedOut));
       });
@@ -191,9 +192,9 @@ export class VirshSession {
         const done = new Promise<{ stdout: string; stderr: string }>((resolve, reject) => (this.current = { marker, resolve, reject }));
         const line = words.map((w) => `'${w}'`).join(" ");
         this.child.stdin.write(`${line}\necho ${marker}\necho --err ${marker}\n`);
-        let timer: NodeJS.Timeout | undefined;
+        let timer: LongTimer | undefined;
         const timeout = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => {
+          timer = setLongTimeout(() => {
             this.close();
             reject(new VirshError(argv, null, "", true));
           }, call.timeoutMs);
@@ -208,7 +209,7 @@ export class VirshSession {
           const body = at < 0 ? out.stdout : out.stdout.slice(at + line.length + 1);
           return body.replace(/echo $/, "");
         } finally {
-          clearTimeout(timer);
+          timer?.cancel();
         }
       } finally {
         if (file !== null) rmSync(dirname(file), { recursive: true, force: true });

@@ -22,6 +22,8 @@ export interface RunOptions {
   onProgress?: (progress: { t: number; end: number; events: number }) => void;
   /** Check the world's invariants whenever it settles; a violation fails the run. */
   check?: boolean;
+  /** Stop the run (failed) once it has emitted more events than this (`--max-events`; default `DEFAULT_MAX_EVENTS`). */
+  maxEvents?: number;
   /** Extra subscribers to the live event stream (tests). */
   observe?: (event: DomainEvent) => void;
 }
@@ -34,6 +36,12 @@ export interface RunResult extends RunOutcome {
 }
 
 export class RunInterrupted extends Error {}
+
+/**
+ * The default event budget of one run: 10^9 events is 10–20 minutes at the kernel's 1–2 M
+ * events/s and ~60 GB of stored log; a scenario that needs more says so with `--max-events`.
+ */
+export const DEFAULT_MAX_EVENTS = 1_000_000_000;
 
 /** Timers run between two looks at the signal and the progress callback. */
 const SLICE_EVENTS = 100_000;
@@ -68,11 +76,19 @@ export async function runScenario(scenario: ResolvedScenario, options: RunOption
   });
   const { recorder, sim } = run;
   const end = durationMs(scenario.config);
+  const maxEvents = options.maxEvents ?? DEFAULT_MAX_EVENTS;
   try {
+    // A signal that came before this run (between two short runs) stops it before it starts.
+    await yieldToEventLoop();
+    if (options.signal?.aborted) throw new RunInterrupted(`interrupted before it started`);
     for (;;) {
-      const done = run.advance(SLICE_EVENTS);
+      // Smaller slices near the budget, so that a small --max-events is kept to the event.
+      const done = run.advance(Math.min(SLICE_EVENTS, Math.max(1, maxEvents + 1 - recorder.eventCount)));
       options.onProgress?.({ t: sim.scheduler.now, end, events: recorder.eventCount });
       if (done) break;
+      if (recorder.eventCount > maxEvents) {
+        throw new Error(`stopped at t=${(sim.scheduler.now / 3_600_000).toFixed(3)} h of ${(end / 3_600_000).toFixed(0)} h: more than ${maxEvents} events (--max-events)`);
+      }
       recorder.flush();
       await yieldToEventLoop();
       if (options.signal?.aborted) throw new RunInterrupted(`interrupted at t=${sim.scheduler.now} ms after ${recorder.eventCount} events`);
