@@ -1,0 +1,291 @@
+#!/usr/bin/env bash
+# A real single-node Slurm cluster on this machine, for tests: munged, slurmctld and slurmd started
+# by hand (no systemd, no init scripts, nothing under /etc or /run), everything under DIR: own munge
+# key and socket, generated slurm.conf, state, spool, logs, pid files. The node "node1" is this
+# machine (127.0.0.1) with the CPUs and memory `slurmd -C` reports.
+#
+#   cluster.sh up DIR       start the cluster under DIR (a fresh one: DIR's old state is wiped),
+#                           wait until the node is idle, write DIR/env.sh; prints DIR/env.sh
+#   cluster.sh down DIR     stop slurmd (and every job step and task under it), slurmctld, munged
+#   cluster.sh status DIR   which daemons run, sinfo, squeue
+#
+# A client needs only `source DIR/env.sh` (it exports SLURM_CONF; munge's socket is in slurm.conf
+# as AuthInfo), then sbatch, squeue, scontrol, scancel work.
+#
+# Knobs (environment of `up`): TESTBED_SLURM_CPUS=N declares N CPUs for the node instead of the real
+# count (SlurmdParameters=config_overrides), for more concurrent array tasks than cores.
+#
+# Accounting: sacct does not work here. Debian's Slurm 22.05 has only accounting_storage/none and
+# accounting_storage/slurmdbd (slurmdbd needs MySQL/MariaDB), and its sacct no longer has
+# --completion (reading the jobcomp file). So the cluster has AccountingStorageType=none and
+#   - JobCompType=jobcomp/filetxt, JobCompLoc=DIR/jobcomp.txt: one line per finished job, one per
+#     array task (JobId=<task's own id> ... JobState=COMPLETED|FAILED|CANCELLED|TIMEOUT|...
+#     ArrayJobId=<id> ArrayTaskId=<i> ... ExitCode=<code>:<signal>), written when the task ends;
+#   - MinJobAge=3600: slurmctld keeps finished jobs in memory for an hour, so
+#     `squeue --states=all --array --jobs ID` and `scontrol show job ID` show every task's final
+#     state meanwhile (sacct would be the way with slurmdbd).
+# MEASURED: see /work/notes/slurm.md and the block below.
+#
+# Daemons run in their own session (setsid), stdin /dev/null: no TTY needed. slurmd runs under
+# `tini -s` (a subreaper): the slurmstepd processes and job tasks it leaves are tini's descendants,
+# so `down` finds and kills them by pid. Only processes started here are signalled, by pid.
+set -euo pipefail
+
+die() { echo "cluster.sh: $*" >&2; exit 2; }
+
+need() { command -v "$1" >/dev/null || die "$1 not found (apt-get install --no-install-recommends slurmctld slurmd slurm-client munge tini)"; }
+
+NODE=node1
+PATH_DAEMONS=/usr/sbin:/usr/bin:/sbin:/bin
+
+# Whether pid $1 runs (a zombie does not: pid 1 may be slow to reap, or not reap at all).
+running() {
+  local line
+  { read -r line <"/proc/$1/stat"; } 2>/dev/null || return 1
+  line=${line##*) }
+  [ "${line%% *}" != Z ]
+}
+alive() { [ -f "$1" ] && running "$(cat "$1")"; }
+
+# Every descendant of pid $1 (from /proc; no procps needed), deepest last.
+descendants() {
+  local root=$1 stat line rest pid ppid
+  local -A parent=()
+  for stat in /proc/[0-9]*/stat; do
+    { read -r line <"$stat"; } 2>/dev/null || continue
+    rest=${line##*) }
+    # shellcheck disable=SC2086
+    set -- $rest
+    pid=${stat#/proc/}; pid=${pid%/stat}
+    if [ "$1" != Z ]; then parent[$pid]=$2; fi
+  done
+  local -a queue=("$root") out=()
+  while [ ${#queue[@]} -gt 0 ]; do
+    local p=${queue[0]}; queue=("${queue[@]:1}")
+    for pid in "${!parent[@]}"; do
+      ppid=${parent[$pid]}
+      if [ "$ppid" = "$p" ]; then out+=("$pid"); queue+=("$pid"); fi
+    done
+  done
+  [ ${#out[@]} -eq 0 ] || printf '%s\n' "${out[@]}"
+}
+
+# Starts "$@" in its own session with stdin /dev/null, its pid (the exec'd program's) in $pidfile.
+spawn() {
+  local pidfile=$1 log=$2; shift 2
+  rm -f "$pidfile"
+  env -i PATH="$PATH_DAEMONS" HOME=/root LANG=C SLURM_CONF="$conf" \
+    setsid sh -c 'echo $$ >"$0" && exec "$@"' "$pidfile" "$@" >>"$log" 2>&1 </dev/null &
+  for _ in $(seq 1 50); do [ -s "$pidfile" ] && return 0; sleep 0.02; done
+  die "could not start $*"
+}
+
+# Wait up to $2 tenths of a second for the process of pid file $1 to exit, then KILL it.
+reap_pid() {
+  local pidfile=$1 tenths=$2 pid
+  alive "$pidfile" || { rm -f "$pidfile"; return 0; }
+  pid=$(cat "$pidfile")
+  for _ in $(seq 1 "$tenths"); do running "$pid" || break; sleep 0.1; done
+  if running "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
+  for _ in $(seq 1 50); do running "$pid" || break; sleep 0.1; done
+  ! running "$pid" || die "pid $pid ($pidfile) does not exit"
+  rm -f "$pidfile"
+}
+
+# A free TCP port pair: nothing listens on base or base+1 (from /proc/net/tcp*, state 0A).
+free_ports() {
+  local -A used=()
+  local sl local_addr rem st rest base
+  while read -r sl local_addr rem st rest; do
+    if [ "$st" = 0A ]; then used[$((16#${local_addr##*:}))]=1; fi
+  done < <(tail -q -n +2 /proc/net/tcp /proc/net/tcp6 2>/dev/null)
+  for _ in $(seq 1 50); do
+    base=$((20000 + RANDOM % 20000))
+    if [ -z "${used[$base]:-}" ] && [ -z "${used[$((base + 1))]:-}" ]; then echo "$base"; return 0; fi
+  done
+  die "no free port pair found"
+}
+
+write_conf() {
+  local dir=$1 ctlhost port hw cpus
+  ctlhost=$(hostname -s 2>/dev/null || uname -n); ctlhost=${ctlhost%%.*}
+  port=$(free_ports)
+  # "NodeName=vm CPUs=2 Boards=1 SocketsPerBoard=1 CoresPerSocket=2 ThreadsPerCore=1 RealMemory=24105"
+  hw=$(slurmd -C | head -1) || die "slurmd -C failed"
+  hw=${hw#NodeName=* }
+  local overrides=""
+  if [ -n "${TESTBED_SLURM_CPUS:-}" ]; then
+    [[ "$TESTBED_SLURM_CPUS" =~ ^[1-9][0-9]*$ ]] || die "TESTBED_SLURM_CPUS must be a positive integer"
+    cpus=$TESTBED_SLURM_CPUS
+    hw="CPUs=$cpus $(grep -o 'RealMemory=[0-9]*' <<<"$hw")"
+    overrides="SlurmdParameters=config_overrides"
+  fi
+  cat >"$dir/slurm.conf" <<EOF
+# written by test/slurm/cluster.sh: a single-node test cluster, everything under $dir
+ClusterName=testbed
+SlurmctldHost=$ctlhost(127.0.0.1)
+SlurmUser=root
+SlurmdUser=root
+SlurmctldPort=$port
+SlurmdPort=$((port + 1))
+AuthType=auth/munge
+CredType=cred/munge
+AuthInfo=socket=$dir/munge/munge.socket
+StateSaveLocation=$dir/state
+SlurmdSpoolDir=$dir/spool
+SlurmctldPidFile=$dir/state/slurmctld.pid
+SlurmdPidFile=$dir/spool/slurmd.pid
+SlurmctldLogFile=$dir/log/slurmctld.log
+SlurmdLogFile=$dir/log/slurmd.log
+SlurmctldDebug=info
+SlurmdDebug=info
+PlugStackConfig=$dir/plugstack.conf
+MpiDefault=none
+SwitchType=switch/none
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+JobCompType=jobcomp/filetxt
+JobCompLoc=$dir/jobcomp.txt
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+SchedulerType=sched/backfill
+SchedulerParameters=batch_sched_delay=0,sched_min_interval=0,sched_interval=1,bf_interval=1,default_queue_depth=1000
+MaxArraySize=100001
+MaxJobCount=200000
+MinJobAge=3600
+KillWait=2
+# An epilog makes slurmd report MESSAGE_EPILOG_COMPLETE, and that triggers the scheduler at once;
+# without one the next array tasks wait for the periodic scheduler/backfill pass (1 s apart):
+# 24 tasks of `sleep 0` took 12 s on 2 CPUs instead of 0.7 s.
+Epilog=/bin/true
+MailProg=/bin/true
+InactiveLimit=0
+ReturnToService=2
+$overrides
+NodeName=$NODE NodeAddr=127.0.0.1 $hw State=UNKNOWN
+PartitionName=debug Nodes=$NODE Default=YES MaxTime=INFINITE State=UP
+EOF
+  : >"$dir/plugstack.conf"
+}
+
+# The node's state as sinfo prints it (idle, mix, alloc, down*, ...), or nothing.
+node_state() { SLURM_CONF=$conf timeout 5 sinfo -h -n "$NODE" -o %t 2>/dev/null | head -1 || true; }
+
+down() {
+  local dir=$1 tini pids
+  # slurmd first (it would drain the node if slurmctld went first), then what tini still has:
+  # slurmstepd processes and job tasks, reparented to tini when their parents died.
+  if alive "$dir/run/tini.pid"; then
+    tini=$(cat "$dir/run/tini.pid")
+    for pid in $(descendants "$tini"); do
+      if [ "$(cat "/proc/$pid/comm" 2>/dev/null || true)" = slurmd ]; then kill -TERM "$pid" 2>/dev/null || true; fi
+    done
+    for _ in $(seq 1 50); do
+      pids=$(descendants "$tini" | while read -r p; do if [ "$(cat "/proc/$p/comm" 2>/dev/null || true)" = slurmd ]; then echo "$p"; fi; done)
+      [ -n "$pids" ] || break
+      sleep 0.1
+    done
+    for _ in $(seq 1 50); do
+      pids=$(descendants "$tini")
+      [ -n "$pids" ] || break
+      # shellcheck disable=SC2086
+      kill -KILL $pids 2>/dev/null || true
+      sleep 0.1
+    done
+    [ -z "$(descendants "$tini")" ] || die "processes under tini ($tini) do not exit"
+  fi
+  # tini has nothing left to do; it would take up to 2 s to notice by itself.
+  reap_pid "$dir/run/tini.pid" 0
+  # slurmctld has a child, slurmscriptd, that it stops itself; noted first, killed if it stays.
+  local helpers=""
+  if alive "$dir/run/slurmctld.pid"; then helpers=$(descendants "$(cat "$dir/run/slurmctld.pid")"); fi
+  for d in slurmctld munged; do
+    if alive "$dir/run/$d.pid"; then kill -TERM "$(cat "$dir/run/$d.pid")" 2>/dev/null || true; fi
+  done
+  reap_pid "$dir/run/slurmctld.pid" 100
+  for pid in $helpers; do
+    if running "$pid" && [ "$(cat "/proc/$pid/comm" 2>/dev/null || true)" = slurmscriptd ]; then kill -KILL "$pid" 2>/dev/null || true; fi
+  done
+  reap_pid "$dir/run/munged.pid" 50
+}
+
+cmd=${1:-}
+case "$cmd" in
+  up)
+    dir=${2:?DIR}
+    need munged; need mungekey; need munge; need slurmctld; need slurmd; need sinfo; need sbatch; need tini
+    mkdir -p "$dir"
+    dir=$(cd "$dir" && pwd)
+    # munge's socket lives under DIR: keep it short (108 bytes for a unix socket path).
+    [ ${#dir} -le 80 ] || die "DIR path too long for unix sockets: $dir"
+    [ "$(id -u)" = 0 ] || die "must run as root (SlurmUser=root, slurmd runs jobs as their users)"
+    for d in munged slurmctld tini; do
+      if alive "$dir/run/$d.pid"; then die "a cluster runs under $dir already (cluster.sh down $dir first)"; fi
+    done
+    conf=$dir/slurm.conf
+    # A fresh cluster every time: no job, node or reservation state from an earlier run.
+    rm -rf "$dir/state" "$dir/spool" "$dir/run" "$dir/log" "$dir/munge" "$dir/jobcomp.txt" "$dir/env.sh"
+    mkdir -p "$dir/state" "$dir/spool" "$dir/run" "$dir/log" "$dir/munge"
+    # munged insists on a socket directory everyone may traverse and a key only its owner reads.
+    chmod 755 "$dir"; chmod 711 "$dir/munge"
+    mungekey -c -b 1024 -k "$dir/munge/munge.key" 2>>"$dir/log/munged.log"
+    write_conf "$dir"
+
+    spawn "$dir/run/munged.pid" "$dir/log/munged.log" munged -F --socket="$dir/munge/munge.socket" \
+      --key-file="$dir/munge/munge.key" --pid-file="$dir/munge/munged.pid" --seed-file="$dir/munge/munged.seed"
+    ok=""
+    for _ in $(seq 1 100); do
+      if [ -S "$dir/munge/munge.socket" ] && munge -S "$dir/munge/munge.socket" -n 2>/dev/null | unmunge -S "$dir/munge/munge.socket" >/dev/null 2>&1; then ok=1; break; fi
+      alive "$dir/run/munged.pid" || break
+      sleep 0.05
+    done
+    [ -n "$ok" ] || { down "$dir"; die "munged did not come up; see $dir/log/munged.log"; }
+
+    spawn "$dir/run/slurmctld.pid" "$dir/log/slurmctld.out" slurmctld -D -f "$conf"
+    spawn "$dir/run/tini.pid" "$dir/log/slurmd.out" tini -s -- slurmd -D -f "$conf" -N "$NODE"
+    state=""
+    for _ in $(seq 1 300); do
+      state=$(node_state)
+      [ "$state" = idle ] && break
+      if ! alive "$dir/run/slurmctld.pid" || ! alive "$dir/run/tini.pid"; then break; fi
+      sleep 0.1
+    done
+    if [ "$state" != idle ]; then
+      down "$dir"
+      die "node $NODE not idle (state '${state}'); see $dir/log/slurmctld.log, $dir/log/slurmd.log, $dir/log/*.out"
+    fi
+    {
+      echo "# written by test/slurm/cluster.sh: source it to use the cluster under $dir"
+      echo "export SLURM_CONF=$conf"
+      echo "export TESTBED_SLURM_DIR=$dir"
+      echo "export TESTBED_SLURM_JOBCOMP=$dir/jobcomp.txt"
+    } >"$dir/env.sh"
+    echo "$dir/env.sh"
+    ;;
+  down)
+    dir=${2:?DIR}
+    [ -d "$dir" ] || exit 0
+    dir=$(cd "$dir" && pwd)
+    down "$dir"
+    ;;
+  status)
+    dir=${2:?DIR}
+    [ -d "$dir" ] || die "no cluster under $dir"
+    dir=$(cd "$dir" && pwd); conf=$dir/slurm.conf
+    up=1
+    for d in munged slurmctld tini; do
+      if alive "$dir/run/$d.pid"; then echo "$d: running, pid $(cat "$dir/run/$d.pid")"; else echo "$d: not running"; up=""; fi
+    done
+    if [ -n "$up" ]; then
+      SLURM_CONF=$conf timeout 5 sinfo || true
+      SLURM_CONF=$conf timeout 5 squeue || true
+    else
+      exit 1
+    fi
+    ;;
+  *)
+    die "usage: cluster.sh up DIR | down DIR | status DIR"
+    ;;
+esac
