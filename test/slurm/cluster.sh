@@ -31,6 +31,9 @@
 # so `down` finds and kills them by pid. Only processes started here are signalled, by pid.
 set -euo pipefail
 
+# munged, slurmctld and slurmd are in /usr/sbin, which a non-root PATH may lack.
+PATH=$PATH:/usr/sbin:/sbin
+
 die() { echo "cluster.sh: $*" >&2; exit 2; }
 
 need() { command -v "$1" >/dev/null || die "$1 not found (apt-get install --no-install-recommends slurmctld slurmd slurm-client munge tini)"; }
@@ -130,7 +133,8 @@ SlurmctldPort=$port
 SlurmdPort=$((port + 1))
 AuthType=auth/munge
 CredType=cred/munge
-AuthInfo=socket=$dir/munge/munge.socket
+# cred_expire also delays a requeued job's restart (cred_expire + 1 s; default 120).
+AuthInfo=socket=$dir/munge/munge.socket,cred_expire=10
 StateSaveLocation=$dir/state
 SlurmdSpoolDir=$dir/spool
 SlurmctldPidFile=$dir/state/slurmctld.pid
@@ -175,10 +179,12 @@ node_state() { SLURM_CONF=$conf timeout 5 sinfo -h -n "$NODE" -o %t 2>/dev/null 
 
 down() {
   local dir=$1 tini pids
-  # slurmd first (it would drain the node if slurmctld went first), then what tini still has:
-  # slurmstepd processes and job tasks, reparented to tini when their parents died.
+  # tini exits as soon as slurmd does, and what it still has (slurmstepd processes, job tasks)
+  # would go to pid 1, out of reach: stop tini (SIGSTOP) first so it stays, then TERM slurmd, then
+  # KILL whatever is still under tini, then tini.
   if alive "$dir/run/tini.pid"; then
     tini=$(cat "$dir/run/tini.pid")
+    kill -STOP "$tini"
     for pid in $(descendants "$tini"); do
       if [ "$(cat "/proc/$pid/comm" 2>/dev/null || true)" = slurmd ]; then kill -TERM "$pid" 2>/dev/null || true; fi
     done
@@ -196,7 +202,6 @@ down() {
     done
     [ -z "$(descendants "$tini")" ] || die "processes under tini ($tini) do not exit"
   fi
-  # tini has nothing left to do; it would take up to 2 s to notice by itself.
   reap_pid "$dir/run/tini.pid" 0
   # slurmctld has a child, slurmscriptd, that it stops itself; noted first, killed if it stays.
   local helpers=""
@@ -216,11 +221,11 @@ case "$cmd" in
   up)
     dir=${2:?DIR}
     need munged; need mungekey; need munge; need slurmctld; need slurmd; need sinfo; need sbatch; need tini
-    mkdir -p "$dir"
-    dir=$(cd "$dir" && pwd)
+    [ "$(id -u)" = 0 ] || die "must run as root (SlurmUser=root, slurmd runs jobs as their users)"
+    dir=$(realpath -m "$dir")
     # munge's socket lives under DIR: keep it short (108 bytes for a unix socket path).
     [ ${#dir} -le 80 ] || die "DIR path too long for unix sockets: $dir"
-    [ "$(id -u)" = 0 ] || die "must run as root (SlurmUser=root, slurmd runs jobs as their users)"
+    mkdir -p "$dir"
     for d in munged slurmctld tini; do
       if alive "$dir/run/$d.pid"; then die "a cluster runs under $dir already (cluster.sh down $dir first)"; fi
     done
