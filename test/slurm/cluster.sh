@@ -3,7 +3,7 @@
 # by hand (no systemd, no init scripts, nothing under /etc or /run), everything under DIR: own munge
 # key and socket, generated slurm.conf (random free ports, 20000-31999), state, spool, logs, pid
 # files. The node "node1" is this machine (127.0.0.1) with the CPUs and memory `slurmd -C` reports;
-# one partition "debug" (default). Run as root (SlurmUser=root). Several clusters may run side by side.
+# one partition "debug" (default). Run as root (SlurmUser=root). Clusters may run side by side.
 #
 #   cluster.sh up DIR       start a fresh cluster under DIR (DIR's state, spool, logs and
 #                           jobcomp.txt from an earlier run are wiped: job ids start at 1 again),
@@ -13,7 +13,7 @@
 #
 # A client needs only `source DIR/env.sh` (it exports SLURM_CONF, and TESTBED_SLURM_DIR and
 # TESTBED_SLURM_JOBCOMP for convenience; munge's socket is in slurm.conf as AuthInfo), then sbatch,
-# squeue, scontrol, scancel work. Without SLURM_CONF the clients read /etc/slurm/slurm.conf (absent).
+# squeue, scontrol, scancel work (without SLURM_CONF they read /etc/slurm/slurm.conf, absent).
 #
 # Knob (environment of `up`): TESTBED_SLURM_CPUS=N declares N CPUs for the node instead of the real
 # count (SlurmdParameters=config_overrides), to run more array tasks at once than there are cores.
@@ -33,17 +33,23 @@
 #     `squeue -h --states=all --array -j ID -o '%K %T'` and `scontrol -o show job ID` list every
 #     task's final state meanwhile (unknown/purged id: "Invalid job id specified", exit 1).
 #
-# Measured on Debian 12 (2 cores, load ~4 from other work), slurm 22.05.8-4+deb12u3, munge 0.5.15:
-# `up` 0.17-0.27 s, `down` 0.2 s idle / 0.4-0.5 s with running tasks; an array of 24 `sleep 0`
+# Packages (Debian 12): slurmctld slurmd slurm-client 22.05.8-4+deb12u3 (+ slurm-wlm-basic-plugins,
+# libhwloc15, liblua5.1-0), munge libmunge2 0.5.15-2+deb12u1: 3.2 MB download, 13.4 MB installed,
+# ~4 s with --no-install-recommends. Their postinst would start the system munged/slurmd through
+# /etc/init.d where no policy-rc.d forbids it; harmless (other socket, other ports), not used here.
+#
+# Measured on Debian 12 (2 cores, load ~4 from other work):
+# `up` 0.17-0.55 s, `down` 0.2 s idle / 0.4-0.6 s with running tasks; an array of 24 `sleep 0`
 # tasks, submit to all done, 0.7-1.8 s on 2 CPUs (the first task starts up to 1 s after submit:
 # the 1 s scheduler passes), 1000 tasks 34 s (~29 tasks/s), 1000 tasks with TESTBED_SLURM_CPUS=24
-# 18 s; scancel of a running task: CANCELLED in 0.16 s; `scontrol requeue ID_i`: back to PENDING,
-# restarts 11 s later (cred_expire=10 + 1); --time=1 ends as TIMEOUT after ~87 s (checked every
-# 30 s). Tasks get the submitter's environment (--export=ALL: PATH, so `node` runs if the submitter
-# finds it) plus SLURM_ARRAY_JOB_ID, SLURM_ARRAY_TASK_ID (and _COUNT/_MIN/_MAX/_STEP),
-# SLURM_JOB_ID (the task's own id; the array's id is reused for the last task to start),
-# SLURM_SUBMIT_DIR, SLURMD_NODENAME=node1, HOSTNAME=node1, ENVIRONMENT=BATCH. More in
-# /work/notes/slurm.md of the session that wrote this.
+# 18 s; `sbatch --wait --array=...` returns when all tasks ended (it polls, ~2 s), exit status the
+# highest of the tasks'; scancel of a running task: CANCELLED in 0.16 s; `scontrol requeue ID_i`:
+# back to PENDING, restarts 11 s later (cred_expire=10 + 1); --time=1 ends as TIMEOUT after ~87 s
+# (checked every 30 s). Tasks get the submitter's environment (--export=ALL: PATH, so `node` runs
+# if the submitter finds it) plus SLURM_ARRAY_JOB_ID, SLURM_ARRAY_TASK_ID (and _COUNT, _MIN, _MAX,
+# _STEP), SLURM_JOB_ID (the task's own id; the array's own id goes to the last task split off the
+# pending rest, the highest index here), SLURM_SUBMIT_DIR, SLURMD_NODENAME=node1, HOSTNAME=node1,
+# ENVIRONMENT=BATCH. More in /work/notes/slurm.md (machine-local notes, not in git).
 #
 # Daemons run in their own session (setsid), stdin /dev/null: no TTY needed. slurmd runs under
 # `tini -s` (a subreaper): the slurmstepd processes and job tasks it starts stay tini's descendants,
@@ -267,7 +273,7 @@ case "$cmd" in
       alive "$dir/run/munged.pid" || break
       sleep 0.05
     done
-    [ -n "$ok" ] || { down "$dir"; die "munged did not come up; see $dir/log/munged.log"; }
+    [ -n "$ok" ] || { down "$dir"; die "munged did not come up (it wants DIR's parents searchable by all, o+x); see $dir/log/munged.log"; }
 
     spawn "$dir/run/slurmctld.pid" "$dir/log/slurmctld.out" slurmctld -D -f "$conf"
     spawn "$dir/run/tini.pid" "$dir/log/slurmd.out" tini -s -- slurmd -D -f "$conf" -N "$NODE"
