@@ -9,7 +9,7 @@ import type { RunMetrics } from "../metrics/run-metrics.js";
 import type { ServiceModel } from "../model/events.js";
 import { runScenario, RunInterrupted } from "../adapters/sim/run-scenario.js";
 import type { ResolvedScenario } from "../scenario/load.js";
-import { EventStore } from "../event-store/event-store.js";
+import { EventStore, type SlurmIds } from "../event-store/event-store.js";
 
 export interface RunTask {
   db: string;
@@ -21,6 +21,8 @@ export interface RunTask {
   check: boolean;
   packageVersion: string;
   gitCommit: string | null;
+  /** The Slurm array task running this run, recorded in its provenance (`testbed run --slurm`). */
+  slurm?: SlurmIds;
   /** Shared stop flag: non-zero ⇒ do not start, and interrupt a run in progress at its next slice. */
   stop: Int32Array;
 }
@@ -45,7 +47,7 @@ export default async function runTask(task: RunTask): Promise<RunTaskResult> {
       store,
       storeEvents: task.storeEvents,
       check: task.check,
-      provenance: { packageVersion: task.packageVersion, gitCommit: task.gitCommit, now: () => new Date().toISOString() },
+      provenance: { packageVersion: task.packageVersion, gitCommit: task.gitCommit, ...(task.slurm ? { slurm: task.slurm } : {}), now: () => new Date().toISOString() },
       signal: abort.signal,
       onProgress: () => {
         if (Atomics.load(task.stop, 0) !== 0) abort.abort();
