@@ -55,9 +55,8 @@ export async function slurmCommand(plan: ExperimentPlan, options: SlurmCommandOp
   if (missingCommands.length > 0) throw new UsageError(`--slurm: ${missingCommands.join(" and ")} not found on PATH (Slurm's client commands, Debian package slurm-client)`);
   const db = resolve(options.db);
   const root = join(dirname(db), "slurm");
-  const say = (line: string) => {
-    if (!options.json) process.stderr.write(`${line}\n`);
-  };
+  // Messages go to stderr, with --json too (stdout holds only the JSON).
+  const say = (line: string) => process.stderr.write(`${line}\n`);
   const finish = `testbed ${options.argv.filter((a) => a !== "--no-wait").map(shellQuote).join(" ")}`;
 
   const abort = new AbortController();
@@ -192,7 +191,7 @@ async function waitForJob(job: SubmittedJob, options: SlurmCommandOptions, say: 
   }
   say(`waiting for Slurm job ${job.jobId} (${job.tasks} tasks; Ctrl-C stops waiting, not the job)`);
   const bar =
-    options.progress && !options.json && process.stderr.isTTY
+    options.progress && process.stderr.isTTY
       ? new SingleBar({ format: "{bar} {value}/{total} tasks ended | {running} running | {pending} pending | {duration_formatted} elapsed", stream: process.stderr, hideCursor: true })
       : null;
   bar?.start(job.tasks, 0, { running: 0, pending: 0 });
@@ -203,7 +202,7 @@ async function waitForJob(job: SubmittedJob, options: SlurmCommandOptions, say: 
       const counts = countStates(state);
       const ended = job.tasks - state.active;
       if (bar) bar.update(ended, { running: counts.RUNNING ?? 0, pending: counts.PENDING ?? 0 });
-      else if (options.progress && !options.json) {
+      else if (options.progress) {
         const line = `job ${job.jobId}: ${ended}/${job.tasks} tasks ended (${Object.entries(counts).map(([s, n]) => `${n} ${s.toLowerCase()}`).join(", ")})`;
         if (line !== shown) say(line);
         shown = line;

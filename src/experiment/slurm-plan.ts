@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { ServiceModel } from "../model/events.js";
 import type { ResolvedScenario } from "../scenario/load.js";
 import { EventStore, runKey, type ExperimentDefinition, type SlurmIds, type StoredCell } from "../event-store/event-store.js";
@@ -174,6 +175,8 @@ export async function runPlanTask(plan: SlurmPlan, task: number, slurm: SlurmIds
   }
   const outcome: TaskOutcome = { shard, runs: runs.length, complete: 0, alreadyComplete: 0, failed: 0, interrupted: false };
   for (const run of runs) {
+    // A run shorter than one slice never yields: without this turn of the event loop, Slurm's SIGTERM would wait for the whole task.
+    await yieldToEventLoop();
     const hash = plan.cells[run.cell]!.scenarioHash;
     if (done.has(runKey(hash, run.seed, run.serviceModel))) {
       outcome.alreadyComplete++;
