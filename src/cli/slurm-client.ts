@@ -72,3 +72,16 @@ export function arrayState(jobId: string, name: string): ArrayState | null {
   for (const state of tasks.values()) if (!FINAL_STATES.has(state)) active++;
   return { tasks, active };
 }
+
+/** The CPUs of a partition (the default one if none is named), from sinfo; null if sinfo cannot tell. */
+export function partitionCpus(partition: string | undefined): number | null {
+  const r = spawnSync("sinfo", ["-h", "-o", "%C|%P", ...(partition !== undefined ? ["-p", partition] : [])], { encoding: "utf8", timeout: 60_000 });
+  if (r.error || r.status !== 0) return null;
+  let total = 0;
+  for (const line of r.stdout.split("\n")) {
+    const [cpus, name] = line.trim().split("|");
+    if (cpus === undefined || name === undefined || (partition === undefined && !name.endsWith("*"))) continue;
+    total += Number(cpus.split("/")[3]) || 0; // allocated/idle/other/total
+  }
+  return total > 0 ? total : null;
+}

@@ -8,7 +8,7 @@ import { mergeShards, type MergeReport } from "../experiment/merge.js";
 import { experimentDefinition, parseSlurmPlan, planSlurmJob, runPlanTask, shardFile, storedCells, type SlurmPlan } from "../experiment/slurm-plan.js";
 import { currentProvenance } from "../recording/provenance.js";
 import { ExitCode, UsageError } from "./exit-codes.js";
-import { arrayState, missingSlurmCommands, sbatch, type ArrayState } from "./slurm-client.js";
+import { arrayState, missingSlurmCommands, partitionCpus, sbatch, type ArrayState } from "./slurm-client.js";
 
 export interface SlurmCommandOptions {
   db: string;
@@ -94,6 +94,7 @@ export async function slurmCommand(plan: ExperimentPlan, options: SlurmCommandOp
       ...(options.tasks !== undefined ? { tasks: options.tasks } : {}),
       ...(options.runsPerTask !== undefined ? { runsPerTask: options.runsPerTask } : {}),
       medianRunSeconds: medianRunSeconds(db, plan),
+      partitionCpus: options.tasks === undefined && options.runsPerTask === undefined ? partitionCpus(options.partition) : null,
     });
     if (slurmPlan === null) {
       say(`experiment ${plan.name}: all ${plan.runs.length} runs are complete in ${db}`);

@@ -40,7 +40,7 @@ export const SLURM_PLAN_FORMAT = "vm-testbed slurm plan 1";
 export const TARGET_TASK_SECONDS = 600;
 /** Slurm's default MaxArraySize is 1001 (indices 0–1000): a job never has more tasks than this. */
 export const MAX_ARRAY_TASKS = 1000;
-/** Without measured run times, the missing runs are spread over at most this many tasks. */
+/** Without measured run times or the partition's size, the missing runs are spread over at most this many tasks. */
 export const DEFAULT_MAX_TASKS = 100;
 
 export interface TaskSizing {
@@ -48,12 +48,15 @@ export interface TaskSizing {
   runsPerTask?: number;
   /** The median wall time of a run of this experiment already recorded, if any. */
   medianRunSeconds: number | null;
+  /** The CPUs of the partition the job goes to (sinfo), if known. */
+  partitionCpus?: number | null;
 }
 
 /**
  * How many tasks, and how many runs each: `--runs-per-task K`, or `--tasks N`; otherwise from
- * the median run time already measured (`TARGET_TASK_SECONDS` of runs a task), or, with nothing
- * measured yet, the runs spread over at most `DEFAULT_MAX_TASKS` tasks. Never more than
+ * the median run time already measured (`TARGET_TASK_SECONDS` of runs a task); with nothing
+ * measured yet, one task per CPU of the partition (one wave of tasks that fills it), or, its size
+ * unknown, the runs spread over at most `DEFAULT_MAX_TASKS` tasks. Never more than
  * `MAX_ARRAY_TASKS` tasks. Returns the choice and a sentence saying how it was made.
  */
 export function sizeTasks(missing: number, sizing: TaskSizing): { tasks: number; runsPerTask: number; how: string } {
@@ -68,6 +71,9 @@ export function sizeTasks(missing: number, sizing: TaskSizing): { tasks: number;
   } else if (sizing.medianRunSeconds !== null) {
     runsPerTask = Math.max(1, Math.floor(TARGET_TASK_SECONDS / Math.max(sizing.medianRunSeconds, 1e-3)));
     how = `runs of this experiment took ${sizing.medianRunSeconds.toFixed(2)} s (median): ${TARGET_TASK_SECONDS / 60} min of runs a task`;
+  } else if (sizing.partitionCpus) {
+    runsPerTask = Math.ceil(missing / sizing.partitionCpus);
+    how = `no run of this experiment measured yet: one task per CPU of the partition (${sizing.partitionCpus})`;
   } else {
     runsPerTask = Math.ceil(missing / DEFAULT_MAX_TASKS);
     how = `no run of this experiment measured yet: the runs spread over at most ${DEFAULT_MAX_TASKS} tasks`;
@@ -77,7 +83,9 @@ export function sizeTasks(missing: number, sizing: TaskSizing): { tasks: number;
     runsPerTask = Math.ceil(missing / MAX_ARRAY_TASKS);
     how += ` (raised: at most ${MAX_ARRAY_TASKS} array tasks)`;
   }
-  return { tasks: Math.ceil(missing / runsPerTask), runsPerTask, how };
+  // Runs are dealt round-robin, so --tasks N gives exactly N tasks (of ⌊runs/N⌋ or ⌈runs/N⌉ runs).
+  const tasks = sizing.tasks !== undefined && sizing.runsPerTask === undefined ? Math.min(sizing.tasks, missing, MAX_ARRAY_TASKS) : Math.ceil(missing / runsPerTask);
+  return { tasks, runsPerTask, how };
 }
 
 /**

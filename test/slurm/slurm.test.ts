@@ -113,6 +113,7 @@ describe.runIf(runSlurmTests())("testbed run --slurm on a single-node Slurm", ()
     expect(new Set(ids.map((s) => s?.arrayJobId))).toEqual(new Set([out.job!.jobId]));
     expect(new Set(ids.map((s) => s?.arrayTaskId))).toEqual(new Set([0, 1, 2, 3]));
     for (const s of ids) expect(s!.jobId).toMatch(/^\d+$/);
+    expect(testbed("inspect", whole, "--run", "1").stdout).toMatch(new RegExp(`computed by Slurm array job ${out.job!.jobId}, task \\d \\(job \\d+\\)`));
   }, 300_000);
 
   it("after one array task is cancelled mid-way, the rerun submits only the missing runs and the database equals an uninterrupted one", async () => {
