@@ -6,29 +6,12 @@ import { EventStore, runKey } from "../src/event-store/event-store.js";
 import { expandExperiment } from "../src/experiment/expand.js";
 import type { MergeReport } from "../src/experiment/merge.js";
 import { planSlurmJob, shardFile } from "../src/experiment/slurm-plan.js";
-import { tempDir, testbed, writeScenario } from "./helpers.js";
+import { tempDir, testbed, tinyFleetScenario, writeScenario } from "./helpers.js";
 
 const dir = tempDir();
 
 /** Ten hosts failing often, 20 VMs, two service models, 2 cells × 2 seeds: 8 short runs. */
-const TEXT = (name: string, replicas = "[1, 2]") => `name: ${name}
-durationHours: 2000
-serviceModels: [vps, persistent-ha]
-workload:
-  sizes: [{ name: s, vcpus: 2, memoryGiB: 4, diskGiB: 40 }]
-  fleet: 20
-cluster:
-  hosts:
-    - { name: n, count: 10, racks: 5, disks: 3, vcpus: 16, memoryGiB: 64, diskGiB: 1000 }
-failures:
-  host:
-    crash:
-      timeToFailureHours: { type: exponential, mean: 300 }
-      timeToRepairHours: { type: lognormal, mu: 0, sigma: 0.5 }
-  disk:
-    timeToFailureHours: { type: exponential, mean: 5000 }
-    timeToRepairHours: 24
-experiment:
+const TEXT = (name: string, replicas = "[1, 2]") => `${tinyFleetScenario(name, 2000, { fleet: 20, serviceModels: "[vps, persistent-ha]" })}experiment:
   sweep:
     storage.replicas: ${replicas}
   replications: 2

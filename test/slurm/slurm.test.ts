@@ -6,31 +6,11 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EventStore, runKey } from "../../src/event-store/event-store.js";
 import type { SlurmPlan } from "../../src/experiment/slurm-plan.js";
-import { CLI, tempDir, testbed, writeScenario } from "../helpers.js";
+import { CLI, tempDir, testbed, tinyFleetScenario, writeScenario } from "../helpers.js";
 import { runSlurmTests, SlurmCluster } from "./slurm-cluster.js";
 
 /** Ten hosts failing often, 40 VMs, three service models, 2 cells × 4 seeds: 24 runs of ~0.3 s. */
-const TEXT = `name: slurm-exp
-durationHours: 12000
-serviceModels: [ephemeral, vps, persistent-ha]
-workload:
-  sizes: [{ name: s, vcpus: 2, memoryGiB: 4, diskGiB: 40 }]
-  fleet: 40
-cluster:
-  hosts:
-    - { name: n, count: 10, racks: 5, disks: 3, vcpus: 16, memoryGiB: 64, diskGiB: 1000 }
-failures:
-  host:
-    crash:
-      timeToFailureHours: { type: exponential, mean: 300 }
-      timeToRepairHours: { type: lognormal, mu: 0, sigma: 0.5 }
-    hardware:
-      timeToFailureHours: { type: exponential, mean: 2000 }
-      timeToRepairHours: { type: uniform, min: 4, max: 48 }
-  disk:
-    timeToFailureHours: { type: exponential, mean: 5000 }
-    timeToRepairHours: 24
-experiment:
+const TEXT = `${tinyFleetScenario("slurm-exp", 12000)}experiment:
   sweep:
     storage.replicas: [1, 2]
   replications: 4
