@@ -135,6 +135,35 @@ describe.runIf(runSlurmTests())("testbed run --slurm on a single-node Slurm", ()
     expect(hashesIn(db)).toEqual(hashesIn(local));
   }, 300_000);
 
+  it("a task requeued mid-way (scontrol requeue) starts again, skips the runs its shard has, and the job ends complete", async () => {
+    const db = join(dir, "requeued", "runs.db");
+    const child = spawn(process.execPath, [CLI, "run", file, "--slurm", "--tasks", "4", "--db", db, "--json", "--sbatch-arg=--requeue"], { env: cluster.env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const exited = once(child, "exit");
+    const jobDir = join(dir, "requeued", "slurm", "slurm-exp-1");
+    const log = join(jobDir, "logs", "task-0.out");
+    let jobId: string | null = null;
+    for (let i = 0; i < 600 && jobId === null; i++) {
+      await sleep(100);
+      if (existsSync(log) && /: complete,/.test(readFileSync(log, "utf8")) && !/^task 0:/m.test(readFileSync(log, "utf8"))) {
+        jobId = (JSON.parse(readFileSync(join(jobDir, "job.json"), "utf8")) as { jobId: string }).jobId;
+      }
+    }
+    expect(jobId, `task 0 never ran a run: ${stderr}`).not.toBeNull();
+    expect(cluster.client("scontrol", "requeue", `${jobId}_0`).status).toBe(0);
+    const [code] = (await exited) as [number];
+    expect(code, stderr).toBe(0);
+    expect((JSON.parse(stdout) as SlurmJson).missing).toBe(0);
+    // The task's log holds both of its starts; the second skipped what the first completed.
+    const text = readFileSync(log, "utf8");
+    expect(text.match(/^array job \d+ task 0 /gm)).toHaveLength(2);
+    expect(text).toMatch(/^task 0: \d+ runs complete, [1-9]\d* were already, 0 failed$/m);
+    expect(hashesIn(db)).toEqual(hashesIn(local));
+  }, 300_000);
+
   it("--no-wait returns with the job id and the command that finishes it; that command waits, merges and submits nothing more", () => {
     const db = join(dir, "nowait", "runs.db");
     const r = cluster.testbed("run", file, "--slurm", "--runs-per-task", "8", "--db", db, "--no-wait");
