@@ -40,18 +40,20 @@ try {
   const stop = new Int32Array(new SharedArrayBuffer(4));
   await runPlanTask(slurmPlan, 0, { arrayJobId: "1", arrayTaskId: 0, jobId: "1" }, stop);
   const base = shardFile(jobDir, 0);
-  amplify(base, perShard, 0);
+  amplify(base, perShard);
   const files = Array.from({ length: shards }, (_, i) => {
     const file = join(dir, `shard-${i}.db`);
     copyFileSync(base, file);
     shiftSeeds(file, (i + 1) * 10_000_000);
     return file;
   });
+  const cpu = process.cpuUsage();
   await measure(`merge-${mode} (${shards} shards × ${perShard} runs)`, () => {
     const report = mergeShards(join(dir, "merged.db"), files);
     if (report.refused > 0 || report.merged !== shards * perShard) throw new Error(`expected ${shards * perShard} runs merged: ${JSON.stringify(report.shards.map((s) => s.reason ?? s.merged))}`);
     const events = report.shards.reduce((n, s) => n + s.events, 0);
-    process.stderr.write(`${report.merged} runs, ${events} events merged\n`);
+    const used = process.cpuUsage(cpu);
+    process.stderr.write(`${report.merged} runs, ${events} events merged; CPU time of the process ${((used.user + used.system) / 1000).toFixed(0)} ms (the wall time includes waiting for a busy machine)\n`);
     return storeEvents ? events : report.merged;
   });
 } finally {
@@ -59,7 +61,7 @@ try {
 }
 
 /** Copies the shard's runs (rows, events, checkpoints) under new seeds until it holds `total` runs. */
-function amplify(file: string, total: number, _offset: number): void {
+function amplify(file: string, total: number): void {
   const db = new Database(file);
   const columns = "scenario_name, scenario_file, scenario_yaml, scenario_json, scenario_hash, seed, service_model, package_version, git_commit, events_stored, started_at, ended_at, status, event_count, final_t, state_hash, log_hash, metrics_json, error, pid";
   const originals = db.prepare("SELECT id FROM runs ORDER BY id").pluck().all() as number[];
