@@ -363,6 +363,11 @@ export class EventStore {
     return rows.filter((r) => wanted === undefined || wanted.has(r.scenario_hash)).map(toRecord);
   }
 
+  /** How many runs the database holds, whatever their status. */
+  runCount(): number {
+    return this.db.prepare("SELECT count(*) FROM runs").pluck().get() as number;
+  }
+
   /** The id of the latest run of this scenario hash, seed and service model, if any. */
   lastRunId(scenarioHash: string, seed: number, serviceModel: string | null): number | null {
     const row = this.db.prepare("SELECT max(id) AS id FROM runs WHERE scenario_hash = ? AND seed = ? AND service_model IS ?").get(scenarioHash, seed, serviceModel) as { id: number | null };

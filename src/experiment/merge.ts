@@ -69,9 +69,8 @@ function mergeShard(store: EventStore, db: string, shard: string): ShardReport {
     }
     let toImport: RunRecord[];
     try {
-      const runs = reader.listRuns();
-      report.incomplete = runs.filter((r) => r.status !== "complete").length;
-      const complete = runs.filter((r) => r.status === "complete");
+      const complete = reader.completeRunsOf(); // without the scenario texts: a shard may hold thousands of runs
+      report.incomplete = reader.runCount() - complete.length;
       checkExperiment(store, db, reader.listExperiments(), complete);
       const have = store.completeRunKeys();
       toImport = complete.filter((r) => !have.has(runKey(r.scenarioHash, r.seed, r.serviceModel)));
