@@ -16,7 +16,7 @@ import type { Measurement } from "./common.js";
 
 interface Case {
   /** Which script, and the word `--only` selects it by. */
-  script: "kernel" | "store" | "replay" | "end-to-end" | "scale" | "placement" | "experiment" | "ladder";
+  script: "kernel" | "store" | "replay" | "end-to-end" | "scale" | "placement" | "experiment" | "ladder" | "merge";
   args: string[];
   runs: number;
 }
@@ -82,6 +82,8 @@ const cases: Case[] = [
   // 1 and 2 workers alternate (one case, both in each run), so that a busy spell hits both alike.
   { script: "experiment", args: ["1", "2"], runs: 5 },
   { script: "experiment", args: ["stored", "1", "2"], runs: 3 },
+  { script: "merge", args: ["no-events"], runs: 3 },
+  { script: "merge", args: ["events"], runs: 3 },
 ].filter((c): c is Case => only === undefined || only.includes(c.script));
 
 try {

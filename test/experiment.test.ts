@@ -11,32 +11,12 @@ import { parseScenario } from "../src/scenario/load.js";
 import { summarizeDatabase } from "../src/experiment/summary.js";
 import { welchDifference, type MetricSummary } from "../src/stats/summary.js";
 import { EventStore, runKey } from "../src/event-store/event-store.js";
-import { startTestbed, tempDir, testbed, writeScenario } from "./helpers.js";
+import { startTestbed, tempDir, testbed, tinyFleetScenario, writeScenario } from "./helpers.js";
 
 const dir = tempDir();
 
 /** Ten hosts failing often, 40 long-lived VMs, three service models: ~0.1 s a run. */
-const BASE = `name: tiny-exp
-durationHours: 3000
-serviceModels: [ephemeral, vps, persistent-ha]
-workload:
-  sizes: [{ name: s, vcpus: 2, memoryGiB: 4, diskGiB: 40 }]
-  fleet: 40
-cluster:
-  hosts:
-    - { name: n, count: 10, racks: 5, disks: 3, vcpus: 16, memoryGiB: 64, diskGiB: 1000 }
-failures:
-  host:
-    crash:
-      timeToFailureHours: { type: exponential, mean: 300 }
-      timeToRepairHours: { type: lognormal, mu: 0, sigma: 0.5 }
-    hardware:
-      timeToFailureHours: { type: exponential, mean: 2000 }
-      timeToRepairHours: { type: uniform, min: 4, max: 48 }
-  disk:
-    timeToFailureHours: { type: exponential, mean: 5000 }
-    timeToRepairHours: 24
-`;
+const BASE = tinyFleetScenario("tiny-exp", 3000);
 const experiment = (section: string) => `${BASE}experiment:\n${section}`;
 const SWEEP = `  sweep:
     failures.host.hardware.timeToFailureHours.mean: [1000, 4000]

@@ -40,6 +40,34 @@ export function writeScenario(dir: string, name: string, text: string): string {
   return file;
 }
 
+/**
+ * A small experiment's base scenario (no experiment section): ten hosts in five racks failing
+ * often (crashes, hardware, disks), `fleet` long-lived VMs; at 3 000 h about 0.1 s a run.
+ */
+export function tinyFleetScenario(name: string, durationHours: number, options: { fleet?: number; serviceModels?: string } = {}): string {
+  return `name: ${name}
+durationHours: ${durationHours}
+serviceModels: ${options.serviceModels ?? "[ephemeral, vps, persistent-ha]"}
+workload:
+  sizes: [{ name: s, vcpus: 2, memoryGiB: 4, diskGiB: 40 }]
+  fleet: ${options.fleet ?? 40}
+cluster:
+  hosts:
+    - { name: n, count: 10, racks: 5, disks: 3, vcpus: 16, memoryGiB: 64, diskGiB: 1000 }
+failures:
+  host:
+    crash:
+      timeToFailureHours: { type: exponential, mean: 300 }
+      timeToRepairHours: { type: lognormal, mu: 0, sigma: 0.5 }
+    hardware:
+      timeToFailureHours: { type: exponential, mean: 2000 }
+      timeToRepairHours: { type: uniform, min: 4, max: 48 }
+  disk:
+    timeToFailureHours: { type: exponential, mean: 5000 }
+    timeToRepairHours: 24
+`;
+}
+
 /** A scenario of `hosts` hosts running VMs (HA), that crash often, so that it yields many events (the benchmarks' workload). */
 export { busyScenarioText as busyScenario } from "../bench/common.js";
 

@@ -32,6 +32,8 @@ export function inspectCommand(db: string, options: { runId: number | undefined;
       process.stdout.write(`${JSON.stringify({ db, run: { ...summary(run, store), metrics: run.metrics, error: run.error }, events }, null, 2)}\n`);
     } else {
       process.stdout.write(table([summary(run, store)]));
+      const slurm = store.slurmIdsOf(run.id);
+      if (slurm) process.stdout.write(`computed by Slurm array job ${slurm.arrayJobId}, task ${slurm.arrayTaskId} (job ${slurm.jobId})\n`);
       if (run.error) process.stdout.write(`error: ${run.error}\n`);
       process.stdout.write(`last ${events.length} events:\n`);
       for (const { seq, t, type, ...rest } of events) process.stdout.write(`  ${String(seq).padStart(8)}  t=${t} ms  ${type}  ${JSON.stringify(rest)}\n`);
@@ -89,6 +91,8 @@ function summary(run: RunRecord, store: EventStore) {
     stateHash: run.stateHash,
     packageVersion: run.packageVersion,
     gitCommit: run.gitCommit,
+    /** The Slurm array task that computed it (`testbed run --slurm`), or null. */
+    slurm: store.slurmIdsOf(run.id) ?? null,
   };
 }
 

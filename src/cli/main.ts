@@ -27,6 +27,8 @@ import { sensitivityCommand } from "./sensitivity.js";
 import { breakevenCommand } from "./breakeven.js";
 import { parsePair, type Response } from "../experiment/sensitivity.js";
 import type { Adjustment } from "../stats/multiple-comparisons.js";
+import { mergeCommand, slurmCommand, slurmTaskCommand } from "./slurm.js";
+import { SlurmError } from "./slurm-client.js";
 
 /**
  * `testbed`: a thin shell over the library. Exit codes: 0 ok, 1 a run or a verification failed,
@@ -79,11 +81,19 @@ function buildProgram(): Command {
     .addOption(new Option("--jobs <n>", "experiments: worker threads (default: one per core)").argParser(positiveInteger("a positive number of jobs")))
     .addOption(new Option("--max-events <n>", "stop a run (failed) after this many events").argParser(positiveInteger("a positive number of events")).default(DEFAULT_MAX_EVENTS))
     .addOption(new Option("--max-db-mb <n>", "the results database may not grow beyond this many MiB").argParser(positiveInteger("a positive number of MiB")).default(DEFAULT_MAX_DATABASE_MB))
-    .action(async (file: string, opts: { seed?: number; set: string[]; model?: ServiceModel[]; out?: string; db?: string; events: boolean; logHash?: boolean; json?: boolean; quiet?: boolean; check?: boolean; jobs?: number; maxEvents: number; maxDbMb: number }) => {
+    .option("--slurm", "experiments: run the missing runs as a Slurm job array (sbatch), each task into its own shard, merged at the end")
+    .addOption(new Option("--tasks <n>", "--slurm: array tasks (default: from --runs-per-task, or from measured run times)").argParser(positiveInteger("a positive number of tasks")))
+    .addOption(new Option("--runs-per-task <k>", "--slurm: runs per array task").argParser(positiveInteger("a positive number of runs")))
+    .option("--partition <name>", "--slurm: the Slurm partition")
+    .option("--time <limit>", "--slurm: each task's time limit, HH:MM:SS")
+    .option("--sbatch-arg <arg>", "--slurm: one more argument for sbatch, e.g. --sbatch-arg=--requeue (repeatable)", (v: string, all: string[]) => [...all, v], [] as string[])
+    .option("--no-wait", "--slurm: return once the job is submitted; the same command run again later merges it")
+    .action(async (file: string, opts: RunFlags) => {
       const loaded = loadScenarioFile(file, opts.set);
       const memory = memoryProblem(loaded.scenario, getHeapStatistics().heap_size_limit);
       if (memory !== null) throw new ScenarioError(file, [memory]);
       const db = opts.db ?? join(opts.out ?? join("results", loaded.scenario.name), "runs.db");
+      checkSlurmFlags(file, opts, loaded.scenario.experiment !== undefined);
       if (loaded.scenario.experiment) {
         if (opts.seed !== undefined) throw new UsageError(`--seed: ${file} is an experiment; its seeds are experiment.seeds or experiment.replications`);
         // Read again: `loaded.text` carries the --set settings as comments, and each cell applies them itself.
@@ -97,6 +107,23 @@ function buildProgram(): Command {
           plan.serviceModels = plan.serviceModels.filter((m) => opts.model!.includes(m));
           plan.runs = plan.runs.filter((r) => opts.model!.includes(r.serviceModel));
           if (plan.runs.length === 0) throw new UsageError(`--model ${opts.model.join(" ")}: expected a service model of the experiment (${loaded.scenario.serviceModels.join(" | ")})`);
+        }
+        if (opts.slurm) {
+          process.exitCode = await slurmCommand(plan, {
+            db,
+            storeEvents: opts.events,
+            check: opts.check === true,
+            json: opts.json === true,
+            progress: opts.quiet !== true,
+            ...(opts.tasks !== undefined ? { tasks: opts.tasks } : {}),
+            ...(opts.runsPerTask !== undefined ? { runsPerTask: opts.runsPerTask } : {}),
+            ...(opts.partition !== undefined ? { partition: opts.partition } : {}),
+            ...(opts.time !== undefined ? { time: opts.time } : {}),
+            sbatchArgs: opts.sbatchArg,
+            wait: opts.wait,
+            argv: process.argv.slice(2),
+          });
+          return;
         }
         process.exitCode = await experimentCommand(plan, {
           db,
@@ -124,6 +151,25 @@ function buildProgram(): Command {
         maxEvents: opts.maxEvents,
         maxDatabaseMB: opts.maxDbMb,
       });
+    });
+
+  program
+    .command("merge")
+    .description("bring the complete runs of shard databases (Slurm array tasks) into a results database; a damaged or foreign shard is refused")
+    .argument("<db>", "results database (created if missing)")
+    .argument("<shards...>", "shard databases")
+    .option("--json", "print the report as JSON on stdout")
+    .action((db: string, shards: string[], opts: { json?: boolean }) => {
+      process.exitCode = mergeCommand(db, shards, { json: opts.json === true });
+    });
+
+  program
+    .command("slurm-task", { hidden: true })
+    .description("run one array task of a Slurm job plan (what job.sh runs)")
+    .argument("<plan>", "the job folder's plan.json")
+    .addOption(new Option("--task <i>", "the task index (default: SLURM_ARRAY_TASK_ID)").argParser(integer("a task index")))
+    .action(async (planFile: string, opts: { task?: number }) => {
+      process.exitCode = await slurmTaskCommand(planFile, opts.task);
     });
 
   program
@@ -324,6 +370,48 @@ function buildProgram(): Command {
   return program;
 }
 
+interface RunFlags {
+  seed?: number;
+  set: string[];
+  model?: ServiceModel[];
+  out?: string;
+  db?: string;
+  events: boolean;
+  logHash?: boolean;
+  json?: boolean;
+  quiet?: boolean;
+  check?: boolean;
+  jobs?: number;
+  maxEvents: number;
+  maxDbMb: number;
+  slurm?: boolean;
+  tasks?: number;
+  runsPerTask?: number;
+  partition?: string;
+  time?: string;
+  sbatchArg: string[];
+  wait: boolean;
+}
+
+/** Slurm's time formats: minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS. */
+const SLURM_TIME = /^(\d+-\d+(:\d+){0,2}|\d+(:\d+){0,2})$/;
+
+/** The --slurm flags make sense only together, and only for an experiment. */
+function checkSlurmFlags(file: string, opts: RunFlags, isExperiment: boolean): void {
+  const slurmOnly = (["tasks", "runsPerTask", "partition", "time"] as const).filter((k) => opts[k] !== undefined).map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+  if (opts.sbatchArg.length > 0) slurmOnly.push("--sbatch-arg");
+  if (!opts.wait) slurmOnly.push("--no-wait");
+  if (!opts.slurm) {
+    if (slurmOnly.length > 0) throw new UsageError(`${slurmOnly.join(", ")}: only with --slurm`);
+    return;
+  }
+  if (!isExperiment) throw new UsageError(`--slurm: ${file} has no experiment section; a Slurm job runs an experiment's cells × seeds × service models (add experiment: { replications: N })`);
+  if (opts.jobs !== undefined) throw new UsageError("--jobs: with --slurm each array task runs its runs one after another; size the job with --tasks or --runs-per-task");
+  if (opts.tasks !== undefined && opts.runsPerTask !== undefined) throw new UsageError("--tasks and --runs-per-task: give one (the other follows from the number of runs)");
+  if (opts.time !== undefined && !SLURM_TIME.test(opts.time)) throw new UsageError(`--time: expected HH:MM:SS (or Slurm's MM, MM:SS, D-HH:MM:SS), got "${opts.time}"`);
+  if (opts.partition !== undefined && !/^[A-Za-z0-9_.,-]+$/.test(opts.partition)) throw new UsageError(`--partition: expected a partition name (letters, digits, . _ , -), got "${opts.partition}"`);
+}
+
 async function main(argv: string[]): Promise<number> {
   try {
     await buildProgram().parseAsync(argv, { from: "user" });
@@ -337,6 +425,10 @@ async function main(argv: string[]): Promise<number> {
     if (error instanceof ScenarioError || error instanceof UsageError || error instanceof StoreError || error instanceof InventoryError || error instanceof InvalidName || error instanceof TraceFormatError) {
       process.stderr.write(`${error.message}\n`);
       return ExitCode.badInput;
+    }
+    if (error instanceof SlurmError) {
+      process.stderr.write(`testbed: ${error.message}\n`);
+      return ExitCode.failed;
     }
     if (error instanceof FontError) {
       process.stderr.write(`testbed: ${error.message}\n`);

@@ -27,6 +27,15 @@ export interface RunMeta {
   packageVersion: string;
   gitCommit: string | null;
   eventsStored: boolean;
+  /** The Slurm array task that computed the run, when it ran as one (table `run_slurm`). */
+  slurm?: SlurmIds;
+}
+
+/** Which Slurm job computed a run: the array job, the task's index in it, and the task's own job id. */
+export interface SlurmIds {
+  arrayJobId: string;
+  arrayTaskId: number;
+  jobId: string;
 }
 
 export interface RunOutcome {
@@ -119,15 +128,18 @@ export interface EventPage {
 }
 
 /**
- * 5: event format 3 — `arrayRecreated`: a lost local array comes back only once all its disks are
- *    replaced, and the host has no local disk for VMs until then. Tables as in 4. A version-2 to
- *    -4 database is upgraded and read as it is: its logs have no `arrayRecreated` (a lost array
- *    stayed marked lost in the state) and still replay and verify with the same states.
+ * 5: event format 3 — new events: `arrayRecreated` (a lost local array comes back only once all its
+ *    disks are replaced, and the host has no local disk for VMs until then), the storage-service
+ *    and storage-network outages (`storageFailed`, `storageRepaired`, `storageNetworkFailed`,
+ *    `storageNetworkRepaired`, `vmResumed`) and `guestBooted` (what a real guest reports on its
+ *    console); new tables `claims` (runs claimed by concurrent runners: pid, host, lease) and
+ *    `run_slurm` (the Slurm array job, task index and job id of a run computed by an array task).
+ *    Older logs have none of the new events and still replay and verify with the same states.
  * 4: event format 2 — `vmTerminated` names the VM's volume (`volume`, null without one), so the
  *    storage needs no map of its own from VMs to volumes. Tables as in 3.
  * 3: experiments and their cells (tables `experiments`, `cells`); runs and events as in 2.
  * 2: row digests are a chained FNV-1a (version 1 chained CRC-32).
- * A version-2 or -3 database is upgraded to 4 when opened for writing and read as it is: the
+ * A version-2, -3 or -4 database is upgraded to 5 when opened for writing and read as it is: the
  * upgrade only adds tables, and its runs keep their logs, which replay still verifies (`evolve`
  * checks `volume` only where an event has it). A run of the same scenario, seed and model
  * recorded after the upgrade has the same metrics and state hash but another log hash. Version 1
@@ -196,6 +208,12 @@ CREATE TABLE IF NOT EXISTS claims (
   renewed_at INTEGER NOT NULL,
   PRIMARY KEY (scenario_hash, seed, service_model)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS run_slurm (
+  run_id INTEGER PRIMARY KEY,
+  array_job_id TEXT NOT NULL,
+  array_task_id INTEGER NOT NULL,
+  job_id TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS checkpoints (
   run_id INTEGER NOT NULL,
   seq INTEGER NOT NULL,
@@ -327,7 +345,11 @@ export class EventStore {
         startedAt,
         process.pid,
       );
-    return Number(result.lastInsertRowid);
+    const runId = Number(result.lastInsertRowid);
+    if (meta.slurm) {
+      this.db.prepare("INSERT INTO run_slurm (run_id, array_job_id, array_task_id, job_id) VALUES (?, ?, ?, ?)").run(runId, meta.slurm.arrayJobId, meta.slurm.arrayTaskId, meta.slurm.jobId);
+    }
+    return runId;
   }
 
   /** Appends a batch of event rows to a running run, in one transaction. */
@@ -442,10 +464,59 @@ export class EventStore {
     this.db.prepare("DELETE FROM claims WHERE scenario_hash = ? AND seed = ? AND service_model = ? AND pid = ? AND host = ?").run(key.scenarioHash, key.seed, key.serviceModel, owner.pid, owner.host);
   }
 
+  /** How many runs the database holds, whatever their status. */
+  runCount(): number {
+    return this.db.prepare("SELECT count(*) FROM runs").pluck().get() as number;
+  }
+
   /** The id of the latest run of this scenario hash, seed and service model, if any. */
   lastRunId(scenarioHash: string, seed: number, serviceModel: string | null): number | null {
     const row = this.db.prepare("SELECT max(id) AS id FROM runs WHERE scenario_hash = ? AND seed = ? AND service_model IS ?").get(scenarioHash, seed, serviceModel) as { id: number | null };
     return row.id;
+  }
+
+  /** The Slurm ids of a run computed by an array task, if it was. */
+  slurmIdsOf(runId: number): SlurmIds | undefined {
+    if (!this.hasTable("run_slurm")) return undefined;
+    const row = this.db.prepare("SELECT array_job_id, array_task_id, job_id FROM run_slurm WHERE run_id = ?").get(runId) as { array_job_id: string; array_task_id: number; job_id: string } | undefined;
+    return row && { arrayJobId: row.array_job_id, arrayTaskId: row.array_task_id, jobId: row.job_id };
+  }
+
+  /**
+   * Copies complete runs of another results database (a shard, already checked by the caller)
+   * into this one, in one transaction: each run row under a new id, with its events, checkpoints
+   * and Slurm ids. A run whose scenario hash, seed and service model is already complete here is
+   * skipped, so importing twice changes nothing. Returns, per given run, its new id or null (skipped).
+   */
+  importRuns(shardFile: string, shardRunIds: readonly number[]): (number | null)[] {
+    this.db.prepare("ATTACH DATABASE ? AS shard").run(shardFile);
+    try {
+      const shardHasSlurm = this.db.prepare("SELECT 1 FROM shard.sqlite_master WHERE type = 'table' AND name = 'run_slurm'").get() !== undefined;
+      const columns = "scenario_name, scenario_file, scenario_yaml, scenario_json, scenario_hash, seed, service_model, package_version, git_commit, events_stored, started_at, ended_at, status, event_count, final_t, state_hash, log_hash, metrics_json, error, pid";
+      const already = this.db.prepare(
+        "SELECT 1 FROM main.runs m JOIN shard.runs s ON m.scenario_hash = s.scenario_hash AND m.seed = s.seed AND m.service_model IS s.service_model WHERE s.id = ? AND m.status = 'complete' LIMIT 1",
+      );
+      const copyRun = this.db.prepare(`INSERT INTO main.runs (${columns}) SELECT ${columns} FROM shard.runs WHERE id = ? AND status = 'complete'`);
+      const copyEvents = this.db.prepare("INSERT INTO main.events (run_id, seq, t, type, payload, digest) SELECT ?, seq, t, type, payload, digest FROM shard.events WHERE run_id = ? ORDER BY seq");
+      const copyCheckpoints = this.db.prepare("INSERT INTO main.checkpoints (run_id, seq, state_hash) SELECT ?, seq, state_hash FROM shard.checkpoints WHERE run_id = ?");
+      const copySlurm = shardHasSlurm
+        ? this.db.prepare("INSERT INTO main.run_slurm (run_id, array_job_id, array_task_id, job_id) SELECT ?, array_job_id, array_task_id, job_id FROM shard.run_slurm WHERE run_id = ?")
+        : null;
+      return this.db.transaction(() =>
+        shardRunIds.map((shardRunId) => {
+          if (already.get(shardRunId) !== undefined) return null;
+          const inserted = copyRun.run(shardRunId);
+          if (inserted.changes !== 1) throw new StoreError(`${shardFile}: run ${shardRunId} is not a complete run`);
+          const runId = Number(inserted.lastInsertRowid);
+          copyEvents.run(runId, shardRunId);
+          copyCheckpoints.run(runId, shardRunId);
+          copySlurm?.run(runId, shardRunId);
+          return runId;
+        }),
+      ).immediate();
+    } finally {
+      this.db.prepare("DETACH DATABASE shard").run();
+    }
   }
 
   private hasTable(name: string): boolean {

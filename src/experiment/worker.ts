@@ -10,7 +10,7 @@ import type { ServiceModel } from "../model/events.js";
 import { runScenario, RunInterrupted } from "../adapters/sim/run-scenario.js";
 import type { ResolvedScenario } from "../scenario/load.js";
 import { hostname } from "node:os";
-import { EventStore, processAlive, type RunClaimKey, type RunOwner } from "../event-store/event-store.js";
+import { EventStore, processAlive, type RunClaimKey, type RunOwner, type SlurmIds } from "../event-store/event-store.js";
 
 /**
  * How long a claim of a runner on another host holds without being renewed (renewed every
@@ -32,6 +32,8 @@ export interface RunTask {
   maxDatabaseMB: number | undefined;
   packageVersion: string;
   gitCommit: string | null;
+  /** The Slurm array task running this run, recorded in its provenance (`testbed run --slurm`). */
+  slurm?: SlurmIds;
   /** Shared stop flag: non-zero ⇒ do not start, and interrupt a run in progress at its next slice. */
   stop: Int32Array;
 }
@@ -68,7 +70,7 @@ export default async function runTask(task: RunTask): Promise<RunTaskResult> {
       hashLog: task.hashLog,
       check: task.check,
       ...(task.maxEvents !== undefined ? { maxEvents: task.maxEvents } : {}),
-      provenance: { packageVersion: task.packageVersion, gitCommit: task.gitCommit, now: () => new Date().toISOString() },
+      provenance: { packageVersion: task.packageVersion, gitCommit: task.gitCommit, ...(task.slurm ? { slurm: task.slurm } : {}), now: () => new Date().toISOString() },
       signal: abort.signal,
       onProgress: () => {
         if (Atomics.load(task.stop, 0) !== 0) abort.abort();

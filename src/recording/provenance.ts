@@ -2,11 +2,14 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { SlurmIds } from "../event-store/event-store.js";
 
 /** What a stored run records about the code that made it, and the wall clock for its timestamps. */
 export interface Provenance {
   packageVersion: string;
   gitCommit: string | null;
+  /** The Slurm array task computing the run, when it runs as one (`testbed run --slurm`). */
+  slurm?: SlurmIds;
   /** Wall-clock time as ISO text, for `started_at`/`ended_at` only — never inside a simulation. */
   now(): string;
 }

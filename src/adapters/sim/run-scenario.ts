@@ -71,6 +71,7 @@ export async function runScenario(scenario: ResolvedScenario, options: RunOption
         serviceModel,
         packageVersion: options.provenance.packageVersion,
         gitCommit: options.provenance.gitCommit,
+        ...(options.provenance.slurm ? { slurm: options.provenance.slurm } : {}),
       },
     },
   });
