@@ -49,8 +49,8 @@ MODULES="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_p
 # linux-image-cloud-amd64 is a metapackage: its dependency linux-image-<abi>-cloud-amd64 holds the kernel.
 kpkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | awk '/Depends: linux-image-/{print $2; exit}')
 [ -n "$kpkg" ] || die "cannot resolve linux-image-cloud-amd64 (apt-get update?)"
-cand() { apt-cache policy "$1" | awk '/Candidate:/{print $2}'; }
-kver=$(cand "$kpkg"); bver=$(cand busybox-static)
+# One apt-cache call for both candidates (each call costs ~0.5 s).
+read -r kver bver < <(apt-cache policy "$kpkg" busybox-static | awk '/Candidate:/{printf "%s ", $2} END {print ""}')
 [ -n "$kver" ] && [ "$kver" != "(none)" ] || die "no candidate for $kpkg"
 [ -n "$bver" ] && [ "$bver" != "(none)" ] || die "no candidate for busybox-static"
 inputs="$kpkg=$kver busybox-static=$bver script=$(sha256sum "$0" | cut -c1-16)"
