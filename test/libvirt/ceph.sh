@@ -140,6 +140,9 @@ mgr initial modules = iostat
 
 [client]
 admin socket =
+# A client that cannot reach the monitor (cluster down) gives up after 15 s instead of 300 s:
+# virsh start of a guest with an rbd disk then fails instead of hanging for five minutes.
+client mount timeout = 15
 log file = $dir/log/client.log
 EOF
   chmod 644 "$(conf "$dir")"
