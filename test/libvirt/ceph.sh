@@ -11,38 +11,68 @@
 #   ceph.sh status DIR      daemons (pid or "stopped"), `ceph -s`, `ceph osd tree`
 #
 # Packages (Debian 12): apt-get install --no-install-recommends ceph-mon ceph-osd ceph-mgr
-# ceph-common qemu-block-extra (Ceph 16.2.15+ds-0+deb12u2, 55 MB to download, 260 MB installed;
-# qemu-block-extra carries QEMU's rbd driver).
+# ceph-common qemu-block-extra (Ceph 16.2.15+ds-0+deb12u2, QEMU 1:7.2+dfsg-7+deb12u18; 55 MB to
+# download next to libvirt/QEMU, 260 MB installed; qemu-block-extra is QEMU's rbd driver).
+# qemu-img (for qcow2 overlays) is in qemu-utils, not pulled in by the above.
 #
-# Choices (measured facts in /work/notes/ceph.md):
-# - objectstore memstore: objects in the OSD's RAM, no disks, no block devices; an OSD stopped
-#   gracefully (SIGTERM) writes its store into DIR/osd/ceph-N and loads it when it starts again,
-#   so osd-stop/osd-start and down/up keep the data. An OSD killed with SIGKILL loses its store
-#   (ceph.sh never does that; osd-start then re-creates the OSD empty and it backfills).
-# - auth none (cluster, service, client): no keyrings anywhere, so QEMU running as `nobody`
-#   needs only DIR/ceph.conf (world-readable) and libvirt needs no <auth>/secret.
-# - mon host v2:127.0.0.1:PORT (CEPH_MON_PORT, default 3300), msgr v2 only.
+# Measured (2 cores, TCG, 2026-12; n and min-max; "loaded" = another job kept load at 6-15):
+#   up, new cluster        11.0-13.4 s (n=6), 16.8 s loaded      down       0.8-1.6 s (n=8)
+#   up, existing cluster    5.0-13.6 s (n=4)                     osd-stop   0.9-1.0 s, osd-start 1.9-2.3 s
+#   RSS: mon 40 MB, mgr 310 MB, each OSD 40 MB + its objects (memstore); DIR ~1.5 MB per OSD
+#   after a save of one 16 MiB image.
+#
+# Choices:
+# - objectstore memstore: objects in the OSD's RAM, no disks, no block devices, nothing to
+#   prepare. A memstore OSD writes its objects into DIR/osd/ceph-N only on a full shutdown, so
+#   the config sets `osd fast shutdown = false` (Pacific's default fast shutdown skips it and the
+#   OSD comes back empty) and a daemon gets exactly one SIGTERM (a second SIGTERM while it shuts
+#   down kills it at once, unsaved). Then osd-stop/osd-start and down/up keep the images
+#   (checked: rbd export after down/up = the imported file; boot counts go on across down/up).
+#   An OSD killed with SIGKILL comes back with its last saved store and recovers from the other
+#   two (checked once: active+clean within seconds).
+# - auth none (cluster, service, client): no keyrings, so QEMU running as `nobody` needs only
+#   DIR/ceph.conf (world-readable, DIR 755) and libvirt needs no <auth>/secret.
+# - mon host v2:127.0.0.1:PORT (CEPH_MON_PORT, default 3300; several clusters side by side work
+#   with different ports), msgr v2 only, OSDs on 127.0.0.1 ports 6800-7300.
 # - `osd crush chooseleaf type = 0`: the 3 replicas go to 3 OSDs on this one host.
-# - pool rbd: size 3, min_size 2, 8 PGs, autoscaler off. 1 OSD down: I/O goes on (degraded);
-#   2 down: I/O blocks, and resumes when one comes back.
+# - pool rbd: size 3, min_size 2, 8 PGs, autoscaler off. 1 OSD down: guest I/O goes on
+#   (degraded); 2 down: I/O blocks (a guest's writes and syncs hang, no error) and resumes within
+#   ~1 s of `osd-start` returning. `up` waits until all 8 PGs of rbd are active.
 # - `mon osd down out interval = 0`: a stopped OSD is never marked out, no rebalancing.
 # - [client] admin socket = (empty): librbd inside QEMU (as nobody) would otherwise try to create
 #   its socket in /var/run/ceph. [client] log file = DIR/log/client.log, mode 666 (created by
 #   `up`, else the first root client creates it 644 and QEMU as nobody cannot log): that is where
-#   QEMU's rbd client logs go (little unless `debug rbd = 20` etc. is added under [client]).
+#   QEMU's rbd client logs go (nearly nothing unless e.g. `debug rbd = 5` is added under
+#   [client]; checked). QEMU's own errors ("error connecting: Connection timed out") are in the
+#   libvirt host's domain log: HOSTSDIR/hN/cache/libvirt/qemu/log/NAME.log.
+# - [client] client mount timeout = 15: with the cluster down, `virsh start` of a guest with an
+#   rbd disk fails after 15.6 s instead of hanging for 300 s (the default).
 # - Daemons run as root with -f (foreground), each started with setsid; their pids are in
-#   DIR/run/NAME.pid. Only those pids are ever signalled.
-# - Stop order: OSDs before the monitor (an OSD whose monitor is gone hangs on SIGTERM).
+#   DIR/run/NAME.pid. Only those pids are ever signalled. PID 1 here reaps orphans late: a
+#   stopped daemon stays a zombie for a while, so "running" means "in /proc and not Z".
+# - Stop order: OSDs before the monitor. An OSD whose monitor is gone waits for it
+#   (osd_mon_shutdown_timeout) and takes 5.3 s to stop instead of 1 s.
 #
-# Use:  export CEPH_CONF=DIR/ceph.conf; ceph -s; rbd create --size 16 rbd/NAME; rbd import F rbd/NAME
-# libvirt disk (no auth):
+# Use:  export CEPH_CONF=DIR/ceph.conf; ceph -s; rbd import base.img rbd/NAME (0.08-0.14 s for
+# the 16 MiB guest disk; sparse) or rbd create --size 16 rbd/NAME and then
+# qemu-img convert -n -f raw -O raw base.img rbd:rbd/NAME:conf=DIR/ceph.conf (0.1 s), or a
+# copy-on-write clone: rbd snap create rbd/base@gold; rbd snap protect rbd/base@gold;
+# rbd clone rbd/base@gold rbd/NAME (0.11-0.13 s).
+# libvirt disk (no auth; <host> may be left out, the conf names the monitor; both checked):
 #   <disk type='network' device='disk'><driver name='qemu' type='raw' cache='none'/>
 #     <source protocol='rbd' name='rbd/NAME'><host name='127.0.0.1' port='3300'/>
 #       <config file='DIR/ceph.conf'/></source><target dev='vda' bus='virtio'/></disk>
-# RBD exclusive lock: after a host's QEMU dies, the next QEMU opening the image waits for the dead
-# client's watch to time out (~30 s) unless the dead client is blocklisted first:
-#   rbd status rbd/NAME   -> "watcher=127.0.0.1:0/2860317718 client.4160 cookie=..."
-#   ceph osd blocklist add 127.0.0.1:0/2860317718
+# Live migration of such a guest needs no --unsafe (0.9-1.1 s, n=5).
+# RBD exclusive lock (on by default: layering, exclusive-lock, object-map, fast-diff,
+# deep-flatten): the running QEMU holds it from its first write. After its host dies, a QEMU
+# started elsewhere boots but its first write waits until the dead client's watch times out:
+# BOOT_COUNT 28.4-29.1 s after the kill (n=3) instead of ~4.7-5.4 s (n=3) when the dead client
+# is blocklisted first (the blocklist command itself takes 0.6-1.2 s):
+#   rbd lock ls --format json rbd/NAME
+#     -> [{"id":"auto 140573205954048","locker":"client.14356","address":"127.0.0.1:0/2427221780"}]
+#   (or rbd status rbd/NAME -> "watcher=127.0.0.1:0/2427221780 client.14356 cookie=...", the same
+#   address, but the watcher disappears after ~30 s while the lock stays)
+#   ceph osd blocklist add 127.0.0.1:0/2427221780      (expires after 1 h; ceph osd blocklist ls)
 set -euo pipefail
 
 die() { echo "ceph.sh: $*" >&2; exit 2; }
