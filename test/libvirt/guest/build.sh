@@ -80,13 +80,12 @@ chmod 755 "$work"
 # apt-get download writes into the current directory; it warns when _apt cannot write there.
 get() {
   local pkg=$1 ver=$2 f
-  f=$(ls "$out/.debs/${pkg}_"*.deb 2>/dev/null | grep -F "${ver#*:}_" | head -1 || true)
-  if [ -z "$f" ]; then
+  # The file name has the version without its epoch, or with it as "1%3a".
+  have() { for f in "$out/.debs/${pkg}_"*"${ver#*:}_"*.deb; do [ -f "$f" ] && { echo "$f"; return 0; }; done; return 1; }
+  if ! have >/dev/null; then
     (cd "$out/.debs" && apt-get download -q "$pkg=$ver" 2>&1 | grep -v -e unsandboxed -e '^Get:' -e '^Fetched' >&2 || true)
-    f=$(ls "$out/.debs/${pkg}_"*.deb 2>/dev/null | grep -F "${ver#*:}_" | head -1 || true)
   fi
-  [ -n "$f" ] || die "could not download $pkg=$ver"
-  echo "$f"
+  have || die "could not download $pkg=$ver"
 }
 kdeb=$(get "$kpkg" "$kver"); bdeb=$(get busybox-static "$bver")
 dpkg-deb -x "$kdeb" "$work/k"
