@@ -16,8 +16,8 @@
 # qemu-img (for qcow2 overlays) is in qemu-utils, not pulled in by the above.
 #
 # Measured (2 cores, TCG, 2026-12; n and min-max; "loaded" = another job kept load at 6-15):
-#   up, new cluster      11.0-17.5 s (n=7; above 13.4 s only when loaded)   down  0.8-1.6 s (n=8)
-#   up, existing cluster  5.0-13.6 s (n=4)     osd-stop 0.9-1.0 s (n=4)   osd-start 1.9-2.3 s (n=5)
+#   up, new cluster      11.0-17.5 s (n=8; above 13.4 s only when loaded)   down  0.8-1.6 s (n=10)
+#   up, existing cluster  5.0-13.6 s (n=5)     osd-stop 0.9-1.0 s (n=4)   osd-start 1.9-2.3 s (n=5)
 #   RSS: mon 40 MB, mgr 310 MB, each OSD 40 MB + its objects (memstore); DIR ~1.5 MB per OSD
 #   after a save of one 16 MiB image.
 #

@@ -31,7 +31,7 @@
 # Measured (2 cores, TCG, Debian 12: linux-image-6.1.0-57-cloud-amd64 6.1.192-3, whose virtio
 # modules are plain .ko; busybox-static 1:1.35.0-4+deb12u1+b1; initrd.gz 1.12 MB, vmlinuz 14 MB):
 #   `virsh start` -> BOOT_COUNT on the serial file: rbd disk 2.9-3.4 s (n=6), qcow2 overlay
-#   2.4-2.7 s (n=4), raw file 2.9-3.4 s (n=4); 9-13 s while another job kept the load at 6-15.
+#   2.4-2.7 s (n=4), raw file 2.9-3.4 s (n=4); 7-14 s while another job kept the load at 6-18.
 #   count mode: the domain is "shut off" ~0.4 s after BOOT_COUNT. Ticks come every 2.02 s.
 #   No disk: NO_DISK at guest uptime ~8 s (5 s of waiting), 10.6 s wall.
 # Gotchas: the serial file gets CRLF line ends ("BOOT_COUNT=1\r"); with append='on' one file
