@@ -89,6 +89,10 @@ export interface EventPage {
 }
 
 /**
+ * 5: event format 3 — a new event, `guestBooted { vm, host, bootCount }` (what a real guest
+ *    reports on its console). Tables as in 4. A version-2, -3 or -4 database is upgraded to 5
+ *    when opened for writing and read as it is: its logs have no `guestBooted`, and replay still
+ *    verifies them. An older vm-testbed refuses a version-5 database (it would not know the event).
  * 4: event format 2 — `vmTerminated` names the VM's volume (`volume`, null without one), so the
  *    storage needs no map of its own from VMs to volumes. Tables as in 3.
  * 3: experiments and their cells (tables `experiments`, `cells`); runs and events as in 2.
@@ -99,8 +103,8 @@ export interface EventPage {
  * recorded after the upgrade has the same metrics and state hash but another log hash. Version 1
  * is refused.
  */
-const SCHEMA_VERSION = "4";
-const READABLE_VERSIONS = ["2", "3", "4"];
+const SCHEMA_VERSION = "5";
+const READABLE_VERSIONS = ["2", "3", "4", "5"];
 /** How long a connection waits for another one's write transaction (worker threads share the file). */
 const BUSY_TIMEOUT_MS = 60_000;
 /** Rows per INSERT statement: one statement per row costs about twice as much per row. */

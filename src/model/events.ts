@@ -220,6 +220,13 @@ export type DomainEventBody =
   | { type: "sanRepaired" }
   /** The last intact copy of the volume is gone: its data is lost. */
   | { type: "volumeLost"; volume: string; vm: string; sizeGiB: number }
+  /**
+   * The guest itself reported a boot on its console (real hosts only): `bootCount` is the counter
+   * on its disk after this boot — 1 on a fresh disk, higher when its data survived earlier boots.
+   * The guest-level truth of "is my data still there". Changes nothing in the world. (Event format
+   * 3, store schema 5.)
+   */
+  | { type: "guestBooted"; vm: string; host: string; bootCount: number }
   /** The end of the observed period: metrics are measured over [0, t of this event]. */
   | { type: "runEnded" };
 
