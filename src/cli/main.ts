@@ -17,6 +17,7 @@ import { reportCommand } from "./report.js";
 import { runCommand } from "./run.js";
 import { drainCommand, hostsCommand, liveCommand } from "./libvirt.js";
 import { InventoryError } from "../adapters/libvirt/inventory.js";
+import { StorageUnavailable } from "../adapters/libvirt/disks.js";
 import { InvalidName } from "../adapters/libvirt/names.js";
 import { summarizeCommand } from "./summarize.js";
 
@@ -228,6 +229,10 @@ async function main(argv: string[]): Promise<number> {
     if (error instanceof ScenarioError || error instanceof UsageError || error instanceof StoreError || error instanceof InventoryError || error instanceof InvalidName) {
       process.stderr.write(`${error.message}\n`);
       return ExitCode.badInput;
+    }
+    if (error instanceof StorageUnavailable) {
+      process.stderr.write(`testbed: ${error.message}\n`);
+      return ExitCode.failed;
     }
     if (error instanceof FontError) {
       process.stderr.write(`testbed: ${error.message}\n`);

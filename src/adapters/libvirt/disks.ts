@@ -27,6 +27,9 @@ import { displayCommand } from "./virsh.js";
  */
 export class DiskNotOurs extends Error {}
 
+/** The Ceph cluster of the inventory does not answer: the run cannot start (exit 1, not bad input). */
+export class StorageUnavailable extends Error {}
+
 export interface DiskRunner {
   /** Runs a program (argv, no shell) and resolves with its stdout; rejects with its stderr. */
   run(argv: string[], timeoutMs: number): Promise<string>;
@@ -80,11 +83,11 @@ export class CephVolumes {
 
   /** Throws, naming the conf and the monitor, unless the cluster answers and the pool exists. */
   async check(): Promise<void> {
-    if (!existsSync(this.storage.conf)) throw new Error(`Ceph: ${this.storage.conf} does not exist`);
+    if (!existsSync(this.storage.conf)) throw new StorageUnavailable(`Ceph is not reachable: its conf ${this.storage.conf} does not exist`);
     try {
       await this.runner.run(["ceph", "--conf", this.storage.conf, "--connect-timeout", "10", "osd", "pool", "stats", this.storage.pool], Math.max(this.timeoutMs, 15_000));
     } catch (error) {
-      throw new Error(`Ceph is not reachable (conf ${this.storage.conf}, monitor ${this.monitor()}, pool ${this.storage.pool}): ${(error as Error).message}`);
+      throw new StorageUnavailable(`Ceph is not reachable (conf ${this.storage.conf}, monitor ${this.monitor()}, pool ${this.storage.pool}): ${(error as Error).message}`);
     }
   }
 

@@ -1,0 +1,109 @@
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CephVolumes, DiskNotOurs, execRunner, HostFiles } from "../../src/adapters/libvirt/disks.js";
+import { loadInventoryFile } from "../../src/adapters/libvirt/inventory.js";
+import { decodeEvent } from "../../src/event-store/event-codec.js";
+import { EventStore } from "../../src/event-store/event-store.js";
+import type { DomainEvent, ServiceModel } from "../../src/model/events.js";
+import { tempDir, testbed } from "../helpers.js";
+import { runCephTests, TestbedHosts } from "./testbed-hosts.js";
+
+/**
+ * Is my data still there — on real hosts with real disks. `hosts.sh up DIR 3 --ceph`: three
+ * libvirtd daemons, the tiny guest (it counts its boots on its disk and prints the count on its
+ * serial console), a 3-OSD Ceph cluster. `scenarios/live-persistence.yaml` kills h1 (daemon and
+ * QEMUs, SIGKILL) 25 s in and brings it back 25 s later; it runs once per service model through
+ * the CLI, each run replays with verification, and the guest's own reports (`guestBooted`) say
+ * what survived.
+ */
+describe.runIf(runCephTests())("live-persistence on libvirt daemons with the real guest and Ceph", () => {
+  let hosts: TestbedHosts;
+  const dir = tempDir();
+  const db = join(dir, "live.db");
+  const runs = new Map<ServiceModel, { code: number | null; out: string; events: DomainEvent[] }>();
+
+  beforeAll(() => {
+    hosts = TestbedHosts.up(3, "ceph");
+  }, 300_000);
+  afterAll(() => hosts?.down(), 120_000);
+
+  const boots = (model: ServiceModel) => runs.get(model)!.events.filter((e) => e.type === "guestBooted") as Extract<DomainEvent, { type: "guestBooted" }>[];
+
+  function live(model: ServiceModel): void {
+    const r = testbed("live", hosts.inventoryFile, "scenarios/live-persistence.yaml", "--model", model, "--db", db);
+    const store = EventStore.openReadonly(db);
+    const run = store.listRuns().at(-1)!;
+    const events: DomainEvent[] = [];
+    for (const page of store.readEvents(run.id)) page.seq.forEach((seq, i) => events.push(decodeEvent(seq, page.t[i]!, page.type[i]!, page.payload[i]!)));
+    store.close();
+    runs.set(model, { code: r.code, out: r.stdout + r.stderr, events });
+  }
+
+  it("persistent-ha: restarted on another host, the guest finds its disk (a higher boot count)", () => {
+    live("persistent-ha");
+    const run = runs.get("persistent-ha")!;
+    expect(run.code, run.out).toBe(0);
+    const b = boots("persistent-ha");
+    expect(b.map((e) => e.host)[0], run.out).toBe("h1");
+    const after = b.find((e) => e.host !== "h1");
+    expect(after, JSON.stringify(b)).toBeDefined();
+    expect(after!.bootCount).toBeGreaterThan(b[0]!.bootCount);
+    expect(run.out).toMatch(/blocklisted the holder\(s\) of its image's lock before starting it on h[23]/);
+  }, 400_000);
+
+  it("ephemeral: the replacement boots from the base image (boot count 1 on another host)", () => {
+    live("ephemeral");
+    const run = runs.get("ephemeral")!;
+    expect(run.code, run.out).toBe(0);
+    const b = boots("ephemeral");
+    expect(b[0], JSON.stringify(b)).toMatchObject({ host: "h1", bootCount: 1 });
+    expect(run.events.some((e) => e.type === "vmLost")).toBe(true);
+    const replacement = b.find((e) => e.host !== "h1");
+    expect(replacement, JSON.stringify(b)).toMatchObject({ bootCount: 1 });
+  }, 400_000);
+
+  it("vps: the VM waits for its host and boots there again on its own disk (a higher boot count)", () => {
+    live("vps");
+    const run = runs.get("vps")!;
+    expect(run.code, run.out).toBe(0);
+    const b = boots("vps");
+    expect(b.map((e) => e.host)).toEqual(["h1", "h1"]);
+    expect(b[1]!.bootCount).toBeGreaterThan(b[0]!.bootCount);
+  }, 400_000);
+
+  it("every run replays and verifies, and leaves no image, disk file or domain behind", () => {
+    const r = testbed("replay", db, "--verify");
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout.match(/verified: equals the recorded state/g)?.length).toBe(3);
+    const inventory = loadInventoryFile(hosts.inventoryFile);
+    for (const h of inventory.hosts) expect(existsSync(join(h.dir!, "testbed-pet-0001.img")) || existsSync(join(h.dir!, "testbed-pet-0001.qcow2"))).toBe(false);
+  }, 120_000);
+
+  it("refuses an RBD image or a disk file of our name that it did not make, and says whose it is", async () => {
+    const inventory = loadInventoryFile(hosts.inventoryFile);
+    const ceph = new CephVolumes(inventory.ceph!, execRunner(false), 30_000);
+    const runner = execRunner(false);
+    await runner.run(["rbd", "--conf", inventory.ceph!.conf, "create", "--size", "4", "rbd/testbed-foreign"], 30_000);
+    await expect(ceph.ensure("testbed-foreign", "foreign", "test", inventory.guest!.baseImage)).rejects.toThrow(DiskNotOurs);
+    await expect(ceph.remove("testbed-foreign", "foreign")).rejects.toThrow(/rbd\/testbed-foreign has no vm-testbed metadata; refusing/);
+    expect(await ceph.exists("testbed-foreign")).toBe(true);
+    const files = new HostFiles(runner, 30_000);
+    const hostDir = inventory.hosts[0]!.dir!;
+    writeFileSync(join(hostDir, "testbed-mine.img"), "someone's data");
+    await expect(files.ensure(hostDir, "testbed-mine", "mine", "run", "vps", inventory.guest!.baseImage)).rejects.toThrow(/has no vm-testbed owner file/);
+    writeFileSync(join(hostDir, "testbed-mine.img.owner"), JSON.stringify({ vm: "other", run: "x" }));
+    expect(() => files.remove(hostDir, "testbed-mine", "mine", "vps")).toThrow(/belongs to VM other, not mine/);
+    expect(existsSync(join(hostDir, "testbed-mine.img"))).toBe(true);
+  }, 120_000);
+
+  it("Ceph not reachable: live exits 1 naming the conf and the monitor", () => {
+    const conf = join(dir, "nowhere.conf");
+    writeFileSync(conf, "[global]\nmon host = v2:127.0.0.1:1\nauth cluster required = none\nauth service required = none\nauth client required = none\n");
+    const inventory = hosts.writeInventory("unreachable.yaml", (text) => text.replace(/conf: [^,]+,/, `conf: ${conf},`));
+    const r = testbed("live", inventory, "scenarios/live-persistence.yaml", "--model", "persistent-ha", "--db", join(dir, "never.db"));
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain(`Ceph is not reachable (conf ${conf}, monitor v2:127.0.0.1:1, pool rbd)`);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  }, 120_000);
+});
