@@ -1,4 +1,5 @@
-import { existsSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CephVolumes, DiskNotOurs, execRunner, HostFiles } from "../../src/adapters/libvirt/disks.js";
@@ -79,6 +80,30 @@ describe.runIf(runCephTests())("live-persistence on libvirt daemons with the rea
     const inventory = loadInventoryFile(hosts.inventoryFile);
     for (const h of inventory.hosts) expect(existsSync(join(h.dir!, "testbed-pet-0001.img")) || existsSync(join(h.dir!, "testbed-pet-0001.qcow2"))).toBe(false);
   }, 120_000);
+
+  it("drain live-migrates the RBD-backed guest without --unsafe, and it ticks on without a reboot", () => {
+    const keep = testbed("live", hosts.inventoryFile, "scenarios/live-persistence.yaml", "--model", "persistent-ha", "--duration", "20", "--keep", "--db", db);
+    expect(keep.code, keep.stdout + keep.stderr).toBe(0);
+    const serial = join(loadInventoryFile(hosts.inventoryFile).guest!.serialDir, "testbed-pet-0001.log");
+    const ticks = () => (readFileSync(serial, "latin1").match(/^(BOOT_COUNT=\d+|TICK \d+)\r?$/gm) ?? []).map((l) => l.trim());
+    const before = ticks();
+    const r = testbed("drain", hosts.inventoryFile, "h1", "--db", db);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const store = EventStore.openReadonly(db);
+    const run = store.listRuns().at(-1)!;
+    const types: string[] = [];
+    for (const page of store.readEvents(run.id)) types.push(...page.type);
+    store.close();
+    expect(types).toContain("migrationFinished");
+    const waitUntil = Date.now() + 30_000;
+    while (ticks().length < before.length + 2 && Date.now() < waitUntil) spawnSync("sleep", ["1"]);
+    const after = ticks().slice(before.length);
+    // No new boot: the guest ran on through the migration, its tick counter going on.
+    expect(after.some((l) => l.startsWith("BOOT_COUNT")), after.join(" ")).toBe(false);
+    const last = Number(before.at(-1)!.split(" ")[1]);
+    expect(after.map((l) => Number(l.split(" ")[1]))[0]).toBe(last + 1);
+    expect(spawnSync("virsh", ["-q", "-c", hosts.uri("h2"), "domstate", "testbed-pet-0001"], { encoding: "utf8" }).stdout.trim()).toBe("running");
+  }, 400_000);
 
   it("refuses an RBD image or a disk file of our name that it did not make, and says whose it is", async () => {
     const inventory = loadInventoryFile(hosts.inventoryFile);
