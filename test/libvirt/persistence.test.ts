@@ -7,7 +7,10 @@ import { loadInventoryFile } from "../../src/adapters/libvirt/inventory.js";
 import { decodeEvent } from "../../src/event-store/event-codec.js";
 import { EventStore } from "../../src/event-store/event-store.js";
 import type { DomainEvent, ServiceModel } from "../../src/model/events.js";
-import { tempDir, testbed } from "../helpers.js";
+import { runLive } from "../../src/adapters/libvirt/live-run.js";
+import { Virsh } from "../../src/adapters/libvirt/virsh.js";
+import { parseScenario } from "../../src/scenario/load.js";
+import { tempDir, testbed, testProvenance } from "../helpers.js";
 import { runCephTests, TestbedHosts } from "./testbed-hosts.js";
 
 /**
@@ -103,6 +106,63 @@ describe.runIf(runCephTests())("live-persistence on libvirt daemons with the rea
     const last = Number(before.at(-1)!.split(" ")[1]);
     expect(after.map((l) => Number(l.split(" ")[1]))[0]).toBe(last + 1);
     expect(spawnSync("virsh", ["-q", "-c", hosts.uri("h2"), "domstate", "testbed-pet-0001"], { encoding: "utf8" }).stdout.trim()).toBe("running");
+    // What --keep kept goes: the domain, then its image.
+    for (const command of ["destroy", "undefine"]) spawnSync("virsh", ["-q", "-c", hosts.uri("h2"), command, "testbed-pet-0001"]);
+    const conf = loadInventoryFile(hosts.inventoryFile).ceph!.conf;
+    expect(spawnSync("rbd", ["--conf", conf, "rm", "--no-progress", "rbd/testbed-pet-0001"], { encoding: "utf8" }).status).toBe(0);
+  }, 400_000);
+
+  it("one OSD stopped: the guest ticks on; two: its I/O stalls; both back: it carries on", async () => {
+    const SCENARIO = "name: osd\ndurationHours: 1\nserviceModels: [persistent-ha]\ncluster: { hosts: [{ name: h, count: 3, vcpus: 2, memoryGiB: 1, diskGiB: 10 }] }\nworkload: { sizes: [{ name: guest, vcpus: 1, memoryGiB: 0.09375, diskGiB: 1 }], fleet: 1 }\nstorage: { kind: replicated, replicas: 3 }\nplacement: { policy: first-fit }\n";
+    const store = EventStore.open(join(dir, "osd.db"));
+    const stop = new AbortController();
+    const seen: Record<string, number> = {};
+    let steps: Promise<void> = Promise.resolve();
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const result = await runLive({
+      inventory: loadInventoryFile(hosts.inventoryFile),
+      config: parseScenario("osd.yaml", SCENARIO).config,
+      meta: { scenarioName: "osd", scenarioFile: null, scenarioYaml: SCENARIO, scenarioJson: "{}", scenarioHash: "osd", seed: 1, packageVersion: "test", gitCommit: null },
+      serviceModel: "persistent-ha",
+      seed: 1,
+      store,
+      provenance: testProvenance,
+      virsh: new Virsh(),
+      durationMs: 600_000,
+      signal: stop.signal,
+      report: () => {},
+      onStarted: ({ adapter, log }) => {
+        const tick = () => adapter.lastTick.get("pet-0001") ?? -1;
+        const ticksWithin = async (ms: number) => {
+          const from = tick();
+          const until = Date.now() + ms;
+          while (Date.now() < until) {
+            if (tick() > from) return true;
+            await sleep(100);
+          }
+          return false;
+        };
+        steps = (async () => {
+          const until = Date.now() + 180_000;
+          while (tick() < 0 && Date.now() < until) await sleep(200);
+          hosts.osd("stop", 0);
+          seen.oneDown = (await ticksWithin(30_000)) ? 1 : 0;
+          hosts.osd("stop", 1);
+          await sleep(3000); // a write under way may still complete
+          seen.twoDown = (await ticksWithin(12_000)) ? 1 : 0;
+          const t = log.now;
+          hosts.osd("start", 0);
+          hosts.osd("start", 1);
+          seen.back = (await ticksWithin(60_000)) ? 1 : 0;
+          seen.resumeMs = log.now - t;
+        })().finally(() => stop.abort());
+      },
+    });
+    await steps;
+    store.close();
+    expect(result.problems).toEqual([]);
+    expect(seen).toMatchObject({ oneDown: 1, twoDown: 0, back: 1 });
+    console.log(`OSDs back → first tick: ${seen.resumeMs} ms (including both osd-start commands)`);
   }, 400_000);
 
   it("refuses an RBD image or a disk file of our name that it did not make, and says whose it is", async () => {
