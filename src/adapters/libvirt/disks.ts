@@ -14,7 +14,7 @@ import { displayCommand } from "./virsh.js";
  *   VM's termination deletes it. Before it is started anywhere, whatever client holds its
  *   exclusive lock is blocklisted (`ceph osd blocklist add`): a host that was killed, or is cut
  *   off and still running, can no longer write, and the new QEMU need not wait ~25 s for the dead
- *   client's lease (measured: 28.4–29.1 s without, 4.7–5.4 s with; `ceph.md`).
+ *   client's lease (measured by hand at load 1–3: 28.4–29.1 s without, 4.7–5.4 s with, n=3 each).
  * - `vps`: a copy of the base disk in the host's own directory, made at its first boot there and
  *   kept: the VM reboots on it when its host is back.
  * - `ephemeral`: a fresh qcow2 overlay over the base disk in the host's directory at every
