@@ -4,6 +4,7 @@ import { LibvirtHost, type HostCapacity, type OwnedDomain } from "../adapters/li
 import { inventoryHost, loadInventoryFile } from "../adapters/libvirt/inventory.js";
 import { runLive, type LiveRunResult } from "../adapters/libvirt/live-run.js";
 import { Virsh } from "../adapters/libvirt/virsh.js";
+import { CephVolumes, execRunner } from "../adapters/libvirt/disks.js";
 import type { ServiceModel } from "../model/events.js";
 import { currentProvenance } from "../recording/provenance.js";
 import { parseScenario, type LoadedScenario } from "../scenario/load.js";
@@ -79,6 +80,16 @@ export async function liveCommand(inventoryFile: string, loaded: LoadedScenario,
   ];
   for (const [what, host] of named) {
     if (!inventory.hosts.some((h) => h.name === host)) throw new UsageError(`${loaded.file}: ${what} ${JSON.stringify(host)} is not a host of ${inventoryFile} (${inventory.hosts.map((h) => h.name).join(", ")})`);
+  }
+  // With the real guest, each model needs its disks' home: Ceph for persistent-ha (and it must answer), the hosts' directories for the others.
+  if (inventory.guest) {
+    if (options.serviceModel === "persistent-ha") {
+      if (!inventory.ceph) throw new UsageError(`${inventoryFile}: persistent-ha VMs boot the guest from an RBD image, and the inventory has no storage.ceph section`);
+      await new CephVolumes(inventory.ceph, execRunner(false), inventory.commandTimeoutMs).check();
+    } else {
+      const without = inventory.hosts.filter((h) => h.dir === null).map((h) => h.name);
+      if (without.length > 0) throw new UsageError(`${inventoryFile}: ${options.serviceModel} VMs keep their disk in their host's directory, and ${without.join(", ")} ha${without.length > 1 ? "ve" : "s"} no dir`);
+    }
   }
   return withRun(options, (store, virsh, signal) =>
     runLive({

@@ -21,6 +21,7 @@ import { runCommand } from "./run.js";
 import { DEFAULT_MAX_EVENTS } from "../adapters/sim/run-scenario.js";
 import { drainCommand, hostsCommand, liveCommand } from "./libvirt.js";
 import { InventoryError } from "../adapters/libvirt/inventory.js";
+import { StorageUnavailable } from "../adapters/libvirt/disks.js";
 import { InvalidName } from "../adapters/libvirt/names.js";
 import { summarizeCommand } from "./summarize.js";
 import { sensitivityCommand } from "./sensitivity.js";
@@ -426,7 +427,7 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`${error.message}\n`);
       return ExitCode.badInput;
     }
-    if (error instanceof SlurmError) {
+    if (error instanceof SlurmError || error instanceof StorageUnavailable) {
       process.stderr.write(`testbed: ${error.message}\n`);
       return ExitCode.failed;
     }

@@ -131,10 +131,11 @@ export interface EventPage {
  * 5: event format 3 — new events: `arrayRecreated` (a lost local array comes back only once all its
  *    disks are replaced, and the host has no local disk for VMs until then), the storage-service
  *    and storage-network outages (`storageFailed`, `storageRepaired`, `storageNetworkFailed`,
- *    `storageNetworkRepaired`, `vmResumed`) and `guestBooted` (what a real guest reports on its
- *    console); new tables `claims` (runs claimed by concurrent runners: pid, host, lease) and
- *    `run_slurm` (the Slurm array job, task index and job id of a run computed by an array task).
- *    Older logs have none of the new events and still replay and verify with the same states.
+ *    `storageNetworkRepaired`, `vmResumed`), `warmupEnded`, and `guestBooted` (what a real guest
+ *    reports on its console); new tables `claims` (runs claimed by concurrent runners: pid, host,
+ *    lease) and `run_slurm` (the Slurm array job, task index and job id of a run computed by an
+ *    array task). Older logs have none of the new events and still replay and verify with the
+ *    same states. An older vm-testbed refuses a version-5 database (it would not know the events).
  * 4: event format 2 — `vmTerminated` names the VM's volume (`volume`, null without one), so the
  *    storage needs no map of its own from VMs to volumes. Tables as in 3.
  * 3: experiments and their cells (tables `experiments`, `cells`); runs and events as in 2.

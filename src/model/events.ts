@@ -261,6 +261,13 @@ export type DomainEventBody =
    * measured from here, leaving out the start from an empty, all-new cluster.
    */
   | { type: "warmupEnded" }
+  /**
+   * The guest itself reported a boot on its console (real hosts only): `bootCount` is the counter
+   * on its disk after this boot — 1 on a fresh disk, higher when its data survived earlier boots.
+   * The guest-level truth of "is my data still there". Changes nothing in the world. (Event format
+   * 3, store schema 5.)
+   */
+  | { type: "guestBooted"; vm: string; host: string; bootCount: number }
   /** The end of the observed period: metrics are measured over [0 (or the warm-up's end), t of this event]. */
   | { type: "runEnded" };
 

@@ -65,6 +65,25 @@ describe("evolve", () => {
     expect(world.hosts.get("h1")!.vms.size).toBe(0);
   });
 
+  it("accepts a guest's boot report only for a VM that runs on that host, and changes nothing", () => {
+    const world = fold([
+      { t: 0, body: added("h1") },
+      { t: 0, body: added("h2") },
+      { t: 0, body: request("a") },
+      { t: 0, body: { type: "vmPlaced", vm: "a", host: "h1", bootMs: 1 } },
+      { t: 1, body: { type: "vmStarted", vm: "a" } },
+    ]);
+    const before = JSON.stringify(world, (_k, v) => (v instanceof Map ? [...v] : v instanceof Set ? [...v] : v));
+    expect(() => evolve(structuredClone(world), { seq: 7, t: 2, type: "guestBooted", vm: "a", host: "h2", bootCount: 1 })).toThrow(/VM a is on h1, not h2/);
+    expect(() => evolve(structuredClone(world), { seq: 7, t: 2, type: "guestBooted", vm: "b", host: "h1", bootCount: 1 })).toThrow(/unknown VM b/);
+    expect(() => evolve(structuredClone(world), { seq: 7, t: 2, type: "guestBooted", vm: "a", host: "h1", bootCount: 0 })).toThrow(/not a positive integer/);
+    evolve(world, { seq: 7, t: 2, type: "guestBooted", vm: "a", host: "h1", bootCount: 3 });
+    const after = JSON.stringify({ ...world, t: 1, lastSeq: 6 }, (_k, v) => (v instanceof Map ? [...v] : v instanceof Set ? [...v] : v));
+    expect(after).toBe(before);
+    evolve(world, { seq: 8, t: 3, type: "vmDown", vm: "a", cause: "stopped" });
+    expect(() => evolve(structuredClone(world), { seq: 9, t: 4, type: "guestBooted", vm: "a", host: "h1", bootCount: 4 })).toThrow(/VM a is down, not running/);
+  });
+
   it("moves a down VM's reservation to its new host when it is placed again", () => {
     const world = fold([
       { t: 0, body: { type: "runStarted", serviceModel: "persistent-ha", prices: PRICES_2008 } },

@@ -394,6 +394,13 @@ export function evolve(world: World, event: DomainEvent): World {
     }
     case "warmupEnded":
       break;
+    case "guestBooted": {
+      const vm = vmIn(world, event, event.vm);
+      if (vm.host !== event.host) throw new EvolveError(event, `VM ${vm.id} is on ${vm.host ?? "no host"}, not ${event.host}`);
+      if (vm.state !== "running" && vm.state !== "booting") throw new EvolveError(event, `VM ${vm.id} is ${vm.state}, not running`);
+      if (!Number.isInteger(event.bootCount) || event.bootCount < 1) throw new EvolveError(event, `boot count ${event.bootCount} is not a positive integer`);
+      break;
+    }
     case "runEnded":
       world.ended = true;
       break;

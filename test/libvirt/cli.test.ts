@@ -22,6 +22,24 @@ describe("libvirt commands: bad input", () => {
     expect(r.stderr).toContain("bad.yaml: hosts[0].uri: expected a libvirt connection URI: scheme ssh is not one of");
   });
 
+  it("an inventory whose storage section has a bad field is bad input (exit 2), the field named", () => {
+    const file = join(dir, "bad-storage.yaml");
+    writeFileSync(file, "storage:\n  ceph: { conf: ceph.conf, pool: rbd, replicas: 3 }\nhosts:\n  - { name: h1, uri: 'qemu:///system' }\n");
+    const r = testbed("live", file, "scenarios/live-persistence.yaml", "--db", join(dir, "s.db"));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("bad-storage.yaml: storage.ceph.conf: expected the Ceph cluster's ceph.conf (an absolute path");
+    expect(r.stderr).toContain("bad-storage.yaml: storage.ceph.replicas: unknown key");
+    expect(existsSync(join(dir, "s.db"))).toBe(false);
+  });
+
+  it("live with the real guest refuses persistent-ha without a Ceph cluster in the inventory (exit 2)", () => {
+    const file = join(dir, "no-ceph.yaml");
+    writeFileSync(file, "guest: { kernel: /g/k, initrd: /g/i, baseImage: /g/b, serialDir: /s }\nhosts:\n  - { name: h1, uri: 'qemu:///system' }\n");
+    const r = testbed("live", file, "scenarios/live-persistence.yaml", "--model", "persistent-ha", "--db", join(dir, "n.db"));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${file}: persistent-ha VMs boot the guest from an RBD image, and the inventory has no storage.ceph section`);
+  });
+
   it("live refuses a scenario that names hosts the inventory does not have (exit 2)", () => {
     const inventory = join(dir, "inv.yaml");
     writeFileSync(inventory, "hosts:\n  - { name: x1, uri: 'qemu:///session?socket=/nonexistent/sock' }\n");

@@ -4,12 +4,20 @@
 # range, each under `tini -s` so that the QEMU processes it leaves are reaped (else every destroy
 # and migration stalls ~2 s). Guests are TCG (domain type qemu): no KVM needed.
 #
-#   hosts.sh up DIR N          start N daemons h1..hN under DIR, write DIR/inventory.yaml
+#   hosts.sh up DIR N [--guest|--ceph]
+#                              start N daemons h1..hN under DIR, write DIR/inventory.yaml;
+#                              --guest: VMs boot the tiny guest (guest/build.sh, cached in
+#                              $TESTBED_GUEST_DIR, default /var/tmp/vm-testbed-guest) with their
+#                              disks in the hosts' directories DIR/hN/disks and consoles in
+#                              DIR/serial; --ceph: the same, and a Ceph cluster under DIR/ceph
+#                              (ceph.sh; monitor port $CEPH_MON_PORT, default a free one of
+#                              3300-3899) for persistent-ha volumes (`storage.ceph`)
 #   hosts.sh kill DIR HOST     kill HOST as a power cut would: its daemon and its QEMUs, SIGKILL
 #   hosts.sh restart DIR HOST  start HOST's daemon again (after kill)
 #   hosts.sh freeze DIR HOST   stop HOST's daemon (SIGSTOP): it hangs, its QEMUs run on
 #   hosts.sh thaw DIR HOST     resume it (SIGCONT)
-#   hosts.sh down DIR          destroy every guest, stop every daemon, kill what is left
+#   hosts.sh down DIR          destroy every guest, stop every daemon, kill what is left, then
+#                              stop the Ceph cluster if there is one (its OSDs before its monitor)
 #
 # The inventory gives each host a fence command (off: kill, on: restart), so that the adapter can
 # cut a host's power as a fence agent would, and `failures.trace` can crash hosts.
@@ -90,9 +98,10 @@ signal_daemon() {
 cmd=${1:-}
 case "$cmd" in
   up)
-    dir=${2:?DIR}; n=${3:?N}
+    dir=${2:?DIR}; n=${3:?N}; storage=${4:-}
     need libvirtd; need virsh; need tini; need qemu-system-x86_64
     [[ "$n" =~ ^[1-9]$ ]] || die "N must be 1..9"
+    case "$storage" in ""|--guest|--ceph) ;; *) die "unknown option $storage (expected --guest or --ceph)" ;; esac
     mkdir -p "$dir"
     dir=$(cd "$dir" && pwd)
     # Sockets live under DIR: keep it short (108 bytes for a unix socket path).
@@ -104,19 +113,39 @@ case "$cmd" in
       echo "# written by test/libvirt/hosts.sh: $n libvirtd daemons on this machine"
       echo "defaults:"
       echo "  migrationAddress: 127.0.0.1"
-      echo "hosts:"
     } >"$dir/inventory.yaml"
+    if [ -n "$storage" ]; then
+      need qemu-img
+      guest=${TESTBED_GUEST_DIR:-/var/tmp/vm-testbed-guest}
+      bash "$(dirname "$self")/guest/build.sh" "$guest" >/dev/null || die "building the guest in $guest failed"
+      mkdir -p "$dir/serial"
+      [ "$(id -u)" != 0 ] || chown nobody:nogroup "$dir/serial"
+      printf 'guest:\n  kernel: %s\n  initrd: %s\n  baseImage: %s\n  serialDir: %s\n' "$guest/vmlinuz" "$guest/initrd.gz" "$guest/base.img" "$dir/serial" >>"$dir/inventory.yaml"
+    fi
+    if [ "$storage" = --ceph ]; then
+      need ceph; need rbd
+      port=${CEPH_MON_PORT:-}
+      if [ -z "$port" ]; then
+        for _ in $(seq 1 50); do
+          port=$((3300 + RANDOM % 600))
+          (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
+        done
+      fi
+      CEPH_MON_PORT=$port bash "$(dirname "$self")/ceph.sh" up "$dir/ceph" >"$dir/ceph-up.log" 2>&1 || die "ceph.sh up failed; see $dir/ceph-up.log"
+      printf 'storage:\n  ceph: { conf: %s, pool: rbd }\n' "$dir/ceph/ceph.conf" >>"$dir/inventory.yaml"
+    fi
+    echo "hosts:" >>"$dir/inventory.yaml"
     for i in $(seq 1 "$n"); do
       host="h$i"; h="$dir/$host"
-      mkdir -p "$h/config/libvirt" "$h/run" "$h/cache" "$h/data"
+      mkdir -p "$h/config/libvirt" "$h/run" "$h/cache" "$h/data" "$h/disks"
       chmod 700 "$h/run"
       printf 'host_uuid = "%s"\n' "$(cat /proc/sys/kernel/random/uuid)" >"$h/config/libvirt/libvirtd.conf"
       lo=$((base + (i - 1) * 32))
       printf 'stdio_handler = "file"\nmigration_port_min = %d\nmigration_port_max = %d\n' "$lo" "$((lo + 31))" >"$h/config/libvirt/qemu.conf"
       [ "$(id -u)" != 0 ] || chown -R nobody:nogroup "$h"
       start_daemon "$dir" "$host"
-      printf '  - name: %s\n    uri: "%s"\n    fence: { off: [bash, "%s", kill, "%s", %s], on: [bash, "%s", restart, "%s", %s] }\n' \
-        "$host" "$(uri "$dir" "$host")" "$self" "$dir" "$host" "$self" "$dir" "$host" >>"$dir/inventory.yaml"
+      printf '  - name: %s\n    uri: "%s"\n    dir: %s\n    fence: { off: [bash, "%s", kill, "%s", %s], on: [bash, "%s", restart, "%s", %s] }\n' \
+        "$host" "$(uri "$dir" "$host")" "$h/disks" "$self" "$dir" "$host" "$self" "$dir" "$host" >>"$dir/inventory.yaml"
     done
     echo "$dir/inventory.yaml"
     ;;
@@ -148,8 +177,9 @@ case "$cmd" in
       kill_host "$dir" "$host"
       rm -f "$h/tini.pid"
     done
+    if [ -f "$dir/ceph/ceph.conf" ]; then bash "$(dirname "$self")/ceph.sh" down "$dir/ceph"; fi
     ;;
   *)
-    die "usage: hosts.sh up DIR N | kill DIR HOST | restart DIR HOST | freeze DIR HOST | thaw DIR HOST | down DIR"
+    die "usage: hosts.sh up DIR N [--guest|--ceph] | kill DIR HOST | restart DIR HOST | freeze DIR HOST | thaw DIR HOST | down DIR"
     ;;
 esac

@@ -13,10 +13,13 @@ export const HOSTS_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), "hosts
 /** The Debian packages the libvirt tests need (installed by .ci/run). */
 export const LIBVIRT_PACKAGES = ["libvirt-clients", "libvirt-daemon", "libvirt-daemon-driver-qemu", "qemu-system-x86", "tini"];
 const COMMANDS = ["virsh", "libvirtd", "qemu-system-x86_64", "tini"];
+/** And those the real guest and its Ceph volumes need (test/libvirt/guest/build.sh, ceph.sh; installed by .ci/run). */
+export const CEPH_PACKAGES = ["ceph-mon", "ceph-osd", "ceph-mgr", "ceph-common", "qemu-block-extra", "qemu-utils", "busybox-static", "cpio", "e2fsprogs"];
+const CEPH_COMMANDS = ["ceph-mon", "ceph-osd", "ceph-mgr", "ceph", "rbd", "qemu-img", "cpio", "mke2fs"];
 
-/** Which of the commands the libvirt tests need are missing. */
-export function missingLibvirtCommands(): string[] {
-  return COMMANDS.filter((c) => spawnSync("sh", ["-c", `command -v ${c}`], { encoding: "utf8" }).status !== 0 && spawnSync("sh", ["-c", `test -x /usr/sbin/${c}`]).status !== 0);
+/** Which of the commands the libvirt tests need are missing (with `ceph`: and those of the guest and Ceph). */
+export function missingLibvirtCommands(ceph = false): string[] {
+  return [...COMMANDS, ...(ceph ? CEPH_COMMANDS : [])].filter((c) => spawnSync("sh", ["-c", `command -v ${c}`], { encoding: "utf8" }).status !== 0 && spawnSync("sh", ["-c", `test -x /usr/sbin/${c}`]).status !== 0);
 }
 
 /**
@@ -25,6 +28,11 @@ export function missingLibvirtCommands(): string[] {
  */
 export function runLibvirtTests(): boolean {
   return missingLibvirtCommands().length === 0 || process.env.CI !== undefined;
+}
+
+/** The same for the tests with the real guest and Ceph. */
+export function runCephTests(): boolean {
+  return missingLibvirtCommands(true).length === 0 || process.env.CI !== undefined;
 }
 
 const live = new Set<TestbedHosts>();
@@ -41,13 +49,17 @@ export class TestbedHosts {
     live.add(this);
   }
 
-  /** Starts `n` daemons h1..hn; throws (naming the missing packages) if libvirt is not installed. */
-  static up(n: number): TestbedHosts {
-    const missing = missingLibvirtCommands();
-    if (missing.length > 0) throw new Error(`libvirt is not installed (missing ${missing.join(", ")}): apt-get install --no-install-recommends ${LIBVIRT_PACKAGES.join(" ")}`);
+  /**
+   * Starts `n` daemons h1..hn (with `ceph`: and the real guest and a Ceph cluster, `hosts.sh up
+   * DIR N --ceph`); throws (naming the missing packages) if they are not installed.
+   */
+  static up(n: number, storage: "ceph" | null = null): TestbedHosts {
+    const missing = missingLibvirtCommands(storage === "ceph");
+    const packages = [...LIBVIRT_PACKAGES, ...(storage === "ceph" ? CEPH_PACKAGES : [])];
+    if (missing.length > 0) throw new Error(`libvirt${storage ? " or Ceph" : ""} is not installed (missing ${missing.join(", ")}): apt-get install --no-install-recommends ${packages.join(" ")}`);
     const dir = mkdtempSync("/tmp/tbh-");
     const hosts = new TestbedHosts(dir, Array.from({ length: n }, (_, i) => `h${i + 1}`));
-    const r = spawnSync("bash", [HOSTS_SCRIPT, "up", dir, String(n)], { encoding: "utf8", timeout: 60_000 });
+    const r = spawnSync("bash", [HOSTS_SCRIPT, "up", dir, String(n), ...(storage ? [`--${storage}`] : [])], { encoding: "utf8", timeout: storage ? 240_000 : 60_000 });
     if (r.status !== 0) {
       hosts.down();
       throw new Error(`hosts.sh up failed: ${r.stderr}`);
@@ -88,12 +100,18 @@ export class TestbedHosts {
     this.script("thaw", host);
   }
 
+  /** Stops (gracefully) or starts OSD `n` (0..2) of the hosts' Ceph cluster. */
+  osd(action: "stop" | "start", n: number): void {
+    const r = spawnSync("bash", [join(dirname(HOSTS_SCRIPT), "ceph.sh"), `osd-${action}`, join(this.dir, "ceph"), String(n)], { encoding: "utf8", timeout: 120_000 });
+    if (r.status !== 0) throw new Error(`ceph.sh osd-${action} ${n} failed: ${r.stderr}`);
+  }
+
   /** Destroys every guest, kills every daemon, removes the directory. Idempotent. */
   down(): void {
     if (this.stopped) return;
     this.stopped = true;
     live.delete(this);
-    spawnSync("bash", [HOSTS_SCRIPT, "down", this.dir], { encoding: "utf8", timeout: 60_000 });
+    spawnSync("bash", [HOSTS_SCRIPT, "down", this.dir], { encoding: "utf8", timeout: 120_000 });
     rmSync(this.dir, { recursive: true, force: true });
   }
 

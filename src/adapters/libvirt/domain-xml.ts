@@ -24,8 +24,14 @@ export interface DomainSpec {
   memoryMiB: number;
   /** `qemu`: software emulation (TCG), works anywhere; `kvm` needs /dev/kvm. */
   domainType: "qemu" | "kvm" | "test";
-  /** A disk image (on shared storage for persistent-ha), or none (a diskless guest). */
-  disk?: { path: string; format: "qcow2" | "raw" } | null;
+  /** A disk image file, an RBD image (a libvirt network disk), or none (a diskless guest). */
+  disk?: { path: string; format: "qcow2" | "raw" } | { rbd: { pool: string; image: string; conf: string } } | null;
+  /**
+   * Boot a kernel directly (the tiny guest of test/libvirt/guest/build.sh) with its console on
+   * `serialLog` (appended to: one file collects every boot); the domain is destroyed, not
+   * restarted, when the guest reboots.
+   */
+  guest?: { kernel: string; initrd: string; cmdline: string; serialLog: string } | null;
   /** A NIC: QEMU user networking, a host bridge, or a libvirt network; none by default. */
   network?: { type: "user" } | { type: "bridge"; bridge: string } | { type: "network"; network: string } | null;
 }
@@ -38,7 +44,16 @@ export function domainXml(spec: DomainSpec): string {
   if (!Number.isInteger(spec.vcpus) || spec.vcpus < 1 || spec.vcpus > 4096) throw new RangeError(`vcpus must be an integer 1..4096, got ${spec.vcpus}`);
   if (!Number.isInteger(spec.memoryMiB) || spec.memoryMiB < 16) throw new RangeError(`memory must be an integer ≥ 16 MiB, got ${spec.memoryMiB}`);
   const devices: string[] = [];
-  if (spec.disk) {
+  const absolute = (what: string, path: string) => {
+    if (!/^\/[^\0\n]*$/.test(path)) throw new RangeError(`${what} must be an absolute path, got ${JSON.stringify(path)}`);
+    return escape(path);
+  };
+  if (spec.disk && "rbd" in spec.disk) {
+    const { pool, image, conf } = spec.disk.rbd;
+    devices.push(
+      `    <disk type='network' device='disk'>\n      <driver name='qemu' type='raw' cache='none'/>\n      <source protocol='rbd' name='${escape(checkName("pool", pool))}/${escape(checkName("image", image))}'>\n        <config file='${absolute("ceph conf", conf)}'/>\n      </source>\n      <target dev='vda' bus='virtio'/>\n    </disk>`,
+    );
+  } else if (spec.disk) {
     if (!/^\/[^\0\n]*$/.test(spec.disk.path)) throw new RangeError(`disk path must be absolute, got ${JSON.stringify(spec.disk.path)}`);
     devices.push(
       `    <disk type='file' device='disk'>\n      <driver name='qemu' type='${spec.disk.format}'/>\n      <source file='${escape(spec.disk.path)}'/>\n      <target dev='vda' bus='virtio'/>\n    </disk>`,
@@ -48,7 +63,18 @@ export function domainXml(spec: DomainSpec): string {
   if (net?.type === "user") devices.push("    <interface type='user'>\n      <model type='virtio'/>\n    </interface>");
   if (net?.type === "bridge") devices.push(`    <interface type='bridge'>\n      <source bridge='${escape(checkName("bridge", net.bridge))}'/>\n      <model type='virtio'/>\n    </interface>`);
   if (net?.type === "network") devices.push(`    <interface type='network'>\n      <source network='${escape(checkName("network", net.network))}'/>\n      <model type='virtio'/>\n    </interface>`);
-  devices.push("    <serial type='null'/>", "    <memballoon model='none'/>");
+  const guest = spec.guest;
+  if (guest) {
+    const log = absolute("serial log", guest.serialLog);
+    devices.push(
+      `    <serial type='file'>\n      <source path='${log}' append='on'/>\n      <target port='0'/>\n    </serial>`,
+      `    <console type='file'>\n      <source path='${log}' append='on'/>\n      <target type='serial' port='0'/>\n    </console>`,
+      "    <memballoon model='none'/>",
+    );
+  } else devices.push("    <serial type='null'/>", "    <memballoon model='none'/>");
+  const os = guest
+    ? `    <type arch='x86_64' machine='q35'>hvm</type>\n    <kernel>${absolute("kernel", guest.kernel)}</kernel>\n    <initrd>${absolute("initrd", guest.initrd)}</initrd>\n    <cmdline>${escape(guest.cmdline)}</cmdline>`
+    : `    <type arch='x86_64'>hvm</type>\n    <boot dev='${spec.disk ? "hd" : "network"}'/>`;
   return `<domain type='${spec.domainType}'>
   <name>${escape(spec.name)}</name>
   <metadata>
@@ -57,11 +83,10 @@ export function domainXml(spec: DomainSpec): string {
   <memory unit='MiB'>${spec.memoryMiB}</memory>
   <vcpu>${spec.vcpus}</vcpu>
   <os>
-    <type arch='x86_64'>hvm</type>
-    <boot dev='${spec.disk ? "hd" : "network"}'/>
+${os}
   </os>
   <on_poweroff>destroy</on_poweroff>
-  <on_reboot>restart</on_reboot>
+  <on_reboot>${guest ? "destroy" : "restart"}</on_reboot>
   <on_crash>destroy</on_crash>
   <devices>
 ${devices.join("\n")}

@@ -3,7 +3,9 @@ import type { ClusterPort } from "../../controller/port.js";
 import type { DomainEvent, DomainEventBody, MigrationAbortReason, MigrationMode, PowerOffReason } from "../../model/events.js";
 import { hostDownConsequences } from "../../model/host-down.js";
 import { hostsBroughtUpBy, hostsDownedBy, type World } from "../../model/world.js";
-import { domainXml } from "./domain-xml.js";
+import { CephVolumes, diskModel, execRunner, GUEST_CMDLINE, GUEST_MIN_MEMORY_MIB, HostFiles, serialLogPath, type AttachedDisk } from "./disks.js";
+import { domainXml, type DomainSpec } from "./domain-xml.js";
+import { GuestConsoles, type ConsoleLine } from "./guest-console.js";
 import { HostMonitor, type LifecycleEvent } from "./host-monitor.js";
 import { LibvirtHost, type HostCapacity } from "./host.js";
 import { inventoryHost, type Inventory } from "./inventory.js";
@@ -78,6 +80,16 @@ export class LibvirtInfrastructure implements ClusterPort {
   private readonly timers = new Set<LongTimer>();
   /** Hosts being fenced or powered on by us: the monitor's view of them is expected. */
   private readonly powering = new Set<string>();
+  /** With a guest in the inventory: the VMs' disks (RBD images, host files) and consoles. */
+  readonly ceph: CephVolumes | null;
+  private readonly files: HostFiles;
+  private readonly consoles: GuestConsoles;
+  /** Per VM, the hosts whose directory holds a disk file of it (vps disk, ephemeral overlay). */
+  private readonly filesOn = new Map<string, Set<string>>();
+  /** VMs that have an RBD image made by this run. */
+  private readonly images = new Set<string>();
+  /** The last tick each VM's guest printed (wall-clock ms of the log): its I/O goes on. */
+  readonly lastTick = new Map<string, number>();
   private closed = false;
 
   constructor(private readonly options: LibvirtAdapterOptions) {
@@ -86,6 +98,10 @@ export class LibvirtInfrastructure implements ClusterPort {
     this.inventory = options.inventory;
     this.report = options.report ?? ((line) => process.stderr.write(`${line}\n`));
     for (const config of options.inventory.hosts) this.hosts.set(config.name, new LibvirtHost(config, options.inventory, options.virsh));
+    const runner = execRunner(options.virsh.dryRun);
+    this.ceph = options.inventory.ceph ? new CephVolumes(options.inventory.ceph, runner, options.inventory.commandTimeoutMs) : null;
+    this.files = new HostFiles(runner, options.inventory.commandTimeoutMs);
+    this.consoles = new GuestConsoles(250, (line) => this.guestSays(line));
     options.log.onEvent((event) => this.react(event));
   }
 
@@ -201,18 +217,19 @@ export class LibvirtInfrastructure implements ClusterPort {
     }
     this.log.emit({ type: "vmPlaced", vm: vmId, host: hostId, bootMs: this.options.bootMs });
     const boots = vm.boots;
-    const xml = domainXml({
+    const spec: DomainSpec = {
       name: domain,
       vm: vmId,
       run: this.options.runTag,
       vcpus: vm.vcpus,
       memoryMiB: Math.max(16, Math.round(vm.memoryGiB * 1024)),
       domainType: host.config.domainType,
-    });
+    };
     this.op(vmId, `start ${vmId} on ${hostId}`, async () => {
+      const xml = domainXml(this.inventory.guest ? await this.withGuestDisk(spec, host) : spec);
       await host.define(domain, vmId, xml);
       this.defined(vmId).add(hostId);
-      await this.startDomain(host, domain, vmId);
+      await this.bootDomain(host, domain, vmId);
       if (this.booting(vmId, boots, hostId)) this.log.emit({ type: "vmStarted", vm: vmId });
     }, () => this.bootFailed(vmId, boots, hostId));
   }
@@ -223,7 +240,7 @@ export class LibvirtInfrastructure implements ClusterPort {
     this.log.emit({ type: "vmRebooted", vm: vmId, bootMs: this.options.bootMs });
     const boots = vm.boots;
     this.op(vmId, `reboot ${vmId} on ${host.name}`, async () => {
-      await this.startDomain(host, host.domainName(vmId), vmId);
+      await this.bootDomain(host, host.domainName(vmId), vmId);
       if (this.booting(vmId, boots, host.name)) this.log.emit({ type: "vmStarted", vm: vmId });
     }, () => this.bootFailed(vmId, boots, host.name));
   }
@@ -252,6 +269,7 @@ export class LibvirtInfrastructure implements ClusterPort {
           const stats = await source.migrateLive(domain, vmId, destination, this.inventory.migrateTimeoutMs);
           this.defined(vmId).delete(source.name);
           this.defined(vmId).add(to);
+          this.consoles.moved(vmId, to);
           if (current()) this.log.emit({ type: "migrationFinished", vm: vmId, downtimeMs: finite(stats.downtimeMs), transferredGiB: finite(stats.transferredBytes) / 1024 ** 3 });
           return;
         }
@@ -262,7 +280,7 @@ export class LibvirtInfrastructure implements ClusterPort {
         if (!current()) return;
         this.log.emit({ type: "migrationFinished", vm: vmId, downtimeMs: this.log.now - started, transferredGiB: 0 });
         const boots = this.world.vms.get(vmId)!.boots;
-        await this.startDomain(destination, domain, vmId);
+        await this.bootDomain(destination, domain, vmId);
         if (this.booting(vmId, boots, to)) this.log.emit({ type: "vmStarted", vm: vmId });
       } catch (error) {
         if (current()) this.log.emit({ type: "migrationAborted", vm: vmId, reason: await this.abortReason(source.name, to) });
@@ -430,11 +448,13 @@ export class LibvirtInfrastructure implements ClusterPort {
         }
         await host.undefine(domain.name, domain.vm);
         this.definedOn.get(domain.vm)?.delete(hostId);
+        // An instance store does not outlive its instance; a vps disk stays with its (assigned) VM.
+        if (this.world.serviceModel === "ephemeral" || !vm) this.removeFile(domain.vm, hostId);
       });
     }
   }
 
-  /** A VM no longer wanted: its domains are destroyed and undefined wherever they are defined. */
+  /** A VM no longer wanted: its domains are destroyed and undefined wherever they are defined, then its disks deleted. */
   private removeEverywhere(vmId: string): void {
     for (const hostId of [...(this.definedOn.get(vmId) ?? [])]) {
       const host = this.host(hostId);
@@ -446,6 +466,16 @@ export class LibvirtInfrastructure implements ClusterPort {
         this.definedOn.get(vmId)?.delete(hostId);
       });
     }
+    this.consoles.unwatch(vmId);
+    for (const hostId of [...(this.filesOn.get(vmId) ?? [])]) this.op(vmId, `remove ${vmId}'s disk on ${hostId}`, async () => this.removeFile(vmId, hostId));
+    if (this.images.has(vmId) && this.ceph) {
+      const ceph = this.ceph;
+      const image = this.imageName(vmId);
+      this.op(vmId, `remove ${vmId}'s RBD image ${image}`, async () => {
+        await ceph.remove(image, vmId);
+        this.images.delete(vmId);
+      });
+    }
   }
 
   /**
@@ -454,8 +484,80 @@ export class LibvirtInfrastructure implements ClusterPort {
    */
   async removeAll(): Promise<void> {
     await this.settle();
-    for (const vmId of [...this.definedOn.keys()]) this.removeEverywhere(vmId);
+    for (const vmId of new Set([...this.definedOn.keys(), ...this.filesOn.keys(), ...this.images])) this.removeEverywhere(vmId);
     await this.settle();
+  }
+
+  // ---- the guest and its disks (with a guest in the inventory) ----
+
+  /** The RBD image of a VM: named like its domains. */
+  private imageName(vmId: string): string {
+    return `${this.inventory.domainPrefix}${checkName("VM", vmId)}`;
+  }
+
+  /** The domain spec with the tiny guest's kernel and console, and the VM's disk of its service model, made if need be. */
+  private async withGuestDisk(spec: DomainSpec, host: LibvirtHost): Promise<DomainSpec> {
+    const guest = this.inventory.guest!;
+    if (spec.memoryMiB < GUEST_MIN_MEMORY_MIB) throw new Error(`${spec.vm}: the guest needs at least ${GUEST_MIN_MEMORY_MIB} MiB (64 MiB boots silently into nothing), the VM asks for ${spec.memoryMiB} MiB`);
+    const kind = diskModel(this.world.serviceModel!);
+    let disk: AttachedDisk;
+    if (kind === "rbd") {
+      if (!this.ceph) throw new Error(`${spec.vm}: persistent-ha VMs need a Ceph cluster (storage.ceph in ${this.inventory.file})`);
+      disk = await this.ceph.ensure(this.imageName(spec.vm), spec.vm, this.options.runTag, guest.baseImage);
+      this.images.add(spec.vm);
+    } else {
+      const dir = host.config.dir;
+      if (dir === null) throw new Error(`${spec.vm}: ${kind} VMs keep their disk in the host's directory, and ${host.name} has none (hosts[].dir in ${this.inventory.file})`);
+      disk = await this.files.ensure(dir, spec.name, spec.vm, this.options.runTag, kind, guest.baseImage);
+      let set = this.filesOn.get(spec.vm);
+      if (!set) this.filesOn.set(spec.vm, (set = new Set()));
+      set.add(host.name);
+    }
+    return {
+      ...spec,
+      disk: disk.type === "rbd" ? { rbd: { pool: disk.pool, image: disk.image, conf: disk.conf } } : { path: disk.path, format: disk.format },
+      guest: { kernel: guest.kernel, initrd: guest.initrd, cmdline: GUEST_CMDLINE, serialLog: serialLogPath(guest, spec.name) },
+    };
+  }
+
+  /**
+   * Starts a defined domain. With a guest: its console is watched from here, and a VM with an
+   * RBD image first has the image's lock holders blocklisted (unless the inventory says not to).
+   */
+  private async bootDomain(host: LibvirtHost, domain: string, vmId: string): Promise<void> {
+    const guest = this.inventory.guest;
+    if (guest) {
+      if (this.ceph && this.images.has(vmId) && this.ceph.storage.blocklist) {
+        const fenced = await this.ceph.fence(this.imageName(vmId), vmId);
+        if (fenced.length > 0) this.report(`${vmId}: blocklisted the holder(s) of its image's lock before starting it on ${host.name}: ${fenced.join(", ")}`);
+      }
+      this.consoles.watch(vmId, host.name, serialLogPath(guest, domain));
+    }
+    await this.startDomain(host, domain, vmId);
+  }
+
+  private removeFile(vmId: string, hostId: string): void {
+    const dir = this.host(hostId).config.dir;
+    const set = this.filesOn.get(vmId);
+    if (dir === null || !set?.has(hostId)) return;
+    this.files.remove(dir, this.host(hostId).domainName(vmId), vmId, this.world.serviceModel === "vps" ? "vps" : "ephemeral");
+    set.delete(hostId);
+    if (set.size === 0) this.filesOn.delete(vmId);
+  }
+
+  /** A line from a guest's console: a boot is recorded if its VM is (still) on that host. */
+  private guestSays(line: ConsoleLine): void {
+    if (this.closed) return;
+    if (line.tick !== undefined) {
+      this.lastTick.set(line.vm, this.log.now);
+      return;
+    }
+    const vm = this.world.vms.get(line.vm);
+    if (!vm || vm.host !== line.host || (vm.state !== "running" && vm.state !== "booting")) {
+      this.report(`${line.vm}: its guest reported boot ${line.bootCount} on ${line.host}, where it no longer runs: not recorded`);
+      return;
+    }
+    this.log.emit({ type: "guestBooted", vm: line.vm, host: line.host, bootCount: line.bootCount! });
   }
 
   // ---- plumbing ----
@@ -556,7 +658,9 @@ export class LibvirtInfrastructure implements ClusterPort {
 
   /** Stops the monitors and timers and waits for the commands under way: nothing emits after this. */
   async quiesce(): Promise<void> {
+    this.consoles.poll();
     this.closed = true;
+    this.consoles.stop();
     for (const monitor of this.monitors.values()) monitor.stop();
     for (const timer of this.timers) timer.cancel();
     this.timers.clear();

@@ -19,6 +19,14 @@ import { addressProblem, checkName, NAME_PATTERN, uriProblem } from "./names.js"
  *     fence:                      # optional: how to cut the host's power (argv, no shell)
  *       off: [bash, test/libvirt/hosts.sh, kill, /tmp/tb, h1]
  *       on: [bash, test/libvirt/hosts.sh, restart, /tmp/tb, h1]
+ *     dir: /tmp/tb/h1/disks       # the host's own disk directory (vps disks, ephemeral overlays)
+ * guest:                          # optional: VMs boot the tiny guest of test/libvirt/guest/build.sh
+ *   kernel: /var/tmp/g/vmlinuz    # (without it they are disk-less domains that boot nothing)
+ *   initrd: /var/tmp/g/initrd.gz
+ *   baseImage: /var/tmp/g/base.img
+ *   serialDir: /tmp/tb/serial     # where the hosts' QEMUs write each guest's console
+ * storage:                        # optional: where persistent-ha volumes live
+ *   ceph: { conf: /tmp/tb/ceph/ceph.conf, pool: rbd, blocklist: true }
  * ```
  */
 const expected = (what: string) => ({ error: `expected ${what}` });
@@ -68,6 +76,25 @@ const defaultsSchema = z.strictObject({
   shutdownGraceMs: settings.shutdownGraceMs.optional(),
 });
 
+const absolutePath = (what: string) =>
+  z.string(expected(`${what} (an absolute path)`)).regex(/^\/[^\0\n\r'"<>&]*$/, expected(`${what} (an absolute path without quotes, '<', '>', '&' or line breaks)`));
+
+const guestSchema = z.strictObject({
+  kernel: absolutePath("the guest's kernel"),
+  initrd: absolutePath("the guest's initramfs"),
+  baseImage: absolutePath("the guest's base disk image (raw)"),
+  serialDir: absolutePath("a directory for the guests' serial logs"),
+});
+
+const storageSchema = z.strictObject({
+  ceph: z.strictObject({
+    conf: absolutePath("the Ceph cluster's ceph.conf"),
+    pool: name("an RBD pool name"),
+    /** Blocklist the lock holder of a VM's image before starting it (storage fencing); default true. */
+    blocklist: z.boolean(expected("true or false")).optional(),
+  }),
+});
+
 const hostSchema = z.strictObject({
   name: name("a host name"),
   uri: z.string(expected("a libvirt connection URI")).superRefine((uri, ctx) => {
@@ -81,10 +108,13 @@ const hostSchema = z.strictObject({
   migrationAddress: settings.migrationAddress.optional(),
   domainType: settings.domainType.optional(),
   fence: z.strictObject({ off: argv, on: argv }).optional(),
+  dir: absolutePath("the host's own disk directory").optional(),
 });
 
 const inventorySchema = z.strictObject({
   defaults: defaultsSchema.default({}),
+  guest: guestSchema.optional(),
+  storage: storageSchema.optional(),
   hosts: z.array(hostSchema, expected("a list of hosts")).min(1, expected("at least one host")),
 }).superRefine((inv, ctx) => {
   const seen = new Map<string, number>();
@@ -111,6 +141,23 @@ export interface InventoryHost {
   migrationAddress: string | null;
   domainType: "qemu" | "kvm" | "test";
   fence: { off: string[]; on: string[] } | null;
+  /** The host's own directory for VM disks (vps disk files, ephemeral overlays); null: none. */
+  dir: string | null;
+}
+
+/** The tiny guest VMs boot (test/libvirt/guest/build.sh): kernel, initramfs, base disk, and where consoles are written. */
+export interface GuestImage {
+  kernel: string;
+  initrd: string;
+  baseImage: string;
+  serialDir: string;
+}
+
+/** The Ceph cluster persistent-ha volumes live on (RBD images in `pool`). */
+export interface CephStorage {
+  conf: string;
+  pool: string;
+  blocklist: boolean;
 }
 
 export interface Inventory {
@@ -123,6 +170,8 @@ export interface Inventory {
   startTimeoutMs: number;
   migrateTimeoutMs: number;
   shutdownGraceMs: number;
+  guest: GuestImage | null;
+  ceph: CephStorage | null;
 }
 
 /** Defaults: a probe a second that may take 2 s; 15 s for a command, 60 s for a start, 5 min for a migration. */
@@ -171,9 +220,11 @@ export function parseInventory(file: string, text: string): Inventory {
       }),
     );
   }
-  const { defaults, hosts } = parsed.data;
+  const { defaults, hosts, guest, storage } = parsed.data;
   return {
     file,
+    guest: guest ?? null,
+    ceph: storage ? { conf: storage.ceph.conf, pool: storage.ceph.pool, blocklist: storage.ceph.blocklist ?? true } : null,
     domainPrefix: defaults.domainPrefix ?? INVENTORY_DEFAULTS.domainPrefix,
     probeIntervalMs: defaults.probeIntervalMs ?? INVENTORY_DEFAULTS.probeIntervalMs,
     probeTimeoutMs: defaults.probeTimeoutMs ?? INVENTORY_DEFAULTS.probeTimeoutMs,
@@ -191,6 +242,7 @@ export function parseInventory(file: string, text: string): Inventory {
       migrationAddress: h.migrationAddress ?? defaults.migrationAddress ?? null,
       domainType: h.domainType ?? defaults.domainType ?? "qemu",
       fence: h.fence ?? null,
+      dir: h.dir ?? null,
     })),
   };
 }

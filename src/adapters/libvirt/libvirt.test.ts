@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { parseLockHolders } from "./disks.js";
 import { domainXml, METADATA_NS, parseMetadata } from "./domain-xml.js";
+import { GuestConsoles, type ConsoleLine } from "./guest-console.js";
 import { parseCapabilities, parseFreecell, parseJobInfo, parseNodeinfo } from "./host.js";
 import { parseEventLine } from "./host-monitor.js";
 import { InventoryError, parseInventory } from "./inventory.js";
@@ -44,6 +46,13 @@ describe("inventory", () => {
     ["hosts:\n  - { name: h1, uri: 'qemu:///system', migrationAddress: 'a b' }", "hosts[0].migrationAddress: expected an IP address or a host name"],
     ["hosts:\n  - { name: h1, uri: 'qemu:///system', fence: { off: 'kill it' , on: [x] } }", "hosts[0].fence.off: expected a command as a list of arguments"],
     ["hosts: [", "not valid YAML"],
+    ["storage: { ceph: { conf: ceph.conf, pool: rbd } }\nhosts:\n  - { name: h1, uri: 'qemu:///system' }", 'storage.ceph.conf: expected the Ceph cluster\'s ceph.conf (an absolute path'],
+    ["storage: { ceph: { conf: /c/ceph.conf, pool: '-x' } }\nhosts:\n  - { name: h1, uri: 'qemu:///system' }", "storage.ceph.pool: expected an RBD pool name"],
+    ["storage: { ceph: { conf: /c/ceph.conf, pool: rbd, blocklist: yes please } }\nhosts:\n  - { name: h1, uri: 'qemu:///system' }", "storage.ceph.blocklist: expected true or false"],
+    ["storage: { ceph: { conf: /c/ceph.conf, pool: rbd, size: 3 } }\nhosts:\n  - { name: h1, uri: 'qemu:///system' }", "storage.ceph.size: unknown key"],
+    ["storage: { nfs: {} }\nhosts:\n  - { name: h1, uri: 'qemu:///system' }", "storage.nfs: unknown key"],
+    ["guest: { kernel: /k, initrd: /i, baseImage: /b }\nhosts:\n  - { name: h1, uri: 'qemu:///system' }", "guest.serialDir: expected a directory for the guests' serial logs (an absolute path"],
+    ["hosts:\n  - { name: h1, uri: 'qemu:///system', dir: \"/a'b\" }", "hosts[0].dir: expected the host's own disk directory (an absolute path without quotes"],
   ])("refuses %j with a clear message", (text, message) => {
     expect(problems(text).join("\n")).toContain(message);
   });
@@ -70,6 +79,19 @@ describe("names and URIs that reach virsh", () => {
   });
 });
 
+describe("inventory: the guest and its storage", () => {
+  it("reads the guest, the Ceph cluster (blocklisting by default) and each host's directory", () => {
+    const inv = parseInventory(
+      "inv.yaml",
+      "guest: { kernel: /g/vmlinuz, initrd: /g/initrd.gz, baseImage: /g/base.img, serialDir: /tb/serial }\nstorage:\n  ceph: { conf: /tb/ceph/ceph.conf, pool: rbd }\nhosts:\n  - { name: h1, uri: 'qemu:///system', dir: /tb/h1/disks }\n  - { name: h2, uri: 'qemu:///session' }\n",
+    );
+    expect(inv.guest).toEqual({ kernel: "/g/vmlinuz", initrd: "/g/initrd.gz", baseImage: "/g/base.img", serialDir: "/tb/serial" });
+    expect(inv.ceph).toEqual({ conf: "/tb/ceph/ceph.conf", pool: "rbd", blocklist: true });
+    expect(inv.hosts.map((h) => h.dir)).toEqual(["/tb/h1/disks", null]);
+    expect(parseInventory("i.yaml", "hosts:\n  - { name: h1, uri: 'qemu:///system' }\n")).toMatchObject({ guest: null, ceph: null });
+  });
+});
+
 describe("domain XML", () => {
   const spec = { name: "testbed-pet-0001", vm: "pet-0001", run: "r<1>", vcpus: 1, memoryMiB: 64, domainType: "qemu" as const };
 
@@ -87,6 +109,26 @@ describe("domain XML", () => {
     expect(xml).toContain("<source bridge='br0'/>");
   });
 
+  it("boots the tiny guest from an RBD network disk, its console appended to a file, destroyed on reboot", () => {
+    const xml = domainXml({
+      ...spec,
+      memoryMiB: 96,
+      disk: { rbd: { pool: "rbd", image: "testbed-pet-0001", conf: "/tb/ceph/ceph.conf" } },
+      guest: { kernel: "/g/vmlinuz", initrd: "/g/initrd.gz", cmdline: "console=ttyS0 quiet testbed.mode=stay", serialLog: "/tb/serial/testbed-pet-0001.log" },
+    });
+    expect(xml).toContain("<disk type='network' device='disk'>");
+    expect(xml).toContain("<driver name='qemu' type='raw' cache='none'/>");
+    expect(xml).toContain("<source protocol='rbd' name='rbd/testbed-pet-0001'>");
+    expect(xml).toContain("<config file='/tb/ceph/ceph.conf'/>");
+    expect(xml).toContain("<kernel>/g/vmlinuz</kernel>");
+    expect(xml).toContain("<cmdline>console=ttyS0 quiet testbed.mode=stay</cmdline>");
+    expect(xml.match(/<source path='\/tb\/serial\/testbed-pet-0001.log' append='on'\/>/g)).toHaveLength(2);
+    expect(xml).toContain("<on_reboot>destroy</on_reboot>");
+    expect(xml).not.toContain("<boot dev=");
+    expect(() => domainXml({ ...spec, disk: { rbd: { pool: "rbd", image: "-x", conf: "/c" } } })).toThrow(/image "-x" is not a valid name/);
+    expect(() => domainXml({ ...spec, guest: { kernel: "vmlinuz", initrd: "/i", cmdline: "", serialLog: "/l" } })).toThrow(/kernel must be an absolute path/);
+  });
+
   it("refuses what it cannot describe safely", () => {
     expect(() => domainXml({ ...spec, name: "x'/><evil" })).toThrow(/not a valid name/);
     expect(() => domainXml({ ...spec, memoryMiB: 0.5 })).toThrow(RangeError);
@@ -97,6 +139,33 @@ describe("domain XML", () => {
     expect(parseMetadata('<vm vm="pet-0001" run="live-1"/>\n')).toEqual({ vm: "pet-0001", run: "live-1" });
     expect(parseMetadata('<testbed:vm xmlns:testbed="urn:vm-testbed:domain:1" vm="a&amp;b" run=""/>')).toEqual({ vm: "a&b", run: "" });
     expect(parseMetadata("<other/>")).toBeNull();
+  });
+});
+
+describe("the guest's console and the RBD lock", () => {
+  it("reads only the lines a watched boot appends, across partial writes and CRLF line ends", () => {
+    const dir = mkdtempSync(join(tmpdir(), "console-"));
+    const log = join(dir, "vm.log");
+    writeFileSync(log, "BOOT_COUNT=4\r\nTICK 9\r\n"); // an earlier boot's lines
+    const lines: ConsoleLine[] = [];
+    const consoles = new GuestConsoles(60_000, (l) => lines.push(l));
+    consoles.watch("vm", "h2", log);
+    writeFileSync(log, "BOOT_COUNT=4\r\nTICK 9\r\n[ 0.1] kernel says\r\nBOOT_CO");
+    consoles.poll();
+    expect(lines).toEqual([]);
+    writeFileSync(log, "BOOT_COUNT=4\r\nTICK 9\r\n[ 0.1] kernel says\r\nBOOT_COUNT=5\r\nTICK 1\r\n");
+    consoles.moved("vm", "h3");
+    consoles.stop();
+    expect(lines).toEqual([{ vm: "vm", host: "h3", bootCount: 5 }, { vm: "vm", host: "h3", tick: 1 }]);
+    rmSync(dir, { recursive: true });
+  });
+
+  it("reads the lock holders' addresses from rbd lock ls, ignoring anything that is not an address", () => {
+    expect(parseLockHolders('[{"id":"auto 140","locker":"client.14356","address":"127.0.0.1:0/2427221780"}]')).toEqual(["127.0.0.1:0/2427221780"]);
+    expect(parseLockHolders('{"auto 1":{"locker":"client.1","address":"10.0.0.2:0/77"}}')).toEqual(["10.0.0.2:0/77"]);
+    expect(parseLockHolders("[]")).toEqual([]);
+    expect(parseLockHolders("")).toEqual([]);
+    expect(parseLockHolders('[{"address":"--yes-i-really-mean-it"}]')).toEqual([]);
   });
 });
 

@@ -1,5 +1,6 @@
 import { Controller } from "../../controller/controller.js";
 import type { EventStore, RunMeta } from "../../event-store/event-store.js";
+import { distribution } from "../../kernel/distributions.js";
 import { Random } from "../../kernel/random.js";
 import { hoursToMs, MS_PER_MINUTE } from "../../kernel/time.js";
 import type { RunMetrics } from "../../metrics/run-metrics.js";
@@ -64,7 +65,9 @@ export interface LiveRunResult {
  * 4. `failures.trace` host rows (crash, hardware): at the row's time the host's fence command
  *    cuts it *without* telling the world — the monitor has to notice — and after its duration
  *    the fence command brings it back.
- * 5. After the duration: the adapter stops, `runEnded` closes the log, the run is completed in
+ * 5. A VM lost with its host (an ephemeral instance) is relaunched by its user after the
+ *    scenario's `users.replacementDelayHours`, as in the simulation.
+ * 6. After the duration: the adapter stops, `runEnded` closes the log, the run is completed in
  *    the store with its hashes and metrics, and the run's domains are removed unless `keep`.
  */
 export async function runLive(options: LiveRunOptions): Promise<LiveRunResult> {
@@ -87,6 +90,12 @@ export async function runLive(options: LiveRunOptions): Promise<LiveRunResult> {
   let adopting = false;
   log.onEvent((event) => adopting || controller.react(event));
   if (options.observe) log.subscribe(options.observe);
+  // As in the simulation: the user of a lost VM launches a replacement after a while (wall clock here).
+  const users = Random.fromSeed(options.seed).fork("users");
+  const replacementDelay = distribution(config.replacementDelayHours);
+  log.onEvent((event) => {
+    if (event.type === "vmLost") adapter.after(hoursToMs(replacementDelay.sample(users)), () => controller.relaunch(event.vm));
+  });
 
   const unfenced = inventory.hosts.filter((h) => h.fence === null).map((h) => h.name);
   if (config.controller.fencing !== false && options.serviceModel === "persistent-ha" && unfenced.length > 0) {
