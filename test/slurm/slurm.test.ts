@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { existsSync, mkdirSync, readFileSync, symlinkSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EventStore, runKey } from "../../src/event-store/event-store.js";
@@ -76,6 +76,29 @@ describe.runIf(runSlurmTests())("testbed run --slurm on a single-node Slurm", ()
   }, 300_000);
   afterAll(() => cluster?.down(), 60_000);
 
+  /**
+   * Starts `testbed run --slurm --tasks 4` into `db` in the background and waits until array task
+   * `task` has completed a run and is still running (its log says so): its job id, log and exit.
+   */
+  async function startJobAndWaitForRun(db: string, task: number, ...flags: string[]) {
+    const child = spawn(process.execPath, [CLI, "run", file, "--slurm", "--tasks", "4", "--db", db, "--json", ...flags], { env: cluster.env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const exited = once(child, "exit");
+    const jobDir = join(dirname(db), "slurm", "slurm-exp-1");
+    const log = join(jobDir, "logs", `task-${task}.out`);
+    let jobId: string | null = null;
+    for (let i = 0; i < 600 && jobId === null; i++) {
+      await sleep(100);
+      const text = existsSync(log) ? readFileSync(log, "utf8") : "";
+      if (/: complete,/.test(text) && !new RegExp(`^task ${task}:`, "m").test(text)) jobId = (JSON.parse(readFileSync(join(jobDir, "job.json"), "utf8")) as { jobId: string }).jobId;
+    }
+    expect(jobId, `task ${task} never ran a run: ${stderr}`).not.toBeNull();
+    return { jobId: jobId!, log, exited, output: () => ({ stdout, stderr }) };
+  }
+
   it("runs an experiment of 24 runs as 4 array tasks: the same runs, state and log hashes and summary as --jobs 1 locally", () => {
     const r = cluster.testbed("run", file, "--slurm", "--tasks", "4", "--db", whole, "--json");
     expect(r.code, r.stderr).toBe(0);
@@ -98,25 +121,11 @@ describe.runIf(runSlurmTests())("testbed run --slurm on a single-node Slurm", ()
 
   it("after one array task is cancelled mid-way, the rerun submits only the missing runs and the database equals an uninterrupted one", async () => {
     const db = join(dir, "cancelled", "runs.db");
-    const child = spawn(process.execPath, [CLI, "run", file, "--slurm", "--tasks", "4", "--db", db, "--json"], { env: cluster.env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const exited = once(child, "exit");
     // Task 1, once it has completed a run and is still running: cancelled.
-    const jobDir = join(dir, "cancelled", "slurm", "slurm-exp-1");
-    const log = join(jobDir, "logs", "task-1.out");
-    let jobId: string | null = null;
-    for (let i = 0; i < 600 && jobId === null; i++) {
-      await sleep(100);
-      if (existsSync(log) && /: complete,/.test(readFileSync(log, "utf8")) && !/^task 1:/m.test(readFileSync(log, "utf8"))) {
-        jobId = (JSON.parse(readFileSync(join(jobDir, "job.json"), "utf8")) as { jobId: string }).jobId;
-      }
-    }
-    expect(jobId, `task 1 never ran a run: ${stderr}`).not.toBeNull();
+    const { jobId, log, exited, output } = await startJobAndWaitForRun(db, 1);
     expect(cluster.client("scancel", `${jobId}_1`).status).toBe(0);
     const [code] = (await exited) as [number];
+    const { stdout, stderr } = output();
     expect(code, stderr).toBe(1);
     const first = JSON.parse(stdout) as SlurmJson;
     expect(first.job!.states!["1"]).toBe("CANCELLED");
@@ -137,24 +146,10 @@ describe.runIf(runSlurmTests())("testbed run --slurm on a single-node Slurm", ()
 
   it("a task requeued mid-way (scontrol requeue) starts again, skips the runs its shard has, and the job ends complete", async () => {
     const db = join(dir, "requeued", "runs.db");
-    const child = spawn(process.execPath, [CLI, "run", file, "--slurm", "--tasks", "4", "--db", db, "--json", "--sbatch-arg=--requeue"], { env: cluster.env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const exited = once(child, "exit");
-    const jobDir = join(dir, "requeued", "slurm", "slurm-exp-1");
-    const log = join(jobDir, "logs", "task-0.out");
-    let jobId: string | null = null;
-    for (let i = 0; i < 600 && jobId === null; i++) {
-      await sleep(100);
-      if (existsSync(log) && /: complete,/.test(readFileSync(log, "utf8")) && !/^task 0:/m.test(readFileSync(log, "utf8"))) {
-        jobId = (JSON.parse(readFileSync(join(jobDir, "job.json"), "utf8")) as { jobId: string }).jobId;
-      }
-    }
-    expect(jobId, `task 0 never ran a run: ${stderr}`).not.toBeNull();
+    const { jobId, log, exited, output } = await startJobAndWaitForRun(db, 0, "--sbatch-arg=--requeue");
     expect(cluster.client("scontrol", "requeue", `${jobId}_0`).status).toBe(0);
     const [code] = (await exited) as [number];
+    const { stdout, stderr } = output();
     expect(code, stderr).toBe(0);
     expect((JSON.parse(stdout) as SlurmJson).missing).toBe(0);
     // The task's log holds both of its starts; the second skipped what the first completed.
