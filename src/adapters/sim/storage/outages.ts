@@ -34,7 +34,7 @@ export class StorageOutages {
   react(event: DomainEvent): void {
     if (event.type === "storageFailed" || event.type === "storageNetworkFailed") {
       if (event.type === "storageNetworkFailed") this.abortMigrationsTo(event.host);
-      this.stall();
+      this.stall(this.affectedBy(event));
     } else if (event.type === "storageRepaired" || event.type === "storageNetworkRepaired") this.resume(event.t);
   }
 
@@ -45,11 +45,33 @@ export class StorageOutages {
     }
   }
 
-  /** Every booting or running VM on an up host whose volume the outage made unreachable stalls. */
-  private stall(): void {
+  /**
+   * The VMs an outage can reach, without a scan of the cluster for a host or a rack: a host cut off
+   * stalls its own VMs and those whose volumes have copies on it; a rack's storage service the VMs
+   * whose volumes have copies in the rack; the cluster's every VM.
+   */
+  private affectedBy(event: Extract<DomainEvent, { type: "storageFailed" | "storageNetworkFailed" }>): Iterable<string> {
     const world = this.world;
-    for (const vm of world.vms.values()) {
-      if (vm.volume === null || (vm.state !== "booting" && vm.state !== "running") || !world.hosts.get(vm.host!)!.up) continue;
+    if (event.type === "storageFailed" && event.rack === null) return world.vms.keys();
+    const hosts = event.type === "storageNetworkFailed" ? [event.host] : world.racks.get(event.rack!)!.hosts;
+    const vms = new Set<string>();
+    for (const id of hosts) {
+      const host = world.hosts.get(id)!;
+      if (event.type === "storageNetworkFailed") for (const vm of host.vms) vms.add(vm);
+      for (const volume of host.copies) {
+        const vm = world.volumes.get(volume)?.vm;
+        if (vm !== undefined) vms.add(vm);
+      }
+    }
+    return vms;
+  }
+
+  /** Every booting or running VM (of those given) on an up host whose volume the outage made unreachable stalls. */
+  private stall(candidates: Iterable<string>): void {
+    const world = this.world;
+    for (const id of [...candidates]) {
+      const vm = world.vms.get(id);
+      if (vm === undefined || vm.volume === null || (vm.state !== "booting" && vm.state !== "running") || !world.hosts.get(vm.host!)!.up) continue;
       if (volumeReachableFrom(world, world.volumes.get(vm.volume)!, vm.host!)) continue;
       const running = vm.state === "running";
       this.sim.emit({ type: "vmDown", vm: vm.id, cause: "storage" });
