@@ -8,6 +8,7 @@ import type { ServiceModel } from "../model/events.js";
 import type { Provenance } from "../recording/provenance.js";
 import { EventStore, runKey } from "../event-store/event-store.js";
 import type { ExperimentPlan, SweepValue } from "./expand.js";
+import { experimentDefinition, storedCells } from "./slurm-plan.js";
 import type { RunTask, RunTaskResult } from "./worker.js";
 
 export interface ExperimentOptions {
@@ -98,16 +99,8 @@ export async function runExperiment(plan: ExperimentPlan, options: ExperimentOpt
   try {
     store.saveExperiment(
       plan.name,
-      {
-        file: plan.file,
-        design: plan.design,
-        sweepPaths: plan.sweepPaths,
-        ...(plan.baseline ? { baseline: plan.baseline } : {}),
-        seeds: plan.seeds,
-        serviceModels: plan.serviceModels,
-        reusedFrom: Object.fromEntries(plan.cells.filter((c) => Object.keys(c.reusedFrom).length > 0).map((c) => [String(c.index), c.reusedFrom as Record<string, number>])),
-      },
-      plan.cells.map((c) => ({ index: c.index, values: c.values, scenarioHash: c.loaded.hash })),
+      experimentDefinition(plan),
+      storedCells(plan),
       options.provenance.now(),
     );
     done = store.completeRunKeys();

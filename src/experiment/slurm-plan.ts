@@ -99,7 +99,8 @@ export function planSlurmJob(
   where: { db: string; jobDir: string; file: string },
   options: { storeEvents: boolean; check: boolean; packageVersion: string; gitCommit: string | null } & TaskSizing,
 ): SlurmPlan | null {
-  const missing = plan.runs.filter((r) => !done.has(runKey(plan.cells[r.cell]!.loaded.hash, r.seed, r.serviceModel)));
+  // A reused run (another cell stands for it: same resolved configuration for its model) is not run again.
+  const missing = plan.runs.filter((r) => r.reusedFrom === undefined && !done.has(runKey(plan.cells[r.cell]!.loaded.hash, r.seed, r.serviceModel)));
   if (missing.length === 0) return null;
   const { tasks: taskCount, runsPerTask, how } = sizeTasks(missing.length, options);
   const tasks: SlurmPlan["tasks"] = Array.from({ length: taskCount }, () => []);
@@ -128,8 +129,17 @@ export function planSlurmJob(
   };
 }
 
+/** What an experiment is, as the database keeps it (the local runner records the same). */
 export function experimentDefinition(plan: ExperimentPlan): ExperimentDefinition {
-  return { file: plan.file, sweepPaths: plan.sweepPaths, seeds: plan.seeds, serviceModels: plan.serviceModels };
+  return {
+    file: plan.file,
+    design: plan.design,
+    sweepPaths: plan.sweepPaths,
+    ...(plan.baseline ? { baseline: plan.baseline } : {}),
+    seeds: plan.seeds,
+    serviceModels: plan.serviceModels,
+    reusedFrom: Object.fromEntries(plan.cells.filter((c) => Object.keys(c.reusedFrom).length > 0).map((c) => [String(c.index), c.reusedFrom as Record<string, number>])),
+  };
 }
 
 export function storedCells(plan: ExperimentPlan): StoredCell[] {
