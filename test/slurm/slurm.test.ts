@@ -9,10 +9,13 @@ import type { SlurmPlan } from "../../src/experiment/slurm-plan.js";
 import { CLI, tempDir, testbed, tinyFleetScenario, writeScenario } from "../helpers.js";
 import { runSlurmTests, SlurmCluster } from "./slurm-cluster.js";
 
-/** Ten hosts failing often, 40 VMs, three service models, 2 cells × 4 seeds: 24 runs of ~0.3 s. */
+/**
+ * Ten hosts failing often, 40 VMs, three service models, 2 cells × 4 seeds: 24 runs of ~0.3 s. The
+ * swept path is one every model reads, so no cell reuses another's runs.
+ */
 const TEXT = `${tinyFleetScenario("slurm-exp", 12000)}experiment:
   sweep:
-    storage.replicas: [1, 2]
+    failures.host.crash.timeToFailureHours.mean: [300, 400]
   replications: 4
 `;
 const RUNS = 24;
