@@ -511,8 +511,9 @@ export const scenarioSchema = scenarioObject.superRefine((scenario, ctx) => {
     if (burstNames.has(b.name)) ctx.addIssue({ code: "custom", path: ["failures", "bursts", i, "name"], message: `expected a burst name used once, got "${b.name}" again` });
     burstNames.add(b.name);
   });
-  if ((scenario.metrics?.warmupHours ?? 0) >= scenario.durationHours) {
-    ctx.addIssue({ code: "custom", path: ["metrics", "warmupHours"], message: `expected less than durationHours (${scenario.durationHours}), got ${scenario.metrics!.warmupHours}` });
+  const warmupHours = scenario.metrics?.warmupHours;
+  if (warmupHours !== undefined && warmupHours >= scenario.durationHours) {
+    ctx.addIssue({ code: "custom", path: ["metrics", "warmupHours"], message: `expected less than durationHours (${scenario.durationHours}), got ${warmupHours}` });
   }
   const w = scenario.workload;
   if (w && !w.sizes && (w.fleet > 0 || w.arrivals)) {
@@ -570,7 +571,7 @@ export const scenarioSchema = scenarioObject.superRefine((scenario, ctx) => {
       }
     }
   });
-});
+}, { when: (payload) => payload.issues.length === 0 }); // cross-field checks read fields already found valid
 
 /**
  * Refuses a scenario whose random processes would fire more than `LIMITS.expectedFirings` times
