@@ -37,6 +37,8 @@ export class LibvirtHost {
     readonly config: InventoryHost,
     private readonly inventory: Inventory,
     readonly virsh: Virsh,
+    /** Whether a domain of `vm` created by run `run` is this run's to touch (default: any run's, for commands outside a run). */
+    private readonly ownsRun: (vm: string, run: string) => boolean = () => true,
   ) {
     this.name = config.name;
     this.uri = config.uri;
@@ -92,12 +94,13 @@ export class LibvirtHost {
     return (await this.run(["domstate", checkName("domain", domain)])).trim();
   }
 
-  /** Refuses (NotOurs) unless the domain carries our metadata naming this VM. */
+  /** Refuses (NotOurs) unless the domain carries our metadata naming this VM and a run this one owns. */
   async assertOwned(domain: string, vm: string): Promise<void> {
     if (this.virsh.dryRun && !(await this.exists(domain))) return; // defined by an earlier dry-run step that did not run
     const meta = await this.owner(domain);
     if (meta === null) throw new NotOurs(`${this.name}: domain ${domain} has no vm-testbed metadata; refusing to touch it`);
     if (meta.vm !== vm) throw new NotOurs(`${this.name}: domain ${domain} belongs to VM ${meta.vm}, not ${vm}; refusing to touch it`);
+    if (!this.ownsRun(vm, meta.run)) throw new NotOurs(`${this.name}: domain ${domain} belongs to run ${meta.run}, not this one; refusing to touch it`);
   }
 
   async exists(domain: string): Promise<boolean> {

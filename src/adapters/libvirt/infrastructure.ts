@@ -72,6 +72,8 @@ export class LibvirtInfrastructure implements ClusterPort {
   private readonly report: (line: string) => void;
   /** The hosts each VM's domain is defined on (more than one after a restart elsewhere, until cleaned up). */
   private readonly definedOn = new Map<string, Set<string>>();
+  /** The run tag of each adopted VM's domain (left by an earlier `live --keep`). */
+  private readonly adoptedFrom = new Map<string, string>();
   /** Per VM, the chain of its commands: one at a time. */
   private readonly chains = new Map<string, Promise<void>>();
   /** VMs with a command under way: their lifecycle events are ours, not news. */
@@ -97,7 +99,7 @@ export class LibvirtInfrastructure implements ClusterPort {
     this.world = options.log.world;
     this.inventory = options.inventory;
     this.report = options.report ?? ((line) => process.stderr.write(`${line}\n`));
-    for (const config of options.inventory.hosts) this.hosts.set(config.name, new LibvirtHost(config, options.inventory, options.virsh));
+    for (const config of options.inventory.hosts) this.hosts.set(config.name, new LibvirtHost(config, options.inventory, options.virsh, (vm, run) => this.ownsRun(vm, run)));
     const runner = execRunner(options.virsh.dryRun);
     this.ceph = options.inventory.ceph ? new CephVolumes(options.inventory.ceph, runner, options.inventory.commandTimeoutMs) : null;
     this.files = new HostFiles(runner, options.inventory.commandTimeoutMs);
@@ -147,6 +149,15 @@ export class LibvirtInfrastructure implements ClusterPort {
   }
 
   /**
+   * Whether a domain of `vm` tagged with run `run` is this run's: one it created, or the one it
+   * adopted for that VM. Domains of other runs are never touched (disks, by contrast, belong to
+   * their VM across runs: a persistent disk outlives the run that made it).
+   */
+  private ownsRun(vm: string, run: string): boolean {
+    return run === this.options.runTag || this.adoptedFrom.get(vm) === run;
+  }
+
+  /**
    * Takes into the world the domains of ours already running on the hosts (left by an earlier
    * `live --keep`): each becomes a VM requested, placed and started where it runs.
    */
@@ -163,6 +174,7 @@ export class LibvirtInfrastructure implements ClusterPort {
         this.log.emit({ type: "vmPlaced", vm: domain.vm, host: host.name, bootMs: 0 });
         this.log.emit({ type: "vmStarted", vm: domain.vm });
         this.defined(domain.vm).add(host.name);
+        this.adoptedFrom.set(domain.vm, domain.run);
         adopted.push(domain.vm);
       }
     }
@@ -438,7 +450,7 @@ export class LibvirtInfrastructure implements ClusterPort {
       return;
     }
     for (const domain of owned) {
-      if (domain.run !== this.options.runTag) continue;
+      if (!this.ownsRun(domain.vm, domain.run)) continue;
       const vm = this.world.vms.get(domain.vm);
       if (vm && (vm.host === hostId || vm.migration?.to === hostId)) continue;
       this.op(domain.vm, `clean up ${domain.name} on ${hostId}`, async () => {
