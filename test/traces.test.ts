@@ -2,6 +2,8 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { DomainEvent } from "../src/model/events.js";
+import { evolve } from "../src/model/evolve.js";
+import { emptyWorld } from "../src/model/world.js";
 import { loadScenarioFile, ScenarioError } from "../src/scenario/load.js";
 import { simulateMetrics, tempDir } from "./helpers.js";
 
@@ -52,6 +54,23 @@ describe("traces", () => {
     expect(at("diskReplaced")).toEqual([[54, "h-003"]]);
     expect(at("vmRequested")).toEqual([[0, "web"], [1.5, "batch"]]);
     expect(at("vmTerminated")).toEqual([[4.5, "batch"]]);
+  });
+
+  it("keep a host down for its own row when its rack comes back first, and up when its rack's outage outlasts the row", () => {
+    // rack-2 (h-003, h-004) is out 20–22 h; h-004's own crash lasts 21–24 h, h-003's 20.5–21.5 h.
+    const rows = `${failures}21,h-004,crash,3\n20.5,h-003,crash,1\n`;
+    const loaded = loadScenarioFile(scenarioWith("in-rack", rows, requests));
+    let world = emptyWorld();
+    const upAt = new Map<number, Record<string, boolean>>();
+    simulateMetrics(JSON.parse(JSON.stringify(loaded.scenario)), 1, "vps", (e) => {
+      for (const hour of [21.25, 23, 25]) {
+        if (e.t > hour * 3_600_000 && !upAt.has(hour)) upAt.set(hour, { "h-003": world.hosts.get("h-003")!.up, "h-004": world.hosts.get("h-004")!.up });
+      }
+      world = evolve(world, e);
+    });
+    expect(upAt.get(21.25)).toEqual({ "h-003": false, "h-004": false });
+    expect(upAt.get(23)).toEqual({ "h-003": true, "h-004": false }); // h-003's row ended inside the rack outage
+    expect(upAt.get(25)).toEqual({ "h-003": true, "h-004": true });
   });
 
   it("are part of the scenario hash", () => {
