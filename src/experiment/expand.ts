@@ -3,6 +3,7 @@ import { Random } from "../kernel/random.js";
 import { LIMITS } from "../scenario/limits.js";
 import { documentWithOverrides, readScenarioDocument, ScenarioError, validateScenario, type LoadedScenario } from "../scenario/load.js";
 import type { EXPERIMENT_DESIGNS } from "../scenario/schema.js";
+import type { ExperimentDefinition, StoredCell } from "../event-store/event-store.js";
 import { reuseSources } from "./reuse.js";
 
 /** A swept value, as written in the file. */
@@ -225,4 +226,22 @@ function missingParent(scenario: unknown, path: string): string | null {
   if (Array.isArray(node) !== (typeof last === "number")) return `${walked} is ${Array.isArray(node) ? "a list" : "a mapping"}`;
   if (typeof last === "number" && last >= (node as unknown[]).length) return `${walked} has ${(node as unknown[]).length} entries`;
   return null;
+}
+
+/** What an experiment is, as the database keeps it (the local runner records the same). */
+export function experimentDefinition(plan: ExperimentPlan): ExperimentDefinition {
+  return {
+    file: plan.file,
+    design: plan.design,
+    sweepPaths: plan.sweepPaths,
+    ...(plan.baseline ? { baseline: plan.baseline } : {}),
+    seeds: plan.seeds,
+    serviceModels: plan.serviceModels,
+    reusedFrom: Object.fromEntries(plan.cells.filter((c) => Object.keys(c.reusedFrom).length > 0).map((c) => [String(c.index), c.reusedFrom as Record<string, number>])),
+  };
+}
+
+/** The cells as the database keeps them. */
+export function storedCells(plan: ExperimentPlan): StoredCell[] {
+  return plan.cells.map((c) => ({ index: c.index, values: c.values, scenarioHash: c.loaded.hash }));
 }

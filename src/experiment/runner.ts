@@ -7,8 +7,7 @@ import type { RunMetrics } from "../metrics/run-metrics.js";
 import type { ServiceModel } from "../model/events.js";
 import type { Provenance } from "../recording/provenance.js";
 import { EventStore, runKey } from "../event-store/event-store.js";
-import type { ExperimentPlan, SweepValue } from "./expand.js";
-import { experimentDefinition, storedCells } from "./slurm-plan.js";
+import { experimentDefinition, storedCells, type ExperimentPlan, type SweepValue } from "./expand.js";
 import type { RunTask, RunTaskResult } from "./worker.js";
 
 export interface ExperimentOptions {

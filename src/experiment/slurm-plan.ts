@@ -3,7 +3,7 @@ import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { ServiceModel } from "../model/events.js";
 import type { ResolvedScenario } from "../scenario/load.js";
 import { EventStore, runKey, type ExperimentDefinition, type SlurmIds, type StoredCell } from "../event-store/event-store.js";
-import type { ExperimentPlan } from "./expand.js";
+import { experimentDefinition, storedCells, type ExperimentPlan } from "./expand.js";
 import runTask, { type RunTaskResult } from "./worker.js";
 
 /**
@@ -127,23 +127,6 @@ export function planSlurmJob(
     sizing: how,
     tasks,
   };
-}
-
-/** What an experiment is, as the database keeps it (the local runner records the same). */
-export function experimentDefinition(plan: ExperimentPlan): ExperimentDefinition {
-  return {
-    file: plan.file,
-    design: plan.design,
-    sweepPaths: plan.sweepPaths,
-    ...(plan.baseline ? { baseline: plan.baseline } : {}),
-    seeds: plan.seeds,
-    serviceModels: plan.serviceModels,
-    reusedFrom: Object.fromEntries(plan.cells.filter((c) => Object.keys(c.reusedFrom).length > 0).map((c) => [String(c.index), c.reusedFrom as Record<string, number>])),
-  };
-}
-
-export function storedCells(plan: ExperimentPlan): StoredCell[] {
-  return plan.cells.map((c) => ({ index: c.index, values: c.values, scenarioHash: c.loaded.hash }));
 }
 
 /** The shard database of array task `task`. */
