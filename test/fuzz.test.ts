@@ -18,6 +18,7 @@ import { busyScenario, tempDir, testbed, writeScenario } from "./helpers.js";
  */
 const RUNS = Number(process.env.FUZZ_RUNS ?? 100);
 const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) : undefined;
+const DB_RUNS = Math.max(3, Math.round(RUNS / 25));
 const options = { numRuns: RUNS, ...(SEED !== undefined ? { seed: SEED } : {}), endOnFailure: true };
 const CASE_BUDGET_MS = 10_000;
 const EVENTS_PER_CASE = 20_000;
@@ -166,9 +167,9 @@ describe("fuzzer", () => {
             for (const line of r.stderr.split("\n").filter(Boolean)) messages.add(line.replace(/\/tmp\/\S+/g, "DB").replace(/\d+/g, "N"));
           }
         }),
-        { ...options, numRuns: Math.max(3, Math.round(RUNS / 25)) },
+        { ...options, numRuns: DB_RUNS },
       );
-    });
+    }, Math.max(60_000, DB_RUNS * 3 * 5_000)); // three commands per case, each a process of a few seconds at most
   });
 });
 
