@@ -1,9 +1,10 @@
 import type { DomainEvent } from "../model/events.js";
-import { cutOffFromStorage, fits, hostsBroughtUpBy, hostsDownedBy, schedulable, volumeAvailable, type Host, type Vm, type World } from "../model/world.js";
+import { cutOffFromStorage, fits, hostsBroughtUpBy, schedulable, volumeAvailable, type Host, type Vm, type World } from "../model/world.js";
 import { CapacityIndex } from "../placement/capacity-index.js";
 import { admits, AntiAffinityGroups, NO_CONSTRAINTS, place, reserveCovered, type ConstrainedRequest, type PlacementConstraints } from "../placement/placement.js";
 import { POLICIES, type PlacementPolicy, type Plan, type PolicyName } from "../placement/policies.js";
 import { Maintenance } from "./maintenance.js";
+import { emptyMemory, remember, type ControllerMemory } from "./memory.js";
 import type { ClusterPort } from "./port.js";
 import { planConsolidation, planRebalance, type RebalanceOptions } from "./rebalance.js";
 
@@ -35,7 +36,6 @@ const MIGRATION_ATTEMPTS = 3;
 /** Boots of a VM that keeps stopping on its own tried before it is left down, and the first pause between them. */
 const MAX_START_ATTEMPTS = 3;
 const START_RETRY_DELAY_MS = 10_000;
-const RETRY_WINDOW_MS = 3_600_000;
 
 /**
  * The cluster controller: the same code drives the simulation and real hosts (through the port).
@@ -70,16 +70,15 @@ export class Controller {
   private readonly constraints: PlacementConstraints;
   private readonly maintenance: Maintenance;
   private placements = 0;
-  /** Hosts the controller has lost contact with, and since when. */
-  private readonly silentSince = new Map<string, number>();
+  /** What the controller remembers of the log (silent hosts, migrations in flight, failed starts): rebuilt from the log alone. */
+  readonly memory: ControllerMemory = emptyMemory();
+  /** What `observe` found in each event still to `react` to, by seq (events are observed when emitted, reacted to in log order). */
+  private readonly recalled = new Map<number, { silenced?: string[]; migrationEndedFrom?: string }>();
   /**
-   * The source host of each migration in flight, a projection of the log: `migrationStarted` names
-   * it, and the events that end a migration do not (by then the world has the VM on its destination).
+   * VMs a drain found nowhere to move: not tried again until one of their migrations finishes.
+   * Not in the log, on purpose: a controller started afresh tries them again.
    */
-  private readonly migrating = new Map<string, string>();
-  private readonly migrationFailures = new Map<string, number>();
-  /** When each VM stopped on its own (a failed boot, a crashed guest) within the last RETRY_WINDOW_MS. */
-  private readonly failedStarts = new Map<string, number[]>();
+  private readonly nowhereToGo = new Set<string>();
   /** Empty hosts and since when they were seen empty (power-save). */
   private readonly idleSince = new Map<string, number>();
   /** Hosts power-save is switching on. */
@@ -93,7 +92,7 @@ export class Controller {
     this.powerSave = config.idleOffMs !== undefined && config.idleOffMs !== null;
     this.maintenance = new Maintenance(port, {
       migrateOff: (host) => this.migrateOff(host),
-      migrating: (host) => [...this.migrating.values()].includes(host),
+      migrating: (host) => [...this.memory.migrating.values()].includes(host),
     });
     if (config.rebalance) this.port.after(config.rebalance.intervalMs, () => this.rebalanceRound());
     if (this.powerSave) this.port.after(config.idleOffMs! / 2, () => this.powerSaveRound());
@@ -102,11 +101,14 @@ export class Controller {
   observe(event: DomainEvent): void {
     this.index.apply(event);
     this.groups.apply(event);
-    if (event.type === "migrationStarted") this.migrating.set(event.vm, event.from);
+    const recalled = remember(this.memory, this.port.world, event);
+    if (recalled.silenced?.length || recalled.migrationEndedFrom !== undefined) this.recalled.set(event.seq, recalled);
   }
 
   react(event: DomainEvent): void {
     const world = this.port.world;
+    const recalled = this.recalled.get(event.seq);
+    if (recalled !== undefined) this.recalled.delete(event.seq);
     switch (event.type) {
       case "vmRequested": {
         const vm = world.vms.get(event.vm)!;
@@ -124,7 +126,7 @@ export class Controller {
       case "hostFailed":
       case "rackFailed":
       case "hostIsolated":
-        for (const host of event.type === "hostIsolated" ? [world.hosts.get(event.host)!] : hostsDownedBy(world, event)) this.lostContact(host);
+        for (const host of recalled?.silenced ?? []) this.lostContact(world.hosts.get(host)!);
         break;
       case "hostPoweredOff":
         // Fenced by this controller: its VMs are down now, restart them elsewhere.
@@ -160,11 +162,16 @@ export class Controller {
         break;
       case "migrationFinished":
       case "migrationAborted":
-        this.migrationEnded(event.vm, event.type === "migrationFinished");
+        if (event.type === "migrationFinished") this.nowhereToGo.delete(event.vm);
+        if (recalled?.migrationEndedFrom !== undefined) this.maintenance.migrationEnded(recalled.migrationEndedFrom);
         this.retryWaiting();
         break;
       case "vmLost":
       case "vmTerminated":
+        // A VM that ends mid-migration ends its migration: a drain of its source goes on.
+        if (recalled?.migrationEndedFrom !== undefined) this.maintenance.migrationEnded(recalled.migrationEndedFrom);
+        this.retryWaiting();
+        break;
       case "rebuildFinished":
       case "sanRepaired":
       case "arrayRecreated":
@@ -206,24 +213,23 @@ export class Controller {
 
   // --- HA -------------------------------------------------------------------------------------
 
+  /** The host has just fallen silent (`remember` noted since when): persistent-ha starts its heartbeat timeout. */
   private lostContact(host: Host): void {
-    if (this.silentSince.has(host.id) || (!host.isolated && host.poweredOff !== null)) return;
-    const since = this.port.world.t;
-    this.silentSince.set(host.id, since);
+    const since = this.memory.silentSince.get(host.id)!;
     if (this.port.world.serviceModel === "persistent-ha") {
       this.port.after(this.config.heartbeatTimeoutMs, () => this.declareDead(host, since));
     }
   }
 
+  /** Contact with the host is back (`remember` has ended its silence): its down VMs start again. */
   private regainedContact(host: Host): void {
     if (!host.up || host.isolated) return;
-    this.silentSince.delete(host.id);
     this.restartDownVms(host);
   }
 
-  private declareDead(host: Host, since: number): void {
+  private declareDead(host: Host, since: { t: number; seq: number }): void {
     // Back within the timeout (its VMs were rebooted in place), or silent again since: not this outage.
-    if (this.silentSince.get(host.id) !== since) return;
+    if (this.memory.silentSince.get(host.id) !== since) return;
     this.port.record({ type: "hostFailureDetected", host: host.id });
     if (host.up && (this.config.fencing ?? true)) {
       this.port.powerOffHost(host.id, "fenced"); // its VMs go down; restarted on hostPoweredOff
@@ -249,10 +255,8 @@ export class Controller {
     const vm = world.vms.get(vmId)!;
     const host = world.hosts.get(vm.host!)!;
     if (!host.up || host.isolated) return;
-    const recent = (this.failedStarts.get(vmId) ?? []).filter((t) => t > world.t - RETRY_WINDOW_MS);
-    recent.push(world.t);
-    this.failedStarts.set(vmId, recent);
-    const failures = recent.length;
+    const failures = this.memory.failedStarts.get(vmId)?.length ?? 0;
+    if (failures === 0) return;
     if (failures > MAX_START_ATTEMPTS) return;
     this.port.after(START_RETRY_DELAY_MS * failures, () => {
       const now = this.port.world.vms.get(vmId);
@@ -364,16 +368,16 @@ export class Controller {
     const world = this.port.world;
     const host = world.hosts.get(hostId)!;
     if (world.serviceModel !== "persistent-ha" || !host.up) return 0;
-    let underway = [...this.migrating.values()].filter((from) => from === hostId).length;
+    let underway = [...this.memory.migrating.values()].filter((from) => from === hostId).length;
     let remaining = 0;
     for (const vmId of [...host.vms]) {
       const vm = world.vms.get(vmId)!;
-      if (vm.state !== "running" || (this.migrationFailures.get(vmId) ?? 0) >= MIGRATION_ATTEMPTS) continue;
+      if (vm.state !== "running" || this.nowhereToGo.has(vmId) || (this.memory.migrationFailures.get(vmId) ?? 0) >= MIGRATION_ATTEMPTS) continue;
       remaining++;
       if (vm.migration !== null || underway >= (this.config.maxMigrationsPerHost ?? 2)) continue;
       const to = hostOf(this.plan(vm, false, [hostId]));
       if (to === null) {
-        this.migrationFailures.set(vmId, MIGRATION_ATTEMPTS); // nowhere to go: it stays
+        this.nowhereToGo.add(vmId); // nowhere to go: it stays
         remaining--;
         continue;
       }
@@ -385,15 +389,6 @@ export class Controller {
 
   private migrate(vm: Vm, to: string): void {
     this.port.migrateVm(vm.id, to, "live");
-  }
-
-  private migrationEnded(vmId: string, finished: boolean): void {
-    const from = this.migrating.get(vmId);
-    if (from === undefined) return;
-    this.migrating.delete(vmId);
-    if (finished) this.migrationFailures.delete(vmId);
-    else this.migrationFailures.set(vmId, (this.migrationFailures.get(vmId) ?? 0) + 1);
-    this.maintenance.migrationEnded(from);
   }
 
   // --- Power-save and rebalancing -------------------------------------------------------------
@@ -481,7 +476,7 @@ export class Controller {
     this.port.after(options.intervalMs, () => this.rebalanceRound());
     const world = this.port.world;
     if (world.serviceModel !== "persistent-ha" || world.ended) return;
-    const movable = (vm: Vm) => vm.disk === "volume" && !this.migrating.has(vm.id);
+    const movable = (vm: Vm) => vm.disk === "volume" && !this.memory.migrating.has(vm.id);
     const moves = this.powerSave ? planConsolidation(world, movable) : planRebalance(world, movable, options);
     for (const move of moves) {
       const vm = world.vms.get(move.vm)!;
