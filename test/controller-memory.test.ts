@@ -13,7 +13,7 @@ import { loadScenarioObject } from "../src/scenario/load.js";
  * can rebuild it from the stored events alone.
  */
 
-/** A small cluster where everything the memory tracks happens: crashes, isolation, fencing, a rolling upgrade by live migration, churn. */
+/** A small cluster where everything the memory tracks happens: crashes, isolation, fencing, a rolling upgrade by live migration, churn, controller outages. */
 const busy = {
   name: "memory",
   durationHours: 400,
@@ -26,6 +26,8 @@ const busy = {
   failures: {
     host: { crash: { timeToFailureHours: { type: "exponential", mean: 150 }, timeToRepairHours: { type: "exponential", mean: 2 } } },
     isolation: { timeToFailureHours: { type: "exponential", mean: 400 }, timeToRepairHours: { type: "exponential", mean: 1 } },
+    // The controller itself stops now and then: its memory goes on being the log's.
+    controller: { timeToFailureHours: { type: "exponential", mean: 50 }, timeToRepairHours: { type: "exponential", mean: 2 } },
   },
   maintenance: { rollingUpgrade: { startHours: 50, windowHours: 1 } },
 };
@@ -46,7 +48,7 @@ describe("the controller's memory", () => {
         // Where to cut: a share of a run's events (about 4 000 for this scenario).
         for (const cut of cuts) at.add(1 + Math.floor(cut * 4_000));
         while (!sim.advance(1_000_000));
-        expect(log.some((e) => e.type === "migrationStarted") && log.some((e) => e.type === "hostFailureDetected")).toBe(true);
+        for (const type of ["migrationStarted", "hostFailureDetected", "controllerFailed"]) expect(log.some((e) => e.type === type)).toBe(true);
         for (const [seq, snapshot] of live) {
           const rebuilt = recall(log.slice(0, seq), evolve, emptyWorld());
           expect(JSON.stringify(memorySnapshot(rebuilt))).toBe(snapshot);

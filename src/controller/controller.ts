@@ -79,6 +79,9 @@ export class Controller {
    * Not in the log, on purpose: a controller started afresh tries them again.
    */
   private readonly nowhereToGo = new Set<string>();
+  /** Whether the controller is stopped (`controllerFailed`), and what it is to act on when it is back, in order. */
+  private down = false;
+  private readonly missed: Array<() => void> = [];
   /** Empty hosts and since when they were seen empty (power-save). */
   private readonly idleSince = new Map<string, number>();
   /** Hosts power-save is switching on. */
@@ -90,12 +93,49 @@ export class Controller {
     this.policy = POLICIES[config.policy ?? "first-fit"];
     this.constraints = config.constraints ?? NO_CONSTRAINTS;
     this.powerSave = config.idleOffMs !== undefined && config.idleOffMs !== null;
-    this.maintenance = new Maintenance(port, {
-      migrateOff: (host) => this.migrateOff(host),
-      migrating: (host) => [...this.memory.migrating.values()].includes(host),
-    });
-    if (config.rebalance) this.port.after(config.rebalance.intervalMs, () => this.rebalanceRound());
-    if (this.powerSave) this.port.after(config.idleOffMs! / 2, () => this.powerSaveRound());
+    this.maintenance = new Maintenance(
+      port,
+      {
+        migrateOff: (host) => this.migrateOff(host),
+        migrating: (host) => [...this.memory.migrating.values()].includes(host),
+      },
+      (delayMs, callback) => this.after(delayMs, callback),
+    );
+    if (config.rebalance) this.after(config.rebalance.intervalMs, () => this.rebalanceRound());
+    if (this.powerSave) this.after(config.idleOffMs! / 2, () => this.powerSaveRound());
+  }
+
+  /** A timer of the controller's: one that comes due while the controller is stopped is acted on when it is back. */
+  private after(delayMs: number, callback: () => void): void {
+    this.port.after(delayMs, () => this.whenUp(callback));
+  }
+
+  private whenUp(action: () => void): void {
+    if (this.down) this.missed.push(action);
+    else action();
+  }
+
+  /**
+   * The controller stopped, or is back (`controllerFailed`, `controllerRecovered`). Stopped, it
+   * decides nothing: the events, its timers coming due and the requests of users and operators
+   * wait. Back, it resumes from the log: its memory is a projection of the log, kept current (the
+   * same as rebuilding it from the log: `test/controller-memory.test.ts`), and it acts on what it
+   * missed, in log order, against the world as it is now — a host that failed meanwhile is
+   * watched from now on for the full heartbeat timeout before it is declared dead (a new HA
+   * master must see the silence itself), a host repaired meanwhile has its VMs rebooted now, a
+   * request that came meanwhile is placed now.
+   */
+  private controllerOutage(event: DomainEvent): boolean {
+    if (event.type === "controllerFailed") {
+      this.down = true;
+      return true;
+    }
+    if (event.type === "controllerRecovered") {
+      this.down = false;
+      for (const action of this.missed.splice(0)) action();
+      return true;
+    }
+    return false;
   }
 
   observe(event: DomainEvent): void {
@@ -106,12 +146,19 @@ export class Controller {
   }
 
   react(event: DomainEvent): void {
+    if (this.controllerOutage(event)) return;
+    if (this.down) {
+      this.missed.push(() => this.react(event));
+      return;
+    }
     const world = this.port.world;
     const recalled = this.recalled.get(event.seq);
     if (recalled !== undefined) this.recalled.delete(event.seq);
     switch (event.type) {
       case "vmRequested": {
-        const vm = world.vms.get(event.vm)!;
+        const vm = world.vms.get(event.vm);
+        // Acted on late (the controller was stopped): the request may be gone, or answered.
+        if (vm === undefined || vm.state !== "pending") break;
         // A volume cannot be made while the storage service is out everywhere: the request waits for it.
         if (vm.disk === "volume" && !this.port.canCreateVolume()) {
           this.waiting.push(vm.id);
@@ -126,7 +173,7 @@ export class Controller {
       case "hostFailed":
       case "rackFailed":
       case "hostIsolated":
-        for (const host of recalled?.silenced ?? []) this.lostContact(world.hosts.get(host)!);
+        for (const host of recalled?.silenced ?? []) this.lostContact(world.hosts.get(host)!, event.seq);
         break;
       case "hostPoweredOff":
         // Fenced by this controller: its VMs are down now, restart them elsewhere.
@@ -193,8 +240,10 @@ export class Controller {
 
   /** A user asks again for a VM that is pending (its instance or its volume was lost). */
   relaunch(vmId: string): void {
-    const vm = this.port.world.vms.get(vmId);
-    if (vm?.state === "pending") this.placeOrWait(vmId);
+    this.whenUp(() => {
+      const vm = this.port.world.vms.get(vmId);
+      if (vm?.state === "pending") this.placeOrWait(vmId);
+    });
   }
 
   /**
@@ -203,21 +252,26 @@ export class Controller {
    * end maintenance mode. Windows are taken one at a time, in the order asked (a rolling upgrade).
    */
   maintain(host: string, windowMs: number, drainTimeoutMs: number): void {
-    this.maintenance.enqueue({ host, windowMs, drainTimeoutMs });
+    this.whenUp(() => this.maintenance.enqueue({ host, windowMs, drainTimeoutMs }));
   }
 
   /** Puts a host in maintenance mode and live-migrates everything off it (no window: it stays on). */
   drain(host: string, onDrained?: (remaining: number) => void): void {
-    this.maintenance.drainOnly(host, onDrained);
+    this.whenUp(() => this.maintenance.drainOnly(host, onDrained));
   }
 
   // --- HA -------------------------------------------------------------------------------------
 
-  /** The host has just fallen silent (`remember` noted since when): persistent-ha starts its heartbeat timeout. */
-  private lostContact(host: Host): void {
-    const since = this.memory.silentSince.get(host.id)!;
+  /**
+   * The host fell silent at event `seq` (`remember` noted since when): persistent-ha starts its
+   * heartbeat timeout — unless that silence is over, or another began, by the time the controller
+   * acts on it (it was stopped).
+   */
+  private lostContact(host: Host, seq: number): void {
+    const since = this.memory.silentSince.get(host.id);
+    if (since?.seq !== seq) return;
     if (this.port.world.serviceModel === "persistent-ha") {
-      this.port.after(this.config.heartbeatTimeoutMs, () => this.declareDead(host, since));
+      this.after(this.config.heartbeatTimeoutMs, () => this.declareDead(host, since));
     }
   }
 
@@ -252,13 +306,14 @@ export class Controller {
    */
   private stoppedOnItsOwn(vmId: string): void {
     const world = this.port.world;
-    const vm = world.vms.get(vmId)!;
-    const host = world.hosts.get(vm.host!)!;
+    const vm = world.vms.get(vmId);
+    if (vm?.host == null) return; // gone meanwhile (the controller was stopped)
+    const host = world.hosts.get(vm.host)!;
     if (!host.up || host.isolated) return;
     const failures = this.memory.failedStarts.get(vmId)?.length ?? 0;
     if (failures === 0) return;
     if (failures > MAX_START_ATTEMPTS) return;
-    this.port.after(START_RETRY_DELAY_MS * failures, () => {
+    this.after(START_RETRY_DELAY_MS * failures, () => {
       const now = this.port.world.vms.get(vmId);
       if (now?.state !== "down" || now.host !== host.id) return;
       const elsewhere = failures >= 2 && now.volume !== null ? hostOf(this.plan(now, false, [host.id])) : null;
@@ -315,13 +370,13 @@ export class Controller {
    */
   private noteStallOnPath(vmId: string): void {
     const world = this.port.world;
-    const vm = world.vms.get(vmId)!;
-    if (!cutOffFromStorage(world, vm.host!)) return;
+    const vm = world.vms.get(vmId);
+    if (vm?.host == null || !cutOffFromStorage(world, vm.host)) return;
     this.stalledOnPath.add(vmId);
     const response = this.config.storagePath;
     if (!response?.restart) return;
     const { host, since } = vm;
-    this.port.after(response.timeoutMs, () => {
+    this.after(response.timeoutMs, () => {
       const now = this.port.world.vms.get(vmId);
       if (!this.stalledOnPath.has(vmId) || now?.state !== "down" || now.host !== host || now.since !== since) return;
       this.stalledOnPath.delete(vmId);
@@ -399,7 +454,7 @@ export class Controller {
    */
   private powerSaveRound(): void {
     const idleOffMs = this.config.idleOffMs!;
-    this.port.after(idleOffMs / 2, () => this.powerSaveRound());
+    this.after(idleOffMs / 2, () => this.powerSaveRound());
     const world = this.port.world;
     if (world.ended) return;
     for (const host of world.hosts.values()) {
@@ -473,7 +528,7 @@ export class Controller {
 
   private rebalanceRound(): void {
     const options = this.config.rebalance!;
-    this.port.after(options.intervalMs, () => this.rebalanceRound());
+    this.after(options.intervalMs, () => this.rebalanceRound());
     const world = this.port.world;
     if (world.serviceModel !== "persistent-ha" || world.ended) return;
     const movable = (vm: Vm) => vm.disk === "volume" && !this.memory.migrating.has(vm.id);

@@ -417,6 +417,11 @@ const scenarioObject = z.strictObject({
         .optional(),
       /** Management network partitions, per host: the host runs on but the controller cannot reach it. */
       isolation: failureProcess.optional(),
+      /**
+       * Outages of the cluster controller itself (its process or machine dies, then is restarted):
+       * while it is out nothing is decided; back, it acts on what happened meanwhile (issue 19).
+       */
+      controller: failureProcess.optional(),
       /** Outages of the central storage array (storage.kind: san): every volume unreachable at once. */
       san: failureProcess.optional(),
       /**
@@ -595,6 +600,7 @@ function workloadProblems(scenario: z.infer<typeof scenarioObject>, hosts: numbe
   if (f?.rack) cycle(f.rack, racks, ["failures", "rack"]);
   if (f?.disk) cycle(f.disk, disks, ["failures", "disk"]);
   if (f?.san) cycle(f.san, 1, ["failures", "san"]);
+  if (f?.controller) cycle(f.controller, 1, ["failures", "controller"]);
   const arrivals = scenario.workload?.arrivals;
   if (arrivals) firings.push([["workload", "arrivals", "ratePerHour"], arrivals.ratePerHour * hours]);
   if (scenario.rebalance) firings.push([["rebalance", "intervalMinutes"], (hours * 60) / scenario.rebalance.intervalMinutes]);

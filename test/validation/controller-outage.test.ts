@@ -1,0 +1,67 @@
+import { describe, expect, it } from "vitest";
+import { simulate } from "../../src/adapters/sim/simulate.js";
+import type { DomainEvent, ServiceModel } from "../../src/model/events.js";
+import { loadScenarioObject } from "../../src/scenario/load.js";
+
+/**
+ * Issue 19: the controller's own outages (`failures.controller`). While it is out nothing is
+ * decided; back, it acts on what it missed. With host failures only, a failure that lands in a
+ * controller outage (or whose heartbeat timeout T ends in one) is acted on when the controller is
+ * back: its VMs' restart is late by the outage's residual. With outages an alternating renewal
+ * process of exponential up times (mean U) and outages (mean R), a Poisson host failure finds the
+ * controller out, or sees an outage begin within T, with probability (R + T) / (U + R), and the
+ * residual is then R again (memoryless): the mean extra delay per host failure is R (R + T) / (U + R).
+ */
+const U = 22;
+const R = 2;
+const T_SECONDS = 30;
+
+const scenario = (controller: boolean) => ({
+  name: "controller-outage",
+  durationHours: 200_000,
+  cluster: { hosts: [{ name: "h", count: 20, racks: 4, disks: 2, vcpus: 16, memoryGiB: 64, diskGiB: 4000 }] },
+  workload: { sizes: [{ name: "s", vcpus: 2, memoryGiB: 8, diskGiB: 40 }], fleet: 40 },
+  ha: { heartbeatTimeoutSeconds: T_SECONDS },
+  failures: {
+    // Repairs far longer than any controller outage: the VMs wait for the controller, not for the host.
+    host: { hardware: { timeToFailureHours: { type: "exponential", mean: 1_000 }, timeToRepairHours: { type: "deterministic", value: 24 } } },
+    ...(controller ? { controller: { timeToFailureHours: { type: "exponential", mean: U }, timeToRepairHours: { type: "exponential", mean: R } } } : {}),
+  },
+});
+
+function run(controller: boolean, model: ServiceModel) {
+  const log: DomainEvent[] = [];
+  const { metrics } = simulate(loadScenarioObject(scenario(controller)).config, 1, model, { check: true, observe: (e) => log.push(e) });
+  return { metrics, log };
+}
+
+describe("controller outages", () => {
+  const withOutages = run(true, "persistent-ha");
+  const without = run(false, "persistent-ha");
+
+  it("delay HA restarts by the residual outage: R (R + T) / (U + R) per host failure on average", () => {
+    const { log } = withOutages;
+    const failedAt = new Map<string, number>();
+    const extraHours: number[] = [];
+    for (const e of log) {
+      if (e.type === "hostFailed") failedAt.set(e.host, e.t);
+      if (e.type === "hostFailureDetected") extraHours.push((e.t - failedAt.get(e.host)! - T_SECONDS * 1000) / 3_600_000);
+    }
+    const n = extraHours.length;
+    expect(n).toBeGreaterThan(3_000);
+    const mean = extraHours.reduce((a, b) => a + b, 0) / n;
+    const sd = Math.sqrt(extraHours.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1));
+    const expected = (R * (R + T_SECONDS / 3600)) / (U + R);
+    expect(Math.abs(mean - expected)).toBeLessThan(4 * (sd / Math.sqrt(n)));
+    // Without controller outages every failure is detected after exactly T.
+    for (const e of without.log) if (e.type === "hostFailed") failedAt.set(e.host, e.t);
+    for (const e of without.log) if (e.type === "hostFailureDetected") expect(e.t - failedAt.get(e.host)!).toBeLessThanOrEqual(T_SECONDS * 1000);
+  });
+
+  it("leave the same host failures (common random numbers) and cost persistent-ha availability", () => {
+    const failures = (log: DomainEvent[]) => log.filter((e) => e.type === "hostFailed").map((e) => `${e.t} ${(e as { host: string }).host}`);
+    expect(failures(withOutages.log)).toEqual(failures(without.log));
+    expect(withOutages.log.filter((e) => e.type === "controllerFailed").length).toBeGreaterThan(7_000);
+    expect(withOutages.metrics.downtimeHoursPerVmYear).toBeGreaterThan(without.metrics.downtimeHoursPerVmYear);
+  });
+});
