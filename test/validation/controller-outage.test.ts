@@ -62,6 +62,6 @@ describe("controller outages", () => {
     const failures = (log: DomainEvent[]) => log.filter((e) => e.type === "hostFailed").map((e) => `${e.t} ${(e as { host: string }).host}`);
     expect(failures(withOutages.log)).toEqual(failures(without.log));
     expect(withOutages.log.filter((e) => e.type === "controllerFailed").length).toBeGreaterThan(7_000);
-    expect(withOutages.metrics.downtimeHoursPerVmYear).toBeGreaterThan(without.metrics.downtimeHoursPerVmYear);
+    expect(withOutages.metrics.downtimeHoursPerVmYear!).toBeGreaterThan(without.metrics.downtimeHoursPerVmYear!);
   });
 });
