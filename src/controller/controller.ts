@@ -120,10 +120,9 @@ export class Controller {
    * decides nothing: the events, its timers coming due and the requests of users and operators
    * wait. Back, it resumes from the log: its memory is a projection of the log, kept current (the
    * same as rebuilding it from the log: `test/controller-memory.test.ts`), and it acts on what it
-   * missed, in log order, against the world as it is now — a host that failed meanwhile is
-   * watched from now on for the full heartbeat timeout before it is declared dead (a new HA
-   * master must see the silence itself), a host repaired meanwhile has its VMs rebooted now, a
-   * request that came meanwhile is placed now.
+   * missed, in log order, against the world as it is now — a host still silent since before the
+   * heartbeat timeout ran out is declared dead now, a host repaired meanwhile has its VMs
+   * rebooted now, a request that came meanwhile is placed now.
    */
   private controllerOutage(event: DomainEvent): boolean {
     if (event.type === "controllerFailed") {
@@ -263,15 +262,16 @@ export class Controller {
   // --- HA -------------------------------------------------------------------------------------
 
   /**
-   * The host fell silent at event `seq` (`remember` noted since when): persistent-ha starts its
-   * heartbeat timeout — unless that silence is over, or another began, by the time the controller
-   * acts on it (it was stopped).
+   * The host fell silent at event `seq` (`remember` noted since when): persistent-ha declares it
+   * dead once the heartbeat timeout has passed since then (the log says when the silence began: a
+   * controller acting late, after an outage of its own, waits only for what is left of it) —
+   * unless that silence is over, or another began, by the time the controller acts on it.
    */
   private lostContact(host: Host, seq: number): void {
     const since = this.memory.silentSince.get(host.id);
     if (since?.seq !== seq) return;
     if (this.port.world.serviceModel === "persistent-ha") {
-      this.after(this.config.heartbeatTimeoutMs, () => this.declareDead(host, since));
+      this.after(Math.max(0, since.t + this.config.heartbeatTimeoutMs - this.port.world.t), () => this.declareDead(host, since));
     }
   }
 
