@@ -129,11 +129,14 @@ export const requestRow = z.strictObject({
   lifetimeHours: positiveNumber().nullable(),
 });
 
-/** One failure of a failure trace: at `timeHours`, `target` (a host, a rack, or host/disk) fails for `durationHours`. */
+/**
+ * One failure of a failure trace: at `timeHours`, `target` (a host, a rack, host/disk, or the
+ * controller itself: kind and target `controller`) fails for `durationHours`.
+ */
 export const failureRow = z.strictObject({
   timeHours: nonNegativeNumber(),
-  target: z.string(expected("a host, a rack or host/disk")).min(1, expected("a host, a rack or host/disk")),
-  kind: z.enum(["crash", "hardware", "rack", "disk"], expected("a failure kind (crash | hardware | rack | disk)")),
+  target: z.string(expected("a host, a rack, host/disk or controller")).min(1, expected("a host, a rack, host/disk or controller")),
+  kind: z.enum(["crash", "hardware", "rack", "disk", "controller"], expected("a failure kind (crash | hardware | rack | disk | controller)")),
   durationHours: positiveNumber(),
 });
 
@@ -542,9 +545,12 @@ export const scenarioSchema = scenarioObject.superRefine((scenario, ctx) => {
           ? racks.has(row.target)
           : row.kind === "disk"
             ? hosts.has(host!) && disk !== undefined && /^\d+$/.test(disk) && Number(disk) < hosts.get(host!)!.disks
-            : hosts.has(row.target);
+            : row.kind === "controller"
+              ? row.target === "controller"
+              : hosts.has(row.target);
       if (!known) {
-        const what = row.kind === "rack" ? "a rack of the cluster" : row.kind === "disk" ? "host/disk of the cluster (disks count from 0)" : "a host of the cluster";
+        const what =
+          row.kind === "rack" ? "a rack of the cluster" : row.kind === "disk" ? "host/disk of the cluster (disks count from 0)" : row.kind === "controller" ? "controller" : "a host of the cluster";
         ctx.addIssue({ code: "custom", path: ["failures", "trace", i, "target"], message: `expected ${what}, got "${row.target}"` });
       }
     });

@@ -64,4 +64,34 @@ describe("controller outages", () => {
     expect(withOutages.log.filter((e) => e.type === "controllerFailed").length).toBeGreaterThan(7_000);
     expect(withOutages.metrics.downtimeHoursPerVmYear!).toBeGreaterThan(without.metrics.downtimeHoursPerVmYear!);
   });
+
+  it("from a trace: a host failing in a controller outage is declared dead when the controller is back, its VMs restarted then", () => {
+    const traced = (controller: boolean) => ({
+      name: "controller-trace",
+      durationHours: 50,
+      cluster: { hosts: [{ name: "h", count: 3, disks: 2, vcpus: 16, memoryGiB: 64, diskGiB: 4000 }] },
+      workload: { sizes: [{ name: "s", vcpus: 2, memoryGiB: 8, diskGiB: 40 }], fleet: 6 },
+      ha: { heartbeatTimeoutSeconds: T_SECONDS },
+      failures: {
+        trace: [
+          { timeHours: 10, target: "h-001", kind: "hardware", durationHours: 30 },
+          ...(controller ? [{ timeHours: 9.5, target: "controller", kind: "controller", durationHours: 2 }] : []),
+        ],
+      },
+    });
+    const hour = 3_600_000;
+    for (const [controller, detectedAt] of [[false, 10 * hour + T_SECONDS * 1000], [true, 11.5 * hour]] as const) {
+      const log: DomainEvent[] = [];
+      simulate(loadScenarioObject(traced(controller)).config, 1, "persistent-ha", { check: true, observe: (e) => log.push(e) });
+      expect(log.find((e) => e.type === "hostFailureDetected")!.t).toBe(detectedAt);
+      const restarted = log.filter((e) => e.type === "vmPlaced" && e.t > 0);
+      expect(restarted.length).toBeGreaterThan(0);
+      for (const e of restarted) expect(e.t).toBe(detectedAt);
+    }
+  });
+
+  it("a controller row of a trace must name the controller", () => {
+    const bad = { name: "bad", durationHours: 1, cluster: { hosts: [{ name: "h", count: 1, vcpus: 1, memoryGiB: 1, diskGiB: 1 }] }, failures: { trace: [{ timeHours: 0, target: "h-001", kind: "controller", durationHours: 1 }] } };
+    expect(() => loadScenarioObject(bad)).toThrow('failures.trace[0].target: expected controller, got "h-001"');
+  });
 });
