@@ -1,8 +1,9 @@
 import type { DomainEvent } from "../model/events.js";
-import { cutOffFromStorage, fits, hostsBroughtUpBy, schedulable, volumeAvailable, type Host, type Vm, type World } from "../model/world.js";
+import { cutOffFromStorage, fits, hostsBroughtUpBy, schedulable, volumeAvailable, type Host, type Vm } from "../model/world.js";
 import { CapacityIndex } from "../placement/capacity-index.js";
 import { admits, AntiAffinityGroups, NO_CONSTRAINTS, place, reserveCovered, type ConstrainedRequest, type PlacementConstraints } from "../placement/placement.js";
 import { POLICIES, type PlacementPolicy, type Plan, type PolicyName } from "../placement/policies.js";
+import { byPriority, onHeartbeatTimeout, type Command } from "./decide.js";
 import { Maintenance } from "./maintenance.js";
 import { emptyMemory, remember, type ControllerMemory } from "./memory.js";
 import type { ClusterPort } from "./port.js";
@@ -282,17 +283,15 @@ export class Controller {
   }
 
   private declareDead(host: Host, since: { t: number; seq: number }): void {
-    // Back within the timeout (its VMs were rebooted in place), or silent again since: not this outage.
-    if (this.memory.silentSince.get(host.id) !== since) return;
-    this.port.record({ type: "hostFailureDetected", host: host.id });
-    if (host.up && (this.config.fencing ?? true)) {
-      this.port.powerOffHost(host.id, "fenced"); // its VMs go down; restarted on hostPoweredOff
-      return;
-    }
-    for (const vmId of byPriority(this.port.world, [...host.vms])) {
-      const vm = this.port.world.vms.get(vmId)!;
-      // Still running on an unreachable host, as far as anyone can tell: restart it anyway.
-      if (vm.state === "down" || ((vm.state === "running" || vm.state === "booting") && host.isolated)) this.placeOrWait(vmId, true);
+    this.execute(onHeartbeatTimeout(this.port.world, this.memory, host.id, since, this.config.fencing ?? true));
+  }
+
+  /** Carries out a decision's commands, in order, through the port. */
+  private execute(commands: readonly Command[]): void {
+    for (const command of commands) {
+      if (command.type === "record") this.port.record(command.event);
+      else if (command.type === "powerOff") this.port.powerOffHost(command.host, command.reason);
+      else this.placeOrWait(command.vm, command.elsewhere);
     }
   }
 
@@ -544,14 +543,6 @@ export class Controller {
 }
 
 const hostOf = (plan: Plan): string | null => ("host" in plan ? plan.host : null);
-
-const PRIORITY_RANK = { high: 0, medium: 1, low: 2 } as const;
-
-/** The VMs by restart priority, high first, keeping their order within a priority. */
-function byPriority(world: World, vms: string[]): string[] {
-  const rank = (id: string) => PRIORITY_RANK[world.vms.get(id)?.priority ?? "medium"];
-  return vms.map((id, i) => ({ id, i })).sort((a, b) => rank(a.id) - rank(b.id) || a.i - b.i).map((x) => x.id);
-}
 
 const isCapacityRefusal = (plan: Plan): boolean => "refused" in plan && plan.refused !== "violatesAntiAffinity";
 
