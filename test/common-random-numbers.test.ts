@@ -4,7 +4,7 @@ import { SERVICE_MODELS, type DomainEvent } from "../src/model/events.js";
 import { simulateMetrics, smallScenario } from "./helpers.js";
 
 const isFailure = (e: DomainEvent) =>
-  ["hostFailed", "hostRepaired", "rackFailed", "rackRepaired", "diskFailed", "diskReplaced", "sanFailed", "sanRepaired", "hostIsolated", "hostReconnected"].includes(e.type);
+  ["hostFailed", "hostRepaired", "rackFailed", "rackRepaired", "diskFailed", "diskReplaced", "sanFailed", "sanRepaired", "hostIsolated", "hostReconnected", "controllerFailed", "controllerRecovered"].includes(e.type);
 const strip = ({ seq: _seq, ...rest }: DomainEvent) => rest;
 
 function trace(seed: number, model: (typeof SERVICE_MODELS)[number], s = smallScenario(12, 3, 20, 1)) {
@@ -26,12 +26,13 @@ describe("common random numbers", () => {
     expect(c).toEqual(a);
   });
 
-  it("with power domains, bursts, cluster-wide events, SAN outages and isolations too", () => {
+  it("with power domains, bursts, cluster-wide events, SAN outages, isolations and controller outages too", () => {
     const harsh = smallScenario(12, 4, 20, 1, true, "san");
-    const s = { ...harsh, failures: { ...harsh.failures, isolation: { timeToFailureHours: { type: "exponential", mean: 300 }, timeToRepairHours: 0.5 } } };
+    const outage = (mean: number, repair: number) => ({ timeToFailureHours: { type: "exponential", mean }, timeToRepairHours: repair });
+    const s = { ...harsh, failures: { ...harsh.failures, isolation: outage(300, 0.5), controller: outage(100, 2) } };
     const [a, b, c] = SERVICE_MODELS.map((model) => trace(3, model, s));
     const failures = a!.failures as DomainEvent[];
-    for (const type of ["sanFailed", "hostIsolated", "rackFailed"]) expect(failures.some((e) => e.type === type)).toBe(true);
+    for (const type of ["sanFailed", "hostIsolated", "rackFailed", "controllerFailed"]) expect(failures.some((e) => e.type === type)).toBe(true);
     expect(failures.some((e) => e.type === "hostFailed" && e.cause === "burst")).toBe(true);
     expect(b).toEqual(a);
     expect(c).toEqual(a);
@@ -86,13 +87,19 @@ describe("common random numbers", () => {
           storageAware: fc.boolean(),
           abortOnNonConvergence: fc.boolean(),
           dirtyRateMiBps: fc.double({ min: 0, max: 200, noNaN: true }),
+          controllerOutages: fc.boolean(),
         }),
         (hosts, racks, fleet, seed, model, storage, o) => {
           const base = smallScenario(hosts, racks, fleet, 0.5, true, storage);
           const scenario = {
             ...base,
             durationHours: 500,
-            failures: { ...base.failures, isolation: { timeToFailureHours: { type: "exponential", mean: 100 }, timeToRepairHours: 0.5 } },
+            failures: {
+              ...base.failures,
+              isolation: { timeToFailureHours: { type: "exponential", mean: 100 }, timeToRepairHours: 0.5 },
+              // The controller stops now and then (issue 19): decisions wait, none may break an invariant.
+              ...(o.controllerOutages ? { controller: { timeToFailureHours: { type: "exponential", mean: 20 }, timeToRepairHours: { type: "exponential", mean: 1 } } } : {}),
+            },
             workload: { ...base.workload, ...(o.antiAffinity ? { antiAffinity: { groupSize: 2, domain: "rack" } } : {}) },
             placement: { policy: o.policy, storageAware: o.storageAware, idleMinutes: 20 },
             migration: { dirtyRateMiBps: o.dirtyRateMiBps, abortOnNonConvergence: o.abortOnNonConvergence },

@@ -83,7 +83,7 @@ describe("traces", () => {
 
   const bad: [string, string, string, string][] = [
     ["a bad number", failures.replace("10,h-001,hardware,5", "10,h-001,hardware,soon"), requests, 'failures.csv: line 2: durationHours: expected a positive number, got "soon"'],
-    ["an unknown kind", failures.replace("12,h-001,crash,1", "12,h-001,meteor,1"), requests, 'failures.csv: line 3: kind: expected a failure kind (crash | hardware | rack | disk), got "meteor"'],
+    ["an unknown kind", failures.replace("12,h-001,crash,1", "12,h-001,meteor,1"), requests, 'failures.csv: line 3: kind: expected a failure kind (crash | hardware | rack | disk | controller), got "meteor"'],
     ["an unknown host", failures.replace("10,h-001,hardware,5", "10,h-009,hardware,5"), requests, 'failures.trace[0].target: expected a host of the cluster, got "h-009"'],
     ["a disk that does not exist", failures.replace("h-003/1", "h-003/2"), requests, "failures.trace[3].target: expected host/disk of the cluster"],
     ["a VM named twice", failures, requests.replace("1.5,batch", "1.5,web"), 'workload.trace[1].vm: expected a VM name used once'],

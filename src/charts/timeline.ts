@@ -22,6 +22,8 @@ const MARKERS: Partial<Record<EventType, { row: string; kind: TimelineMarker["ki
   diskFailed: { row: "disk failed", kind: "failure" },
   sanFailed: { row: "SAN out", kind: "failure" },
   sanRepaired: { row: "SAN back", kind: "recovery" },
+  controllerFailed: { row: "controller out", kind: "failure" },
+  controllerRecovered: { row: "controller back", kind: "recovery" },
   storageFailed: { row: "storage out", kind: "failure" },
   storageRepaired: { row: "storage back", kind: "recovery" },
   storageNetworkFailed: { row: "storage path lost", kind: "failure" },

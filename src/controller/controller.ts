@@ -1,9 +1,11 @@
 import type { DomainEvent } from "../model/events.js";
-import { cutOffFromStorage, fits, hostsBroughtUpBy, hostsDownedBy, schedulable, volumeAvailable, type Host, type Vm, type World } from "../model/world.js";
+import { cutOffFromStorage, fits, hostsBroughtUpBy, schedulable, volumeAvailable, type Host, type Vm } from "../model/world.js";
 import { CapacityIndex } from "../placement/capacity-index.js";
 import { admits, AntiAffinityGroups, NO_CONSTRAINTS, place, reserveCovered, type ConstrainedRequest, type PlacementConstraints } from "../placement/placement.js";
 import { POLICIES, type PlacementPolicy, type Plan, type PolicyName } from "../placement/policies.js";
+import { byPriority, onHeartbeatTimeout, type Command } from "./decide.js";
 import { Maintenance } from "./maintenance.js";
+import { emptyMemory, remember, type ControllerMemory } from "./memory.js";
 import type { ClusterPort } from "./port.js";
 import { planConsolidation, planRebalance, type RebalanceOptions } from "./rebalance.js";
 
@@ -35,7 +37,6 @@ const MIGRATION_ATTEMPTS = 3;
 /** Boots of a VM that keeps stopping on its own tried before it is left down, and the first pause between them. */
 const MAX_START_ATTEMPTS = 3;
 const START_RETRY_DELAY_MS = 10_000;
-const RETRY_WINDOW_MS = 3_600_000;
 
 /**
  * The cluster controller: the same code drives the simulation and real hosts (through the port).
@@ -70,16 +71,18 @@ export class Controller {
   private readonly constraints: PlacementConstraints;
   private readonly maintenance: Maintenance;
   private placements = 0;
-  /** Hosts the controller has lost contact with, and since when. */
-  private readonly silentSince = new Map<string, number>();
+  /** What the controller remembers of the log (silent hosts, migrations in flight, failed starts): rebuilt from the log alone. */
+  readonly memory: ControllerMemory = emptyMemory();
+  /** What `observe` found in each event still to `react` to, by seq (events are observed when emitted, reacted to in log order). */
+  private readonly recalled = new Map<number, { silenced?: string[]; migrationEndedFrom?: string }>();
   /**
-   * The source host of each migration in flight, a projection of the log: `migrationStarted` names
-   * it, and the events that end a migration do not (by then the world has the VM on its destination).
+   * VMs a drain found nowhere to move: not tried again until one of their migrations finishes.
+   * Not in the log, on purpose: a controller started afresh tries them again.
    */
-  private readonly migrating = new Map<string, string>();
-  private readonly migrationFailures = new Map<string, number>();
-  /** When each VM stopped on its own (a failed boot, a crashed guest) within the last RETRY_WINDOW_MS. */
-  private readonly failedStarts = new Map<string, number[]>();
+  private readonly nowhereToGo = new Set<string>();
+  /** Whether the controller is stopped (`controllerFailed`), and what it is to act on when it is back, in order. */
+  private down = false;
+  private readonly missed: Array<() => void> = [];
   /** Empty hosts and since when they were seen empty (power-save). */
   private readonly idleSince = new Map<string, number>();
   /** Hosts power-save is switching on. */
@@ -91,25 +94,71 @@ export class Controller {
     this.policy = POLICIES[config.policy ?? "first-fit"];
     this.constraints = config.constraints ?? NO_CONSTRAINTS;
     this.powerSave = config.idleOffMs !== undefined && config.idleOffMs !== null;
-    this.maintenance = new Maintenance(port, {
-      migrateOff: (host) => this.migrateOff(host),
-      migrating: (host) => [...this.migrating.values()].includes(host),
-    });
-    if (config.rebalance) this.port.after(config.rebalance.intervalMs, () => this.rebalanceRound());
-    if (this.powerSave) this.port.after(config.idleOffMs! / 2, () => this.powerSaveRound());
+    this.maintenance = new Maintenance(
+      port,
+      {
+        migrateOff: (host) => this.migrateOff(host),
+        migrating: (host) => [...this.memory.migrating.values()].includes(host),
+      },
+      (delayMs, callback) => this.after(delayMs, callback),
+    );
+    if (config.rebalance) this.after(config.rebalance.intervalMs, () => this.rebalanceRound());
+    if (this.powerSave) this.after(config.idleOffMs! / 2, () => this.powerSaveRound());
+  }
+
+  /** A timer of the controller's: one that comes due while the controller is stopped is acted on when it is back. */
+  private after(delayMs: number, callback: () => void): void {
+    this.port.after(delayMs, () => this.whenUp(callback));
+  }
+
+  private whenUp(action: () => void): void {
+    if (this.down) this.missed.push(action);
+    else action();
+  }
+
+  /**
+   * The controller stopped, or is back (`controllerFailed`, `controllerRecovered`). Stopped, it
+   * decides nothing: the events, its timers coming due and the requests of users and operators
+   * wait. Back, it resumes from the log: its memory is a projection of the log, kept current (the
+   * same as rebuilding it from the log: `test/controller-memory.test.ts`), and it acts on what it
+   * missed, in log order, against the world as it is now — a host still silent since before the
+   * heartbeat timeout ran out is declared dead now, a host repaired meanwhile has its VMs
+   * rebooted now, a request that came meanwhile is placed now.
+   */
+  private controllerOutage(event: DomainEvent): boolean {
+    if (event.type === "controllerFailed") {
+      this.down = true;
+      return true;
+    }
+    if (event.type === "controllerRecovered") {
+      this.down = false;
+      for (const action of this.missed.splice(0)) action();
+      return true;
+    }
+    return false;
   }
 
   observe(event: DomainEvent): void {
     this.index.apply(event);
     this.groups.apply(event);
-    if (event.type === "migrationStarted") this.migrating.set(event.vm, event.from);
+    const recalled = remember(this.memory, this.port.world, event);
+    if (recalled.silenced?.length || recalled.migrationEndedFrom !== undefined) this.recalled.set(event.seq, recalled);
   }
 
   react(event: DomainEvent): void {
+    if (this.controllerOutage(event)) return;
+    if (this.down) {
+      this.missed.push(() => this.react(event));
+      return;
+    }
     const world = this.port.world;
+    const recalled = this.recalled.get(event.seq);
+    if (recalled !== undefined) this.recalled.delete(event.seq);
     switch (event.type) {
       case "vmRequested": {
-        const vm = world.vms.get(event.vm)!;
+        const vm = world.vms.get(event.vm);
+        // Acted on late (the controller was stopped): the request may be gone, or answered.
+        if (vm === undefined || vm.state !== "pending") break;
         // A volume cannot be made while the storage service is out everywhere: the request waits for it.
         if (vm.disk === "volume" && !this.port.canCreateVolume()) {
           this.waiting.push(vm.id);
@@ -124,7 +173,7 @@ export class Controller {
       case "hostFailed":
       case "rackFailed":
       case "hostIsolated":
-        for (const host of event.type === "hostIsolated" ? [world.hosts.get(event.host)!] : hostsDownedBy(world, event)) this.lostContact(host);
+        for (const host of recalled?.silenced ?? []) this.lostContact(world.hosts.get(host)!, event.seq);
         break;
       case "hostPoweredOff":
         // Fenced by this controller: its VMs are down now, restart them elsewhere.
@@ -160,11 +209,16 @@ export class Controller {
         break;
       case "migrationFinished":
       case "migrationAborted":
-        this.migrationEnded(event.vm, event.type === "migrationFinished");
+        if (event.type === "migrationFinished") this.nowhereToGo.delete(event.vm);
+        if (recalled?.migrationEndedFrom !== undefined) this.maintenance.migrationEnded(recalled.migrationEndedFrom);
         this.retryWaiting();
         break;
       case "vmLost":
       case "vmTerminated":
+        // A VM that ends mid-migration ends its migration: a drain of its source goes on.
+        if (recalled?.migrationEndedFrom !== undefined) this.maintenance.migrationEnded(recalled.migrationEndedFrom);
+        this.retryWaiting();
+        break;
       case "rebuildFinished":
       case "sanRepaired":
       case "arrayRecreated":
@@ -186,8 +240,10 @@ export class Controller {
 
   /** A user asks again for a VM that is pending (its instance or its volume was lost). */
   relaunch(vmId: string): void {
-    const vm = this.port.world.vms.get(vmId);
-    if (vm?.state === "pending") this.placeOrWait(vmId);
+    this.whenUp(() => {
+      const vm = this.port.world.vms.get(vmId);
+      if (vm?.state === "pending") this.placeOrWait(vmId);
+    });
   }
 
   /**
@@ -196,43 +252,46 @@ export class Controller {
    * end maintenance mode. Windows are taken one at a time, in the order asked (a rolling upgrade).
    */
   maintain(host: string, windowMs: number, drainTimeoutMs: number): void {
-    this.maintenance.enqueue({ host, windowMs, drainTimeoutMs });
+    this.whenUp(() => this.maintenance.enqueue({ host, windowMs, drainTimeoutMs }));
   }
 
   /** Puts a host in maintenance mode and live-migrates everything off it (no window: it stays on). */
   drain(host: string, onDrained?: (remaining: number) => void): void {
-    this.maintenance.drainOnly(host, onDrained);
+    this.whenUp(() => this.maintenance.drainOnly(host, onDrained));
   }
 
   // --- HA -------------------------------------------------------------------------------------
 
-  private lostContact(host: Host): void {
-    if (this.silentSince.has(host.id) || (!host.isolated && host.poweredOff !== null)) return;
-    const since = this.port.world.t;
-    this.silentSince.set(host.id, since);
+  /**
+   * The host fell silent at event `seq` (`remember` noted since when): persistent-ha declares it
+   * dead once the heartbeat timeout has passed since then (the log says when the silence began: a
+   * controller acting late, after an outage of its own, waits only for what is left of it) —
+   * unless that silence is over, or another began, by the time the controller acts on it.
+   */
+  private lostContact(host: Host, seq: number): void {
+    const since = this.memory.silentSince.get(host.id);
+    if (since?.seq !== seq) return;
     if (this.port.world.serviceModel === "persistent-ha") {
-      this.port.after(this.config.heartbeatTimeoutMs, () => this.declareDead(host, since));
+      this.after(Math.max(0, since.t + this.config.heartbeatTimeoutMs - this.port.world.t), () => this.declareDead(host, since));
     }
   }
 
+  /** Contact with the host is back (`remember` has ended its silence): its down VMs start again. */
   private regainedContact(host: Host): void {
     if (!host.up || host.isolated) return;
-    this.silentSince.delete(host.id);
     this.restartDownVms(host);
   }
 
-  private declareDead(host: Host, since: number): void {
-    // Back within the timeout (its VMs were rebooted in place), or silent again since: not this outage.
-    if (this.silentSince.get(host.id) !== since) return;
-    this.port.record({ type: "hostFailureDetected", host: host.id });
-    if (host.up && (this.config.fencing ?? true)) {
-      this.port.powerOffHost(host.id, "fenced"); // its VMs go down; restarted on hostPoweredOff
-      return;
-    }
-    for (const vmId of byPriority(this.port.world, [...host.vms])) {
-      const vm = this.port.world.vms.get(vmId)!;
-      // Still running on an unreachable host, as far as anyone can tell: restart it anyway.
-      if (vm.state === "down" || ((vm.state === "running" || vm.state === "booting") && host.isolated)) this.placeOrWait(vmId, true);
+  private declareDead(host: Host, since: { t: number; seq: number }): void {
+    this.execute(onHeartbeatTimeout(this.port.world, this.memory, host.id, since, this.config.fencing ?? true));
+  }
+
+  /** Carries out a decision's commands, in order, through the port. */
+  private execute(commands: readonly Command[]): void {
+    for (const command of commands) {
+      if (command.type === "record") this.port.record(command.event);
+      else if (command.type === "powerOff") this.port.powerOffHost(command.host, command.reason);
+      else this.placeOrWait(command.vm, command.elsewhere);
     }
   }
 
@@ -246,15 +305,14 @@ export class Controller {
    */
   private stoppedOnItsOwn(vmId: string): void {
     const world = this.port.world;
-    const vm = world.vms.get(vmId)!;
-    const host = world.hosts.get(vm.host!)!;
+    const vm = world.vms.get(vmId);
+    if (vm?.host == null) return; // gone meanwhile (the controller was stopped)
+    const host = world.hosts.get(vm.host)!;
     if (!host.up || host.isolated) return;
-    const recent = (this.failedStarts.get(vmId) ?? []).filter((t) => t > world.t - RETRY_WINDOW_MS);
-    recent.push(world.t);
-    this.failedStarts.set(vmId, recent);
-    const failures = recent.length;
+    const failures = this.memory.failedStarts.get(vmId)?.length ?? 0;
+    if (failures === 0) return;
     if (failures > MAX_START_ATTEMPTS) return;
-    this.port.after(START_RETRY_DELAY_MS * failures, () => {
+    this.after(START_RETRY_DELAY_MS * failures, () => {
       const now = this.port.world.vms.get(vmId);
       if (now?.state !== "down" || now.host !== host.id) return;
       const elsewhere = failures >= 2 && now.volume !== null ? hostOf(this.plan(now, false, [host.id])) : null;
@@ -311,13 +369,13 @@ export class Controller {
    */
   private noteStallOnPath(vmId: string): void {
     const world = this.port.world;
-    const vm = world.vms.get(vmId)!;
-    if (!cutOffFromStorage(world, vm.host!)) return;
+    const vm = world.vms.get(vmId);
+    if (vm?.host == null || !cutOffFromStorage(world, vm.host)) return;
     this.stalledOnPath.add(vmId);
     const response = this.config.storagePath;
     if (!response?.restart) return;
     const { host, since } = vm;
-    this.port.after(response.timeoutMs, () => {
+    this.after(response.timeoutMs, () => {
       const now = this.port.world.vms.get(vmId);
       if (!this.stalledOnPath.has(vmId) || now?.state !== "down" || now.host !== host || now.since !== since) return;
       this.stalledOnPath.delete(vmId);
@@ -364,16 +422,16 @@ export class Controller {
     const world = this.port.world;
     const host = world.hosts.get(hostId)!;
     if (world.serviceModel !== "persistent-ha" || !host.up) return 0;
-    let underway = [...this.migrating.values()].filter((from) => from === hostId).length;
+    let underway = [...this.memory.migrating.values()].filter((from) => from === hostId).length;
     let remaining = 0;
     for (const vmId of [...host.vms]) {
       const vm = world.vms.get(vmId)!;
-      if (vm.state !== "running" || (this.migrationFailures.get(vmId) ?? 0) >= MIGRATION_ATTEMPTS) continue;
+      if (vm.state !== "running" || this.nowhereToGo.has(vmId) || (this.memory.migrationFailures.get(vmId) ?? 0) >= MIGRATION_ATTEMPTS) continue;
       remaining++;
       if (vm.migration !== null || underway >= (this.config.maxMigrationsPerHost ?? 2)) continue;
       const to = hostOf(this.plan(vm, false, [hostId]));
       if (to === null) {
-        this.migrationFailures.set(vmId, MIGRATION_ATTEMPTS); // nowhere to go: it stays
+        this.nowhereToGo.add(vmId); // nowhere to go: it stays
         remaining--;
         continue;
       }
@@ -387,15 +445,6 @@ export class Controller {
     this.port.migrateVm(vm.id, to, "live");
   }
 
-  private migrationEnded(vmId: string, finished: boolean): void {
-    const from = this.migrating.get(vmId);
-    if (from === undefined) return;
-    this.migrating.delete(vmId);
-    if (finished) this.migrationFailures.delete(vmId);
-    else this.migrationFailures.set(vmId, (this.migrationFailures.get(vmId) ?? 0) + 1);
-    this.maintenance.migrationEnded(from);
-  }
-
   // --- Power-save and rebalancing -------------------------------------------------------------
 
   /**
@@ -404,7 +453,7 @@ export class Controller {
    */
   private powerSaveRound(): void {
     const idleOffMs = this.config.idleOffMs!;
-    this.port.after(idleOffMs / 2, () => this.powerSaveRound());
+    this.after(idleOffMs / 2, () => this.powerSaveRound());
     const world = this.port.world;
     if (world.ended) return;
     for (const host of world.hosts.values()) {
@@ -478,10 +527,10 @@ export class Controller {
 
   private rebalanceRound(): void {
     const options = this.config.rebalance!;
-    this.port.after(options.intervalMs, () => this.rebalanceRound());
+    this.after(options.intervalMs, () => this.rebalanceRound());
     const world = this.port.world;
     if (world.serviceModel !== "persistent-ha" || world.ended) return;
-    const movable = (vm: Vm) => vm.disk === "volume" && !this.migrating.has(vm.id);
+    const movable = (vm: Vm) => vm.disk === "volume" && !this.memory.migrating.has(vm.id);
     const moves = this.powerSave ? planConsolidation(world, movable) : planRebalance(world, movable, options);
     for (const move of moves) {
       const vm = world.vms.get(move.vm)!;
@@ -494,14 +543,6 @@ export class Controller {
 }
 
 const hostOf = (plan: Plan): string | null => ("host" in plan ? plan.host : null);
-
-const PRIORITY_RANK = { high: 0, medium: 1, low: 2 } as const;
-
-/** The VMs by restart priority, high first, keeping their order within a priority. */
-function byPriority(world: World, vms: string[]): string[] {
-  const rank = (id: string) => PRIORITY_RANK[world.vms.get(id)?.priority ?? "medium"];
-  return vms.map((id, i) => ({ id, i })).sort((a, b) => rank(a.id) - rank(b.id) || a.i - b.i).map((x) => x.id);
-}
 
 const isCapacityRefusal = (plan: Plan): boolean => "refused" in plan && plan.refused !== "violatesAntiAffinity";
 

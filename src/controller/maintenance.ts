@@ -27,7 +27,12 @@ export class Maintenance {
   private readonly queue: MaintenanceJob[] = [];
   private current: { job: MaintenanceJob; phase: "draining" | "off" | "booting"; started: number } | null = null;
 
-  constructor(private readonly port: ClusterPort, private readonly drainer: Drainer) {}
+  /** `after`: the controller's timers (held while it is stopped); by default the port's. */
+  constructor(
+    private readonly port: ClusterPort,
+    private readonly drainer: Drainer,
+    private readonly after: (delayMs: number, callback: () => void) => void = (delayMs, callback) => port.after(delayMs, callback),
+  ) {}
 
   enqueue(job: { host: string; windowMs: number; drainTimeoutMs: number }): void {
     this.queue.push(job);
@@ -61,7 +66,7 @@ export class Maintenance {
     this.current = { job, phase: "draining", started };
     if (!host.maintenance) this.port.record({ type: "maintenanceStarted", host: job.host });
     if (Number.isFinite(job.drainTimeoutMs)) {
-      this.port.after(job.drainTimeoutMs, () => {
+      this.after(job.drainTimeoutMs, () => {
         if (this.current?.job === job && this.current.phase === "draining") this.drained(this.drainer.migrateOff(job.host));
       });
     }
@@ -86,7 +91,7 @@ export class Maintenance {
     current.phase = "off";
     const host = this.port.world.hosts.get(job.host)!;
     if (host.poweredOff === null) this.port.powerOffHost(job.host, "maintenance");
-    this.port.after(job.windowMs, () => {
+    this.after(job.windowMs, () => {
       current.phase = "booting";
       if (this.port.world.hosts.get(job.host)!.poweredOff !== null) this.port.powerOnHost(job.host);
       else this.hostPoweredOn(job.host); // someone switched it on already

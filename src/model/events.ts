@@ -235,6 +235,13 @@ export type DomainEventBody =
   | { type: "sanFailed" }
   | { type: "sanRepaired" }
   /**
+   * The cluster controller stopped (its process or its machine died: `failures.controller`), or
+   * came back (schema 6). While it is stopped nothing is decided — no placement, no restart, no
+   * migration — and the infrastructure runs on; back, it resumes from the log.
+   */
+  | { type: "controllerFailed" }
+  | { type: "controllerRecovered" }
+  /**
    * The storage service went out, or came back, while the disks and hosts holding its data are
    * fine (a lost monitor or metadata quorum, a bad software upgrade, overload): with `rack` null
    * the whole service — every replicated or SAN volume unreachable; with a rack, its part there —

@@ -404,6 +404,10 @@ export function evolve(world: World, event: DomainEvent): World {
     case "runEnded":
       world.ended = true;
       break;
+    case "controllerFailed":
+    case "controllerRecovered":
+      // The controller's own state, not the infrastructure's: the world is unchanged.
+      break;
     default:
       return unreachable(event);
   }

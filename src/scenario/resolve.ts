@@ -67,6 +67,8 @@ export interface FailureConfig {
   /** Compute–storage partitions, per host or per rack. */
   storageNetwork: (FailureProcessSpec & { scope: "host" | "rack" }) | null;
   isolation: FailureProcessSpec | null;
+  /** Outages of the controller itself; null: none. */
+  controller: FailureProcessSpec | null;
   /** Outages of each power domain; null: none. */
   power: FailureProcessSpec | null;
   /** The racks of each power domain, in order (empty without `cluster.powerDomains`). */
@@ -158,6 +160,7 @@ export function resolveScenario(scenario: Scenario): RunConfig {
       storage: f?.storage ?? null,
       storageNetwork: f?.storageNetwork ?? null,
       isolation: f?.isolation ?? null,
+      controller: f?.controller ?? null,
       power: f?.power ?? null,
       powerDomains: powerDomains(hosts, scenario.cluster.powerDomains?.racksPerDomain ?? null),
       bursts: f?.bursts ?? [],

@@ -129,11 +129,14 @@ export const requestRow = z.strictObject({
   lifetimeHours: positiveNumber().nullable(),
 });
 
-/** One failure of a failure trace: at `timeHours`, `target` (a host, a rack, or host/disk) fails for `durationHours`. */
+/**
+ * One failure of a failure trace: at `timeHours`, `target` (a host, a rack, host/disk, or the
+ * controller itself: kind and target `controller`) fails for `durationHours`.
+ */
 export const failureRow = z.strictObject({
   timeHours: nonNegativeNumber(),
-  target: z.string(expected("a host, a rack or host/disk")).min(1, expected("a host, a rack or host/disk")),
-  kind: z.enum(["crash", "hardware", "rack", "disk"], expected("a failure kind (crash | hardware | rack | disk)")),
+  target: z.string(expected("a host, a rack, host/disk or controller")).min(1, expected("a host, a rack, host/disk or controller")),
+  kind: z.enum(["crash", "hardware", "rack", "disk", "controller"], expected("a failure kind (crash | hardware | rack | disk | controller)")),
   durationHours: positiveNumber(),
 });
 
@@ -417,6 +420,11 @@ const scenarioObject = z.strictObject({
         .optional(),
       /** Management network partitions, per host: the host runs on but the controller cannot reach it. */
       isolation: failureProcess.optional(),
+      /**
+       * Outages of the cluster controller itself (its process or machine dies, then is restarted):
+       * while it is out nothing is decided; back, it acts on what happened meanwhile (issue 19).
+       */
+      controller: failureProcess.optional(),
       /** Outages of the central storage array (storage.kind: san): every volume unreachable at once. */
       san: failureProcess.optional(),
       /**
@@ -537,9 +545,12 @@ export const scenarioSchema = scenarioObject.superRefine((scenario, ctx) => {
           ? racks.has(row.target)
           : row.kind === "disk"
             ? hosts.has(host!) && disk !== undefined && /^\d+$/.test(disk) && Number(disk) < hosts.get(host!)!.disks
-            : hosts.has(row.target);
+            : row.kind === "controller"
+              ? row.target === "controller"
+              : hosts.has(row.target);
       if (!known) {
-        const what = row.kind === "rack" ? "a rack of the cluster" : row.kind === "disk" ? "host/disk of the cluster (disks count from 0)" : "a host of the cluster";
+        const what =
+          row.kind === "rack" ? "a rack of the cluster" : row.kind === "disk" ? "host/disk of the cluster (disks count from 0)" : row.kind === "controller" ? "controller" : "a host of the cluster";
         ctx.addIssue({ code: "custom", path: ["failures", "trace", i, "target"], message: `expected ${what}, got "${row.target}"` });
       }
     });
@@ -595,6 +606,7 @@ function workloadProblems(scenario: z.infer<typeof scenarioObject>, hosts: numbe
   if (f?.rack) cycle(f.rack, racks, ["failures", "rack"]);
   if (f?.disk) cycle(f.disk, disks, ["failures", "disk"]);
   if (f?.san) cycle(f.san, 1, ["failures", "san"]);
+  if (f?.controller) cycle(f.controller, 1, ["failures", "controller"]);
   const arrivals = scenario.workload?.arrivals;
   if (arrivals) firings.push([["workload", "arrivals", "ratePerHour"], arrivals.ratePerHour * hours]);
   if (scenario.rebalance) firings.push([["rebalance", "intervalMinutes"], (hours * 60) / scenario.rebalance.intervalMinutes]);

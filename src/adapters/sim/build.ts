@@ -77,6 +77,7 @@ export function buildSimulation(config: RunConfig, seed: number, serviceModel: S
   const partitionCauses = failureCauses({ partition: f.storageNetwork ?? undefined }, ["partition"] as const);
   const isolationCauses = failureCauses({ partition: f.isolation ?? undefined }, ["partition"] as const);
   const powerCauses = failureCauses({ outage: f.power ?? undefined }, ["outage"] as const);
+  const controllerCauses = failureCauses({ outage: f.controller ?? undefined }, ["outage"] as const);
   const failures = sim.random.fork("failures");
   // Every source of host, rack and disk failures goes through these: overlapping outages merge.
   const targets: FailureTargets = {
@@ -86,11 +87,13 @@ export function buildSimulation(config: RunConfig, seed: number, serviceModel: S
       (id) => sim.emit({ type: "diskFailed", host: id.slice(0, id.lastIndexOf("/")), disk: Number(id.slice(id.lastIndexOf("/") + 1)) }),
       (id) => sim.emit({ type: "diskReplaced", host: id.slice(0, id.lastIndexOf("/")), disk: Number(id.slice(id.lastIndexOf("/") + 1)) }),
     ),
+    controller: new Outages<null>(() => sim.emit({ type: "controllerFailed" }), () => sim.emit({ type: "controllerRecovered" })),
   };
   sim.scheduler.schedule(0, () => {
     sim.emit({ type: "runStarted", serviceModel, prices: config.prices });
     startFailureProcess(sim, failures, "san", sanCauses, () => sim.emit({ type: "sanFailed" }), () => sim.emit({ type: "sanRepaired" }), f.stationary);
     if (f.storage?.scope === "cluster") startStorageOutages(sim, failures, storageCauses, null);
+    startFailureProcess(sim, failures, "controller", controllerCauses, () => targets.controller.begin("controller", null), () => targets.controller.end("controller"), f.stationary);
     const racks = new Set<string>();
     for (const host of config.hosts) {
       if (!racks.has(host.rack)) {

@@ -106,6 +106,8 @@ export interface FailureTargets {
   racks: Outages<null>;
   /** Disks by `host/disk`. */
   disks: Outages<null>;
+  /** The controller (one target, `controller`): its random outages and trace rows merge. */
+  controller: Outages<null>;
 }
 
 /**
@@ -124,6 +126,9 @@ export function startFailureTrace(sim: Simulation, rows: readonly FailureRow[], 
       } else if (row.kind === "disk") {
         targets.disks.begin(row.target, null);
         sim.scheduler.after(back, () => targets.disks.end(row.target), null);
+      } else if (row.kind === "controller") {
+        targets.controller.begin(row.target, null);
+        sim.scheduler.after(back, () => targets.controller.end(row.target), null);
       } else {
         targets.hosts.begin(row.target, row.kind);
         sim.scheduler.after(back, () => targets.hosts.end(row.target), null);
