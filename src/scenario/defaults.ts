@@ -159,6 +159,23 @@ export const REBALANCE_DEFAULTS = { intervalMinutes: 60, minImprovement: 0.02, m
 /** Maintenance: a drain that has not finished after 60 min is cut short and the window taken anyway. */
 export const MAINTENANCE_DEFAULTS = { drainTimeoutMinutes: 60 } as const;
 
+/**
+ * In-place patch reboots (`maintenance.patchReboots`): 4 a year per host, each off for 1 minute
+ * (a clean shutdown and the firmware restart) before its `power.hostBootMinutes` boot.
+ * - How often: hypervisor security advisories that need a host reboot come a few times a year —
+ *   Linode rebooted every Xen host for embargoed XSAs in Oct 2015, Dec 2015, Apr 2017 and May 2017
+ *   ("Linode Critical Xen Maintenance", status.linode.com), with instances "cleanly shut down",
+ *   a 2 h window allocated but "the actual downtime can be much less"; a Linux host's kernel
+ *   security patch reboot is announced as "a downtime of about 5 minutes" (Koumbit, 2016).
+ * - Per model: vps VMs are shut down and rebooted with their host; persistent-ha VMs are
+ *   live-migrated off first; ephemeral instances follow EC2's scheduled retirement — the user
+ *   gets notice (the retirement e-mail names a date two weeks ahead: "After 2016-09-08 05:00 UTC
+ *   your instance ... will be stopped", sent 2016-08-25; AWS, "Instance retirement", EC2 User
+ *   Guide), the instance store is lost at the date, and the notified user relaunches at once
+ *   (no `users.replacementDelayHours`: nobody had to notice a failure).
+ */
+export const PATCH_REBOOT_DEFAULTS = { perYear: 4, shutdownMinutes: 1 } as const;
+
 /** A host group: one host, one disk, no overcommit. */
 export const HOST_GROUP_DEFAULTS = { count: 1, disks: 1, vcpuOvercommit: 1, memoryOvercommit: 1 } as const;
 

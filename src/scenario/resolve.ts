@@ -123,6 +123,8 @@ export interface MaintenanceConfig {
   /** A rolling upgrade over the first `hostCount` hosts (null: all), in order, from `startHours`; null: none. */
   rollingUpgrade: { hostCount: number | null; startHours: number; windowHours: number; drainTimeoutMinutes: number } | null;
   windows: { host: string; atHours: number; hours: number; drainTimeoutMinutes: number }[];
+  /** In-place patch reboots of every host, `perYear` each, staggered evenly; null: none. */
+  patchReboots: { perYear: number; shutdownMinutes: number; drainTimeoutMinutes: number } | null;
 }
 
 const fixed = (value: number): DistributionSpec => ({ type: "deterministic", value });
@@ -194,6 +196,7 @@ export function resolveScenario(scenario: Scenario): RunConfig {
         ? { hostCount: rolling.hosts ?? null, startHours: rolling.startHours, windowHours: rolling.windowHours, drainTimeoutMinutes: rolling.drainTimeoutMinutes }
         : null,
       windows: (scenario.maintenance?.windows ?? []).map((w) => ({ ...w, drainTimeoutMinutes: MAINTENANCE_DEFAULTS.drainTimeoutMinutes })),
+      patchReboots: scenario.maintenance?.patchReboots ?? null,
     },
     replacementDelayHours: scenario.users.replacementDelayHours ?? fixed(USERS_DEFAULTS.replacementDelayHours),
     stateRestore: stateRestore(scenario.users.stateRestore),

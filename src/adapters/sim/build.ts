@@ -1,6 +1,6 @@
 import { Controller } from "../../controller/controller.js";
 import { distribution } from "../../kernel/distributions.js";
-import { hoursToMs, MS_PER_MINUTE } from "../../kernel/time.js";
+import { hoursToMs, MS_PER_MINUTE, MS_PER_YEAR } from "../../kernel/time.js";
 import type { ServiceModel } from "../../model/events.js";
 import type { RunConfig } from "../../scenario/resolve.js";
 import type { Random } from "../../kernel/random.js";
@@ -51,6 +51,13 @@ export function buildSimulation(config: RunConfig, seed: number, serviceModel: S
   );
   const controller = new Controller(infrastructure, config.controller);
   sim.subscribe((event) => controller.observe(event));
+  // An instance lost because its host was switched off for maintenance was retired with notice
+  // (EC2's scheduled retirement, PATCH_REBOOT_DEFAULTS): its user relaunches it at once. Seen
+  // before any reaction to the power-off, while the host still holds its VMs.
+  let retired: { t: number; vms: ReadonlySet<string> } = { t: -1, vms: new Set() };
+  sim.onEvent((event) => {
+    if (event.type === "hostPoweredOff" && event.reason === "maintenance") retired = { t: event.t, vms: new Set(sim.world.hosts.get(event.host)!.vms) };
+  });
   if (storage) {
     sim.onEvent((event) => storage.react(event));
     const outages = new StorageOutages(sim, config.storage.guestTimeoutMs);
@@ -65,7 +72,11 @@ export function buildSimulation(config: RunConfig, seed: number, serviceModel: S
   const users = sim.random.fork("users");
   const delay = distribution(config.replacementDelayHours);
   sim.onEvent((event) => {
-    if (event.type === "vmLost") sim.scheduler.after(hoursToMs(delay.sample(users)), (vm) => controller.relaunch(vm), event.vm);
+    if (event.type === "vmLost") {
+      const delayMs = hoursToMs(delay.sample(users));
+      const noticed = retired.t === event.t && retired.vms.has(event.vm);
+      sim.scheduler.after(noticed ? 0 : delayMs, (vm) => controller.relaunch(vm), event.vm);
+    }
   });
 
   const f = config.failures;
@@ -185,5 +196,16 @@ function scheduleMaintenance(sim: Simulation, config: RunConfig, controller: Con
   }
   for (const window of config.maintenance.windows) {
     sim.scheduler.schedule(hoursToMs(window.atHours), () => controller.maintain(window.host, hoursToMs(window.hours), Math.round(window.drainTimeoutMinutes * MS_PER_MINUTE)), null);
+  }
+  const patches = config.maintenance.patchReboots;
+  if (patches && config.hosts.length > 0) {
+    // Host i of N reboots at (k + (i + ½)/N) · P, P = a year / perYear: one slot every P/N, in cluster order.
+    const slotMs = MS_PER_YEAR / patches.perYear / config.hosts.length;
+    const reboot = (slot: number) => {
+      const host = config.hosts[slot % config.hosts.length]!;
+      controller.maintain(host.id, Math.round(patches.shutdownMinutes * MS_PER_MINUTE), Math.round(patches.drainTimeoutMinutes * MS_PER_MINUTE));
+      sim.scheduler.schedule(Math.round((slot + 1.5) * slotMs), reboot, slot + 1);
+    };
+    sim.scheduler.schedule(Math.round(0.5 * slotMs), reboot, 0);
   }
 }
