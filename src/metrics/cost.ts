@@ -15,6 +15,10 @@ import type { Projection } from "./projection.js";
  *
  * Long-lived VMs (wanted to the end: the fleet) and short-lived ones (with a lifetime) are also
  * billed apart (`longLived`, `shortLived`): a short-lived VPS pays a whole month however short.
+ *
+ * After `warmupEnded` the bills start again from that instant: a session, a VPS's months, a
+ * volume's storage and the hosts' hours are billed from then, as if the measured period were the
+ * whole run.
  */
 
 /** No prices until `runStarted` brings the run's. */
@@ -49,6 +53,8 @@ interface VmBill {
 
 interface State {
   t: number;
+  /** Where the measured period starts: 0, or the end of the warm-up. */
+  from: number;
   model: ServiceModel | null;
   prices: PriceModel;
   hosts: number;
@@ -62,10 +68,12 @@ interface State {
 }
 
 export const cost: Projection<State, CostMetrics> = {
-  init: () => ({ t: 0, model: null, prices: NO_PRICES, hosts: 0, vms: new Map(), volumeOfVm: new Map(), computeUsd: 0, storageUsd: 0, demandMs: 0, long: { usd: 0, demandMs: 0 } }),
+  init: () => ({ t: 0, from: 0, model: null, prices: NO_PRICES, hosts: 0, vms: new Map(), volumeOfVm: new Map(), computeUsd: 0, storageUsd: 0, demandMs: 0, long: { usd: 0, demandMs: 0 } }),
   apply(s, e) {
     s.t = e.t;
     switch (e.type) {
+      case "warmupEnded":
+        return warmedUp(s, e.t);
       case "runStarted":
         s.model = e.serviceModel;
         s.prices = e.prices;
@@ -124,7 +132,7 @@ export const cost: Projection<State, CostMetrics> = {
       endDemand(open, copy, s.t);
     }
     const userUsd = open.computeUsd + open.storageUsd;
-    const providerUsd = s.hosts * msToHours(s.t) * s.prices.hostUsdPerHour;
+    const providerUsd = s.hosts * msToHours(s.t - s.from) * s.prices.hostUsdPerHour;
     const vmMonths = open.demandMs / MS_PER_MONTH;
     const part = (usd: number, demandMs: number): UserCost => ({ userUsd: usd, vmMonths: demandMs / MS_PER_MONTH, userUsdPerVmMonth: demandMs > 0 ? usd / (demandMs / MS_PER_MONTH) : null });
     return {
@@ -137,6 +145,16 @@ export const cost: Projection<State, CostMetrics> = {
     };
   },
 };
+
+/** The end of the warm-up: the bills so far are dropped; what is open is billed from `t`. */
+function warmedUp(s: State, t: number): State {
+  for (const vm of s.vms.values()) {
+    if (vm.sessionSince !== null) vm.sessionSince = t;
+    if (vm.firstStart !== null) vm.firstStart = t;
+    if (vm.volumeSince !== null) vm.volumeSince = t;
+  }
+  return { ...cost.init(), t, from: t, model: s.model, prices: s.prices, hosts: s.hosts, vms: s.vms, volumeOfVm: s.volumeOfVm };
+}
 
 /** The monthly price of a VPS with this memory: the smallest plan that holds it, else per GiB. */
 export function vpsMonthlyUsd(prices: PriceModel, memoryGiB: number): number {
