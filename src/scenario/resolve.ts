@@ -73,8 +73,11 @@ export interface FailureConfig {
   powerDomains: string[][];
   /** Bursts of host failures and cluster-wide events. */
   bursts: BurstSpec[];
-  /** Start every failure process in its equilibrium (as if long in service) instead of new. */
-  stationary: boolean;
+  /**
+   * How every failure process starts: new, in its equilibrium (as if long in service), or each
+   * component at an age drawn from this distribution (hours).
+   */
+  initialAges: InitialAges;
   /** Failures replayed from a trace (empty: none), on top of the random ones. */
   trace: FailureRow[];
 }
@@ -118,6 +121,12 @@ export interface HostBehaviourConfig {
   isolationPowerOff: boolean;
   isolationDetectionMs: number;
 }
+
+/**
+ * How a failure process starts: `new` (at age 0), `stationary` (the equilibrium residual) or at
+ * an age drawn from a distribution (hours).
+ */
+export type InitialAges = "new" | "stationary" | DistributionSpec;
 
 export interface MaintenanceConfig {
   /** A rolling upgrade over the first `hostCount` hosts (null: all), in order, from `startHours`; null: none. */
@@ -163,7 +172,7 @@ export function resolveScenario(scenario: Scenario): RunConfig {
       power: f?.power ?? null,
       powerDomains: powerDomains(hosts, scenario.cluster.powerDomains?.racksPerDomain ?? null),
       bursts: f?.bursts ?? [],
-      stationary: f?.initialAges === "stationary",
+      initialAges: f?.initialAges ?? "new",
       trace: f?.trace ?? [],
     },
     workload: scenario.workload ?? null,

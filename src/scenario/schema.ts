@@ -450,11 +450,14 @@ const scenarioObject = z.strictObject({
       /** Power-domain outages, per domain (`cluster.powerDomains`): every rack of the domain goes down at once. */
       power: failureProcess.optional(),
       /**
-       * How the failure processes start: `new` (every component new at t = 0, the default) or
+       * How the failure processes start: `new` (every component new at t = 0, the default),
        * `stationary` (each as if long in service: its first time to failure drawn from the
-       * renewal process's equilibrium residual).
+       * renewal process's equilibrium residual), or a distribution of ages in hours (each
+       * component's age drawn from it; its first failure from its life left at that age).
        */
-      initialAges: z.enum(["new", "stationary"], expected("new | stationary")).optional(),
+      initialAges: z
+        .union([z.enum(["new", "stationary"]), distribution()], expected("new | stationary | a distribution of ages in hours"))
+        .optional(),
       /** Bursts of host failures and cluster-wide events, each a named process of its own. */
       bursts: z.array(burstProcess, expected("a list of burst processes")).optional(),
       /**

@@ -100,14 +100,14 @@ export function buildSimulation(config: RunConfig, seed: number, serviceModel: S
   };
   sim.scheduler.schedule(0, () => {
     sim.emit({ type: "runStarted", serviceModel, prices: config.prices });
-    startFailureProcess(sim, failures, "san", sanCauses, () => sim.emit({ type: "sanFailed" }), () => sim.emit({ type: "sanRepaired" }), f.stationary);
+    startFailureProcess(sim, failures, "san", sanCauses, () => sim.emit({ type: "sanFailed" }), () => sim.emit({ type: "sanRepaired" }), f.initialAges);
     if (f.storage?.scope === "cluster") startStorageOutages(sim, failures, storageCauses, null);
     const racks = new Set<string>();
     for (const host of config.hosts) {
       if (!racks.has(host.rack)) {
         racks.add(host.rack);
         const rack = host.rack;
-        startFailureProcess(sim, failures, `rack/${rack}`, rackCauses, () => targets.racks.begin(rack, null), () => targets.racks.end(rack), f.stationary);
+        startFailureProcess(sim, failures, `rack/${rack}`, rackCauses, () => targets.racks.begin(rack, null), () => targets.racks.end(rack), f.initialAges);
         if (f.storage?.scope === "rack") startStorageOutages(sim, failures, storageCauses, rack);
         if (f.storageNetwork?.scope === "rack") {
           const hosts = config.hosts.filter((h) => h.rack === rack).map((h) => h.id);
@@ -122,7 +122,7 @@ export function buildSimulation(config: RunConfig, seed: number, serviceModel: S
         hostCauses,
         (cause) => targets.hosts.begin(host.id, cause),
         () => targets.hosts.end(host.id),
-        f.stationary,
+        f.initialAges,
       );
       startFailureProcess(
         sim,
@@ -131,7 +131,7 @@ export function buildSimulation(config: RunConfig, seed: number, serviceModel: S
         isolationCauses,
         () => sim.emit({ type: "hostIsolated", host: host.id }),
         () => sim.emit({ type: "hostReconnected", host: host.id }),
-        f.stationary,
+        f.initialAges,
       );
       if (f.storageNetwork?.scope === "host") startStoragePartitions(sim, failures, partitionCauses, `storageNetwork/${host.id}`, [host.id]);
       for (let disk = 0; disk < host.disks; disk++) {
@@ -142,7 +142,7 @@ export function buildSimulation(config: RunConfig, seed: number, serviceModel: S
           diskCauses,
           () => targets.disks.begin(`${host.id}/${disk}`, null),
           () => targets.disks.end(`${host.id}/${disk}`),
-          f.stationary,
+          f.initialAges,
         );
       }
     }
@@ -155,10 +155,10 @@ export function buildSimulation(config: RunConfig, seed: number, serviceModel: S
         powerCauses,
         () => racksOfDomain.forEach((rack) => targets.racks.begin(rack, null)),
         () => racksOfDomain.forEach((rack) => targets.racks.end(rack)),
-        f.stationary,
+        f.initialAges,
       );
     });
-    startBursts(sim, failures, config.hosts, f.bursts, targets, f.stationary);
+    startBursts(sim, failures, config.hosts, f.bursts, targets, f.initialAges);
     if (f.trace.length > 0) startFailureTrace(sim, f.trace, targets);
     startWorkload(sim, config.workload);
     scheduleMaintenance(sim, config, controller);
