@@ -84,8 +84,10 @@ export function buildSimulation(config: RunConfig, seed: number, serviceModel: S
   const rackCauses = failureCauses({ outage: f.rack ?? undefined }, ["outage"] as const);
   const diskCauses = failureCauses({ failure: f.disk ?? undefined }, ["failure"] as const);
   const sanCauses = failureCauses({ outage: f.san ?? undefined }, ["outage"] as const);
-  const storageCauses = failureCauses({ outage: f.storage ?? undefined }, ["outage"] as const);
-  const partitionCauses = failureCauses({ partition: f.storageNetwork ?? undefined }, ["partition"] as const);
+  // The storage service and its network serve volumes: a model without them (ephemeral, vps) never
+  // sees their outages (their own streams, so the other failures are the same for every model).
+  const storageCauses = storage === null ? [] : failureCauses({ outage: f.storage ?? undefined }, ["outage"] as const);
+  const partitionCauses = storage === null ? [] : failureCauses({ partition: f.storageNetwork ?? undefined }, ["partition"] as const);
   const isolationCauses = failureCauses({ partition: f.isolation ?? undefined }, ["partition"] as const);
   const powerCauses = failureCauses({ outage: f.power ?? undefined }, ["outage"] as const);
   const failures = sim.random.fork("failures");
