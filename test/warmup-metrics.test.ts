@@ -29,7 +29,7 @@ describe("the warm-up", () => {
     expect(m.operations.migrations).toBeGreaterThan(0);
     expect(m.copiesLost).toBeGreaterThan(0);
     expect(m.rebuildsStarted).toBeGreaterThan(0);
-    expect(m.cost.providerUsd).toBeCloseTo(4 * DURATION * 0.15, 6);
+    expect(m.cost.provider.hostsUsd).toBeCloseTo(4 * DURATION * 0.15, 6);
   });
 
   it("storage, operations and cost metrics start at warmupEnded", () => {
@@ -45,7 +45,9 @@ describe("the warm-up", () => {
     // The two volumes exist through the measured 900 h.
     expect(m.volumeYears).toBeCloseTo((2 * (DURATION - WARMUP)) / 8760, 9);
     // The hosts' hours and the VMs' sessions are billed from the end of the warm-up: 900 h each.
-    expect(m.cost.providerUsd).toBeCloseTo(4 * (DURATION - WARMUP) * 0.15, 6);
+    expect(m.cost.provider.hostsUsd).toBeCloseTo(4 * (DURATION - WARMUP) * 0.15, 6);
+    expect(m.cost.provider.networkGB).toBe(0); // the migrations and rebuilds were in the warm-up
+    expect(m.cost.provider.rawDiskGBMonths).toBeCloseTo((2 * 20 * 2 * 1.073741824 * (DURATION - WARMUP)) / 730, 6);
     const storageUsd = 2 * ((DURATION - WARMUP) / 730) * 20 * 0.1;
     expect(m.cost.userUsd).toBeCloseTo(2 * (DURATION - WARMUP) * 2 * 0.05 + storageUsd, 6);
   });

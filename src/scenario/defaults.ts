@@ -21,7 +21,14 @@ import { XEN_PRECOPY_DEFAULTS } from "../migration/precopy.js";
  *   volumes of `persistent-ha`;
  * - the provider's cost of a host, $0.15 per hour: a ~$3 000 server amortised over three years
  *   ($0.11/h) plus power, cooling and space (Hamilton, "Cost of Power in Large-Scale Data
- *   Centers", 2008: servers are over half the monthly cost of a data centre).
+ *   Centers", 2008: servers are over half the monthly cost of a data centre) — the server
+ *   without the disks its VMs' data takes, which are priced apart:
+ * - raw disk $0.0056 per GB-month: a 1 TB SATA drive sold for about $200 in 2008 ($0.20/GB),
+ *   amortised over 36 months (the three years of the servers; Backblaze's 2009 storage pod came
+ *   to $0.12/GB raw with its chassis); a replicated volume takes it once per copy;
+ * - the cluster network $0.01 per GB moved (rebuild copies, live and cold migrations): EC2's 2008
+ *   price for data moved between availability zones of one region, the cheapest internal
+ *   transfer Amazon billed.
  */
 export const PRICES_2008: PriceModel = {
   hourlyUsdPerGiB: 0.1 / 1.7,
@@ -34,6 +41,8 @@ export const PRICES_2008: PriceModel = {
   ],
   storageUsdPerGBMonth: 0.1,
   hostUsdPerHour: 0.15,
+  rawDiskUsdPerGBMonth: 0.2 / 36,
+  networkUsdPerGB: 0.01,
 };
 
 /**

@@ -359,6 +359,9 @@ const scenarioObject = z.strictObject({
         .optional(),
       storageUsdPerGBMonth: nonNegativeNumber().optional(),
       hostUsdPerHour: nonNegativeNumber().optional(),
+      /** The provider's raw disk (per GB-month, each copy) and cluster network (per GB moved). */
+      rawDiskUsdPerGBMonth: nonNegativeNumber().optional(),
+      networkUsdPerGB: nonNegativeNumber().optional(),
     })
     .default({}),
   /** persistent-ha: the storage the volumes live on; defaults in `./defaults.ts`. */
