@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { simulateMetrics } from "./helpers.js";
+import { busyStartScenario, simulateMetrics } from "./helpers.js";
 
 /**
  * `metrics.warmupHours` applies to every time-integrated metric and count (issue 14), not only
@@ -11,17 +11,8 @@ import { simulateMetrics } from "./helpers.js";
  */
 const WARMUP = 100;
 const DURATION = 1000;
-const scenario = (warmupHours: number) => ({
-  name: "warmup",
-  durationHours: DURATION,
-  cluster: { hosts: [{ name: "h", count: 4, vcpus: 4, memoryGiB: 16, diskGiB: 400 }] },
-  workload: { sizes: [{ name: "s", vcpus: 1, memoryGiB: 2, diskGiB: 20 }], fleet: 2 },
-  storage: { replicas: 2, spreadRacks: false },
-  maintenance: { windows: [{ host: "h-001", atHours: 10, hours: 2 }] },
-  failures: { trace: [{ timeHours: 20, target: "h-002", kind: "hardware", durationHours: 3 }, ...[1, 2, 3, 4].map((i) => ({ timeHours: 30 + 10 * i, target: `h-00${i}/0`, kind: "disk", durationHours: 5 }))] },
-  prices: { hourlyUsdPerGiB: 0.05, hostUsdPerHour: 0.15 },
-  ...(warmupHours > 0 ? { metrics: { warmupHours } } : {}),
-});
+const scenario = (warmupHours: number) =>
+  busyStartScenario("warmup", { prices: { hourlyUsdPerGiB: 0.05, hostUsdPerHour: 0.15 }, ...(warmupHours > 0 ? { metrics: { warmupHours } } : {}) });
 
 describe("the warm-up", () => {
   it("without it, the events of the first 100 h are counted (the control)", () => {

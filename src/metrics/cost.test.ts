@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { PRICES_2008 } from "../scenario/defaults.js";
 import { vpsMonthlyUsd } from "./cost.js";
-import { simulateMetrics } from "../../test/helpers.js";
+import { busyStartScenario, simulateMetrics } from "../../test/helpers.js";
 
 /** One m1.small-sized VM (1.7 GiB, 160 GB disk) wanted for 10 hours on a cluster that never fails. */
 const oneVm = (prices = {}) => ({
@@ -74,20 +74,12 @@ describe("cost", () => {
 /**
  * The provider's cost by part (issue 13): four hosts of 16 GiB, two long-lived 2 GiB VMs with
  * 20 GiB disks, 2-way replicated volumes, 1 000 h; a maintenance window at 10 h (two live
- * migrations) and each host's disk failing in turn from 40 h (copy rebuilds).
+ * migrations), a host failure and each host's disk failing in turn (copy rebuilds): `busyStartScenario`.
  */
 describe("the provider's cost", () => {
   const T = 1000;
   const GB_PER_GIB = 1.073741824;
-  const scenario = {
-    name: "provider",
-    durationHours: T,
-    cluster: { hosts: [{ name: "h", count: 4, vcpus: 4, memoryGiB: 16, diskGiB: 400 }] },
-    workload: { sizes: [{ name: "s", vcpus: 1, memoryGiB: 2, diskGiB: 20 }], fleet: 2 },
-    storage: { replicas: 2, spreadRacks: false },
-    maintenance: { windows: [{ host: "h-001", atHours: 10, hours: 2 }] },
-    failures: { trace: [1, 2, 3, 4].map((i) => ({ timeHours: 30 + 10 * i, target: `h-00${i}/0`, kind: "disk", durationHours: 5 })) },
-  };
+  const scenario = busyStartScenario("provider");
   const months = T / 730;
 
   it.each(["ephemeral", "vps", "persistent-ha"] as const)("%s: the parts are computed and add up to the provider's total", (model) => {
