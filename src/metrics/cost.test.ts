@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { PRICES_2008 } from "../scenario/defaults.js";
 import { vpsMonthlyUsd } from "./cost.js";
@@ -119,5 +120,42 @@ describe("the provider's cost", () => {
     const ha = simulateMetrics(scenario, 1, "persistent-ha").cost.provider;
     const vps = simulateMetrics(scenario, 1, "vps").cost.provider;
     expect(ha.rawDiskUsd).toBeGreaterThan(1.9 * vps.rawDiskUsd);
+  });
+
+  it("every part is ≥ 0 and they add up, whatever fails and whatever the model (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 2, max: 6 }),
+        fc.integer({ min: 1, max: 12 }),
+        fc.double({ min: 20, max: 2000, noNaN: true }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.constantFrom("ephemeral", "vps", "persistent-ha" as const),
+        fc.integer({ min: 1, max: 1000 }),
+        (hosts, fleet, mttf, replicas, model, seed) => {
+          const m = simulateMetrics(
+            {
+              name: "parts",
+              durationHours: 500,
+              cluster: { hosts: [{ name: "h", count: hosts, vcpus: 8, memoryGiB: 16, diskGiB: 400, disks: 2 }] },
+              workload: { sizes: [{ name: "s", vcpus: 1, memoryGiB: 2, diskGiB: 20 }], fleet, arrivals: { ratePerHour: 0.05, lifetimeHours: 30 } },
+              storage: { replicas: Math.min(replicas, hosts), spreadRacks: false },
+              maintenance: { windows: [{ host: "h-001", atHours: 100, hours: 1 }] },
+              failures: {
+                host: { crash: { timeToFailureHours: { type: "exponential", mean: mttf }, timeToRepairHours: 2 } },
+                disk: { timeToFailureHours: { type: "exponential", mean: 5 * mttf }, timeToRepairHours: 10 },
+              },
+            },
+            seed,
+            model,
+          );
+          const p = m.cost.provider;
+          for (const part of [p.hostsUsd, p.rawDiskUsd, p.networkUsd, p.hosts.inUseUsd, p.hosts.failoverReserveUsd]) expect(part).toBeGreaterThanOrEqual(0);
+          expect(p.hosts.idleUsd).toBeGreaterThanOrEqual(-1e-9);
+          expect(p.hostsUsd + p.rawDiskUsd + p.networkUsd).toBeCloseTo(m.cost.providerUsd, 9);
+          expect(p.hosts.inUseUsd + p.hosts.failoverReserveUsd + p.hosts.idleUsd).toBeCloseTo(p.hostsUsd, 9);
+        },
+      ),
+      { numRuns: 25, seed: 42 },
+    );
   });
 });
