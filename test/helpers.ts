@@ -148,3 +148,27 @@ cluster:
   hosts:
     - { name: n, count: 10, racks: 5, disks: 3, vcpus: 16, memoryGiB: 64, diskGiB: 1000 }
 `;
+
+/**
+ * Four hosts of 16 GiB, two long-lived 2 GiB VMs with 20 GiB disks on 2-way replicated volumes,
+ * 1 000 h: a maintenance window on h-001 at 10 h (live migrations for persistent-ha), a 3 h
+ * hardware failure of h-002 at 20 h and each host's disk failing in turn from 40 h (copy
+ * rebuilds) — the operations, storage and cost metrics all have something to count early on.
+ */
+export function busyStartScenario(name: string, extra: Record<string, unknown> = {}) {
+  return {
+    name,
+    durationHours: 1000,
+    cluster: { hosts: [{ name: "h", count: 4, vcpus: 4, memoryGiB: 16, diskGiB: 400 }] },
+    workload: { sizes: [{ name: "s", vcpus: 1, memoryGiB: 2, diskGiB: 20 }], fleet: 2 },
+    storage: { replicas: 2, spreadRacks: false },
+    maintenance: { windows: [{ host: "h-001", atHours: 10, hours: 2 }] },
+    failures: {
+      trace: [
+        { timeHours: 20, target: "h-002", kind: "hardware", durationHours: 3 },
+        ...[1, 2, 3, 4].map((i) => ({ timeHours: 30 + 10 * i, target: `h-00${i}/0`, kind: "disk", durationHours: 5 })),
+      ],
+    },
+    ...extra,
+  };
+}

@@ -32,17 +32,25 @@ describe("the parts of a configuration a service model does not read", () => {
       base: parseScenario("r.yaml", BASE),
       storage: parseScenario("r.yaml", BASE, ["storage.replicas=1", "storage.rebuildMBps=20"]),
       raid: parseScenario("r.yaml", BASE, ["storage.localRaid.level=1", "storage.localRaid.rebuildMBps=5"]),
+      outages: parseScenario("r.yaml", BASE, [
+        "failures.storage={ timeToFailureHours: { type: exponential, mean: 300 }, timeToRepairHours: 2 }",
+        "failures.storageNetwork={ timeToFailureHours: { type: exponential, mean: 500 }, timeToRepairHours: 1 }",
+      ]),
     };
     for (const seed of [1, 2, 3]) {
       const log = (v: keyof typeof variants, model: ServiceModel) => simulate(variants[v].config, seed, model).logHash;
       for (const model of ["ephemeral", "vps"] as const) {
         expect(modelRunKey(variants.storage.config, model)).toBe(modelRunKey(variants.base.config, model));
         expect(log("storage", model)).toBe(log("base", model));
+        expect(modelRunKey(variants.outages.config, model)).toBe(modelRunKey(variants.base.config, model));
+        expect(log("outages", model)).toBe(log("base", model));
         expect(modelRunKey(variants.raid.config, model)).not.toBe(modelRunKey(variants.base.config, model));
       }
       expect(modelRunKey(variants.raid.config, "persistent-ha")).toBe(modelRunKey(variants.base.config, "persistent-ha"));
       expect(log("raid", "persistent-ha")).toBe(log("base", "persistent-ha"));
       expect(modelRunKey(variants.storage.config, "persistent-ha")).not.toBe(modelRunKey(variants.base.config, "persistent-ha"));
+      expect(modelRunKey(variants.outages.config, "persistent-ha")).not.toBe(modelRunKey(variants.base.config, "persistent-ha"));
+      expect(log("outages", "persistent-ha")).not.toBe(log("base", "persistent-ha"));
     }
     // The variants do matter to the model that reads them (else this test would prove nothing).
     const changed = [1, 2, 3].some((seed) => simulate(variants.storage.config, seed, "persistent-ha").logHash !== simulate(variants.base.config, seed, "persistent-ha").logHash);

@@ -26,13 +26,35 @@ const FULL_REPLICATIONS = 30;
 
 /**
  * The break-even questions: where the paired difference of two models crosses zero as one path
- * moves (`testbed breakeven`). Seeds and probes are few so the study stays within minutes; a
- * question from the storage-outage or power-domain work is one more line here, e.g.
- * `{ name: "storage-outage", vary: "failures.storage.timeToFailureHours.mean", between: "…", pair: "persistent-ha-ephemeral" }`.
+ * moves (`testbed breakeven`), with `set` overrides of the thesis scenario. Seeds and probes are
+ * few so the study stays within minutes.
+ * - `storage-outage`: two storage-service outages a year (at 4 000 h and 8 000 h: deterministic,
+ *   so every seed sees the same exposure) of D hours each: the D at which persistent-ha's
+ *   downtime advantage over ephemeral is gone (outage hours per year = 2D).
+ * - `hours-of-use`: short-lived VMs (a tenth of the thesis arrival rate, so that the cluster does
+ *   not fill) each used H hours: the H at which the user's cost per VM-month of use under hourly
+ *   billing (ephemeral) reaches the VPS plan's — with 2008 prices none within a month (an
+ *   m1.small at $0.10/h would need 1 400 h to reach the 2 GB plan's $140; `results/README.md`).
  */
-const BREAKEVEN: { name: string; vary: string; between: string; pair: string; metric?: string; log?: boolean }[] = [
+const BREAKEVEN: { name: string; vary: string; between: string; pair: string; metric?: string; log?: boolean; set?: string[] }[] = [
   { name: "replacement-delay", vary: "users.replacementDelayHours", between: "0.001,2", pair: "persistent-ha-ephemeral", log: true },
   { name: "heartbeat-timeout", vary: "ha.heartbeatTimeoutSeconds", between: "5,7200", pair: "persistent-ha-ephemeral", log: true },
+  {
+    name: "storage-outage",
+    vary: "failures.storage.timeToRepairHours",
+    between: "0.01,4",
+    pair: "persistent-ha-ephemeral",
+    log: true,
+    set: ["failures.storage={ timeToFailureHours: 4000, timeToRepairHours: 0.5 }"],
+  },
+  {
+    name: "hours-of-use",
+    vary: "workload.arrivals.lifetimeHours",
+    between: "1,730",
+    pair: "ephemeral-vps",
+    metric: "cost.shortLived.userUsdPerVmMonth",
+    set: ["workload.arrivals.ratePerHour=0.2"],
+  },
 ];
 const BREAKEVEN_SEEDS = "4";
 const BREAKEVEN_PROBES = "4";
@@ -96,7 +118,7 @@ for (const q of BREAKEVEN) {
   }
   const asked = performance.now();
   const args = ["breakeven", scenario, "--vary", q.vary, "--between", q.between, "--pair", q.pair, "--replications", BREAKEVEN_SEEDS, "--probes", BREAKEVEN_PROBES, "--json"];
-  const r = testbed([...args, ...(q.metric ? ["--metric", q.metric] : []), ...(q.log ? ["--log"] : [])], true);
+  const r = testbed([...args, ...(q.metric ? ["--metric", q.metric] : []), ...(q.log ? ["--log"] : []), ...(q.set ?? []).flatMap((s) => ["--set", s])], true);
   process.stderr.write(`break-even ${q.name}: ${((performance.now() - asked) / 1000).toFixed(1)} s wall time\n`);
   if (r.status !== 0) {
     // No crossing in the range (said on stderr, the probes kept): a finding too; the study goes on.

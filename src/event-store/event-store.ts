@@ -129,8 +129,11 @@ export interface EventPage {
 
 /**
  * 6: event format 4 — new events `controllerFailed` and `controllerRecovered` (the controller's own
- *    outages, `failures.controller`, issue 19); tables as in 5. Older logs have neither and replay
- *    and verify as they are; an older vm-testbed refuses a version-6 database.
+ *    outages, `failures.controller`, issue 19), and `runStarted.prices` carries the provider's own
+ *    prices, `rawDiskUsdPerGBMonth` and `networkUsdPerGB` (the provider's cost breakdown,
+ *    `cost.provider`). Tables as in 5. Older logs have none of these: their runs replay and verify
+ *    as they are, with those parts of the provider's cost at 0 (so their `providerUsd` is what they
+ *    recorded: hosts only). An older vm-testbed refuses a version-6 database.
  * 5: event format 3 — new events: `arrayRecreated` (a lost local array comes back only once all its
  *    disks are replaced, and the host has no local disk for VMs until then), the storage-service
  *    and storage-network outages (`storageFailed`, `storageRepaired`, `storageNetworkFailed`,

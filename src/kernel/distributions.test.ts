@@ -1,6 +1,6 @@
 import { errorFunction } from "simple-statistics";
 import { describe, expect, it } from "vitest";
-import { distribution, equilibriumResidual, gamma, type DistributionSpec } from "./distributions.js";
+import { distribution, equilibriumResidual, gamma, residualLife, type DistributionSpec } from "./distributions.js";
 import { Random } from "./random.js";
 
 /**
@@ -69,6 +69,34 @@ describe("distributions", () => {
       }
     });
   }
+
+  // The life left at age a: its CDF is 1 − S(a + x) / S(a), with S = 1 − F of the distribution
+  // (at age 10 for the uniform over 5–17, which no component survives to 30).
+  for (const { spec, cdf } of cases) {
+    if (!cdf) continue;
+    const AGE = cdf(30) < 1 ? 30 : 10;
+    it(`draws the life left at age ${AGE} of ${JSON.stringify(spec)} from S(a + x) / S(a) (Kolmogorov–Smirnov)`, () => {
+      const r = Random.fromSeed(7).fork(`residual/${spec.type}`);
+      const n = 50_000;
+      const survival = (x: number) => 1 - cdf(x);
+      const sorted = Float64Array.from({ length: n }, () => residualLife(spec, AGE, r)).sort();
+      let ks = 0;
+      sorted.forEach((x, i) => {
+        const f = 1 - survival(AGE + x) / survival(AGE);
+        ks = Math.max(ks, Math.abs((i + 1) / n - f), Math.abs(f - i / n));
+      });
+      expect(sorted[0]!).toBeGreaterThanOrEqual(0);
+      expect(ks).toBeLessThan(1.949 / Math.sqrt(n));
+    });
+  }
+
+  it("wears a component out past the largest value its distribution allows: it fails at once", () => {
+    const r = Random.fromSeed(1);
+    expect(residualLife({ type: "deterministic", value: 10 }, 25, r)).toBe(0);
+    expect(residualLife({ type: "deterministic", value: 10 }, 4, r)).toBe(6);
+    expect(residualLife({ type: "uniform", min: 5, max: 17 }, 20, r)).toBe(0);
+    expect(residualLife({ type: "empirical", samples: [1, 2, 40] }, 2, r)).toBe(38);
+  });
 
   it("computes the gamma function to near machine precision", () => {
     expect(gamma(5)).toBeCloseTo(24, 10);

@@ -1,3 +1,4 @@
+import jStat from "jstat";
 import type { Random } from "./random.js";
 
 /**
@@ -131,6 +132,43 @@ export function equilibriumResidual(spec: DistributionSpec, random: Random): num
         target -= x;
       }
       return random.float() * spec.samples[spec.samples.length - 1]!;
+    }
+  }
+}
+
+/**
+ * The life left to a component of age `age` that has not failed yet: T − a given T > a, sampled
+ * by inversion of its survival S(a + x) / S(a) (Barlow & Proschan, 1965, the residual life).
+ * Exponential → the same exponential (memoryless); Weibull(k, λ) → λ((a/λ)^k + E)^(1/k) − a,
+ * E ~ Exp(1); lognormal → exp(μ + σ Φ⁻¹(Φ(z_a) + U(1 − Φ(z_a)))) − a; uniform(min, max) →
+ * uniform over (max(a, min), max) − a; empirical → a sample above a, uniformly, minus a. Past the
+ * largest value the distribution allows (deterministic v ≤ a, uniform max ≤ a, no sample above a)
+ * the component is worn out and fails at once (0); a lognormal whose S(a) underflows never fails.
+ */
+export function residualLife(spec: DistributionSpec, age: number, random: Random): number {
+  if (age <= 0) return distribution(spec).sample(random);
+  switch (spec.type) {
+    case "exponential":
+      return -spec.mean * Math.log(1 - random.float());
+    case "weibull": {
+      const { shape, scale } = spec;
+      return scale * Math.pow(Math.pow(age / scale, shape) - Math.log(1 - random.float()), 1 / shape) - age;
+    }
+    case "lognormal": {
+      if (spec.sigma === 0) return Math.max(0, Math.exp(spec.mu) - age);
+      const below = jStat.normal.cdf((Math.log(age) - spec.mu) / spec.sigma, 0, 1);
+      const u = below + random.float() * (1 - below);
+      return u >= 1 ? Infinity : Math.max(0, Math.exp(spec.mu + spec.sigma * jStat.normal.inv(u, 0, 1)) - age);
+    }
+    case "uniform": {
+      const from = Math.max(age, spec.min);
+      return from >= spec.max ? 0 : from + random.float() * (spec.max - from) - age;
+    }
+    case "deterministic":
+      return Math.max(0, spec.value - age);
+    case "empirical": {
+      const above = spec.samples.filter((x) => x > age);
+      return above.length === 0 ? 0 : above[Math.min(above.length - 1, Math.floor(random.float() * above.length))]! - age;
     }
   }
 }

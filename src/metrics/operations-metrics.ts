@@ -14,6 +14,8 @@ import { percentiles, type Percentiles } from "./service-metrics.js";
  * - `maintenanceDowntimeHours`: VM downtime due to maintenance — the outages of VMs that were on
  *   a host when it was switched off for its window, until they ran again, plus the pauses of live
  *   migrations off hosts in maintenance.
+ *
+ * After `warmupEnded` the counts, sums and time averages are measured from that instant.
  * - `splitBrainEvents`: VMs restarted while their old copy still ran on an isolated host.
  * - `failoverCapacityShortfallHours`: time during which the free capacity of the usable hosts
  *   could not restart the VMs of the largest failure domain (a host; a rack) — the condition
@@ -34,6 +36,8 @@ export interface OperationsMetrics {
 
 interface State {
   t: number;
+  /** Where the measured period starts: 0, or the end of the warm-up. */
+  from: number;
   /** The free capacity and largest failure domain, as admission control sees them (a fold of its own). */
   reserve: FailoverReserve | null;
   started: Map<string, { t: number; mode: MigrationMode; fromMaintenance: boolean }>;
@@ -54,6 +58,7 @@ interface State {
 export const operationsMetrics: Projection<State, OperationsMetrics> = {
   init: () => ({
     t: 0,
+    from: 0,
     reserve: null,
     started: new Map(),
     live: 0,
@@ -77,6 +82,8 @@ export const operationsMetrics: Projection<State, OperationsMetrics> = {
     s.reserve ??= new FailoverReserve(world);
     s.reserve.apply(e);
     switch (e.type) {
+      case "warmupEnded":
+        return warmedUp(s, e.t);
       case "hostAdded":
         s.poweredOn++;
         break;
@@ -147,13 +154,30 @@ export const operationsMetrics: Projection<State, OperationsMetrics> = {
       migrationDowntimeMs: percentiles(s.downtimes),
       migrationTimeSeconds: percentiles(s.durations),
       migrationGiB: s.sentGiB,
-      hostsPoweredOnMean: s.t > 0 ? s.poweredOnMs / s.t : s.poweredOn,
+      hostsPoweredOnMean: s.t > s.from ? s.poweredOnMs / (s.t - s.from) : s.poweredOn,
       maintenanceDowntimeHours: msToHours(maintenanceMs),
       splitBrainEvents: s.splitBrains,
       failoverCapacityShortfallHours: { host: msToHours(s.shortfall.host.ms), rack: msToHours(s.shortfall.rack.ms) },
     };
   },
 };
+
+/**
+ * The end of the warm-up: counts and sums start again at zero from `t`; migrations under way are
+ * counted when they end, a VM down for maintenance is down from `t`, a shortfall under way goes on.
+ */
+function warmedUp(s: State, t: number): State {
+  return {
+    ...operationsMetrics.init(),
+    t,
+    from: t,
+    reserve: s.reserve,
+    started: s.started,
+    poweredOn: s.poweredOn,
+    maintenanceSince: new Map([...s.maintenanceSince.keys()].map((vm) => [vm, t])),
+    shortfall: { host: { now: s.shortfall.host.now, ms: 0 }, rack: { now: s.shortfall.rack.now, ms: 0 } },
+  };
+}
 
 /** A cluster with no VMs has nothing to restart: no shortfall. */
 function hasWork(world: World): boolean {

@@ -17,6 +17,9 @@ import { percentiles, type Percentiles } from "./service-metrics.js";
  * whatever made it so) and `stallsResumed` those that rode their stall out (`vmResumed`, no reboot);
  * `storagePartitions` hosts cut off from the storage network (`storageNetworkFailed`) and
  * `storagePathRestarts` VMs stalled on such a host that HA restarted on another (the restart response).
+ *
+ * After `warmupEnded` everything is measured from that instant: counts and sums start again at
+ * zero; a rebuild or an outage under way counts as begun then (an outage under way is one outage).
  */
 export interface StorageMetrics {
   volumesCreated: number;
@@ -75,6 +78,8 @@ export const storageMetrics: Projection<State, StorageMetrics> = {
     s.volumeMs += s.volumes * (e.t - s.t);
     s.t = e.t;
     switch (e.type) {
+      case "warmupEnded":
+        return warmedUp(s, e.t);
       case "volumeCreated":
         s.volumes++;
         s.created++;
@@ -189,3 +194,18 @@ export const storageMetrics: Projection<State, StorageMetrics> = {
     };
   },
 };
+
+/** The end of the warm-up: what was measured so far is dropped; what is under way is measured from `t`. */
+function warmedUp(s: State, t: number): State {
+  const since = (m: Map<string, number>) => new Map([...m.keys()].map((key) => [key, t]));
+  return {
+    ...storageMetrics.init(),
+    t,
+    volumes: s.volumes,
+    started: since(s.started),
+    raidStarted: since(s.raidStarted),
+    outageSince: since(s.outageSince),
+    outages: s.outageSince.size,
+    stalledOnPath: s.stalledOnPath,
+  };
+}

@@ -83,6 +83,13 @@ export interface PriceModel {
   vpsPlans?: { memoryGiB: number; monthlyUsd: number }[];
   storageUsdPerGBMonth: number;
   hostUsdPerHour: number;
+  /**
+   * The provider's own costs beyond its hosts (schema 6; absent in older logs: 0): raw disk per
+   * GB-month (every copy of a volume, a local disk once) and the cluster network per GB moved
+   * (rebuilds, migrations).
+   */
+  rawDiskUsdPerGBMonth?: number;
+  networkUsdPerGB?: number;
 }
 
 /** Why a migration stopped: an end went down, pre-copy did not converge, or the infrastructure reported an error. */
@@ -264,8 +271,8 @@ export type DomainEventBody =
   /** The last intact copy of the volume is gone: its data is lost. */
   | { type: "volumeLost"; volume: string; vm: string; sizeGiB: number }
   /**
-   * The end of the warm-up (`metrics.warmupHours`, schema 5): the service and host metrics are
-   * measured from here, leaving out the start from an empty, all-new cluster.
+   * The end of the warm-up (`metrics.warmupHours`, schema 5): every metric is measured from here,
+   * leaving out the start from an empty, all-new cluster.
    */
   | { type: "warmupEnded" }
   /**

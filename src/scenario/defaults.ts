@@ -21,7 +21,14 @@ import { XEN_PRECOPY_DEFAULTS } from "../migration/precopy.js";
  *   volumes of `persistent-ha`;
  * - the provider's cost of a host, $0.15 per hour: a ~$3 000 server amortised over three years
  *   ($0.11/h) plus power, cooling and space (Hamilton, "Cost of Power in Large-Scale Data
- *   Centers", 2008: servers are over half the monthly cost of a data centre).
+ *   Centers", 2008: servers are over half the monthly cost of a data centre) — the server
+ *   without the disks its VMs' data takes, which are priced apart:
+ * - raw disk $0.0056 per GB-month: a 1 TB SATA drive sold for about $200 in 2008 ($0.20/GB),
+ *   amortised over 36 months (the three years of the servers; Backblaze's 2009 storage pod came
+ *   to $0.12/GB raw with its chassis); a replicated volume takes it once per copy;
+ * - the cluster network $0.01 per GB moved (rebuild copies, live and cold migrations): EC2's 2008
+ *   price for data moved between availability zones of one region, the cheapest internal
+ *   transfer Amazon billed.
  */
 export const PRICES_2008: PriceModel = {
   hourlyUsdPerGiB: 0.1 / 1.7,
@@ -34,6 +41,8 @@ export const PRICES_2008: PriceModel = {
   ],
   storageUsdPerGBMonth: 0.1,
   hostUsdPerHour: 0.15,
+  rawDiskUsdPerGBMonth: 0.2 / 36,
+  networkUsdPerGB: 0.01,
 };
 
 /**
@@ -158,6 +167,23 @@ export const REBALANCE_DEFAULTS = { intervalMinutes: 60, minImprovement: 0.02, m
 
 /** Maintenance: a drain that has not finished after 60 min is cut short and the window taken anyway. */
 export const MAINTENANCE_DEFAULTS = { drainTimeoutMinutes: 60 } as const;
+
+/**
+ * In-place patch reboots (`maintenance.patchReboots`): 4 a year per host, each off for 1 minute
+ * (a clean shutdown and the firmware restart) before its `power.hostBootMinutes` boot.
+ * - How often: hypervisor security advisories that need a host reboot come a few times a year —
+ *   Linode rebooted every Xen host for embargoed XSAs in Oct 2015, Dec 2015, Apr 2017 and May 2017
+ *   ("Linode Critical Xen Maintenance", status.linode.com), with instances "cleanly shut down",
+ *   a 2 h window allocated but "the actual downtime can be much less"; a Linux host's kernel
+ *   security patch reboot is announced as "a downtime of about 5 minutes" (Koumbit, 2016).
+ * - Per model: vps VMs are shut down and rebooted with their host; persistent-ha VMs are
+ *   live-migrated off first; ephemeral instances follow EC2's scheduled retirement — the user
+ *   gets notice (the retirement e-mail names a date two weeks ahead: "After 2016-09-08 05:00 UTC
+ *   your instance ... will be stopped", sent 2016-08-25; AWS, "Instance retirement", EC2 User
+ *   Guide), the instance store is lost at the date, and the notified user relaunches at once
+ *   (no `users.replacementDelayHours`: nobody had to notice a failure).
+ */
+export const PATCH_REBOOT_DEFAULTS = { perYear: 4, shutdownMinutes: 1 } as const;
 
 /** A host group: one host, one disk, no overcommit. */
 export const HOST_GROUP_DEFAULTS = { count: 1, disks: 1, vcpuOvercommit: 1, memoryOvercommit: 1 } as const;

@@ -34,6 +34,8 @@ export const LIMITS = {
   experimentRuns: 100_000,
   /** The shortest mean time to failure of a process: below a second in ms time, a host fails again before anything else happens. */
   minMeanTimeToFailureHours: 1 / 3600,
+  /** In-place patch reboots of one host a year: at most one an hour. */
+  maxPatchRebootsPerYear: 8760,
   /** The shortest rebalancing interval (one second). */
   minRebalanceIntervalMinutes: 1 / 60,
 } as const;

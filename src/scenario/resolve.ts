@@ -75,8 +75,11 @@ export interface FailureConfig {
   powerDomains: string[][];
   /** Bursts of host failures and cluster-wide events. */
   bursts: BurstSpec[];
-  /** Start every failure process in its equilibrium (as if long in service) instead of new. */
-  stationary: boolean;
+  /**
+   * How every failure process starts: new, in its equilibrium (as if long in service), or each
+   * component at an age drawn from this distribution (hours).
+   */
+  initialAges: InitialAges;
   /** Failures replayed from a trace (empty: none), on top of the random ones. */
   trace: FailureRow[];
 }
@@ -121,10 +124,18 @@ export interface HostBehaviourConfig {
   isolationDetectionMs: number;
 }
 
+/**
+ * How a failure process starts: `new` (at age 0), `stationary` (the equilibrium residual) or at
+ * an age drawn from a distribution (hours).
+ */
+export type InitialAges = "new" | "stationary" | DistributionSpec;
+
 export interface MaintenanceConfig {
   /** A rolling upgrade over the first `hostCount` hosts (null: all), in order, from `startHours`; null: none. */
   rollingUpgrade: { hostCount: number | null; startHours: number; windowHours: number; drainTimeoutMinutes: number } | null;
   windows: { host: string; atHours: number; hours: number; drainTimeoutMinutes: number }[];
+  /** In-place patch reboots of every host, `perYear` each, staggered evenly; null: none. */
+  patchReboots: { perYear: number; shutdownMinutes: number; drainTimeoutMinutes: number } | null;
 }
 
 const fixed = (value: number): DistributionSpec => ({ type: "deterministic", value });
@@ -164,7 +175,7 @@ export function resolveScenario(scenario: Scenario): RunConfig {
       power: f?.power ?? null,
       powerDomains: powerDomains(hosts, scenario.cluster.powerDomains?.racksPerDomain ?? null),
       bursts: f?.bursts ?? [],
-      stationary: f?.initialAges === "stationary",
+      initialAges: f?.initialAges ?? "new",
       trace: f?.trace ?? [],
     },
     workload: scenario.workload ?? null,
@@ -197,6 +208,7 @@ export function resolveScenario(scenario: Scenario): RunConfig {
         ? { hostCount: rolling.hosts ?? null, startHours: rolling.startHours, windowHours: rolling.windowHours, drainTimeoutMinutes: rolling.drainTimeoutMinutes }
         : null,
       windows: (scenario.maintenance?.windows ?? []).map((w) => ({ ...w, drainTimeoutMinutes: MAINTENANCE_DEFAULTS.drainTimeoutMinutes })),
+      patchReboots: scenario.maintenance?.patchReboots ?? null,
     },
     replacementDelayHours: scenario.users.replacementDelayHours ?? fixed(USERS_DEFAULTS.replacementDelayHours),
     stateRestore: stateRestore(scenario.users.stateRestore),

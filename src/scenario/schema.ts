@@ -2,8 +2,9 @@ import { z } from "zod";
 import type { DistributionSpec } from "../kernel/distributions.js";
 import { SERVICE_MODELS, VOLUME_KINDS } from "../model/events.js";
 import { POLICIES, type PolicyName } from "../placement/policies.js";
+import { MS_PER_HOUR, MS_PER_YEAR } from "../kernel/time.js";
 import { distributionMean, LIMITS } from "./limits.js";
-import { HA_DEFAULTS, HOST_GROUP_DEFAULTS, MAINTENANCE_DEFAULTS, PLACEMENT_DEFAULTS, POWER_DEFAULTS, REBALANCE_DEFAULTS, STORAGE_NETWORK_DEFAULTS, STORAGE_OUTAGE_DEFAULTS, WORKLOAD_DEFAULTS } from "./defaults.js";
+import { HA_DEFAULTS, HOST_GROUP_DEFAULTS, MAINTENANCE_DEFAULTS, PATCH_REBOOT_DEFAULTS, PLACEMENT_DEFAULTS, POWER_DEFAULTS, REBALANCE_DEFAULTS, STORAGE_NETWORK_DEFAULTS, STORAGE_OUTAGE_DEFAULTS, WORKLOAD_DEFAULTS } from "./defaults.js";
 
 /**
  * The scenario file schema. Objects are strict: an unknown key is an error, never ignored.
@@ -321,6 +322,19 @@ const scenarioObject = z.strictObject({
       windows: z
         .array(z.strictObject({ host: name(), atHours: nonNegativeNumber(), hours: positiveNumber() }), expected("a list of maintenance windows"))
         .optional(),
+      /**
+       * In-place patch reboots: every host `perYear` times a year, one host at a time, evenly
+       * staggered. What it costs depends on the model: vps VMs are down with their host; persistent-ha
+       * VMs are live-migrated off first; ephemeral instances are retired with notice and relaunched.
+       */
+      patchReboots: z
+        .strictObject({
+          perYear: positiveNumber().max(LIMITS.maxPatchRebootsPerYear, expected(`at most ${LIMITS.maxPatchRebootsPerYear} reboots a year (one an hour)`)).default(PATCH_REBOOT_DEFAULTS.perYear),
+          /** The host is off this long (a clean shutdown, the firmware restart) before it boots (`power.hostBootMinutes`). */
+          shutdownMinutes: nonNegativeNumber().default(PATCH_REBOOT_DEFAULTS.shutdownMinutes),
+          drainTimeoutMinutes: positiveNumber().default(MAINTENANCE_DEFAULTS.drainTimeoutMinutes),
+        })
+        .optional(),
     })
     .optional(),
   /**
@@ -348,6 +362,9 @@ const scenarioObject = z.strictObject({
         .optional(),
       storageUsdPerGBMonth: nonNegativeNumber().optional(),
       hostUsdPerHour: nonNegativeNumber().optional(),
+      /** The provider's raw disk (per GB-month, each copy) and cluster network (per GB moved). */
+      rawDiskUsdPerGBMonth: nonNegativeNumber().optional(),
+      networkUsdPerGB: nonNegativeNumber().optional(),
     })
     .default({}),
   /** persistent-ha: the storage the volumes live on; defaults in `./defaults.ts`. */
@@ -444,11 +461,14 @@ const scenarioObject = z.strictObject({
       /** Power-domain outages, per domain (`cluster.powerDomains`): every rack of the domain goes down at once. */
       power: failureProcess.optional(),
       /**
-       * How the failure processes start: `new` (every component new at t = 0, the default) or
+       * How the failure processes start: `new` (every component new at t = 0, the default),
        * `stationary` (each as if long in service: its first time to failure drawn from the
-       * renewal process's equilibrium residual).
+       * renewal process's equilibrium residual), or a distribution of ages in hours (each
+       * component's age drawn from it; its first failure from its life left at that age).
        */
-      initialAges: z.enum(["new", "stationary"], expected("new | stationary")).optional(),
+      initialAges: z
+        .union([z.enum(["new", "stationary"]), distribution()], expected("new | stationary | a distribution of ages in hours"))
+        .optional(),
       /** Bursts of host failures and cluster-wide events, each a named process of its own. */
       bursts: z.array(burstProcess, expected("a list of burst processes")).optional(),
       /**
@@ -609,6 +629,8 @@ function workloadProblems(scenario: z.infer<typeof scenarioObject>, hosts: numbe
   if (f?.controller) cycle(f.controller, 1, ["failures", "controller"]);
   const arrivals = scenario.workload?.arrivals;
   if (arrivals) firings.push([["workload", "arrivals", "ratePerHour"], arrivals.ratePerHour * hours]);
+  const patches = scenario.maintenance?.patchReboots;
+  if (patches) firings.push([["maintenance", "patchReboots", "perYear"], (hosts * patches.perYear * hours * MS_PER_HOUR) / MS_PER_YEAR]);
   if (scenario.rebalance) firings.push([["rebalance", "intervalMinutes"], (hours * 60) / scenario.rebalance.intervalMinutes]);
   const total = firings.reduce((sum, [, n]) => sum + n, 0);
   if (total <= LIMITS.expectedFirings) return [];

@@ -1,4 +1,4 @@
-/** The part of jStat (npm `jstat`, no bundled types) that `src/stats` uses. */
+/** The part of jStat (npm `jstat`, no bundled types) that `src/stats` and `src/kernel` use. */
 declare module "jstat" {
   interface JStat {
     studentt: {
@@ -16,6 +16,7 @@ declare module "jstat" {
     };
     normal: {
       inv(p: number, mean: number, sd: number): number;
+      cdf(x: number, mean: number, sd: number): number;
     };
   }
   const jStat: JStat;

@@ -37,3 +37,36 @@ describe("initial ages", () => {
     expect(mean).toBeGreaterThan(3 * ((hosts * T) / (mu + r)));
   });
 });
+
+/**
+ * Ages from a given distribution: every host at age a = 2 000 h (deterministic), Weibull wear-out
+ * (shape 3, scale 1 000 h), repairs longer than the run so that a host fails at most once. A host
+ * fails within the first t hours with the conditional probability
+ * p = 1 − S(a + t) / S(a) = 1 − exp((a/λ)^k − ((a + t)/λ)^k), so the failures of N hosts are
+ * Binomial(N, p): over t = 10 h, p = 1 − exp(8 − 8.1206) = 0.1136, against 10⁻³ for new hosts.
+ */
+describe("initial ages from a distribution", () => {
+  const N = 400;
+  const t = 10;
+  const [k, lambda, a] = [3, 1000, 2000];
+  const aged = (initialAges: unknown) => ({
+    name: "aged",
+    durationHours: t,
+    cluster: { hosts: [{ name: "h", count: N, vcpus: 2, memoryGiB: 8, diskGiB: 100 }] },
+    failures: { initialAges, host: { hardware: { timeToFailureHours: { type: "weibull", shape: k, scale: lambda }, timeToRepairHours: 1000 } } },
+  });
+
+  it("a fleet at age a fails within t hours with probability 1 − S(a + t) / S(a), within 4 SE of the binomial", () => {
+    const p = 1 - Math.exp((a / lambda) ** k - ((a + t) / lambda) ** k);
+    const counts = seeds(5).map((seed) => simulateMetrics(aged({ type: "deterministic", value: a }), seed, "vps").hosts.hostFailures.hardware);
+    const total = counts.reduce((x, y) => x + y, 0);
+    const n = 5 * N;
+    expect(Math.abs(total - n * p)).toBeLessThan(4 * Math.sqrt(n * p * (1 - p)));
+  });
+
+  it("new hosts of the same fleet almost never fail in those hours", () => {
+    const p = 1 - Math.exp(-((t / lambda) ** k));
+    const total = seeds(5).map((seed) => simulateMetrics(aged("new"), seed, "vps").hosts.hostFailures.hardware).reduce((x, y) => x + y, 0);
+    expect(total).toBeLessThan(5 * N * p + 4 * Math.sqrt(5 * N * p) + 1);
+  });
+});

@@ -1,6 +1,6 @@
 import { Controller } from "../../controller/controller.js";
 import { distribution } from "../../kernel/distributions.js";
-import { hoursToMs, MS_PER_MINUTE } from "../../kernel/time.js";
+import { hoursToMs, MS_PER_MINUTE, MS_PER_YEAR } from "../../kernel/time.js";
 import type { ServiceModel } from "../../model/events.js";
 import type { RunConfig } from "../../scenario/resolve.js";
 import type { Random } from "../../kernel/random.js";
@@ -51,6 +51,13 @@ export function buildSimulation(config: RunConfig, seed: number, serviceModel: S
   );
   const controller = new Controller(infrastructure, config.controller);
   sim.subscribe((event) => controller.observe(event));
+  // An instance lost because its host was switched off for maintenance was retired with notice
+  // (EC2's scheduled retirement, PATCH_REBOOT_DEFAULTS): its user relaunches it at once. Seen
+  // before any reaction to the power-off, while the host still holds its VMs.
+  let retired: { t: number; vms: ReadonlySet<string> } = { t: -1, vms: new Set() };
+  sim.onEvent((event) => {
+    if (event.type === "hostPoweredOff" && event.reason === "maintenance") retired = { t: event.t, vms: new Set(sim.world.hosts.get(event.host)!.vms) };
+  });
   if (storage) {
     sim.onEvent((event) => storage.react(event));
     const outages = new StorageOutages(sim, config.storage.guestTimeoutMs);
@@ -65,7 +72,11 @@ export function buildSimulation(config: RunConfig, seed: number, serviceModel: S
   const users = sim.random.fork("users");
   const delay = distribution(config.replacementDelayHours);
   sim.onEvent((event) => {
-    if (event.type === "vmLost") sim.scheduler.after(hoursToMs(delay.sample(users)), (vm) => controller.relaunch(vm), event.vm);
+    if (event.type === "vmLost") {
+      const delayMs = hoursToMs(delay.sample(users));
+      const noticed = retired.t === event.t && retired.vms.has(event.vm);
+      sim.scheduler.after(noticed ? 0 : delayMs, (vm) => controller.relaunch(vm), event.vm);
+    }
   });
 
   const f = config.failures;
@@ -73,8 +84,10 @@ export function buildSimulation(config: RunConfig, seed: number, serviceModel: S
   const rackCauses = failureCauses({ outage: f.rack ?? undefined }, ["outage"] as const);
   const diskCauses = failureCauses({ failure: f.disk ?? undefined }, ["failure"] as const);
   const sanCauses = failureCauses({ outage: f.san ?? undefined }, ["outage"] as const);
-  const storageCauses = failureCauses({ outage: f.storage ?? undefined }, ["outage"] as const);
-  const partitionCauses = failureCauses({ partition: f.storageNetwork ?? undefined }, ["partition"] as const);
+  // The storage service and its network serve volumes: a model without them (ephemeral, vps) never
+  // sees their outages (their own streams, so the other failures are the same for every model).
+  const storageCauses = storage === null ? [] : failureCauses({ outage: f.storage ?? undefined }, ["outage"] as const);
+  const partitionCauses = storage === null ? [] : failureCauses({ partition: f.storageNetwork ?? undefined }, ["partition"] as const);
   const isolationCauses = failureCauses({ partition: f.isolation ?? undefined }, ["partition"] as const);
   const powerCauses = failureCauses({ outage: f.power ?? undefined }, ["outage"] as const);
   const controllerCauses = failureCauses({ outage: f.controller ?? undefined }, ["outage"] as const);
@@ -91,15 +104,15 @@ export function buildSimulation(config: RunConfig, seed: number, serviceModel: S
   };
   sim.scheduler.schedule(0, () => {
     sim.emit({ type: "runStarted", serviceModel, prices: config.prices });
-    startFailureProcess(sim, failures, "san", sanCauses, () => sim.emit({ type: "sanFailed" }), () => sim.emit({ type: "sanRepaired" }), f.stationary);
+    startFailureProcess(sim, failures, "san", sanCauses, () => sim.emit({ type: "sanFailed" }), () => sim.emit({ type: "sanRepaired" }), f.initialAges);
     if (f.storage?.scope === "cluster") startStorageOutages(sim, failures, storageCauses, null);
-    startFailureProcess(sim, failures, "controller", controllerCauses, () => targets.controller.begin("controller", null), () => targets.controller.end("controller"), f.stationary);
+    startFailureProcess(sim, failures, "controller", controllerCauses, () => targets.controller.begin("controller", null), () => targets.controller.end("controller"), f.initialAges);
     const racks = new Set<string>();
     for (const host of config.hosts) {
       if (!racks.has(host.rack)) {
         racks.add(host.rack);
         const rack = host.rack;
-        startFailureProcess(sim, failures, `rack/${rack}`, rackCauses, () => targets.racks.begin(rack, null), () => targets.racks.end(rack), f.stationary);
+        startFailureProcess(sim, failures, `rack/${rack}`, rackCauses, () => targets.racks.begin(rack, null), () => targets.racks.end(rack), f.initialAges);
         if (f.storage?.scope === "rack") startStorageOutages(sim, failures, storageCauses, rack);
         if (f.storageNetwork?.scope === "rack") {
           const hosts = config.hosts.filter((h) => h.rack === rack).map((h) => h.id);
@@ -114,7 +127,7 @@ export function buildSimulation(config: RunConfig, seed: number, serviceModel: S
         hostCauses,
         (cause) => targets.hosts.begin(host.id, cause),
         () => targets.hosts.end(host.id),
-        f.stationary,
+        f.initialAges,
       );
       startFailureProcess(
         sim,
@@ -123,7 +136,7 @@ export function buildSimulation(config: RunConfig, seed: number, serviceModel: S
         isolationCauses,
         () => sim.emit({ type: "hostIsolated", host: host.id }),
         () => sim.emit({ type: "hostReconnected", host: host.id }),
-        f.stationary,
+        f.initialAges,
       );
       if (f.storageNetwork?.scope === "host") startStoragePartitions(sim, failures, partitionCauses, `storageNetwork/${host.id}`, [host.id]);
       for (let disk = 0; disk < host.disks; disk++) {
@@ -134,7 +147,7 @@ export function buildSimulation(config: RunConfig, seed: number, serviceModel: S
           diskCauses,
           () => targets.disks.begin(`${host.id}/${disk}`, null),
           () => targets.disks.end(`${host.id}/${disk}`),
-          f.stationary,
+          f.initialAges,
         );
       }
     }
@@ -147,10 +160,10 @@ export function buildSimulation(config: RunConfig, seed: number, serviceModel: S
         powerCauses,
         () => racksOfDomain.forEach((rack) => targets.racks.begin(rack, null)),
         () => racksOfDomain.forEach((rack) => targets.racks.end(rack)),
-        f.stationary,
+        f.initialAges,
       );
     });
-    startBursts(sim, failures, config.hosts, f.bursts, targets, f.stationary);
+    startBursts(sim, failures, config.hosts, f.bursts, targets, f.initialAges);
     if (f.trace.length > 0) startFailureTrace(sim, f.trace, targets);
     startWorkload(sim, config.workload);
     scheduleMaintenance(sim, config, controller);
@@ -188,5 +201,16 @@ function scheduleMaintenance(sim: Simulation, config: RunConfig, controller: Con
   }
   for (const window of config.maintenance.windows) {
     sim.scheduler.schedule(hoursToMs(window.atHours), () => controller.maintain(window.host, hoursToMs(window.hours), Math.round(window.drainTimeoutMinutes * MS_PER_MINUTE)), null);
+  }
+  const patches = config.maintenance.patchReboots;
+  if (patches && config.hosts.length > 0) {
+    // Host i of N reboots at (k + (i + ½)/N) · P, P = a year / perYear: one slot every P/N, in cluster order.
+    const slotMs = MS_PER_YEAR / patches.perYear / config.hosts.length;
+    const reboot = (slot: number) => {
+      const host = config.hosts[slot % config.hosts.length]!;
+      controller.maintain(host.id, Math.round(patches.shutdownMinutes * MS_PER_MINUTE), Math.round(patches.drainTimeoutMinutes * MS_PER_MINUTE));
+      sim.scheduler.schedule(Math.round((slot + 1.5) * slotMs), reboot, slot + 1);
+    };
+    sim.scheduler.schedule(Math.round(0.5 * slotMs), reboot, 0);
   }
 }

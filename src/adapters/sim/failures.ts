@@ -1,7 +1,8 @@
-import { distribution, equilibriumResidual, type Distribution } from "../../kernel/distributions.js";
+import { distribution, equilibriumResidual, residualLife, type Distribution, type DistributionSpec } from "../../kernel/distributions.js";
 import type { Random } from "../../kernel/random.js";
 import { hoursToMs } from "../../kernel/time.js";
 import type { FailureCause } from "../../model/events.js";
+import type { InitialAges } from "../../scenario/resolve.js";
 import type { BurstSpec, FailureProcessSpec, FailureRow } from "../../scenario/schema.js";
 import type { Outages } from "./outages.js";
 import type { Simulation } from "./simulation.js";
@@ -19,7 +20,9 @@ import type { Simulation } from "./simulation.js";
  * equilibrium forward-recurrence distribution (`equilibriumResidual`) — exact for one cause; with
  * competing causes an approximation (it ignores that the other causes' clocks also restart at a
  * failure), and every component starts up. A Weibull shape below or above 1 then no longer
- * synchronises early failures or wear-out across the fleet.
+ * synchronises early failures or wear-out across the fleet. With a distribution of ages, each
+ * component draws its age from it (in its own stream `failures/<component>/age`) and each cause's
+ * first time to failure is the life left at that age (`residualLife`, T − a given T > a).
  *
  * Each component and cause has its own named random stream (`failures/<component>/<cause>`),
  * and every cause draws once per cycle, so a component's failure history depends on nothing
@@ -48,8 +51,23 @@ interface Process<C extends string> {
   onFail: (cause: C) => void;
   onRepair: () => void;
   next: { model: FailureCauseModel<C>; random: Random } | null;
-  /** Draw the next times to failure from the equilibrium residual (the first cycle of a stationary start). */
-  stationary: boolean;
+  /** How the next times to failure are drawn: the first cycle of a stationary or aged start; null: afresh. */
+  start: FirstFailure | null;
+}
+
+/** The first draw of a started process: from the equilibrium residual, or the life left at `age`. */
+type FirstFailure = "stationary" | { age: number };
+
+/** How a component's process starts; an age is drawn from `component`'s own `age` stream. */
+function firstFailure(initialAges: InitialAges, streams: Random, component: string): FirstFailure | null {
+  if (initialAges === "new") return null;
+  if (initialAges === "stationary") return "stationary";
+  return { age: distribution(initialAges).sample(streams.fork(`${component}/age`)) };
+}
+
+/** The first time to failure (hours) of a process started so. */
+function firstTimeToFailure(start: FirstFailure, spec: DistributionSpec, random: Random): number {
+  return start === "stationary" ? equilibriumResidual(spec, random) : residualLife(spec, start.age, random);
 }
 
 /**
@@ -63,7 +81,7 @@ export function startFailureProcess<C extends string>(
   causes: FailureCauseModel<C>[],
   onFail: (cause: C) => void,
   onRepair: () => void,
-  stationary = false,
+  initialAges: InitialAges = "new",
 ): void {
   if (causes.length === 0) return;
   const process: Process<C> = {
@@ -72,7 +90,7 @@ export function startFailureProcess<C extends string>(
     onFail,
     onRepair,
     next: null,
-    stationary,
+    start: firstFailure(initialAges, streams, component),
   };
   scheduleNextFailure(process);
 }
@@ -80,13 +98,13 @@ export function startFailureProcess<C extends string>(
 function scheduleNextFailure<C extends string>(p: Process<C>): void {
   let soonest = Infinity;
   for (const c of p.causes) {
-    const delay = hoursToMs(p.stationary ? equilibriumResidual(c.model.timeToFailure.spec, c.random) : c.model.timeToFailure.sample(c.random));
+    const delay = hoursToMs(p.start !== null ? firstTimeToFailure(p.start, c.model.timeToFailure.spec, c.random) : c.model.timeToFailure.sample(c.random));
     if (delay < soonest) {
       soonest = delay;
       p.next = c;
     }
   }
-  p.stationary = false;
+  p.start = null;
   p.sim.scheduler.after(soonest, fail, p);
 }
 
@@ -151,7 +169,7 @@ export function startFailureTrace(sim: Simulation, rows: readonly FailureRow[], 
  * of k hosts chosen uniformly among N, each host is hit by a Poisson process of rate λk/N, so
  * (hits merged) it is down a fraction 1 − exp(−λ k E[D] / N) of the time (M/G/∞).
  */
-export function startBursts(sim: Simulation, streams: Random, hosts: readonly { id: string; rack: string }[], bursts: readonly BurstSpec[], targets: FailureTargets, stationary = false): void {
+export function startBursts(sim: Simulation, streams: Random, hosts: readonly { id: string; rack: string }[], bursts: readonly BurstSpec[], targets: FailureTargets, initialAges: InitialAges = "new"): void {
   const byRack = new Map<string, string[]>();
   for (const host of hosts) (byRack.get(host.rack) ?? byRack.set(host.rack, []).get(host.rack)!).push(host.id);
   const racks = [...byRack.keys()];
@@ -172,7 +190,9 @@ export function startBursts(sim: Simulation, streams: Random, hosts: readonly { 
       next();
     };
     const next = () => sim.scheduler.after(hoursToMs(between.sample(random)), burst, null);
-    sim.scheduler.after(hoursToMs(stationary ? equilibriumResidual(spec.timeBetweenHours, random) : between.sample(random)), burst, null);
+    // An aged start: the time since the last burst is drawn as a component's age.
+    const start = firstFailure(initialAges, streams, `burst/${spec.name}`);
+    sim.scheduler.after(hoursToMs(start !== null ? firstTimeToFailure(start, spec.timeBetweenHours, random) : between.sample(random)), burst, null);
   }
 }
 
