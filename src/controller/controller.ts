@@ -111,7 +111,7 @@ export class Controller {
       case "vmRequested": {
         const vm = world.vms.get(event.vm)!;
         // A volume cannot be made while the storage service is out everywhere: the request waits for it.
-        if (vm.disk === "volume" && !this.port.canCreateVolume()) {
+        if (vm.disk === "volume" && !this.port.canCreateVolume(vm.diskGiB)) {
           this.waiting.push(vm.id);
           break;
         }
@@ -165,6 +165,7 @@ export class Controller {
         break;
       case "vmLost":
       case "vmTerminated":
+      case "volumeDeleted": // room freed for a volume that waits
       case "rebuildFinished":
       case "sanRepaired":
       case "arrayRecreated":
@@ -287,7 +288,7 @@ export class Controller {
     if (!elsewhere && (vm.state === "booting" || vm.state === "running")) return true;
     if (vm.volume !== null && !volumeAvailable(world, world.volumes.get(vm.volume)!)) return false;
     // No new volume while the storage service (or the SAN) is out: it cannot be created.
-    if (vm.disk === "volume" && vm.volume === null && !this.port.canCreateVolume()) return false;
+    if (vm.disk === "volume" && vm.volume === null && !this.port.canCreateVolume(vm.diskGiB)) return false;
     if (vm.state === "down") {
       const host = world.hosts.get(vm.host!)!;
       const cutOff = vm.volume !== null && cutOffFromStorage(world, host.id);

@@ -69,6 +69,14 @@ export const STORAGE_DEFAULTS = {
 } as const;
 
 /**
+ * Room for copies (`storage.fullRatio`): a copy takes its volume's size on one disk of a host, each
+ * disk holding the host's `diskGiB` / `disks`; no copy is placed or rebuilt onto a disk it would
+ * fill past 95 % — Ceph's `mon_osd_full_ratio` (0.95), past which an OSD takes no writes (its
+ * `osd_backfillfull_ratio`, 0.90, stops backfills a little earlier; one ratio here).
+ */
+export const STORAGE_CAPACITY_DEFAULTS = { fullRatio: 0.95 } as const;
+
+/**
  * Storage-service outages (`failures.storage`): cluster-wide unless the scenario says `rack`; no
  * outage process unless the scenario has one. A VM whose I/O stalls for more than 180 s needs a
  * reboot (`storage.guestTimeoutSeconds`): VMware Tools sets Linux guests' SCSI disk timeout to

@@ -11,6 +11,7 @@ import {
   PRICES_2008,
   PROVISIONING_DEFAULTS,
   REBALANCE_DEFAULTS,
+  STORAGE_CAPACITY_DEFAULTS,
   STORAGE_DEFAULTS,
   USERS_DEFAULTS,
 } from "./defaults.js";
@@ -100,6 +101,8 @@ export interface StorageConfig {
    */
   rebuildHours: DistributionSpec | null;
   recoveryDelayMinutes: number;
+  /** No copy goes onto a disk it would fill past this share of the disk (`diskGiB` / `disks` of its host). */
+  fullRatio: number;
   /** A VM stalled longer than this by a storage outage needs a reboot (ms). */
   guestTimeoutMs: number;
 }
@@ -179,6 +182,7 @@ export function resolveScenario(scenario: Scenario): RunConfig {
       rebuildMBps: s.rebuildMBps ?? STORAGE_DEFAULTS.rebuildMBps,
       rebuildHours: s.rebuildHours ?? null,
       recoveryDelayMinutes: s.recoveryDelayMinutes ?? STORAGE_DEFAULTS.recoveryDelayMinutes,
+      fullRatio: s.fullRatio ?? STORAGE_CAPACITY_DEFAULTS.fullRatio,
       guestTimeoutMs: Math.round((s.guestTimeoutSeconds ?? STORAGE_DEFAULTS.guestTimeoutSeconds) * MS_PER_SECOND),
     },
     localRaid: { level: s.localRaid?.level ?? LOCAL_RAID_DEFAULTS.level, rebuildMBps: s.localRaid?.rebuildMBps ?? LOCAL_RAID_DEFAULTS.rebuildMBps },

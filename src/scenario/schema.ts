@@ -359,6 +359,8 @@ const scenarioObject = z.strictObject({
       /** Rebuild durations drawn from this distribution instead of size / rebuildMBps. */
       rebuildHours: distribution().optional(),
       recoveryDelayMinutes: nonNegativeNumber().optional(),
+      /** No copy is placed or rebuilt onto a disk it would fill past this share of its capacity (Ceph's full ratio). */
+      fullRatio: z.number(expected("a number in (0, 1]")).gt(0, expected("a number in (0, 1]")).max(1, expected("a number in (0, 1]")).optional(),
       /** A VM whose I/O stalls longer than this in a storage outage needs a reboot; a shorter stall it rides out. */
       guestTimeoutSeconds: nonNegativeNumber().optional(),
       /** vps and ephemeral: the hosts' local disk arrays; defaults in `./defaults.ts`. */

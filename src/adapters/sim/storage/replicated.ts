@@ -6,6 +6,7 @@ import type { DomainEvent } from "../../../model/events.js";
 import { copyOnUpHost, hostsBroughtUpBy, hostsDownedBy, intactCopies, storageServes, volumeAvailable, type Host, type Volume, type World } from "../../../model/world.js";
 import type { StorageConfig } from "../../../scenario/resolve.js";
 import type { Simulation } from "../simulation.js";
+import { RoomIndex } from "./room-index.js";
 
 /**
  * N-way replicated block storage spread over the cluster's hosts (Ceph RBD / GFS-like, the
@@ -32,8 +33,13 @@ import type { Simulation } from "../simulation.js";
  *   them; rebuilds already under way go on (the data path between disks is not what failed), and
  *   volumes left short start their rebuilds when it is back.
  *
- * Not modelled yet: storage capacity (copies take no room on the hosts' disks). Defaults and
- * their sources: `src/scenario/defaults.ts`.
+ * - a copy takes its volume's size on one disk of its host (intact or being rebuilt; each disk holds
+ *   the host's `diskGiB` / `disks`): no copy is placed or rebuilt onto a disk it would fill past
+ *   `fullRatio` (Ceph's full ratio). A volume that finds no room for a copy stays short of copies
+ *   (degraded) and waits, retried when room is freed (a volume deleted, a copy dropped) or comes
+ *   (a host back, a disk replaced); no new volume is made while no host has room for one copy.
+ *
+ * Defaults and their sources: `src/scenario/defaults.ts`.
  */
 
 interface Transfer {
@@ -44,6 +50,8 @@ interface Transfer {
 }
 
 const BYTES_PER_GIB = 2 ** 30;
+/** Sums of GiB are floats: a copy that fits exactly must not be refused on rounding. */
+const EPSILON_GIB = 1e-9;
 const PICK_TRIES = 32;
 const NO_HOSTS: ReadonlySet<string> = new Set();
 const NO_RACKS: Set<string> = new Set();
@@ -60,6 +68,11 @@ export class ReplicatedStorage {
   /** Volumes short of copies that could not start a rebuild (no source or no target yet). */
   private readonly short = new Set<string>();
   private volumes = 0;
+  /** GiB held by copies (intact or being rebuilt) on each disk of each host. */
+  private readonly usedGiB = new Map<string, number[]>();
+  /** The room left on every disk (its first slot by host), to refuse a copy no disk can take at once. */
+  private readonly room = new RoomIndex();
+  private readonly roomSlot = new Map<string, number>();
 
   /** With `rebuildHours`: rebuild durations drawn from it, and the pending rebuilds' timers. */
   private readonly rebuildTime: Distribution | null;
@@ -73,10 +86,10 @@ export class ReplicatedStorage {
     this.rebuildRandom = random.fork("rebuild");
   }
 
-  /** Some host can take a copy (up, in, a working disk, served by the storage service). */
-  canCreateVolume(): boolean {
-    if (this.world.storageOut?.cluster) return false;
-    for (const host of this.hosts) if (canTake(this.world, host, NO_HOSTS, false, NO_RACKS)) return true;
+  /** Some host can take a copy of `sizeGiB` (up, in, a working disk with room, served by the storage service). */
+  canCreateVolume(sizeGiB = 0): boolean {
+    if (this.world.storageOut?.cluster || sizeGiB > this.room.largest() + EPSILON_GIB) return false;
+    for (const host of this.hosts) if (this.canTake(host, NO_HOSTS, false, NO_RACKS, sizeGiB)) return true;
     return false;
   }
 
@@ -93,19 +106,21 @@ export class ReplicatedStorage {
     const taken = new Set<string>();
     if (this.config.kind === "mirror") {
       const host = this.world.hosts.get(hostId)!;
-      if (host.diskUp.includes(true)) {
-        chosen.push({ host: hostId, disk: this.randomWorkingDisk(host) });
+      const disk = this.diskWithRoom(host, vm.diskGiB);
+      if (disk !== null) {
+        chosen.push({ host: hostId, disk });
         taken.add(hostId);
         racks.add(host.rack);
       }
     }
     for (let i = chosen.length; i < this.config.replicas; i++) {
-      const target = this.pickTarget(taken, racks);
+      const target = this.pickTarget(taken, racks, vm.diskGiB);
       if (!target) break;
       chosen.push({ host: target.host.id, disk: target.disk });
       taken.add(target.host.id);
       racks.add(target.host.rack);
     }
+    for (const copy of chosen) this.occupy(copy.host, copy.disk, vm.diskGiB);
     this.sim.emit({ type: "volumeCreated", volume: id, vm: vmId, kind: this.config.kind, sizeGiB: vm.diskGiB, replicas: this.config.replicas, copies: chosen });
     if (chosen.length < this.config.replicas) this.short.add(id);
   }
@@ -116,17 +131,31 @@ export class ReplicatedStorage {
       case "hostAdded":
         this.hosts.push(world.hosts.get(event.host)!);
         this.racks.add(event.rack);
+        this.usedGiB.set(event.host, new Array<number>(event.disks).fill(0));
+        for (let disk = 0; disk < event.disks; disk++) {
+          const slot = this.room.add((this.config.fullRatio * event.diskGiB) / event.disks);
+          if (disk === 0) this.roomSlot.set(event.host, slot);
+        }
         break;
       case "vmTerminated": {
         if (event.volume === null) break;
         const volume = world.volumes.get(event.volume)!;
-        for (const [host, copy] of volume.copies) if (copy.state === "rebuilding") this.cancelTransfer(volume.id, host);
+        for (const [host, copy] of volume.copies) {
+          if (copy.state === "rebuilding") this.cancelTransfer(volume.id, host);
+          this.release(volume, host);
+        }
         this.short.delete(volume.id);
         this.sim.emit({ type: "volumeDeleted", volume: volume.id });
         break;
       }
+      case "volumeDeleted":
+      case "copyDropped":
+        // Room freed: volumes waiting for a place may fit now.
+        this.retryShort();
+        break;
       case "diskFailed": {
         const host = world.hosts.get(event.host)!;
+        this.updateRoom(host, event.disk);
         for (const id of [...host.copies]) {
           const volume = world.volumes.get(id);
           if (volume?.copies.get(host.id)?.disk === event.disk) this.loseCopy(volume, host.id);
@@ -153,6 +182,9 @@ export class ReplicatedStorage {
         this.retryShort();
         break;
       case "diskReplaced":
+        this.updateRoom(world.hosts.get(event.host)!, event.disk);
+        this.retryShort();
+        break;
       case "storageRepaired":
         this.retryShort();
         break;
@@ -204,6 +236,7 @@ export class ReplicatedStorage {
 
   private loseCopy(volume: Volume, hostId: string): void {
     if (volume.copies.get(hostId)!.state === "rebuilding") this.cancelTransfer(volume.id, hostId);
+    this.release(volume, hostId);
     this.sim.emit({ type: "copyLost", volume: volume.id, host: hostId });
     if (intactCopies(volume) === 0) {
       this.abortAllRebuilds(volume);
@@ -228,11 +261,12 @@ export class ReplicatedStorage {
     let counting = this.counting(volume);
     while (counting < volume.replicas) {
       const source = this.readableCopy(volume);
-      const target = source === null ? null : this.pickTarget(volume.copies, this.racksOf(volume));
+      const target = source === null ? null : this.pickTarget(volume.copies, this.racksOf(volume), volume.sizeGiB);
       if (source === null || target === null) {
         this.short.add(volume.id);
         return;
       }
+      this.occupy(target.host.id, target.disk, volume.sizeGiB);
       this.sim.emit({ type: "rebuildStarted", volume: volume.id, host: target.host.id, disk: target.disk, source });
       this.startTransfer(volume, target.host.id);
       counting++;
@@ -268,6 +302,7 @@ export class ReplicatedStorage {
     }
     const clash = spread && others().some(([id]) => rackOf(id) === host.rack);
     if ((surplus > 0 || clash) && volume.copies.get(host.id)?.state === "intact") {
+      this.release(volume, host.id);
       this.sim.emit({ type: "copyDropped", volume: volume.id, host: host.id });
     }
   }
@@ -278,7 +313,10 @@ export class ReplicatedStorage {
     for (const [host, copy] of volume.copies) if (copy.state === "intact" && !this.world.hosts.get(host)!.out) intactIn++;
     if (intactIn < volume.replicas) return;
     for (const [host, copy] of [...volume.copies]) {
-      if (copy.state === "intact" && this.world.hosts.get(host)!.out) this.sim.emit({ type: "copyDropped", volume: volume.id, host });
+      if (copy.state === "intact" && this.world.hosts.get(host)!.out) {
+        this.release(volume, host);
+        this.sim.emit({ type: "copyDropped", volume: volume.id, host });
+      }
     }
   }
 
@@ -288,6 +326,7 @@ export class ReplicatedStorage {
 
   private abortRebuild(volume: Volume, hostId: string): void {
     this.cancelTransfer(volume.id, hostId);
+    this.release(volume, hostId);
     this.sim.emit({ type: "rebuildAborted", volume: volume.id, host: hostId });
   }
 
@@ -312,32 +351,70 @@ export class ReplicatedStorage {
    * working disk — in a rack the volume does not use yet, while there is such a rack. Random
    * tries first (O(1) when most hosts qualify), then a scan from a random start.
    */
-  private pickTarget(taken: { has(host: string): boolean }, usedRacks: Set<string>): { host: Host; disk: number } | null {
+  private pickTarget(taken: { has(host: string): boolean }, usedRacks: Set<string>, sizeGiB: number): { host: Host; disk: number } | null {
     const hosts = this.hosts;
     const n = hosts.length;
-    if (n === 0) return null;
+    if (n === 0 || sizeGiB > this.room.largest() + EPSILON_GIB) return null;
     const spread = this.config.spreadRacks && usedRacks.size < this.racks.size;
     let found: Host | null = null;
     for (let i = 0; i < PICK_TRIES && !found; i++) {
       const host = hosts[this.random.int(n)]!;
-      if (canTake(this.world, host, taken, spread, usedRacks)) found = host;
+      if (this.canTake(host, taken, spread, usedRacks, sizeGiB)) found = host;
     }
     if (!found) {
       const start = this.random.int(n);
       for (let i = 0; i < n && !found; i++) {
         const host = hosts[(start + i) % n]!;
-        if (canTake(this.world, host, taken, spread, usedRacks)) found = host;
+        if (this.canTake(host, taken, spread, usedRacks, sizeGiB)) found = host;
       }
     }
-    return found && { host: found, disk: this.randomWorkingDisk(found) };
+    return found && { host: found, disk: this.diskWithRoom(found, sizeGiB)! };
   }
 
-  /** A disk of the host that works, at random (the host has one). */
-  private randomWorkingDisk(host: Host): number {
-    let working = 0;
-    for (const up of host.diskUp) if (up) working++;
-    let k = this.random.int(working);
-    for (let disk = 0; ; disk++) if (host.diskUp[disk] && k-- === 0) return disk;
+  /**
+   * Whether the host can take a new copy of `sizeGiB`: up, not out, holding no copy of the volume,
+   * with a working disk that has room — in a rack the volume does not use yet if `spread`.
+   */
+  private canTake(host: Host, taken: { has(host: string): boolean }, spread: boolean, usedRacks: Set<string>, sizeGiB: number): boolean {
+    return host.up && !host.out && !taken.has(host.id) && !(spread && usedRacks.has(host.rack)) && storageServes(this.world, host) && this.roomyDisks(host, sizeGiB) > 0;
+  }
+
+  /** How many of the host's working disks can take `sizeGiB` more without passing the full ratio. */
+  private roomyDisks(host: Host, sizeGiB: number): number {
+    const used = this.usedGiB.get(host.id)!;
+    const limit = (this.config.fullRatio * host.diskGiB) / host.diskUp.length + EPSILON_GIB;
+    let n = 0;
+    for (let disk = 0; disk < used.length; disk++) if (host.diskUp[disk] && used[disk]! + sizeGiB <= limit) n++;
+    return n;
+  }
+
+  /** A working disk of the host with room for `sizeGiB`, at random; null if it has none. */
+  private diskWithRoom(host: Host, sizeGiB: number): number | null {
+    const n = this.roomyDisks(host, sizeGiB);
+    if (n === 0) return null;
+    const used = this.usedGiB.get(host.id)!;
+    const limit = (this.config.fullRatio * host.diskGiB) / host.diskUp.length + EPSILON_GIB;
+    let k = this.random.int(n);
+    for (let disk = 0; ; disk++) if (host.diskUp[disk] && used[disk]! + sizeGiB <= limit && k-- === 0) return disk;
+  }
+
+  /** A copy of `sizeGiB` now takes room on the disk (made or being rebuilt there). */
+  private occupy(hostId: string, disk: number, sizeGiB: number): void {
+    this.usedGiB.get(hostId)![disk]! += sizeGiB;
+    this.updateRoom(this.world.hosts.get(hostId)!, disk);
+  }
+
+  /** The volume's copy on the host is going (lost, dropped, aborted, deleted): its room is free. */
+  private release(volume: Volume, hostId: string): void {
+    const copy = volume.copies.get(hostId)!;
+    this.usedGiB.get(hostId)![copy.disk]! -= volume.sizeGiB;
+    this.updateRoom(this.world.hosts.get(hostId)!, copy.disk);
+  }
+
+  /** Brings the room index up to date for one disk: what it can still take, nothing while failed. */
+  private updateRoom(host: Host, disk: number): void {
+    const room = host.diskUp[disk] ? (this.config.fullRatio * host.diskGiB) / host.diskUp.length - this.usedGiB.get(host.id)![disk]! : -Infinity;
+    this.room.set(this.roomSlot.get(host.id)! + disk, room);
   }
 
   // Rebuild transfers: processor sharing of each target host's rebuild bandwidth.
@@ -402,10 +479,6 @@ export class ReplicatedStorage {
       t.timer = this.sim.scheduler.after(Math.max(0, Math.ceil(t.remainingBytes / rate)), (x: Transfer) => this.finishTransfer(x), t);
     }
   }
-}
-
-function canTake(world: World, host: Host, taken: { has(host: string): boolean }, spread: boolean, usedRacks: Set<string>): boolean {
-  return host.up && !host.out && !taken.has(host.id) && host.diskUp.includes(true) && !(spread && usedRacks.has(host.rack)) && storageServes(world, host);
 }
 
 function switchedOffOnPurpose(host: Host): boolean {
