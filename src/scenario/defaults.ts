@@ -77,6 +77,21 @@ export const STORAGE_DEFAULTS = {
 export const STORAGE_CAPACITY_DEFAULTS = { fullRatio: 0.95 } as const;
 
 /**
+ * Rebuild traffic and mark-out (`storage.rackUplinkMBps`, `clusterNetworkMBps`,
+ * `downOutSubtreeLimit`): a rebuild reads at its source host and writes at its target host, each
+ * host's `rebuildMBps` shared by the rebuilds crossing it. Rack uplinks and the cluster network
+ * are not limits by default: a 2008 top-of-rack switch had 48 GigE ports and up to four 10 GigE
+ * uplinks (≈ 5 000 MB/s; Al-Fares, Loukissas & Vahdat, SIGCOMM'08, §2), more than a rack of 20
+ * hosts at 100 MB/s can send — set them to model an oversubscribed network or one shared with
+ * client I/O. A whole rack down is not marked out (`rack`): Ceph's `mon_osd_down_out_subtree_limit`
+ * defaults to `rack`, "the smallest CRUSH unit type that Ceph will not automatically mark out", so
+ * a rack outage does not start re-replicating a rack's worth of data (`none`: every down host is
+ * marked out after the recovery delay). Hosts switched off on purpose are never marked out
+ * (`noout` for planned work).
+ */
+export const REBUILD_TRAFFIC_DEFAULTS = { rackUplinkMBps: null, clusterNetworkMBps: null, downOutSubtreeLimit: "rack" } as const;
+
+/**
  * Storage-service outages (`failures.storage`): cluster-wide unless the scenario says `rack`; no
  * outage process unless the scenario has one. A VM whose I/O stalls for more than 180 s needs a
  * reboot (`storage.guestTimeoutSeconds`): VMware Tools sets Linux guests' SCSI disk timeout to

@@ -11,6 +11,7 @@ import {
   PRICES_2008,
   PROVISIONING_DEFAULTS,
   REBALANCE_DEFAULTS,
+  REBUILD_TRAFFIC_DEFAULTS,
   STORAGE_CAPACITY_DEFAULTS,
   STORAGE_DEFAULTS,
   USERS_DEFAULTS,
@@ -101,6 +102,11 @@ export interface StorageConfig {
    */
   rebuildHours: DistributionSpec | null;
   recoveryDelayMinutes: number;
+  /** Rebuild bandwidth of each rack's uplink per direction and of the cluster network (MB/s); null: no limit. */
+  rackUplinkMBps: number | null;
+  clusterNetworkMBps: number | null;
+  /** `rack`: a host is not marked out while its whole rack is down (Ceph's `mon_osd_down_out_subtree_limit`). */
+  downOutSubtreeLimit: "rack" | "none";
   /** No copy goes onto a disk it would fill past this share of the disk (`diskGiB` / `disks` of its host). */
   fullRatio: number;
   /** A VM stalled longer than this by a storage outage needs a reboot (ms). */
@@ -183,6 +189,9 @@ export function resolveScenario(scenario: Scenario): RunConfig {
       rebuildHours: s.rebuildHours ?? null,
       recoveryDelayMinutes: s.recoveryDelayMinutes ?? STORAGE_DEFAULTS.recoveryDelayMinutes,
       fullRatio: s.fullRatio ?? STORAGE_CAPACITY_DEFAULTS.fullRatio,
+      rackUplinkMBps: s.rackUplinkMBps ?? REBUILD_TRAFFIC_DEFAULTS.rackUplinkMBps,
+      clusterNetworkMBps: s.clusterNetworkMBps ?? REBUILD_TRAFFIC_DEFAULTS.clusterNetworkMBps,
+      downOutSubtreeLimit: s.downOutSubtreeLimit ?? REBUILD_TRAFFIC_DEFAULTS.downOutSubtreeLimit,
       guestTimeoutMs: Math.round((s.guestTimeoutSeconds ?? STORAGE_DEFAULTS.guestTimeoutSeconds) * MS_PER_SECOND),
     },
     localRaid: { level: s.localRaid?.level ?? LOCAL_RAID_DEFAULTS.level, rebuildMBps: s.localRaid?.rebuildMBps ?? LOCAL_RAID_DEFAULTS.rebuildMBps },

@@ -6,6 +6,7 @@ import type { DomainEvent } from "../../../model/events.js";
 import { copyOnUpHost, hostsBroughtUpBy, hostsDownedBy, intactCopies, storageServes, volumeAvailable, type Host, type Volume, type World } from "../../../model/world.js";
 import type { StorageConfig } from "../../../scenario/resolve.js";
 import type { Simulation } from "../simulation.js";
+import { RebuildLinks, type Link } from "./rebuild-links.js";
 import { RoomIndex } from "./room-index.js";
 
 /**
@@ -42,13 +43,6 @@ import { RoomIndex } from "./room-index.js";
  * Defaults and their sources: `src/scenario/defaults.ts`.
  */
 
-interface Transfer {
-  volume: string;
-  host: string;
-  remainingBytes: number;
-  timer: TimerId | null;
-}
-
 const BYTES_PER_GIB = 2 ** 30;
 /** Sums of GiB are floats: a copy that fits exactly must not be refused on rounding. */
 const EPSILON_GIB = 1e-9;
@@ -61,10 +55,8 @@ export class ReplicatedStorage {
   /** The hosts in join order (the world's own objects, which `evolve` updates in place). */
   private readonly hosts: Host[] = [];
   private readonly racks = new Set<string>();
-  /** Rebuilds writing to each host, and when their progress was last brought up to date. */
-  private readonly transfers = new Map<string, Transfer[]>();
-  private readonly settledAt = new Map<string, number>();
-  private readonly bytesPerMs: number;
+  /** Rebuilds under way, sharing the links they cross. */
+  private readonly links: RebuildLinks;
   /** Volumes short of copies that could not start a rebuild (no source or no target yet). */
   private readonly short = new Set<string>();
   private volumes = 0;
@@ -73,6 +65,10 @@ export class ReplicatedStorage {
   /** The room left on every disk (its first slot by host), to refuse a copy no disk can take at once. */
   private readonly room = new RoomIndex();
   private readonly roomSlot = new Map<string, number>();
+  /** Volumes this storage made, whose room is taken already when their `volumeCreated` comes by. */
+  private readonly accounted = new Set<string>();
+  /** Down hosts not marked out because their whole rack was down (`downOutSubtreeLimit: rack`), by rack. */
+  private readonly exempted = new Map<string, Set<Host>>();
 
   /** With `rebuildHours`: rebuild durations drawn from it, and the pending rebuilds' timers. */
   private readonly rebuildTime: Distribution | null;
@@ -81,7 +77,7 @@ export class ReplicatedStorage {
 
   constructor(private readonly sim: Simulation, readonly config: StorageConfig, private readonly random: Random) {
     this.world = sim.world;
-    this.bytesPerMs = (config.rebuildMBps * 1e6) / 1000;
+    this.links = new RebuildLinks(sim.scheduler);
     this.rebuildTime = config.rebuildHours ? distribution(config.rebuildHours) : null;
     this.rebuildRandom = random.fork("rebuild");
   }
@@ -121,6 +117,7 @@ export class ReplicatedStorage {
       racks.add(target.host.rack);
     }
     for (const copy of chosen) this.occupy(copy.host, copy.disk, vm.diskGiB);
+    this.accounted.add(id);
     this.sim.emit({ type: "volumeCreated", volume: id, vm: vmId, kind: this.config.kind, sizeGiB: vm.diskGiB, replicas: this.config.replicas, copies: chosen });
     if (chosen.length < this.config.replicas) this.short.add(id);
   }
@@ -136,6 +133,10 @@ export class ReplicatedStorage {
           const slot = this.room.add((this.config.fullRatio * event.diskGiB) / event.disks);
           if (disk === 0) this.roomSlot.set(event.host, slot);
         }
+        break;
+      case "volumeCreated":
+        // One made elsewhere (a hand-driven test) takes its room too.
+        if (!this.accounted.delete(event.volume)) for (const copy of event.copies) this.occupy(copy.host, copy.disk, event.sizeGiB);
         break;
       case "vmTerminated": {
         if (event.volume === null) break;
@@ -174,6 +175,7 @@ export class ReplicatedStorage {
       case "rackRepaired":
       case "hostPoweredOn":
         for (const host of hostsBroughtUpBy(world, event)) {
+          this.rackPartlyBack(host.rack);
           for (const id of [...host.copies]) {
             const volume = world.volumes.get(id);
             if (volume) this.welcomeBack(volume, host);
@@ -200,13 +202,12 @@ export class ReplicatedStorage {
   /**
    * A host that went down is marked out after the recovery delay — unless it was switched off on
    * purpose (power-save, a maintenance window): operators set Ceph's `noout` for those, so that
-   * the cluster does not re-replicate what will be back soon.
+   * the cluster does not re-replicate what will be back soon — or, with `downOutSubtreeLimit:
+   * rack`, its whole rack is down: then it waits, and its delay starts again once part of its rack
+   * is back (Ceph resets the timer).
    */
   private hostDown(host: Host): void {
-    const since = host.since;
-    this.sim.scheduler.after(this.config.recoveryDelayMinutes * MS_PER_MINUTE, () => {
-      if (!host.up && !host.out && host.since === since && !switchedOffOnPurpose(host)) this.sim.emit({ type: "hostMarkedOut", host: host.id });
-    }, null);
+    this.markOutLater(host, host.since);
     for (const id of [...host.copies]) {
       const volume = this.world.volumes.get(id);
       if (!volume) continue;
@@ -220,6 +221,29 @@ export class ReplicatedStorage {
       this.ensureCopies(volume);
       this.stopIfUnreachable(volume);
     }
+  }
+
+  private markOutLater(host: Host, since: number): void {
+    this.sim.scheduler.after(this.config.recoveryDelayMinutes * MS_PER_MINUTE, () => {
+      if (host.up || host.out || host.since !== since || switchedOffOnPurpose(host)) return;
+      if (this.config.downOutSubtreeLimit === "rack" && this.wholeRackDown(host.rack)) {
+        const exempt = this.exempted.get(host.rack) ?? new Set<Host>();
+        this.exempted.set(host.rack, exempt.add(host));
+      } else this.sim.emit({ type: "hostMarkedOut", host: host.id });
+    }, null);
+  }
+
+  /** A host of the rack is up again: the rack's exempted hosts still down start their delay anew. */
+  private rackPartlyBack(rackId: string): void {
+    const exempt = this.exempted.get(rackId);
+    if (!exempt) return;
+    this.exempted.delete(rackId);
+    for (const host of exempt) if (!host.up) this.markOutLater(host, host.since);
+  }
+
+  private wholeRackDown(rackId: string): boolean {
+    for (const id of this.world.racks.get(rackId)!.hosts) if (this.world.hosts.get(id)!.up) return false;
+    return true;
   }
 
   /**
@@ -268,7 +292,7 @@ export class ReplicatedStorage {
       }
       this.occupy(target.host.id, target.disk, volume.sizeGiB);
       this.sim.emit({ type: "rebuildStarted", volume: volume.id, host: target.host.id, disk: target.disk, source });
-      this.startTransfer(volume, target.host.id);
+      this.startTransfer(volume, target.host.id, source);
       counting++;
     }
     this.short.delete(volume.id);
@@ -417,12 +441,12 @@ export class ReplicatedStorage {
     this.room.set(this.roomSlot.get(host.id)! + disk, room);
   }
 
-  // Rebuild transfers: processor sharing of each target host's rebuild bandwidth.
+  // Rebuild transfers: the bandwidth of the links they cross, shared (`RebuildLinks`).
 
-  private startTransfer(volume: Volume, hostId: string): void {
+  private startTransfer(volume: Volume, hostId: string, sourceId: string): void {
+    const key = `${volume.id}@${hostId}`;
     if (this.rebuildTime) {
       // A drawn duration instead of size / shared bandwidth.
-      const key = `${volume.id}@${hostId}`;
       const ms = hoursToMs(this.rebuildTime.sample(this.rebuildRandom));
       this.timedRebuilds.set(key, this.sim.scheduler.after(ms, () => {
         this.timedRebuilds.delete(key);
@@ -430,54 +454,39 @@ export class ReplicatedStorage {
       }, null));
       return;
     }
-    this.settle(hostId);
-    const list = this.transfers.get(hostId) ?? [];
-    this.transfers.set(hostId, list);
-    list.push({ volume: volume.id, host: hostId, remainingBytes: volume.sizeGiB * BYTES_PER_GIB, timer: null });
-    this.reschedule(hostId);
+    this.links.start(key, this.linksBetween(sourceId, hostId), volume.sizeGiB * BYTES_PER_GIB, () => this.sim.emit({ type: "rebuildFinished", volume: volume.id, host: hostId }));
+  }
+
+  /**
+   * What a rebuild from `sourceId` to `targetId` crosses: the source host's reads and the target
+   * host's writes (`rebuildMBps` each), the two racks' uplinks if it leaves its rack
+   * (`rackUplinkMBps`, each direction), and the cluster network (`clusterNetworkMBps`).
+   */
+  private linksBetween(sourceId: string, targetId: string): Link[] {
+    const c = this.config;
+    const perMs = (mbps: number) => (mbps * 1e6) / 1000;
+    const links: Link[] = [
+      { id: `read:${sourceId}`, bytesPerMs: perMs(c.rebuildMBps) },
+      { id: `write:${targetId}`, bytesPerMs: perMs(c.rebuildMBps) },
+    ];
+    const from = this.world.hosts.get(sourceId)!.rack;
+    const to = this.world.hosts.get(targetId)!.rack;
+    if (c.rackUplinkMBps !== null && from !== to) {
+      links.push({ id: `out:${from}`, bytesPerMs: perMs(c.rackUplinkMBps) }, { id: `in:${to}`, bytesPerMs: perMs(c.rackUplinkMBps) });
+    }
+    if (c.clusterNetworkMBps !== null) links.push({ id: "cluster", bytesPerMs: perMs(c.clusterNetworkMBps) });
+    return links;
   }
 
   private cancelTransfer(volumeId: string, hostId: string): void {
-    const timed = this.timedRebuilds.get(`${volumeId}@${hostId}`);
+    const key = `${volumeId}@${hostId}`;
+    const timed = this.timedRebuilds.get(key);
     if (timed !== undefined) {
       this.sim.scheduler.cancel(timed);
-      this.timedRebuilds.delete(`${volumeId}@${hostId}`);
+      this.timedRebuilds.delete(key);
       return;
     }
-    this.settle(hostId);
-    const list = this.transfers.get(hostId)!;
-    const i = list.findIndex((t) => t.volume === volumeId);
-    const [transfer] = list.splice(i, 1);
-    this.sim.scheduler.cancel(transfer!.timer!);
-    this.reschedule(hostId);
-  }
-
-  private finishTransfer(transfer: Transfer): void {
-    this.settle(transfer.host);
-    const list = this.transfers.get(transfer.host)!;
-    list.splice(list.indexOf(transfer), 1);
-    this.reschedule(transfer.host);
-    this.sim.emit({ type: "rebuildFinished", volume: transfer.volume, host: transfer.host });
-  }
-
-  /** Brings the remaining bytes of a host's transfers up to now. */
-  private settle(hostId: string): void {
-    const now = this.sim.scheduler.now;
-    const list = this.transfers.get(hostId);
-    if (list && list.length > 0) {
-      const written = ((now - this.settledAt.get(hostId)!) * this.bytesPerMs) / list.length;
-      for (const t of list) t.remainingBytes -= written;
-    }
-    this.settledAt.set(hostId, now);
-  }
-
-  private reschedule(hostId: string): void {
-    const list = this.transfers.get(hostId)!;
-    const rate = this.bytesPerMs / list.length;
-    for (const t of list) {
-      if (t.timer !== null) this.sim.scheduler.cancel(t.timer);
-      t.timer = this.sim.scheduler.after(Math.max(0, Math.ceil(t.remainingBytes / rate)), (x: Transfer) => this.finishTransfer(x), t);
-    }
+    this.links.cancel(key);
   }
 }
 
