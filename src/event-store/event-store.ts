@@ -128,6 +128,9 @@ export interface EventPage {
 }
 
 /**
+ * 6: event format 4 — new event `dataDamaged` (a rebuild read hit unrecoverable read errors where
+ *    no other copy held the data). Tables as in 5. Older logs have no such event and still replay
+ *    and verify with the same states; an older vm-testbed refuses a version-6 database.
  * 5: event format 3 — new events: `arrayRecreated` (a lost local array comes back only once all its
  *    disks are replaced, and the host has no local disk for VMs until then), the storage-service
  *    and storage-network outages (`storageFailed`, `storageRepaired`, `storageNetworkFailed`,
@@ -140,14 +143,14 @@ export interface EventPage {
  *    storage needs no map of its own from VMs to volumes. Tables as in 3.
  * 3: experiments and their cells (tables `experiments`, `cells`); runs and events as in 2.
  * 2: row digests are a chained FNV-1a (version 1 chained CRC-32).
- * A version-2, -3 or -4 database is upgraded to 5 when opened for writing and read as it is: the
+ * A version-2 to -5 database is upgraded to 6 when opened for writing and read as it is: the
  * upgrade only adds tables, and its runs keep their logs, which replay still verifies (`evolve`
  * checks `volume` only where an event has it). A run of the same scenario, seed and model
  * recorded after the upgrade has the same metrics and state hash but another log hash. Version 1
  * is refused.
  */
-const SCHEMA_VERSION = "5";
-const READABLE_VERSIONS = ["2", "3", "4", "5"];
+const SCHEMA_VERSION = "6";
+const READABLE_VERSIONS = ["2", "3", "4", "5", "6"];
 /** How long a connection waits for another one's write transaction (worker threads share the file). */
 const BUSY_TIMEOUT_MS = 60_000;
 /** Rows per INSERT statement: one statement per row costs about twice as much per row. */

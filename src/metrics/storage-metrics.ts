@@ -24,7 +24,9 @@ import { percentiles, type Percentiles } from "./service-metrics.js";
  * behind a down host, or not yet made for want of room — and `longestDegradedHours` the longest such
  * period of one volume (to the end of the run for one still degraded); `rebuildTrafficGiB` the
  * data written by finished replica rebuilds (each its volume's size; what aborted rebuilds wrote
- * before they stopped is not counted).
+ * before they stopped is not counted); `dataDamageEvents` rebuild reads whose unrecoverable read
+ * errors met no other copy (`dataDamaged`: a replicated volume or a host's local array damaged, not
+ * lost whole — counted apart from `dataLossEvents`) and `gbDamaged` the data they made unreadable.
  */
 export interface StorageMetrics {
   volumesCreated: number;
@@ -50,6 +52,8 @@ export interface StorageMetrics {
   degradedVolumeHours: number;
   longestDegradedHours: number;
   rebuildTrafficGiB: number;
+  dataDamageEvents: number;
+  gbDamaged: number;
 }
 
 interface State {
@@ -83,10 +87,12 @@ interface State {
   degradedMs: number;
   longestDegradedMs: number;
   rebuildGiB: number;
+  damaged: number;
+  gbDamaged: number;
 }
 
 export const storageMetrics: Projection<State, StorageMetrics> = {
-  init: () => ({ t: 0, volumes: 0, volumeMs: 0, created: 0, lost: 0, volumesLost: 0, gbLost: 0, copiesLost: 0, started: new Map(), startedCount: 0, aborted: 0, rebuildMs: [], arraysLost: 0, raidStarted: new Map(), raidRebuildMs: [], outages: 0, outageSince: new Map(), outageMs: 0, stalls: 0, resumed: 0, partitions: 0, stalledOnPath: new Set(), pathRestarts: 0, degradedSince: new Map(), degradedMs: 0, longestDegradedMs: 0, rebuildGiB: 0 }),
+  init: () => ({ t: 0, volumes: 0, volumeMs: 0, created: 0, lost: 0, volumesLost: 0, gbLost: 0, copiesLost: 0, started: new Map(), startedCount: 0, aborted: 0, rebuildMs: [], arraysLost: 0, raidStarted: new Map(), raidRebuildMs: [], outages: 0, outageSince: new Map(), outageMs: 0, stalls: 0, resumed: 0, partitions: 0, stalledOnPath: new Set(), pathRestarts: 0, degradedSince: new Map(), degradedMs: 0, longestDegradedMs: 0, rebuildGiB: 0, damaged: 0, gbDamaged: 0 }),
   apply(s, e, world) {
     s.volumeMs += s.volumes * (e.t - s.t);
     s.t = e.t;
@@ -120,6 +126,10 @@ export const storageMetrics: Projection<State, StorageMetrics> = {
         s.started.delete(key);
         break;
       }
+      case "dataDamaged":
+        s.damaged++;
+        s.gbDamaged += e.lostGiB;
+        break;
       case "rebuildAborted":
         s.started.delete(`${e.volume}@${e.host}`);
         s.aborted++;
@@ -207,6 +217,8 @@ export const storageMetrics: Projection<State, StorageMetrics> = {
       degradedVolumeHours: msToHours(s.degradedMs + [...s.degradedSince.values()].reduce((sum, since) => sum + (s.t - since), 0)),
       longestDegradedHours: msToHours([...s.degradedSince.values()].reduce((longest, since) => Math.max(longest, s.t - since), s.longestDegradedMs)),
       rebuildTrafficGiB: s.rebuildGiB,
+      dataDamageEvents: s.damaged,
+      gbDamaged: s.gbDamaged,
     };
   },
 };

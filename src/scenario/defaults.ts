@@ -92,6 +92,15 @@ export const STORAGE_CAPACITY_DEFAULTS = { fullRatio: 0.95 } as const;
 export const REBUILD_TRAFFIC_DEFAULTS = { rackUplinkMBps: null, clusterNetworkMBps: null, downOutSubtreeLimit: "rack" } as const;
 
 /**
+ * Unrecoverable read errors (`storage.ureRatePerBit`): 1 per 10^14 bits read, what 2008 desktop
+ * SATA drives specify ("nonrecoverable read errors per bits read: 1 per 10^14", e.g. Seagate
+ * Barracuda 7200.11 datasheet; enterprise drives specify 10^15). A rebuild reading 6 TB meets one
+ * with probability 1 − (1 − 10^−14)^(4.8·10^13) ≈ 38 %. Applied to every rebuild read, replicas and
+ * local RAID; an error costs data only where no other copy can supply it.
+ */
+export const READ_ERROR_DEFAULTS = { ureRatePerBit: 1e-14 } as const;
+
+/**
  * Storage-service outages (`failures.storage`): cluster-wide unless the scenario says `rack`; no
  * outage process unless the scenario has one. A VM whose I/O stalls for more than 180 s needs a
  * reboot (`storage.guestTimeoutSeconds`): VMware Tools sets Linux guests' SCSI disk timeout to

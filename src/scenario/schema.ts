@@ -359,6 +359,8 @@ const scenarioObject = z.strictObject({
       /** Rebuild durations drawn from this distribution instead of size / rebuildMBps. */
       rebuildHours: distribution().optional(),
       recoveryDelayMinutes: nonNegativeNumber().optional(),
+      /** Unrecoverable read errors per bit read, on every rebuild read (replicas and local RAID); 0: none. */
+      ureRatePerBit: z.number(expected("a number in [0, 1)")).min(0, expected("a number in [0, 1)")).lt(1, expected("a number in [0, 1)")).optional(),
       /** Rebuild bandwidth of each rack's uplink, each direction (MB/s); unset: not a limit. */
       rackUplinkMBps: positiveNumber().optional(),
       /** Rebuild bandwidth of the cluster network as a whole (MB/s); unset: not a limit. */

@@ -7,6 +7,7 @@ import { copyOnUpHost, hostsBroughtUpBy, hostsDownedBy, intactCopies, storageSer
 import type { StorageConfig } from "../../../scenario/resolve.js";
 import type { Simulation } from "../simulation.js";
 import { RebuildLinks, type Link } from "./rebuild-links.js";
+import { DAMAGED_GIB_PER_ERROR, readErrors } from "./read-errors.js";
 import { RoomIndex } from "./room-index.js";
 
 /**
@@ -39,6 +40,9 @@ import { RoomIndex } from "./room-index.js";
  *   `fullRatio` (Ceph's full ratio). A volume that finds no room for a copy stays short of copies
  *   (degraded) and waits, retried when room is freed (a volume deleted, a copy dropped) or comes
  *   (a host back, a disk replaced); no new volume is made while no host has room for one copy.
+ *
+ * - every rebuild read meets unrecoverable read errors at `ureRatePerBit`; where the copy read was
+ *   the volume's last readable one, they damage it (`dataDamaged`: 4 MiB each), short of losing it.
  *
  * Defaults and their sources: `src/scenario/defaults.ts`.
  */
@@ -73,6 +77,8 @@ export class ReplicatedStorage {
   /** With `rebuildHours`: rebuild durations drawn from it, and the pending rebuilds' timers. */
   private readonly rebuildTime: Distribution | null;
   private readonly rebuildRandom: Random;
+  /** Unrecoverable read errors met by rebuild reads. */
+  private readonly ureRandom: Random;
   private readonly timedRebuilds = new Map<string, TimerId>();
 
   constructor(private readonly sim: Simulation, readonly config: StorageConfig, private readonly random: Random) {
@@ -80,6 +86,7 @@ export class ReplicatedStorage {
     this.links = new RebuildLinks(sim.scheduler);
     this.rebuildTime = config.rebuildHours ? distribution(config.rebuildHours) : null;
     this.rebuildRandom = random.fork("rebuild");
+    this.ureRandom = random.fork("read-errors");
   }
 
   /** Some host can take a copy of `sizeGiB` (up, in, a working disk with room, served by the storage service). */
@@ -450,11 +457,35 @@ export class ReplicatedStorage {
       const ms = hoursToMs(this.rebuildTime.sample(this.rebuildRandom));
       this.timedRebuilds.set(key, this.sim.scheduler.after(ms, () => {
         this.timedRebuilds.delete(key);
-        this.sim.emit({ type: "rebuildFinished", volume: volume.id, host: hostId });
+        this.finishRebuild(volume, hostId, sourceId);
       }, null));
       return;
     }
-    this.links.start(key, this.linksBetween(sourceId, hostId), volume.sizeGiB * BYTES_PER_GIB, () => this.sim.emit({ type: "rebuildFinished", volume: volume.id, host: hostId }));
+    this.links.start(key, this.linksBetween(sourceId, hostId), volume.sizeGiB * BYTES_PER_GIB, () => this.finishRebuild(volume, hostId, sourceId));
+  }
+
+  /**
+   * A rebuild has read the whole volume: where the copy it read was the last readable one (no
+   * other intact copy on an up host the service reaches, judged at the end), the unrecoverable
+   * read errors it met are damage (`dataDamaged`); elsewhere another copy supplied those sectors.
+   */
+  private finishRebuild(volume: Volume, hostId: string, sourceId: string): void {
+    if (this.config.ureRatePerBit > 0) {
+      let readable = 0;
+      let from = sourceId;
+      for (const [id, copy] of volume.copies) {
+        const host = this.world.hosts.get(id)!;
+        if (id !== hostId && copy.state === "intact" && host.up && storageServes(this.world, host)) {
+          readable++;
+          from = id;
+        }
+      }
+      if (readable <= 1) {
+        const errors = readErrors(this.ureRandom, volume.sizeGiB * BYTES_PER_GIB, this.config.ureRatePerBit);
+        if (errors > 0) this.sim.emit({ type: "dataDamaged", host: readable === 1 ? from : sourceId, volume: volume.id, errors, lostGiB: Math.min(volume.sizeGiB, errors * DAMAGED_GIB_PER_ERROR) });
+      }
+    }
+    this.sim.emit({ type: "rebuildFinished", volume: volume.id, host: hostId });
   }
 
   /**

@@ -19,7 +19,7 @@ const HOUR = 3_600_000;
  */
 function setup(hosts: number | { rack: string; diskGiB: number }[], diskGiB: number, config: Partial<Omit<StorageConfig, "kind">> = {}) {
   const sim = new Simulation(1);
-  const storage = new ReplicatedStorage(sim, { kind: "replicated", replicas: 2, spreadRacks: false, rebuildMBps: 100, rebuildHours: null, recoveryDelayMinutes: 0, rackUplinkMBps: null, clusterNetworkMBps: null, downOutSubtreeLimit: "rack", fullRatio: 1, guestTimeoutMs: 180_000, ...config }, sim.random.fork("storage"));
+  const storage = new ReplicatedStorage(sim, { kind: "replicated", replicas: 2, spreadRacks: false, rebuildMBps: 100, rebuildHours: null, recoveryDelayMinutes: 0, rackUplinkMBps: null, clusterNetworkMBps: null, downOutSubtreeLimit: "rack", fullRatio: 1, ureRatePerBit: 0, guestTimeoutMs: 180_000, ...config }, sim.random.fork("storage"));
   const checker = new InvariantChecker(sim.world);
   const log: DomainEvent[] = [];
   sim.subscribe((e) => {
