@@ -111,8 +111,10 @@ export class Controller {
       case "vmRequested": {
         const vm = world.vms.get(event.vm)!;
         // A volume cannot be made while the storage service is out everywhere: the request waits for it.
+        // With the service up but no disk with room for a copy, it is refused, as a host without room would be.
         if (vm.disk === "volume" && !this.port.canCreateVolume(vm.diskGiB)) {
-          this.waiting.push(vm.id);
+          if (this.port.canCreateVolume()) this.port.record({ type: "vmRejected", vm: vm.id, reason: "insufficientDisk" });
+          else this.waiting.push(vm.id);
           break;
         }
         const plan = this.plan(vm, true);
