@@ -3,8 +3,7 @@ import { LocalRaid } from "../../src/adapters/sim/storage/local-raid.js";
 import { ReplicatedStorage } from "../../src/adapters/sim/storage/replicated.js";
 import { Simulation } from "../../src/adapters/sim/simulation.js";
 import type { DomainEvent } from "../../src/model/events.js";
-import { InvariantChecker } from "../../src/model/invariants.js";
-import { PRICES_2008 } from "../../src/scenario/defaults.js";
+import { checkedPersistentHaLog } from "../helpers.js";
 
 /**
  * Unrecoverable read errors on rebuild reads, against the closed form: a rebuild reading `bits`
@@ -19,18 +18,6 @@ function withinFourSe(damaged: number, n: number, p: number): void {
   expect(Math.abs(damaged / n - p)).toBeLessThan(4 * se);
 }
 
-function record(sim: Simulation): DomainEvent[] {
-  const log: DomainEvent[] = [];
-  const checker = new InvariantChecker(sim.world);
-  sim.subscribe((e) => {
-    log.push(e);
-    checker.note(e);
-  });
-  sim.onSettled(() => checker.verify());
-  sim.emit({ type: "runStarted", serviceModel: "persistent-ha", prices: PRICES_2008 });
-  return log;
-}
-
 /** n volumes of `sizeGiB` with `copies` copies on h1..h(copies); h(copies)'s disk fails: n rebuilds, each reading one copy. */
 function replicaRebuilds(n: number, copies: number, sizeGiB: number, ureRatePerBit: number, seed: number) {
   const sim = new Simulation(seed);
@@ -40,7 +27,7 @@ function replicaRebuilds(n: number, copies: number, sizeGiB: number, ureRatePerB
     sim.random.fork("storage"),
   );
   sim.onEvent((e) => storage.react(e));
-  const log = record(sim);
+  const log = checkedPersistentHaLog(sim);
   for (let i = 1; i <= copies + 8; i++) sim.emit({ type: "hostAdded", host: `h${i}`, rack: "r1", vcpus: 8, memoryGiB: 32, diskGiB: n * sizeGiB, disks: 1 });
   for (let v = 0; v < n; v++) {
     sim.emit({ type: "vmRequested", vm: `vm${v}`, vcpus: 1, memoryGiB: 1, diskGiB: sizeGiB, lifetimeHours: null });
@@ -56,7 +43,7 @@ function raidRebuilds(n: number, level: 5 | 6 | 1, disks: number, diskGiB: numbe
   const sim = new Simulation(seed);
   const raid = new LocalRaid(sim, { level, rebuildMBps: 100, ureRatePerBit }, sim.random.fork("raid"));
   sim.onEvent((e) => raid.react(e));
-  const log = record(sim);
+  const log = checkedPersistentHaLog(sim);
   for (let i = 0; i < n; i++) {
     sim.emit({ type: "hostAdded", host: `h${i}`, rack: "r1", vcpus: 8, memoryGiB: 32, diskGiB, disks });
     sim.emit({ type: "diskFailed", host: `h${i}`, disk: 0 });

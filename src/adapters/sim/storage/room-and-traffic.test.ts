@@ -7,6 +7,7 @@ import { InvariantChecker, InvariantViolation } from "../../../model/invariants.
 import { PRICES_2008 } from "../../../scenario/defaults.js";
 import { loadScenarioObject } from "../../../scenario/load.js";
 import type { StorageConfig } from "../../../scenario/resolve.js";
+import { checkedPersistentHaLog } from "../../../../test/helpers.js";
 import { simulate } from "../simulate.js";
 import { Simulation } from "../simulation.js";
 import { ReplicatedStorage } from "./replicated.js";
@@ -20,15 +21,8 @@ const HOUR = 3_600_000;
 function setup(hosts: number | { rack: string; diskGiB: number }[], diskGiB: number, config: Partial<Omit<StorageConfig, "kind">> = {}) {
   const sim = new Simulation(1);
   const storage = new ReplicatedStorage(sim, { kind: "replicated", replicas: 2, spreadRacks: false, rebuildMBps: 100, rebuildHours: null, recoveryDelayMinutes: 0, rackUplinkMBps: null, clusterNetworkMBps: null, downOutSubtreeLimit: "rack", fullRatio: 1, ureRatePerBit: 0, guestTimeoutMs: 180_000, ...config }, sim.random.fork("storage"));
-  const checker = new InvariantChecker(sim.world);
-  const log: DomainEvent[] = [];
-  sim.subscribe((e) => {
-    log.push(e);
-    checker.note(e);
-  });
   sim.onEvent((e) => storage.react(e));
-  sim.onSettled(() => checker.verify());
-  sim.emit({ type: "runStarted", serviceModel: "persistent-ha", prices: PRICES_2008 });
+  const log = checkedPersistentHaLog(sim);
   const list = typeof hosts === "number" ? Array.from({ length: hosts }, () => ({ rack: "r1", diskGiB })) : hosts;
   list.forEach((h, i) => sim.emit({ type: "hostAdded", host: `h${i + 1}`, rack: h.rack, vcpus: 8, memoryGiB: 32, diskGiB: h.diskGiB, disks: 1 }));
   const volume = (vm: string, sizeGiB: number, copies?: string[]) => {
