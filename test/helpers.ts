@@ -5,6 +5,9 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll } from "vitest";
 import { simulate } from "../src/adapters/sim/simulate.js";
+import type { Simulation } from "../src/adapters/sim/simulation.js";
+import { InvariantChecker } from "../src/model/invariants.js";
+import { PRICES_2008 } from "../src/scenario/defaults.js";
 import type { RunMetrics } from "../src/metrics/run-metrics.js";
 import type { DomainEvent, ServiceModel } from "../src/model/events.js";
 import type { Provenance } from "../src/recording/provenance.js";
@@ -171,4 +174,21 @@ export function busyStartScenario(name: string, extra: Record<string, unknown> =
     },
     ...extra,
   };
+}
+
+/**
+ * Records a hand-driven persistent-ha simulation: every event into the returned log, the invariant
+ * checker noting each and verifying the world whenever it is settled; starts the run. Register the
+ * parts under test (`sim.onEvent`) before the first host is added.
+ */
+export function checkedPersistentHaLog(sim: Simulation): DomainEvent[] {
+  const checker = new InvariantChecker(sim.world);
+  const log: DomainEvent[] = [];
+  sim.subscribe((e) => {
+    log.push(e);
+    checker.note(e);
+  });
+  sim.onSettled(() => checker.verify());
+  sim.emit({ type: "runStarted", serviceModel: "persistent-ha", prices: PRICES_2008 });
+  return log;
 }

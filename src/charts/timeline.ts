@@ -32,6 +32,7 @@ const MARKERS: Partial<Record<EventType, { row: string; kind: TimelineMarker["ki
   arrayRecreated: { row: "RAID array recreated", kind: "recovery" },
   vmLost: { row: "VM lost", kind: "failure" },
   volumeLost: { row: "volume lost", kind: "failure" },
+  dataDamaged: { row: "data damaged (read error)", kind: "failure" },
   rebuildFinished: { row: "copy rebuilt", kind: "recovery" },
   hostIsolated: { row: "host isolated", kind: "failure" },
   hostReconnected: { row: "host reconnected", kind: "recovery" },

@@ -160,8 +160,10 @@ export class Controller {
         // Acted on late (the controller was stopped): the request may be gone, or answered.
         if (vm === undefined || vm.state !== "pending") break;
         // A volume cannot be made while the storage service is out everywhere: the request waits for it.
-        if (vm.disk === "volume" && !this.port.canCreateVolume()) {
-          this.waiting.push(vm.id);
+        // With the service up but no disk with room for a copy, it is refused, as a host without room would be.
+        if (vm.disk === "volume" && !this.port.canCreateVolume(vm.diskGiB)) {
+          if (this.port.canCreateVolume()) this.port.record({ type: "vmRejected", vm: vm.id, reason: "insufficientDisk" });
+          else this.waiting.push(vm.id);
           break;
         }
         const plan = this.plan(vm, true);
@@ -219,6 +221,7 @@ export class Controller {
         if (recalled?.migrationEndedFrom !== undefined) this.maintenance.migrationEnded(recalled.migrationEndedFrom);
         this.retryWaiting();
         break;
+      case "volumeDeleted": // room freed for a volume that waits
       case "rebuildFinished":
       case "sanRepaired":
       case "arrayRecreated":
@@ -345,7 +348,7 @@ export class Controller {
     if (!elsewhere && (vm.state === "booting" || vm.state === "running")) return true;
     if (vm.volume !== null && !volumeAvailable(world, world.volumes.get(vm.volume)!)) return false;
     // No new volume while the storage service (or the SAN) is out: it cannot be created.
-    if (vm.disk === "volume" && vm.volume === null && !this.port.canCreateVolume()) return false;
+    if (vm.disk === "volume" && vm.volume === null && !this.port.canCreateVolume(vm.diskGiB)) return false;
     if (vm.state === "down") {
       const host = world.hosts.get(vm.host!)!;
       const cutOff = vm.volume !== null && cutOffFromStorage(world, host.id);

@@ -20,9 +20,10 @@ export interface ClusterPort {
   record(body: DomainEventBody): void;
   /**
    * Whether the storage can make a new volume now (persistent-ha): not while the SAN or the
-   * storage service is out, nor while no host can take a copy. A VM without a volume waits until it can.
+   * storage service is out, nor while no host can take a copy (of `sizeGiB`: none has room). A VM
+   * without a volume waits until it can.
    */
-  canCreateVolume(): boolean;
+  canCreateVolume(sizeGiB?: number): boolean;
   /** Assigns a pending or down VM to a host and boots it there: `vmPlaced`, then `vmStarted`. */
   startVm(vm: string, host: string): void;
   /** Boots a down VM again on the host it is assigned to: `vmRebooted`, then `vmStarted`. */

@@ -129,11 +129,12 @@ export interface EventPage {
 
 /**
  * 6: event format 4 — new events `controllerFailed` and `controllerRecovered` (the controller's own
- *    outages, `failures.controller`, issue 19), and `runStarted.prices` carries the provider's own
- *    prices, `rawDiskUsdPerGBMonth` and `networkUsdPerGB` (the provider's cost breakdown,
- *    `cost.provider`). Tables as in 5. Older logs have none of these: their runs replay and verify
- *    as they are, with those parts of the provider's cost at 0 (so their `providerUsd` is what they
- *    recorded: hosts only). An older vm-testbed refuses a version-6 database.
+ *    outages, `failures.controller`, issue 19) and `dataDamaged` (a rebuild read hit unrecoverable
+ *    read errors where no other copy held the data, issue 13), and `runStarted.prices` carries the
+ *    provider's own prices, `rawDiskUsdPerGBMonth` and `networkUsdPerGB` (the provider's cost
+ *    breakdown, `cost.provider`). Tables as in 5. Older logs have none of these: their runs replay
+ *    and verify as they are, with those parts of the provider's cost at 0 (so their `providerUsd` is
+ *    what they recorded: hosts only). An older vm-testbed refuses a version-6 database.
  * 5: event format 3 — new events: `arrayRecreated` (a lost local array comes back only once all its
  *    disks are replaced, and the host has no local disk for VMs until then), the storage-service
  *    and storage-network outages (`storageFailed`, `storageRepaired`, `storageNetworkFailed`,
@@ -146,7 +147,7 @@ export interface EventPage {
  *    storage needs no map of its own from VMs to volumes. Tables as in 3.
  * 3: experiments and their cells (tables `experiments`, `cells`); runs and events as in 2.
  * 2: row digests are a chained FNV-1a (version 1 chained CRC-32).
- * A version-2, -3, -4 or -5 database is upgraded to 6 when opened for writing and read as it is: the
+ * A version-2 to -5 database is upgraded to 6 when opened for writing and read as it is: the
  * upgrade only adds tables, and its runs keep their logs, which replay still verifies (`evolve`
  * checks `volume` only where an event has it). A run of the same scenario, seed and model
  * recorded after the upgrade has the same metrics and state hash but another log hash. Version 1

@@ -1,4 +1,6 @@
 import { MS_PER_YEAR, msToHours } from "../kernel/time.js";
+import type { DomainEvent } from "../model/events.js";
+import { hostsBroughtUpBy, hostsDownedBy, type Volume, type World } from "../model/world.js";
 import type { Projection } from "./projection.js";
 import { percentiles, type Percentiles } from "./service-metrics.js";
 
@@ -16,10 +18,19 @@ import { percentiles, type Percentiles } from "./service-metrics.js";
  * way); `storageStalls` VMs stopped because their volume was unreachable (`vmDown` cause storage,
  * whatever made it so) and `stallsResumed` those that rode their stall out (`vmResumed`, no reboot);
  * `storagePartitions` hosts cut off from the storage network (`storageNetworkFailed`) and
- * `storagePathRestarts` VMs stalled on such a host that HA restarted on another (the restart response).
+ * `storagePathRestarts` VMs stalled on such a host that HA restarted on another (the restart response);
+ * `degradedVolumeHours` the volume-hours during which a volume with copies on hosts (replicated or
+ * mirror) had fewer intact copies on up hosts than its replicas — Ceph's "degraded": a copy lost,
+ * behind a down host, or not yet made for want of room — and `longestDegradedHours` the longest such
+ * period of one volume (to the end of the run for one still degraded); `rebuildTrafficGiB` the
+ * data written by finished replica rebuilds (each its volume's size; what aborted rebuilds wrote
+ * before they stopped is not counted); `dataDamageEvents` rebuild reads whose unrecoverable read
+ * errors met no other copy (`dataDamaged`: a replicated volume or a host's local array damaged, not
+ * lost whole — counted apart from `dataLossEvents`) and `gbDamaged` the data they made unreadable.
  *
  * After `warmupEnded` everything is measured from that instant: counts and sums start again at
- * zero; a rebuild or an outage under way counts as begun then (an outage under way is one outage).
+ * zero; a rebuild, an outage or a degraded period under way counts as begun then (an outage under
+ * way is one outage).
  */
 export interface StorageMetrics {
   volumesCreated: number;
@@ -42,6 +53,11 @@ export interface StorageMetrics {
   stallsResumed: number;
   storagePartitions: number;
   storagePathRestarts: number;
+  degradedVolumeHours: number;
+  longestDegradedHours: number;
+  rebuildTrafficGiB: number;
+  dataDamageEvents: number;
+  gbDamaged: number;
 }
 
 interface State {
@@ -70,13 +86,21 @@ interface State {
   /** VMs stalled on a host cut off from the storage network, until they run again. */
   stalledOnPath: Set<string>;
   pathRestarts: number;
+  /** Degraded volumes and since when; the summed and the longest finished degraded periods. */
+  degradedSince: Map<string, number>;
+  degradedMs: number;
+  longestDegradedMs: number;
+  rebuildGiB: number;
+  damaged: number;
+  gbDamaged: number;
 }
 
 export const storageMetrics: Projection<State, StorageMetrics> = {
-  init: () => ({ t: 0, volumes: 0, volumeMs: 0, created: 0, lost: 0, volumesLost: 0, gbLost: 0, copiesLost: 0, started: new Map(), startedCount: 0, aborted: 0, rebuildMs: [], arraysLost: 0, raidStarted: new Map(), raidRebuildMs: [], outages: 0, outageSince: new Map(), outageMs: 0, stalls: 0, resumed: 0, partitions: 0, stalledOnPath: new Set(), pathRestarts: 0 }),
+  init: () => ({ t: 0, volumes: 0, volumeMs: 0, created: 0, lost: 0, volumesLost: 0, gbLost: 0, copiesLost: 0, started: new Map(), startedCount: 0, aborted: 0, rebuildMs: [], arraysLost: 0, raidStarted: new Map(), raidRebuildMs: [], outages: 0, outageSince: new Map(), outageMs: 0, stalls: 0, resumed: 0, partitions: 0, stalledOnPath: new Set(), pathRestarts: 0, degradedSince: new Map(), degradedMs: 0, longestDegradedMs: 0, rebuildGiB: 0, damaged: 0, gbDamaged: 0 }),
   apply(s, e, world) {
     s.volumeMs += s.volumes * (e.t - s.t);
     s.t = e.t;
+    trackDegraded(s, e, world);
     switch (e.type) {
       case "warmupEnded":
         return warmedUp(s, e.t);
@@ -102,11 +126,16 @@ export const storageMetrics: Projection<State, StorageMetrics> = {
         s.startedCount++;
         break;
       case "rebuildFinished": {
+        s.rebuildGiB += world.volumes.get(e.volume)!.sizeGiB;
         const key = `${e.volume}@${e.host}`;
         s.rebuildMs.push(e.t - s.started.get(key)!);
         s.started.delete(key);
         break;
       }
+      case "dataDamaged":
+        s.damaged++;
+        s.gbDamaged += e.lostGiB;
+        break;
       case "rebuildAborted":
         s.started.delete(`${e.volume}@${e.host}`);
         s.aborted++;
@@ -191,6 +220,11 @@ export const storageMetrics: Projection<State, StorageMetrics> = {
       stallsResumed: s.resumed,
       storagePartitions: s.partitions,
       storagePathRestarts: s.pathRestarts,
+      degradedVolumeHours: msToHours(s.degradedMs + [...s.degradedSince.values()].reduce((sum, since) => sum + (s.t - since), 0)),
+      longestDegradedHours: msToHours([...s.degradedSince.values()].reduce((longest, since) => Math.max(longest, s.t - since), s.longestDegradedMs)),
+      rebuildTrafficGiB: s.rebuildGiB,
+      dataDamageEvents: s.damaged,
+      gbDamaged: s.gbDamaged,
     };
   },
 };
@@ -206,6 +240,48 @@ function warmedUp(s: State, t: number): State {
     raidStarted: since(s.raidStarted),
     outageSince: since(s.outageSince),
     outages: s.outageSince.size,
+    degradedSince: since(s.degradedSince),
     stalledOnPath: s.stalledOnPath,
   };
+}
+
+/** Whether a volume kept on hosts has fewer intact copies on up hosts than its replicas. */
+function degraded(world: World, volume: Volume): boolean {
+  let n = 0;
+  for (const [host, copy] of volume.copies) if (copy.state === "intact" && world.hosts.get(host)!.up) n++;
+  return n < volume.replicas;
+}
+
+/** Opens or closes the degraded periods of the volumes the event touched (the world already updated). */
+function trackDegraded(s: State, e: DomainEvent, world: World): void {
+  const update = (volume: Volume | undefined) => {
+    if (!volume || volume.kind === "san") return;
+    const since = s.degradedSince.get(volume.id);
+    if (degraded(world, volume)) {
+      if (since === undefined) s.degradedSince.set(volume.id, e.t);
+    } else if (since !== undefined) closeDegraded(s, volume.id, e.t);
+  };
+  switch (e.type) {
+    case "volumeCreated":
+    case "copyLost":
+    case "copyDropped":
+    case "rebuildFinished":
+      update(world.volumes.get(e.volume));
+      break;
+    case "volumeDeleted":
+    case "volumeLost":
+      if (s.degradedSince.has(e.volume)) closeDegraded(s, e.volume, e.t);
+      break;
+    default:
+      for (const host of [...hostsDownedBy(world, e), ...hostsBroughtUpBy(world, e)]) {
+        for (const id of host.copies) update(world.volumes.get(id));
+      }
+  }
+}
+
+function closeDegraded(s: State, volume: string, t: number): void {
+  const ms = t - s.degradedSince.get(volume)!;
+  s.degradedMs += ms;
+  s.longestDegradedMs = Math.max(s.longestDegradedMs, ms);
+  s.degradedSince.delete(volume);
 }

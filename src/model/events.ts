@@ -271,6 +271,12 @@ export type DomainEventBody =
   /** The last intact copy of the volume is gone: its data is lost. */
   | { type: "volumeLost"; volume: string; vm: string; sizeGiB: number }
   /**
+   * A rebuild's read on `host` hit `errors` unrecoverable read errors where no other readable copy
+   * held the data (schema 6): `lostGiB` of the volume — or, with `volume` null, of the host's local
+   * array — is unreadable. The volume or array lives on, damaged; it is not lost whole.
+   */
+  | { type: "dataDamaged"; host: string; volume: string | null; errors: number; lostGiB: number }
+  /**
    * The end of the warm-up (`metrics.warmupHours`, schema 5): every metric is measured from here,
    * leaving out the start from an empty, all-new cluster.
    */

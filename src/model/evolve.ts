@@ -175,6 +175,11 @@ export function evolve(world: World, event: DomainEvent): World {
       vm.dataSince = event.t;
       break;
     }
+    case "dataDamaged": {
+      hostIn(world, event, event.host);
+      if (event.volume !== null) volumeIn(world, event, event.volume);
+      break;
+    }
     case "volumeDeleted":
     case "volumeLost": {
       const volume = volumeIn(world, event, event.volume);

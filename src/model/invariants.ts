@@ -17,7 +17,7 @@ const EPSILON = 1e-6;
  * every VM on a host is in that host's VM set and nowhere else; a migrating VM is listed as
  * incoming by its destination, and a live migration's ends are both up; no copy on a failed disk, no rebuild on a down host, no more
  * counting copies than replicas, and (with `spreadRacks`) the counting copies of a volume in
- * distinct racks; a mirrored VM placed only where a copy of its disk is; no VM booting or running
+ * distinct racks; no disk holding more copies than its share of the host's `diskGiB`; a mirrored VM placed only where a copy of its disk is; no VM booting or running
  * while its volume is unreachable (every copy on a down host or behind a storage outage, the SAN
  * or the storage service out). (A volume is lost only
  * when no copy remains: `evolve` refuses `volumeLost` otherwise.)
@@ -84,9 +84,15 @@ export class InvariantChecker {
         for (const id of this.world.hosts.get(event.host)!.copies) this.touchedVolumes.set(id, event);
         break;
       case "volumeCreated":
+        for (const copy of event.copies) hosts.set(copy.host, event);
+        this.touchedVolumes.set(event.volume, event);
+        break;
+      case "rebuildStarted":
+        hosts.set(event.host, event);
+        this.touchedVolumes.set(event.volume, event);
+        break;
       case "copyLost":
       case "copyDropped":
-      case "rebuildStarted":
       case "rebuildFinished":
       case "rebuildAborted":
         this.touchedVolumes.set(event.volume, event);
@@ -161,6 +167,19 @@ export class InvariantChecker {
     }
   }
 
+  /** The copies on each disk of the host (intact or being rebuilt) fit in the disk: `diskGiB` / disks. */
+  private checkCopiesFit(event: DomainEvent, host: Host): void {
+    const used = new Array<number>(host.diskUp.length).fill(0);
+    for (const id of host.copies) {
+      const volume = this.world.volumes.get(id)!;
+      used[volume.copies.get(host.id)!.disk]! += volume.sizeGiB;
+    }
+    const capacity = host.diskGiB / host.diskUp.length;
+    used.forEach((gib, disk) => {
+      if (gib > capacity + EPSILON) throw new InvariantViolation(event, `disk ${disk} of host ${host.id} holds ${gib} GiB of copies, over its ${capacity} GiB`);
+    });
+  }
+
   private checkHost(event: DomainEvent, host: Host): void {
     let vcpus = 0;
     let memory = 0;
@@ -190,6 +209,7 @@ export class InvariantChecker {
     if (over(host.usedVcpus, host.vcpus) || over(host.usedMemoryGiB, host.memoryGiB) || over(host.usedDiskGiB, host.diskGiB)) {
       throw new InvariantViolation(event, `host ${host.id} is over capacity`);
     }
+    if (host.copies.size > 0) this.checkCopiesFit(event, host);
     const differs = (a: number, b: number) => Math.abs(a - b) > EPSILON;
     if (differs(vcpus, host.usedVcpus) || differs(memory, host.usedMemoryGiB) || differs(disk, host.usedDiskGiB)) {
       throw new InvariantViolation(event, `host ${host.id} reserves ${host.usedVcpus} vCPUs / ${host.usedMemoryGiB} GiB but its VMs need ${vcpus} / ${memory}`);

@@ -78,6 +78,38 @@ export const STORAGE_DEFAULTS = {
 } as const;
 
 /**
+ * Room for copies (`storage.fullRatio`): a copy takes its volume's size on one disk of a host, each
+ * disk holding the host's `diskGiB` / `disks`; no copy is placed or rebuilt onto a disk it would
+ * fill past 95 % — Ceph's `mon_osd_full_ratio` (0.95), past which an OSD takes no writes (its
+ * `osd_backfillfull_ratio`, 0.90, stops backfills a little earlier; one ratio here).
+ */
+export const STORAGE_CAPACITY_DEFAULTS = { fullRatio: 0.95 } as const;
+
+/**
+ * Rebuild traffic and mark-out (`storage.rackUplinkMBps`, `clusterNetworkMBps`,
+ * `downOutSubtreeLimit`): a rebuild reads at its source host and writes at its target host, each
+ * host's `rebuildMBps` shared by the rebuilds crossing it. Rack uplinks and the cluster network
+ * are not limits by default: a 2008 top-of-rack switch had 48 GigE ports and up to four 10 GigE
+ * uplinks (≈ 5 000 MB/s; Al-Fares, Loukissas & Vahdat, SIGCOMM'08, §2), more than a rack of 20
+ * hosts at 100 MB/s can send — set them to model an oversubscribed network or one shared with
+ * client I/O. A whole rack down is not marked out (`rack`): Ceph's `mon_osd_down_out_subtree_limit`
+ * defaults to `rack`, "the smallest CRUSH unit type that Ceph will not automatically mark out", so
+ * a rack outage does not start re-replicating a rack's worth of data (`none`: every down host is
+ * marked out after the recovery delay). Hosts switched off on purpose are never marked out
+ * (`noout` for planned work).
+ */
+export const REBUILD_TRAFFIC_DEFAULTS = { rackUplinkMBps: null, clusterNetworkMBps: null, downOutSubtreeLimit: "rack" } as const;
+
+/**
+ * Unrecoverable read errors (`storage.ureRatePerBit`): 1 per 10^14 bits read, what 2008 desktop
+ * SATA drives specify ("nonrecoverable read errors per bits read: 1 per 10^14", e.g. Seagate
+ * Barracuda 7200.11 datasheet; enterprise drives specify 10^15). A rebuild reading 6 TB meets one
+ * with probability 1 − (1 − 10^−14)^(4.8·10^13) ≈ 38 %. Applied to every rebuild read, replicas and
+ * local RAID; an error costs data only where no other copy can supply it.
+ */
+export const READ_ERROR_DEFAULTS = { ureRatePerBit: 1e-14 } as const;
+
+/**
  * Storage-service outages (`failures.storage`): cluster-wide unless the scenario says `rack`; no
  * outage process unless the scenario has one. A VM whose I/O stalls for more than 180 s needs a
  * reboot (`storage.guestTimeoutSeconds`): VMware Tools sets Linux guests' SCSI disk timeout to

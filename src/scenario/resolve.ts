@@ -11,6 +11,9 @@ import {
   PRICES_2008,
   PROVISIONING_DEFAULTS,
   REBALANCE_DEFAULTS,
+  READ_ERROR_DEFAULTS,
+  REBUILD_TRAFFIC_DEFAULTS,
+  STORAGE_CAPACITY_DEFAULTS,
   STORAGE_DEFAULTS,
   USERS_DEFAULTS,
 } from "./defaults.js";
@@ -105,6 +108,15 @@ export interface StorageConfig {
    */
   rebuildHours: DistributionSpec | null;
   recoveryDelayMinutes: number;
+  /** Rebuild bandwidth of each rack's uplink per direction and of the cluster network (MB/s); null: no limit. */
+  rackUplinkMBps: number | null;
+  clusterNetworkMBps: number | null;
+  /** `rack`: a host is not marked out while its whole rack is down (Ceph's `mon_osd_down_out_subtree_limit`). */
+  downOutSubtreeLimit: "rack" | "none";
+  /** Unrecoverable read errors per bit read, on every rebuild read. */
+  ureRatePerBit: number;
+  /** No copy goes onto a disk it would fill past this share of the disk (`diskGiB` / `disks` of its host). */
+  fullRatio: number;
   /** A VM stalled longer than this by a storage outage needs a reboot (ms). */
   guestTimeoutMs: number;
 }
@@ -113,6 +125,8 @@ export interface LocalRaidConfig {
   /** RAID level; null: RAID 1 on hosts with two or more disks, RAID 0 on a single disk. */
   level: 0 | 1 | 5 | 6 | null;
   rebuildMBps: number;
+  /** Unrecoverable read errors per bit read (the same disks as `storage.ureRatePerBit`). */
+  ureRatePerBit: number;
 }
 
 export type StateRestoreConfig = { hours: DistributionSpec } | { backupMBps: number };
@@ -193,9 +207,14 @@ export function resolveScenario(scenario: Scenario): RunConfig {
       rebuildMBps: s.rebuildMBps ?? STORAGE_DEFAULTS.rebuildMBps,
       rebuildHours: s.rebuildHours ?? null,
       recoveryDelayMinutes: s.recoveryDelayMinutes ?? STORAGE_DEFAULTS.recoveryDelayMinutes,
+      fullRatio: s.fullRatio ?? STORAGE_CAPACITY_DEFAULTS.fullRatio,
+      ureRatePerBit: s.ureRatePerBit ?? READ_ERROR_DEFAULTS.ureRatePerBit,
+      rackUplinkMBps: s.rackUplinkMBps ?? REBUILD_TRAFFIC_DEFAULTS.rackUplinkMBps,
+      clusterNetworkMBps: s.clusterNetworkMBps ?? REBUILD_TRAFFIC_DEFAULTS.clusterNetworkMBps,
+      downOutSubtreeLimit: s.downOutSubtreeLimit ?? REBUILD_TRAFFIC_DEFAULTS.downOutSubtreeLimit,
       guestTimeoutMs: Math.round((s.guestTimeoutSeconds ?? STORAGE_DEFAULTS.guestTimeoutSeconds) * MS_PER_SECOND),
     },
-    localRaid: { level: s.localRaid?.level ?? LOCAL_RAID_DEFAULTS.level, rebuildMBps: s.localRaid?.rebuildMBps ?? LOCAL_RAID_DEFAULTS.rebuildMBps },
+    localRaid: { level: s.localRaid?.level ?? LOCAL_RAID_DEFAULTS.level, rebuildMBps: s.localRaid?.rebuildMBps ?? LOCAL_RAID_DEFAULTS.rebuildMBps, ureRatePerBit: s.ureRatePerBit ?? READ_ERROR_DEFAULTS.ureRatePerBit },
     migration,
     controller: controllerConfig(scenario, migration.maxPerHost),
     hostBehaviour: {

@@ -379,6 +379,16 @@ const scenarioObject = z.strictObject({
       /** Rebuild durations drawn from this distribution instead of size / rebuildMBps. */
       rebuildHours: distribution().optional(),
       recoveryDelayMinutes: nonNegativeNumber().optional(),
+      /** Unrecoverable read errors per bit read, on every rebuild read (replicas and local RAID); 0: none. */
+      ureRatePerBit: z.number(expected("a number in [0, 1)")).min(0, expected("a number in [0, 1)")).lt(1, expected("a number in [0, 1)")).optional(),
+      /** Rebuild bandwidth of each rack's uplink, each direction (MB/s); unset: not a limit. */
+      rackUplinkMBps: positiveNumber().optional(),
+      /** Rebuild bandwidth of the cluster network as a whole (MB/s); unset: not a limit. */
+      clusterNetworkMBps: positiveNumber().optional(),
+      /** A whole rack down is not marked out (`rack`, Ceph's default), or every down host is (`none`). */
+      downOutSubtreeLimit: z.enum(["rack", "none"], expected("rack | none")).optional(),
+      /** No copy is placed or rebuilt onto a disk it would fill past this share of its capacity (Ceph's full ratio). */
+      fullRatio: z.number(expected("a number in (0, 1]")).gt(0, expected("a number in (0, 1]")).max(1, expected("a number in (0, 1]")).optional(),
       /** A VM whose I/O stalls longer than this in a storage outage needs a reboot; a shorter stall it rides out. */
       guestTimeoutSeconds: nonNegativeNumber().optional(),
       /** vps and ephemeral: the hosts' local disk arrays; defaults in `./defaults.ts`. */

@@ -41,7 +41,7 @@ export function buildSimulation(config: RunConfig, seed: number, serviceModel: S
 
   const storage: VolumeStorage | null =
     serviceModel !== "persistent-ha" ? null : config.storage.kind === "san" ? new San(sim) : new ReplicatedStorage(sim, config.storage, sim.random.fork("storage"));
-  const raid = serviceModel === "persistent-ha" ? null : new LocalRaid(sim, config.localRaid);
+  const raid = serviceModel === "persistent-ha" ? null : new LocalRaid(sim, config.localRaid, sim.random.fork("local-raid/read-errors"));
   const infrastructure = new SimulatedInfrastructure(
     sim,
     new Provisioning(config.provisioning, sim.random.fork("provisioning"), config.stateRestore, sim.random.fork("restore")),

@@ -67,8 +67,8 @@ export class SimulatedInfrastructure implements ClusterPort {
     this.sim.emit(body);
   }
 
-  canCreateVolume(): boolean {
-    return this.storage?.canCreateVolume() ?? true;
+  canCreateVolume(sizeGiB?: number): boolean {
+    return this.storage?.canCreateVolume(sizeGiB) ?? true;
   }
 
   startVm(vmId: string, hostId: string): void {

@@ -1,6 +1,8 @@
 import { msToHours } from "../../../kernel/time.js";
 import type { DomainEvent } from "../../../model/events.js";
-import type { World } from "../../../model/world.js";
+import type { Host, World } from "../../../model/world.js";
+import type { Random } from "../../../kernel/random.js";
+import { DAMAGED_GIB_PER_ERROR, readErrors } from "./read-errors.js";
 import type { LocalRaidConfig } from "../../../scenario/resolve.js";
 import type { Simulation } from "../simulation.js";
 
@@ -20,6 +22,10 @@ import type { Simulation } from "../simulation.js";
  *   empty (`arrayRecreated`), with nothing to rebuild. A disk failing meanwhile loses nothing more: only
  *   an array that exists can be lost, so `arraysLost` counts losses of arrays that were whole
  *   when created, as an MTTDL needs.
+ *
+ * - a rebuild's reads meet unrecoverable read errors at `ureRatePerBit`: with no redundancy left
+ *   besides the disk being rebuilt (RAID 5 with one disk out, RAID 1 with one mirror left), each
+ *   damages data (`dataDamaged`; RAID 6 with one disk out repairs it from the second parity).
  *
  * The disk size is the host's usable `diskGiB` spread over the data disks of the level.
  */
@@ -45,8 +51,26 @@ export class LocalRaid {
   /** Counts rebuilds per host and disk, so that the timer of a rebuild that was cut short is recognised as stale. */
   private readonly rebuilds = new Map<string, number>();
 
-  constructor(private readonly sim: Simulation, private readonly config: LocalRaidConfig) {
+  constructor(private readonly sim: Simulation, private readonly config: LocalRaidConfig, private readonly random: Random) {
     this.world = sim.world;
+  }
+
+  /**
+   * A rebuild has read the array's other disks (one disk's worth from a mirror, every surviving
+   * disk for parity): if the array had no redundancy left besides the disk being rebuilt (as many
+   * disks missing, counting it, as the level tolerates; judged at the end), each unrecoverable read
+   * error met is damage (`dataDamaged`, volume null); otherwise the remaining redundancy repairs it.
+   */
+  private readErrorsOfRebuild(host: Host): void {
+    if (this.config.ureRatePerBit <= 0) return;
+    const disks = host.diskUp.length;
+    const level = raidLevel(this.config, disks);
+    const missing = host.diskUp.filter((up, d) => !up || host.raidRebuilding[d]).length;
+    if (missing < raidTolerance(level, disks)) return;
+    const diskBytes = (host.diskGiB / dataDisks(level, disks)) * BYTES_PER_GIB;
+    const readBytes = level === 1 ? diskBytes : (disks - missing) * diskBytes;
+    const errors = readErrors(this.random, readBytes, this.config.ureRatePerBit);
+    if (errors > 0) this.sim.emit({ type: "dataDamaged", host: host.id, volume: null, errors, lostGiB: Math.min(host.diskGiB, errors * DAMAGED_GIB_PER_ERROR) });
   }
 
   /** Hours to rebuild one disk of this host's array. */
@@ -82,6 +106,7 @@ export class LocalRaid {
       this.sim.scheduler.after(ms, () => {
         // Only this rebuild, if nothing (a failure of the disk, the loss of the array) cut it short.
         if (this.rebuilds.get(key) === rebuild && host.raidRebuilding[event.disk]) {
+          this.readErrorsOfRebuild(host);
           this.sim.emit({ type: "raidRebuildFinished", host: host.id, disk: event.disk });
         }
       }, null);

@@ -6,6 +6,9 @@ import type { DomainEvent } from "../../../model/events.js";
 import { copyOnUpHost, hostsBroughtUpBy, hostsDownedBy, intactCopies, storageServes, volumeAvailable, type Host, type Volume, type World } from "../../../model/world.js";
 import type { StorageConfig } from "../../../scenario/resolve.js";
 import type { Simulation } from "../simulation.js";
+import { RebuildLinks, type Link } from "./rebuild-links.js";
+import { DAMAGED_GIB_PER_ERROR, readErrors } from "./read-errors.js";
+import { RoomIndex } from "./room-index.js";
 
 /**
  * N-way replicated block storage spread over the cluster's hosts (Ceph RBD / GFS-like, the
@@ -32,18 +35,21 @@ import type { Simulation } from "../simulation.js";
  *   them; rebuilds already under way go on (the data path between disks is not what failed), and
  *   volumes left short start their rebuilds when it is back.
  *
- * Not modelled yet: storage capacity (copies take no room on the hosts' disks). Defaults and
- * their sources: `src/scenario/defaults.ts`.
+ * - a copy takes its volume's size on one disk of its host (intact or being rebuilt; each disk holds
+ *   the host's `diskGiB` / `disks`): no copy is placed or rebuilt onto a disk it would fill past
+ *   `fullRatio` (Ceph's full ratio). A volume that finds no room for a copy stays short of copies
+ *   (degraded) and waits, retried when room is freed (a volume deleted, a copy dropped) or comes
+ *   (a host back, a disk replaced); no new volume is made while no host has room for one copy.
+ *
+ * - every rebuild read meets unrecoverable read errors at `ureRatePerBit`; where the copy read was
+ *   the volume's last readable one, they damage it (`dataDamaged`: 4 MiB each), short of losing it.
+ *
+ * Defaults and their sources: `src/scenario/defaults.ts`.
  */
 
-interface Transfer {
-  volume: string;
-  host: string;
-  remainingBytes: number;
-  timer: TimerId | null;
-}
-
 const BYTES_PER_GIB = 2 ** 30;
+/** Sums of GiB are floats: a copy that fits exactly must not be refused on rounding. */
+const EPSILON_GIB = 1e-9;
 const PICK_TRIES = 32;
 const NO_HOSTS: ReadonlySet<string> = new Set();
 const NO_RACKS: Set<string> = new Set();
@@ -53,30 +59,40 @@ export class ReplicatedStorage {
   /** The hosts in join order (the world's own objects, which `evolve` updates in place). */
   private readonly hosts: Host[] = [];
   private readonly racks = new Set<string>();
-  /** Rebuilds writing to each host, and when their progress was last brought up to date. */
-  private readonly transfers = new Map<string, Transfer[]>();
-  private readonly settledAt = new Map<string, number>();
-  private readonly bytesPerMs: number;
+  /** Rebuilds under way, sharing the links they cross. */
+  private readonly links: RebuildLinks;
   /** Volumes short of copies that could not start a rebuild (no source or no target yet). */
   private readonly short = new Set<string>();
   private volumes = 0;
+  /** GiB held by copies (intact or being rebuilt) on each disk of each host. */
+  private readonly usedGiB = new Map<string, number[]>();
+  /** The room left on every disk (its first slot by host), to refuse a copy no disk can take at once. */
+  private readonly room = new RoomIndex();
+  private readonly roomSlot = new Map<string, number>();
+  /** Volumes this storage made, whose room is taken already when their `volumeCreated` comes by. */
+  private readonly accounted = new Set<string>();
+  /** Down hosts not marked out because their whole rack was down (`downOutSubtreeLimit: rack`), by rack. */
+  private readonly exempted = new Map<string, Set<Host>>();
 
   /** With `rebuildHours`: rebuild durations drawn from it, and the pending rebuilds' timers. */
   private readonly rebuildTime: Distribution | null;
   private readonly rebuildRandom: Random;
+  /** Unrecoverable read errors met by rebuild reads. */
+  private readonly ureRandom: Random;
   private readonly timedRebuilds = new Map<string, TimerId>();
 
   constructor(private readonly sim: Simulation, readonly config: StorageConfig, private readonly random: Random) {
     this.world = sim.world;
-    this.bytesPerMs = (config.rebuildMBps * 1e6) / 1000;
+    this.links = new RebuildLinks(sim.scheduler);
     this.rebuildTime = config.rebuildHours ? distribution(config.rebuildHours) : null;
     this.rebuildRandom = random.fork("rebuild");
+    this.ureRandom = random.fork("read-errors");
   }
 
-  /** Some host can take a copy (up, in, a working disk, served by the storage service). */
-  canCreateVolume(): boolean {
-    if (this.world.storageOut?.cluster) return false;
-    for (const host of this.hosts) if (canTake(this.world, host, NO_HOSTS, false, NO_RACKS)) return true;
+  /** Some host can take a copy of `sizeGiB` (up, in, a working disk with room, served by the storage service). */
+  canCreateVolume(sizeGiB = 0): boolean {
+    if (this.world.storageOut?.cluster || sizeGiB > this.room.largest() + EPSILON_GIB) return false;
+    for (const host of this.hosts) if (this.canTake(host, NO_HOSTS, false, NO_RACKS, sizeGiB)) return true;
     return false;
   }
 
@@ -93,19 +109,22 @@ export class ReplicatedStorage {
     const taken = new Set<string>();
     if (this.config.kind === "mirror") {
       const host = this.world.hosts.get(hostId)!;
-      if (host.diskUp.includes(true)) {
-        chosen.push({ host: hostId, disk: this.randomWorkingDisk(host) });
+      const disk = this.diskWithRoom(host, vm.diskGiB);
+      if (disk !== null) {
+        chosen.push({ host: hostId, disk });
         taken.add(hostId);
         racks.add(host.rack);
       }
     }
     for (let i = chosen.length; i < this.config.replicas; i++) {
-      const target = this.pickTarget(taken, racks);
+      const target = this.pickTarget(taken, racks, vm.diskGiB);
       if (!target) break;
       chosen.push({ host: target.host.id, disk: target.disk });
       taken.add(target.host.id);
       racks.add(target.host.rack);
     }
+    for (const copy of chosen) this.occupy(copy.host, copy.disk, vm.diskGiB);
+    this.accounted.add(id);
     this.sim.emit({ type: "volumeCreated", volume: id, vm: vmId, kind: this.config.kind, sizeGiB: vm.diskGiB, replicas: this.config.replicas, copies: chosen });
     if (chosen.length < this.config.replicas) this.short.add(id);
   }
@@ -116,17 +135,35 @@ export class ReplicatedStorage {
       case "hostAdded":
         this.hosts.push(world.hosts.get(event.host)!);
         this.racks.add(event.rack);
+        this.usedGiB.set(event.host, new Array<number>(event.disks).fill(0));
+        for (let disk = 0; disk < event.disks; disk++) {
+          const slot = this.room.add((this.config.fullRatio * event.diskGiB) / event.disks);
+          if (disk === 0) this.roomSlot.set(event.host, slot);
+        }
+        break;
+      case "volumeCreated":
+        // One made elsewhere (a hand-driven test) takes its room too.
+        if (!this.accounted.delete(event.volume)) for (const copy of event.copies) this.occupy(copy.host, copy.disk, event.sizeGiB);
         break;
       case "vmTerminated": {
         if (event.volume === null) break;
         const volume = world.volumes.get(event.volume)!;
-        for (const [host, copy] of volume.copies) if (copy.state === "rebuilding") this.cancelTransfer(volume.id, host);
+        for (const [host, copy] of volume.copies) {
+          if (copy.state === "rebuilding") this.cancelTransfer(volume.id, host);
+          this.release(volume, host);
+        }
         this.short.delete(volume.id);
         this.sim.emit({ type: "volumeDeleted", volume: volume.id });
         break;
       }
+      case "volumeDeleted":
+      case "copyDropped":
+        // Room freed: volumes waiting for a place may fit now.
+        this.retryShort();
+        break;
       case "diskFailed": {
         const host = world.hosts.get(event.host)!;
+        this.updateRoom(host, event.disk);
         for (const id of [...host.copies]) {
           const volume = world.volumes.get(id);
           if (volume?.copies.get(host.id)?.disk === event.disk) this.loseCopy(volume, host.id);
@@ -145,6 +182,7 @@ export class ReplicatedStorage {
       case "rackRepaired":
       case "hostPoweredOn":
         for (const host of hostsBroughtUpBy(world, event)) {
+          this.rackPartlyBack(host.rack);
           for (const id of [...host.copies]) {
             const volume = world.volumes.get(id);
             if (volume) this.welcomeBack(volume, host);
@@ -153,6 +191,9 @@ export class ReplicatedStorage {
         this.retryShort();
         break;
       case "diskReplaced":
+        this.updateRoom(world.hosts.get(event.host)!, event.disk);
+        this.retryShort();
+        break;
       case "storageRepaired":
         this.retryShort();
         break;
@@ -168,13 +209,12 @@ export class ReplicatedStorage {
   /**
    * A host that went down is marked out after the recovery delay — unless it was switched off on
    * purpose (power-save, a maintenance window): operators set Ceph's `noout` for those, so that
-   * the cluster does not re-replicate what will be back soon.
+   * the cluster does not re-replicate what will be back soon — or, with `downOutSubtreeLimit:
+   * rack`, its whole rack is down: then it waits, and its delay starts again once part of its rack
+   * is back (Ceph resets the timer).
    */
   private hostDown(host: Host): void {
-    const since = host.since;
-    this.sim.scheduler.after(this.config.recoveryDelayMinutes * MS_PER_MINUTE, () => {
-      if (!host.up && !host.out && host.since === since && !switchedOffOnPurpose(host)) this.sim.emit({ type: "hostMarkedOut", host: host.id });
-    }, null);
+    this.markOutLater(host, host.since);
     for (const id of [...host.copies]) {
       const volume = this.world.volumes.get(id);
       if (!volume) continue;
@@ -188,6 +228,29 @@ export class ReplicatedStorage {
       this.ensureCopies(volume);
       this.stopIfUnreachable(volume);
     }
+  }
+
+  private markOutLater(host: Host, since: number): void {
+    this.sim.scheduler.after(this.config.recoveryDelayMinutes * MS_PER_MINUTE, () => {
+      if (host.up || host.out || host.since !== since || switchedOffOnPurpose(host)) return;
+      if (this.config.downOutSubtreeLimit === "rack" && this.wholeRackDown(host.rack)) {
+        const exempt = this.exempted.get(host.rack) ?? new Set<Host>();
+        this.exempted.set(host.rack, exempt.add(host));
+      } else this.sim.emit({ type: "hostMarkedOut", host: host.id });
+    }, null);
+  }
+
+  /** A host of the rack is up again: the rack's exempted hosts still down start their delay anew. */
+  private rackPartlyBack(rackId: string): void {
+    const exempt = this.exempted.get(rackId);
+    if (!exempt) return;
+    this.exempted.delete(rackId);
+    for (const host of exempt) if (!host.up) this.markOutLater(host, host.since);
+  }
+
+  private wholeRackDown(rackId: string): boolean {
+    for (const id of this.world.racks.get(rackId)!.hosts) if (this.world.hosts.get(id)!.up) return false;
+    return true;
   }
 
   /**
@@ -204,6 +267,7 @@ export class ReplicatedStorage {
 
   private loseCopy(volume: Volume, hostId: string): void {
     if (volume.copies.get(hostId)!.state === "rebuilding") this.cancelTransfer(volume.id, hostId);
+    this.release(volume, hostId);
     this.sim.emit({ type: "copyLost", volume: volume.id, host: hostId });
     if (intactCopies(volume) === 0) {
       this.abortAllRebuilds(volume);
@@ -228,13 +292,14 @@ export class ReplicatedStorage {
     let counting = this.counting(volume);
     while (counting < volume.replicas) {
       const source = this.readableCopy(volume);
-      const target = source === null ? null : this.pickTarget(volume.copies, this.racksOf(volume));
+      const target = source === null ? null : this.pickTarget(volume.copies, this.racksOf(volume), volume.sizeGiB);
       if (source === null || target === null) {
         this.short.add(volume.id);
         return;
       }
+      this.occupy(target.host.id, target.disk, volume.sizeGiB);
       this.sim.emit({ type: "rebuildStarted", volume: volume.id, host: target.host.id, disk: target.disk, source });
-      this.startTransfer(volume, target.host.id);
+      this.startTransfer(volume, target.host.id, source);
       counting++;
     }
     this.short.delete(volume.id);
@@ -268,6 +333,7 @@ export class ReplicatedStorage {
     }
     const clash = spread && others().some(([id]) => rackOf(id) === host.rack);
     if ((surplus > 0 || clash) && volume.copies.get(host.id)?.state === "intact") {
+      this.release(volume, host.id);
       this.sim.emit({ type: "copyDropped", volume: volume.id, host: host.id });
     }
   }
@@ -278,7 +344,10 @@ export class ReplicatedStorage {
     for (const [host, copy] of volume.copies) if (copy.state === "intact" && !this.world.hosts.get(host)!.out) intactIn++;
     if (intactIn < volume.replicas) return;
     for (const [host, copy] of [...volume.copies]) {
-      if (copy.state === "intact" && this.world.hosts.get(host)!.out) this.sim.emit({ type: "copyDropped", volume: volume.id, host });
+      if (copy.state === "intact" && this.world.hosts.get(host)!.out) {
+        this.release(volume, host);
+        this.sim.emit({ type: "copyDropped", volume: volume.id, host });
+      }
     }
   }
 
@@ -288,6 +357,7 @@ export class ReplicatedStorage {
 
   private abortRebuild(volume: Volume, hostId: string): void {
     this.cancelTransfer(volume.id, hostId);
+    this.release(volume, hostId);
     this.sim.emit({ type: "rebuildAborted", volume: volume.id, host: hostId });
   }
 
@@ -312,100 +382,143 @@ export class ReplicatedStorage {
    * working disk — in a rack the volume does not use yet, while there is such a rack. Random
    * tries first (O(1) when most hosts qualify), then a scan from a random start.
    */
-  private pickTarget(taken: { has(host: string): boolean }, usedRacks: Set<string>): { host: Host; disk: number } | null {
+  private pickTarget(taken: { has(host: string): boolean }, usedRacks: Set<string>, sizeGiB: number): { host: Host; disk: number } | null {
     const hosts = this.hosts;
     const n = hosts.length;
-    if (n === 0) return null;
+    if (n === 0 || sizeGiB > this.room.largest() + EPSILON_GIB) return null;
     const spread = this.config.spreadRacks && usedRacks.size < this.racks.size;
     let found: Host | null = null;
     for (let i = 0; i < PICK_TRIES && !found; i++) {
       const host = hosts[this.random.int(n)]!;
-      if (canTake(this.world, host, taken, spread, usedRacks)) found = host;
+      if (this.canTake(host, taken, spread, usedRacks, sizeGiB)) found = host;
     }
     if (!found) {
       const start = this.random.int(n);
       for (let i = 0; i < n && !found; i++) {
         const host = hosts[(start + i) % n]!;
-        if (canTake(this.world, host, taken, spread, usedRacks)) found = host;
+        if (this.canTake(host, taken, spread, usedRacks, sizeGiB)) found = host;
       }
     }
-    return found && { host: found, disk: this.randomWorkingDisk(found) };
+    return found && { host: found, disk: this.diskWithRoom(found, sizeGiB)! };
   }
 
-  /** A disk of the host that works, at random (the host has one). */
-  private randomWorkingDisk(host: Host): number {
-    let working = 0;
-    for (const up of host.diskUp) if (up) working++;
-    let k = this.random.int(working);
-    for (let disk = 0; ; disk++) if (host.diskUp[disk] && k-- === 0) return disk;
+  /**
+   * Whether the host can take a new copy of `sizeGiB`: up, not out, holding no copy of the volume,
+   * with a working disk that has room — in a rack the volume does not use yet if `spread`.
+   */
+  private canTake(host: Host, taken: { has(host: string): boolean }, spread: boolean, usedRacks: Set<string>, sizeGiB: number): boolean {
+    return host.up && !host.out && !taken.has(host.id) && !(spread && usedRacks.has(host.rack)) && storageServes(this.world, host) && this.roomyDisks(host, sizeGiB) > 0;
   }
 
-  // Rebuild transfers: processor sharing of each target host's rebuild bandwidth.
+  /** How many of the host's working disks can take `sizeGiB` more without passing the full ratio. */
+  private roomyDisks(host: Host, sizeGiB: number): number {
+    const used = this.usedGiB.get(host.id)!;
+    const limit = (this.config.fullRatio * host.diskGiB) / host.diskUp.length + EPSILON_GIB;
+    let n = 0;
+    for (let disk = 0; disk < used.length; disk++) if (host.diskUp[disk] && used[disk]! + sizeGiB <= limit) n++;
+    return n;
+  }
 
-  private startTransfer(volume: Volume, hostId: string): void {
+  /** A working disk of the host with room for `sizeGiB`, at random; null if it has none. */
+  private diskWithRoom(host: Host, sizeGiB: number): number | null {
+    const n = this.roomyDisks(host, sizeGiB);
+    if (n === 0) return null;
+    const used = this.usedGiB.get(host.id)!;
+    const limit = (this.config.fullRatio * host.diskGiB) / host.diskUp.length + EPSILON_GIB;
+    let k = this.random.int(n);
+    for (let disk = 0; ; disk++) if (host.diskUp[disk] && used[disk]! + sizeGiB <= limit && k-- === 0) return disk;
+  }
+
+  /** A copy of `sizeGiB` now takes room on the disk (made or being rebuilt there). */
+  private occupy(hostId: string, disk: number, sizeGiB: number): void {
+    this.usedGiB.get(hostId)![disk]! += sizeGiB;
+    this.updateRoom(this.world.hosts.get(hostId)!, disk);
+  }
+
+  /** The volume's copy on the host is going (lost, dropped, aborted, deleted): its room is free. */
+  private release(volume: Volume, hostId: string): void {
+    const copy = volume.copies.get(hostId)!;
+    this.usedGiB.get(hostId)![copy.disk]! -= volume.sizeGiB;
+    this.updateRoom(this.world.hosts.get(hostId)!, copy.disk);
+  }
+
+  /** Brings the room index up to date for one disk: what it can still take, nothing while failed. */
+  private updateRoom(host: Host, disk: number): void {
+    const room = host.diskUp[disk] ? (this.config.fullRatio * host.diskGiB) / host.diskUp.length - this.usedGiB.get(host.id)![disk]! : -Infinity;
+    this.room.set(this.roomSlot.get(host.id)! + disk, room);
+  }
+
+  // Rebuild transfers: the bandwidth of the links they cross, shared (`RebuildLinks`).
+
+  private startTransfer(volume: Volume, hostId: string, sourceId: string): void {
+    const key = `${volume.id}@${hostId}`;
     if (this.rebuildTime) {
       // A drawn duration instead of size / shared bandwidth.
-      const key = `${volume.id}@${hostId}`;
       const ms = hoursToMs(this.rebuildTime.sample(this.rebuildRandom));
       this.timedRebuilds.set(key, this.sim.scheduler.after(ms, () => {
         this.timedRebuilds.delete(key);
-        this.sim.emit({ type: "rebuildFinished", volume: volume.id, host: hostId });
+        this.finishRebuild(volume, hostId, sourceId);
       }, null));
       return;
     }
-    this.settle(hostId);
-    const list = this.transfers.get(hostId) ?? [];
-    this.transfers.set(hostId, list);
-    list.push({ volume: volume.id, host: hostId, remainingBytes: volume.sizeGiB * BYTES_PER_GIB, timer: null });
-    this.reschedule(hostId);
+    this.links.start(key, this.linksBetween(sourceId, hostId), volume.sizeGiB * BYTES_PER_GIB, () => this.finishRebuild(volume, hostId, sourceId));
+  }
+
+  /**
+   * A rebuild has read the whole volume: where the copy it read was the last readable one (no
+   * other intact copy on an up host the service reaches, judged at the end), the unrecoverable
+   * read errors it met are damage (`dataDamaged`); elsewhere another copy supplied those sectors.
+   */
+  private finishRebuild(volume: Volume, hostId: string, sourceId: string): void {
+    if (this.config.ureRatePerBit > 0) {
+      let readable = 0;
+      let from = sourceId;
+      for (const [id, copy] of volume.copies) {
+        const host = this.world.hosts.get(id)!;
+        if (id !== hostId && copy.state === "intact" && host.up && storageServes(this.world, host)) {
+          readable++;
+          from = id;
+        }
+      }
+      if (readable <= 1) {
+        const errors = readErrors(this.ureRandom, volume.sizeGiB * BYTES_PER_GIB, this.config.ureRatePerBit);
+        if (errors > 0) this.sim.emit({ type: "dataDamaged", host: readable === 1 ? from : sourceId, volume: volume.id, errors, lostGiB: Math.min(volume.sizeGiB, errors * DAMAGED_GIB_PER_ERROR) });
+      }
+    }
+    this.sim.emit({ type: "rebuildFinished", volume: volume.id, host: hostId });
+  }
+
+  /**
+   * What a rebuild from `sourceId` to `targetId` crosses: the source host's reads and the target
+   * host's writes (`rebuildMBps` each), the two racks' uplinks if it leaves its rack
+   * (`rackUplinkMBps`, each direction), and the cluster network (`clusterNetworkMBps`).
+   */
+  private linksBetween(sourceId: string, targetId: string): Link[] {
+    const c = this.config;
+    const perMs = (mbps: number) => (mbps * 1e6) / 1000;
+    const links: Link[] = [
+      { id: `read:${sourceId}`, bytesPerMs: perMs(c.rebuildMBps) },
+      { id: `write:${targetId}`, bytesPerMs: perMs(c.rebuildMBps) },
+    ];
+    const from = this.world.hosts.get(sourceId)!.rack;
+    const to = this.world.hosts.get(targetId)!.rack;
+    if (c.rackUplinkMBps !== null && from !== to) {
+      links.push({ id: `out:${from}`, bytesPerMs: perMs(c.rackUplinkMBps) }, { id: `in:${to}`, bytesPerMs: perMs(c.rackUplinkMBps) });
+    }
+    if (c.clusterNetworkMBps !== null) links.push({ id: "cluster", bytesPerMs: perMs(c.clusterNetworkMBps) });
+    return links;
   }
 
   private cancelTransfer(volumeId: string, hostId: string): void {
-    const timed = this.timedRebuilds.get(`${volumeId}@${hostId}`);
+    const key = `${volumeId}@${hostId}`;
+    const timed = this.timedRebuilds.get(key);
     if (timed !== undefined) {
       this.sim.scheduler.cancel(timed);
-      this.timedRebuilds.delete(`${volumeId}@${hostId}`);
+      this.timedRebuilds.delete(key);
       return;
     }
-    this.settle(hostId);
-    const list = this.transfers.get(hostId)!;
-    const i = list.findIndex((t) => t.volume === volumeId);
-    const [transfer] = list.splice(i, 1);
-    this.sim.scheduler.cancel(transfer!.timer!);
-    this.reschedule(hostId);
+    this.links.cancel(key);
   }
-
-  private finishTransfer(transfer: Transfer): void {
-    this.settle(transfer.host);
-    const list = this.transfers.get(transfer.host)!;
-    list.splice(list.indexOf(transfer), 1);
-    this.reschedule(transfer.host);
-    this.sim.emit({ type: "rebuildFinished", volume: transfer.volume, host: transfer.host });
-  }
-
-  /** Brings the remaining bytes of a host's transfers up to now. */
-  private settle(hostId: string): void {
-    const now = this.sim.scheduler.now;
-    const list = this.transfers.get(hostId);
-    if (list && list.length > 0) {
-      const written = ((now - this.settledAt.get(hostId)!) * this.bytesPerMs) / list.length;
-      for (const t of list) t.remainingBytes -= written;
-    }
-    this.settledAt.set(hostId, now);
-  }
-
-  private reschedule(hostId: string): void {
-    const list = this.transfers.get(hostId)!;
-    const rate = this.bytesPerMs / list.length;
-    for (const t of list) {
-      if (t.timer !== null) this.sim.scheduler.cancel(t.timer);
-      t.timer = this.sim.scheduler.after(Math.max(0, Math.ceil(t.remainingBytes / rate)), (x: Transfer) => this.finishTransfer(x), t);
-    }
-  }
-}
-
-function canTake(world: World, host: Host, taken: { has(host: string): boolean }, spread: boolean, usedRacks: Set<string>): boolean {
-  return host.up && !host.out && !taken.has(host.id) && host.diskUp.includes(true) && !(spread && usedRacks.has(host.rack)) && storageServes(world, host);
 }
 
 function switchedOffOnPurpose(host: Host): boolean {
