@@ -24,16 +24,13 @@ describe("canonicalJson, written piece by piece", () => {
   /** The definition it must match: JSON.stringify of a copy with sorted keys. */
   function sortedCopy(value: unknown): unknown {
     if (value instanceof Map) {
-      const out: Record<string, unknown> = {};
-      for (const key of [...value.keys()].map(String).sort()) out[key] = sortedCopy(value.get(key));
-      return out;
+      // fromEntries makes own properties, "__proto__" included (an assignment would set the prototype)
+      return Object.fromEntries([...value.keys()].map(String).sort().map((key) => [key, sortedCopy(value.get(key))]));
     }
     if (Array.isArray(value)) return value.map(sortedCopy);
     if (value instanceof Set) return [...value].map(sortedCopy);
     if (value !== null && typeof value === "object") {
-      const out: Record<string, unknown> = {};
-      for (const key of Object.keys(value).sort()) out[key] = sortedCopy((value as Record<string, unknown>)[key]);
-      return out;
+      return Object.fromEntries(Object.keys(value).sort().map((key) => [key, sortedCopy((value as Record<string, unknown>)[key])]));
     }
     if (typeof value === "number" && !Number.isFinite(value)) return String(value);
     return value;

@@ -22,6 +22,8 @@ export const LIMITS = {
   fleet: 1_000_000,
   /** Simulated length of a run, hours (≈ 114 years); simulated time is integer ms, exact to 2^53. */
   durationHours: 1_000_000,
+  /** The shortest run, hours (one second): time is integer ms, and a run that ends at 0 ms would end before it starts. */
+  minDurationHours: 1 / 3600,
   /**
    * Expected firings of the random processes (failures, repairs, arrivals, rebalancing rounds) in
    * one run, from their means: each firing emits a few events, so 10^8 is a run of roughly 10^9

@@ -257,7 +257,9 @@ const scenarioObject = z.strictObject({
   /** The default seed; `--seed` overrides it. Not part of the scenario hash. */
   seed: z.number(expected("an integer")).int(expected("an integer")).optional(),
   /** Length of the observed period (hours). */
-  durationHours: positiveNumber().max(LIMITS.durationHours, expected(`at most ${LIMITS.durationHours} hours`)),
+  durationHours: positiveNumber()
+    .min(LIMITS.minDurationHours, expected(`at least ${LIMITS.minDurationHours} hours (one second)`))
+    .max(LIMITS.durationHours, expected(`at most ${LIMITS.durationHours} hours`)),
   /** The service models to run, each on the same workload and failures (default: all three). */
   serviceModels: z
     .array(serviceModel, expected("a list of service models"))
