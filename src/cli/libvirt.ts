@@ -81,6 +81,12 @@ export async function liveCommand(inventoryFile: string, loaded: LoadedScenario,
   for (const [what, host] of named) {
     if (!inventory.hosts.some((h) => h.name === host)) throw new UsageError(`${loaded.file}: ${what} ${JSON.stringify(host)} is not a host of ${inventoryFile} (${inventory.hosts.map((h) => h.name).join(", ")})`);
   }
+  // Disk rows stop the OSD that stands for the disk: the inventory must say which one.
+  for (const row of (loaded.scenario.failures?.trace ?? []).filter((r) => r.kind === "disk")) {
+    const [host, disk] = row.target.split("/");
+    const osd = inventory.ceph?.osds.find((o) => o.host === host && o.disk === Number(disk ?? 0));
+    if (!osd?.stop || !osd.start) throw new UsageError(`${loaded.file}: failures.trace target ${JSON.stringify(row.target)} (kind disk): expected a disk with an OSD and its stop and start commands in ${inventoryFile} (storage.ceph.osds), got ${osd ? "an OSD without them" : "none"}`);
+  }
   // With the real guest, each model needs its disks' home: Ceph for persistent-ha (and it must answer), the hosts' directories for the others.
   if (inventory.guest) {
     if (options.serviceModel === "persistent-ha") {
