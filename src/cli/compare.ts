@@ -13,14 +13,18 @@ import { calibrationSamples } from "../metrics/calibration.js";
 import type { RunMetrics } from "../metrics/run-metrics.js";
 import type { DomainEvent, ServiceModel } from "../model/events.js";
 import { currentProvenance } from "../recording/provenance.js";
-import { ScenarioError, type LoadedScenario, validateScenario, readScenarioDocument } from "../scenario/load.js";
+import { loadScenarioFile, ScenarioError } from "../scenario/load.js";
 import { summarize } from "../stats/summary.js";
 import { overlayOverrides } from "./calibrate.js";
+import { checkLiveRun } from "./libvirt.js";
 import { ExitCode, UsageError } from "./exit-codes.js";
 
 export interface CompareOptions {
   reps: number;
-  serviceModel: ServiceModel;
+  /** Default: the scenario's first. */
+  serviceModel: ServiceModel | null;
+  /** `--set` settings, on both sides. */
+  set: string[];
   calibration: string | null;
   db: string;
   chartDir: string;
@@ -123,17 +127,20 @@ export function calibrationOverrides(file: string): string[] {
  * simulated side only (the live side runs on what it measures) — and the metrics side by side
  * with their intervals and relative differences; the chart "simulated vs real" in `chartDir`.
  */
-export async function compareCommand(inventoryFile: string, loaded: LoadedScenario, options: CompareOptions): Promise<number> {
+export async function compareCommand(inventoryFile: string, scenarioFile: string, options: CompareOptions): Promise<number> {
+  const loaded = loadScenarioFile(scenarioFile, options.set);
+  const serviceModel = options.serviceModel ?? loaded.scenario.serviceModels[0]!;
   const say = options.report ?? ((line: string) => process.stderr.write(`${line}\n`));
   const inventory = loadInventoryFile(inventoryFile);
   const overrides = options.calibration ? calibrationOverrides(options.calibration) : [];
-  const calibrated = overrides.length > 0 ? validateScenario(readScenarioDocument(loaded.file, loaded.text), overrides) : loaded;
-  if (!loaded.scenario.serviceModels.includes(options.serviceModel)) throw new UsageError(`${loaded.file}: serviceModels does not include ${options.serviceModel}`);
+  const calibrated = overrides.length > 0 ? loadScenarioFile(scenarioFile, [...options.set, ...overrides]) : loaded;
+  if (!loaded.scenario.serviceModels.includes(serviceModel)) throw new UsageError(`${loaded.file}: serviceModels does not include ${serviceModel}`);
+  await checkLiveRun(inventoryFile, inventory, loaded, serviceModel);
   const seed0 = loaded.scenario.seed ?? 1;
   const simulated: RunSample[] = [];
   for (let i = 0; i < options.reps; i++) {
     const events: DomainEvent[] = [];
-    const outcome = simulate(calibrated.config, seed0 + i, options.serviceModel, { observe: (e) => events.push(e) });
+    const outcome = simulate(calibrated.config, seed0 + i, serviceModel, { observe: (e) => events.push(e) });
     simulated.push(runSample(outcome.metrics, events));
   }
   say(`simulated ${options.reps} seed(s)${options.calibration ? ` with ${options.calibration}` : ""}`);
@@ -151,7 +158,7 @@ export async function compareCommand(inventoryFile: string, loaded: LoadedScenar
         inventory,
         config: loaded.config,
         meta: { scenarioName: loaded.scenario.name, scenarioFile: loaded.file, scenarioYaml: loaded.text, scenarioJson: loaded.canonical, scenarioHash: loaded.hash, seed: seed0 + i, packageVersion: "", gitCommit: null },
-        serviceModel: options.serviceModel,
+        serviceModel: serviceModel,
         seed: seed0 + i,
         store,
         provenance: currentProvenance(),
@@ -167,7 +174,7 @@ export async function compareCommand(inventoryFile: string, loaded: LoadedScenar
     store.close();
   }
   const rows = comparisonRows(simulated, real);
-  const note = `${loaded.scenario.name}, ${options.serviceModel}: ${options.reps} simulated seed(s)${options.calibration ? " (calibrated)" : ""} vs ${options.reps} live run(s); load ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}; 95 % t-intervals`;
+  const note = `${loaded.scenario.name}, ${serviceModel}: ${options.reps} simulated seed(s)${options.calibration ? " (calibrated)" : ""} vs ${options.reps} live run(s); load ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}; 95 % t-intervals`;
   process.stdout.write(`${note}\n${comparisonTable(rows)}\n`);
   const points = rows.flatMap((r) => [r.simulated, r.real].filter((p): p is ComparedPoint => p !== null));
   const written = await writeChart(simVsRealChart(points, note), options.chartDir);

@@ -219,8 +219,9 @@ function buildProgram(): Command {
     .option("--dry-run", "print the commands that would change the hosts instead of running them")
     .option("--trace", "print every virsh command as it runs")
     .option("--json", "print the result as JSON on stdout")
-    .action(async (inventory: string, file: string, opts: { db?: string; model?: ServiceModel; seed?: number; duration?: number; keep?: boolean; dryRun?: boolean; trace?: boolean; json?: boolean }) => {
-      const loaded = loadScenarioFile(file);
+    .option("--set <path=value>", "override a scenario field, e.g. --set placement.policy=spread (repeatable)", (v: string, all: string[]) => [...all, v], [] as string[])
+    .action(async (inventory: string, file: string, opts: { db?: string; model?: ServiceModel; seed?: number; duration?: number; keep?: boolean; dryRun?: boolean; trace?: boolean; json?: boolean; set: string[] }) => {
+      const loaded = loadScenarioFile(file, opts.set);
       process.exitCode = await liveCommand(inventory, loaded, {
         db: opts.db ?? join("results", loaded.scenario.name, "live.db"),
         serviceModel: opts.model ?? loaded.scenario.serviceModels[0]!,
@@ -272,16 +273,17 @@ function buildProgram(): Command {
     .addOption(new Option("--reps <n>", "live runs, and simulated seeds").argParser(positiveInteger("a number of runs")).default(3))
     .addOption(new Option("--model <name>", "service model (default: the scenario's first)").choices([...SERVICE_MODELS]))
     .option("--calibration <file>", "a calibration overlay (testbed calibrate) applied to the simulated side")
-    .option("--db <file>", "where the live runs are recorded (default: results/<scenario name>/compare.db)")
-    .option("--charts <dir>", "where the chart goes (default: results/<scenario name>/charts)")
-    .action(async (inventory: string, file: string, opts: { reps: number; model?: ServiceModel; calibration?: string; db?: string; charts?: string }) => {
-      const loaded = loadScenarioFile(file);
-      process.exitCode = await compareCommand(inventory, loaded, {
+    .option("--db <file>", "where the live runs are recorded (default: results/compare/live.db)")
+    .option("--charts <dir>", "where the chart goes (default: results/compare/charts)")
+    .option("--set <path=value>", "override a scenario field on both sides, e.g. --set placement.policy=spread (repeatable)", (v: string, all: string[]) => [...all, v], [] as string[])
+    .action(async (inventory: string, file: string, opts: { reps: number; model?: ServiceModel; calibration?: string; db?: string; charts?: string; set: string[] }) => {
+      process.exitCode = await compareCommand(inventory, file, {
         reps: opts.reps,
-        serviceModel: opts.model ?? loaded.scenario.serviceModels[0]!,
+        serviceModel: opts.model ?? null,
+        set: opts.set,
         calibration: opts.calibration ?? null,
-        db: opts.db ?? join("results", loaded.scenario.name, "compare.db"),
-        chartDir: opts.charts ?? join("results", loaded.scenario.name, "charts"),
+        db: opts.db ?? join("results", "compare", "live.db"),
+        chartDir: opts.charts ?? join("results", "compare", "charts"),
       });
     });
 
