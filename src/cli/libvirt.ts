@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { LibvirtHost, type HostCapacity, type OwnedDomain } from "../adapters/libvirt/host.js";
-import { inventoryHost, loadInventoryFile } from "../adapters/libvirt/inventory.js";
+import { inventoryHost, loadInventoryFile, type Inventory } from "../adapters/libvirt/inventory.js";
 import { runLive, type LiveRunResult } from "../adapters/libvirt/live-run.js";
 import { Virsh } from "../adapters/libvirt/virsh.js";
 import { CephVolumes, execRunner } from "../adapters/libvirt/disks.js";
@@ -71,8 +71,8 @@ export interface LiveCommandOptions {
 }
 
 /** `testbed live`: runs a scenario on the inventory's hosts and records it. */
-export async function liveCommand(inventoryFile: string, loaded: LoadedScenario, options: LiveCommandOptions): Promise<number> {
-  const inventory = loadInventoryFile(inventoryFile);
+/** What a live run of the scenario needs of the inventory (hosts it names, OSDs for disk rows, the disks' homes, Ceph answering); a usage error otherwise. */
+export async function checkLiveRun(inventoryFile: string, inventory: Inventory, loaded: LoadedScenario, serviceModel: ServiceModel): Promise<void> {
   // The hosts the scenario names (failures to inject, maintenance windows) must be hosts of the inventory.
   const named = [
     ...(loaded.scenario.failures?.trace ?? []).filter((r) => r.kind === "crash" || r.kind === "hardware").map((r) => [`failures.trace target`, r.target]),
@@ -81,16 +81,27 @@ export async function liveCommand(inventoryFile: string, loaded: LoadedScenario,
   for (const [what, host] of named) {
     if (!inventory.hosts.some((h) => h.name === host)) throw new UsageError(`${loaded.file}: ${what} ${JSON.stringify(host)} is not a host of ${inventoryFile} (${inventory.hosts.map((h) => h.name).join(", ")})`);
   }
+  // Disk rows stop the OSD that stands for the disk: the inventory must say which one.
+  for (const row of (loaded.scenario.failures?.trace ?? []).filter((r) => r.kind === "disk")) {
+    const [host, disk] = row.target.split("/");
+    const osd = inventory.ceph?.osds.find((o) => o.host === host && o.disk === Number(disk ?? 0));
+    if (!osd?.stop || !osd.start) throw new UsageError(`${loaded.file}: failures.trace target ${JSON.stringify(row.target)} (kind disk): expected a disk with an OSD and its stop and start commands in ${inventoryFile} (storage.ceph.osds), got ${osd ? "an OSD without them" : "none"}`);
+  }
   // With the real guest, each model needs its disks' home: Ceph for persistent-ha (and it must answer), the hosts' directories for the others.
   if (inventory.guest) {
-    if (options.serviceModel === "persistent-ha") {
+    if (serviceModel === "persistent-ha") {
       if (!inventory.ceph) throw new UsageError(`${inventoryFile}: persistent-ha VMs boot the guest from an RBD image, and the inventory has no storage.ceph section`);
       await new CephVolumes(inventory.ceph, execRunner(false), inventory.commandTimeoutMs).check();
     } else {
       const without = inventory.hosts.filter((h) => h.dir === null).map((h) => h.name);
-      if (without.length > 0) throw new UsageError(`${inventoryFile}: ${options.serviceModel} VMs keep their disk in their host's directory, and ${without.join(", ")} ha${without.length > 1 ? "ve" : "s"} no dir`);
+      if (without.length > 0) throw new UsageError(`${inventoryFile}: ${serviceModel} VMs keep their disk in their host's directory, and ${without.join(", ")} ha${without.length > 1 ? "ve" : "s"} no dir`);
     }
   }
+}
+
+export async function liveCommand(inventoryFile: string, loaded: LoadedScenario, options: LiveCommandOptions): Promise<number> {
+  const inventory = loadInventoryFile(inventoryFile);
+  await checkLiveRun(inventoryFile, inventory, loaded, options.serviceModel);
   return withRun(options, (store, virsh, signal) =>
     runLive({
       inventory,

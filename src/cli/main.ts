@@ -20,6 +20,8 @@ import { reportCommand } from "./report.js";
 import { runCommand } from "./run.js";
 import { DEFAULT_MAX_EVENTS } from "../adapters/sim/run-scenario.js";
 import { drainCommand, hostsCommand, liveCommand } from "./libvirt.js";
+import { calibrateCommand } from "./calibrate.js";
+import { compareCommand } from "./compare.js";
 import { InventoryError } from "../adapters/libvirt/inventory.js";
 import { StorageUnavailable } from "../adapters/libvirt/disks.js";
 import { InvalidName } from "../adapters/libvirt/names.js";
@@ -217,8 +219,9 @@ function buildProgram(): Command {
     .option("--dry-run", "print the commands that would change the hosts instead of running them")
     .option("--trace", "print every virsh command as it runs")
     .option("--json", "print the result as JSON on stdout")
-    .action(async (inventory: string, file: string, opts: { db?: string; model?: ServiceModel; seed?: number; duration?: number; keep?: boolean; dryRun?: boolean; trace?: boolean; json?: boolean }) => {
-      const loaded = loadScenarioFile(file);
+    .option("--set <path=value>", "override a scenario field, e.g. --set placement.policy=spread (repeatable)", (v: string, all: string[]) => [...all, v], [] as string[])
+    .action(async (inventory: string, file: string, opts: { db?: string; model?: ServiceModel; seed?: number; duration?: number; keep?: boolean; dryRun?: boolean; trace?: boolean; json?: boolean; set: string[] }) => {
+      const loaded = loadScenarioFile(file, opts.set);
       process.exitCode = await liveCommand(inventory, loaded, {
         db: opts.db ?? join("results", loaded.scenario.name, "live.db"),
         serviceModel: opts.model ?? loaded.scenario.serviceModels[0]!,
@@ -248,6 +251,39 @@ function buildProgram(): Command {
         dryRun: opts.dryRun === true,
         trace: opts.trace === true,
         json: opts.json === true,
+      });
+    });
+
+  program
+    .command("calibrate")
+    .description("measure on real hosts what the simulation assumes (boot, failure detection, restart elsewhere, migration, OSD recovery) and write a scenario overlay")
+    .argument("<inventory>", "host inventory (YAML) with the guest, storage.ceph (with osds) and fence commands for 3 hosts")
+    .addOption(new Option("--reps <n>", "calibration runs (175 s each)").argParser(positiveInteger("a number of runs")).default(1))
+    .option("--out <file>", "where to write the overlay", "calibration.yaml")
+    .option("--db <file>", "where the runs are recorded (default: results/calibration/live.db)")
+    .action(async (inventory: string, opts: { reps: number; out: string; db?: string }) => {
+      process.exitCode = await calibrateCommand(inventory, { reps: opts.reps, out: opts.out, db: opts.db ?? join("results", "calibration", "live.db") });
+    });
+
+  program
+    .command("compare")
+    .description("the same scenario simulated and run live, N times each: availability, recovery time, migration time and downtime side by side with intervals, and a chart")
+    .argument("<inventory>", "host inventory (YAML)")
+    .argument("<scenario>", "scenario file (YAML)")
+    .addOption(new Option("--reps <n>", "live runs, and simulated seeds").argParser(positiveInteger("a number of runs")).default(3))
+    .addOption(new Option("--model <name>", "service model (default: the scenario's first)").choices([...SERVICE_MODELS]))
+    .option("--calibration <file>", "a calibration overlay (testbed calibrate) applied to the simulated side")
+    .option("--db <file>", "where the live runs are recorded (default: results/compare/live.db)")
+    .option("--charts <dir>", "where the chart goes (default: results/compare/charts)")
+    .option("--set <path=value>", "override a scenario field on both sides, e.g. --set placement.policy=spread (repeatable)", (v: string, all: string[]) => [...all, v], [] as string[])
+    .action(async (inventory: string, file: string, opts: { reps: number; model?: ServiceModel; calibration?: string; db?: string; charts?: string; set: string[] }) => {
+      process.exitCode = await compareCommand(inventory, file, {
+        reps: opts.reps,
+        serviceModel: opts.model ?? null,
+        set: opts.set,
+        calibration: opts.calibration ?? null,
+        db: opts.db ?? join("results", "compare", "live.db"),
+        chartDir: opts.charts ?? join("results", "compare", "charts"),
       });
     });
 

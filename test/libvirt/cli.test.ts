@@ -32,6 +32,29 @@ describe("libvirt commands: bad input", () => {
     expect(existsSync(join(dir, "s.db"))).toBe(false);
   });
 
+  it("live refuses a disk row of failures.trace without an OSD for that disk in the inventory (exit 2), naming both", () => {
+    const file = join(dir, "no-osds.yaml");
+    writeFileSync(file, "storage:\n  ceph: { conf: /c/ceph.conf, pool: rbd }\nhosts:\n  - { name: h1, uri: 'qemu:///system' }\n");
+    const r = testbed("live", file, "scenarios/live-storage-failures.yaml", "--db", join(dir, "o.db"));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`scenarios/live-storage-failures.yaml: failures.trace target "h2/0" (kind disk): expected a disk with an OSD and its stop and start commands in ${file} (storage.ceph.osds), got none`);
+  });
+
+  it("calibrate says what the inventory lacks (exit 2); compare refuses a file that is not a calibration overlay (exit 2), naming it", () => {
+    const file = join(dir, "one-host.yaml");
+    writeFileSync(file, "hosts:\n  - { name: h1, uri: 'qemu:///system' }\n");
+    const c = testbed("calibrate", file, "--out", join(dir, "cal.yaml"));
+    expect(c.code).toBe(2);
+    expect(c.stderr).toContain(`${file}: calibrate needs at least 3 hosts (it has 1); guest: (the tiny guest: boot counts); storage.ceph (persistent-ha disks); fence commands for h1`);
+    expect(existsSync(join(dir, "cal.yaml"))).toBe(false);
+    const overlay = join(dir, "not-overlay.yaml");
+    writeFileSync(overlay, "- 1\n");
+    const r = testbed("compare", file, "scenarios/live-ha.yaml", "--calibration", overlay, "--db", join(dir, "c.db"));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${overlay}: expected a calibration overlay`);
+    expect(existsSync(join(dir, "c.db"))).toBe(false);
+  });
+
   it("live with the real guest refuses persistent-ha without a Ceph cluster in the inventory (exit 2)", () => {
     const file = join(dir, "no-ceph.yaml");
     writeFileSync(file, "guest: { kernel: /g/k, initrd: /g/i, baseImage: /g/b, serialDir: /s }\nhosts:\n  - { name: h1, uri: 'qemu:///system' }\n");

@@ -132,7 +132,16 @@ case "$cmd" in
         done
       fi
       CEPH_MON_PORT=$port bash "$(dirname "$self")/ceph.sh" up "$dir/ceph" >"$dir/ceph-up.log" 2>&1 || die "ceph.sh up failed; see $dir/ceph-up.log"
-      printf 'storage:\n  ceph: { conf: %s, pool: rbd }\n' "$dir/ceph/ceph.conf" >>"$dir/inventory.yaml"
+      printf 'storage:\n  ceph:\n    conf: %s\n    pool: rbd\n' "$dir/ceph/ceph.conf" >>"$dir/inventory.yaml"
+      # Hyperconverged, as far as one machine allows: osd.K stands for disk 0 of host h(K+1)
+      # (`disk` rows of failures.trace stop and start it).
+      ceph_sh="$(cd "$(dirname "$self")" && pwd)/ceph.sh"
+      echo "    osds:" >>"$dir/inventory.yaml"
+      for k in 0 1 2; do
+        [ "$k" -lt "$n" ] || break
+        printf '      - { id: %d, host: h%d, disk: 0, stop: [bash, "%s", osd-stop, "%s", "%d"], start: [bash, "%s", osd-start, "%s", "%d"] }\n' \
+          "$k" "$((k + 1))" "$ceph_sh" "$dir/ceph" "$k" "$ceph_sh" "$dir/ceph" "$k" >>"$dir/inventory.yaml"
+      done
     fi
     echo "hosts:" >>"$dir/inventory.yaml"
     for i in $(seq 1 "$n"); do

@@ -3,6 +3,7 @@ import type { ClusterPort } from "../../controller/port.js";
 import type { DomainEvent, DomainEventBody, MigrationAbortReason, MigrationMode, PowerOffReason } from "../../model/events.js";
 import { hostDownConsequences } from "../../model/host-down.js";
 import { hostsBroughtUpBy, hostsDownedBy, type World } from "../../model/world.js";
+import { CephStorageEvents } from "./ceph-storage.js";
 import { CephVolumes, diskModel, execRunner, GUEST_CMDLINE, GUEST_MIN_MEMORY_MIB, HostFiles, serialLogPath, type AttachedDisk } from "./disks.js";
 import { domainXml, type DomainSpec } from "./domain-xml.js";
 import { GuestConsoles, type ConsoleLine } from "./guest-console.js";
@@ -26,6 +27,8 @@ export interface LibvirtAdapterOptions {
   report?: (line: string) => void;
   /** The wall-clock timers (default Node's; tests pass a manual clock). */
   timers?: Timers;
+  /** A VM stalled longer than this by a storage outage is booted again rather than resumed (the scenario's `storage.guestTimeoutSeconds`; default 180 s). */
+  guestTimeoutMs?: number;
 }
 
 /** Where a command found a problem that the run should fail for, kept for the caller. */
@@ -84,6 +87,8 @@ export class LibvirtInfrastructure implements ClusterPort {
   private readonly powering = new Set<string>();
   /** With a guest in the inventory: the VMs' disks (RBD images, host files) and consoles. */
   readonly ceph: CephVolumes | null;
+  /** With Ceph in the inventory: the cluster's state read as events (volumes, OSDs as disks, outages). */
+  readonly cephEvents: CephStorageEvents | null;
   private readonly files: HostFiles;
   private readonly consoles: GuestConsoles;
   /** Per VM, the hosts whose directory holds a disk file of it (vps disk, ephemeral overlay). */
@@ -102,6 +107,14 @@ export class LibvirtInfrastructure implements ClusterPort {
     for (const config of options.inventory.hosts) this.hosts.set(config.name, new LibvirtHost(config, options.inventory, options.virsh, (vm, run) => this.ownsRun(vm, run)));
     const runner = execRunner(options.virsh.dryRun);
     this.ceph = options.inventory.ceph ? new CephVolumes(options.inventory.ceph, runner, options.inventory.commandTimeoutMs) : null;
+    this.cephEvents = options.inventory.ceph
+      ? new CephStorageEvents(options.inventory.ceph, this.world, (body) => this.log.emit(body), runner, {
+          commandTimeoutMs: options.inventory.commandTimeoutMs,
+          guestTimeoutMs: options.guestTimeoutMs ?? 180_000,
+          report: this.report,
+          timers: options.timers,
+        })
+      : null;
     this.files = new HostFiles(runner, options.inventory.commandTimeoutMs);
     this.consoles = new GuestConsoles(250, (line) => this.guestSays(line));
     options.log.onEvent((event) => this.react(event));
@@ -142,10 +155,12 @@ export class LibvirtInfrastructure implements ClusterPort {
         vcpus: c.vcpus ?? caps!.cpus,
         memoryGiB: c.memoryGiB ?? caps!.memoryKiB / 1024 ** 2,
         diskGiB: c.diskGiB ?? 1024,
-        disks: 1,
+        disks: this.cephEvents?.disksOf(host.name) ?? 1,
       });
       if (caps === null) this.log.emit({ type: "hostFailed", host: host.name, cause: "crash" });
     }
+    // The cluster's first reading (OSDs down already, the pool's size) before any VM is placed.
+    if (this.cephEvents && !this.options.virsh.dryRun) await this.cephEvents.pollOnce().catch((error: Error) => this.report(`Ceph: first reading failed: ${error.message}`));
   }
 
   /**
@@ -181,8 +196,9 @@ export class LibvirtInfrastructure implements ClusterPort {
     return adopted;
   }
 
-  /** Starts watching every host. */
+  /** Starts watching every host (and the Ceph cluster). */
   startMonitors(): void {
+    if (this.cephEvents && !this.options.virsh.dryRun) this.cephEvents.start();
     for (const host of this.hosts.values()) {
       const monitor = new HostMonitor(host, this.inventory.probeIntervalMs, {
         up: (name) => this.hostAnswers(name),
@@ -214,9 +230,9 @@ export class LibvirtInfrastructure implements ClusterPort {
     this.log.emit(body);
   }
 
-  /** The adapter makes no volumes (the test guests have no disk): nothing to wait for. */
+  /** Without Ceph the adapter makes no volumes (disk-less guests): nothing to wait for; with it, not while the pool serves no I/O. */
   canCreateVolume(): boolean {
-    return true;
+    return this.cephEvents?.canCreateVolume() ?? true;
   }
 
   startVm(vmId: string, hostId: string): void {
@@ -227,6 +243,8 @@ export class LibvirtInfrastructure implements ClusterPort {
     if ((vm.state === "running" || vm.state === "booting") && vm.host !== null && this.world.hosts.get(vm.host)!.isolated) {
       this.log.emit({ type: "splitBrain", vm: vmId, host: vm.host });
     }
+    // Its RBD image is its volume (made at the first boot, below): in the log before the placement, as in the simulation.
+    if (this.cephEvents && vm.disk === "volume" && vm.volume === null) this.cephEvents.createVolume(vmId, this.imageName(vmId));
     this.log.emit({ type: "vmPlaced", vm: vmId, host: hostId, bootMs: this.options.bootMs });
     const boots = vm.boots;
     const spec: DomainSpec = {
@@ -360,6 +378,18 @@ export class LibvirtInfrastructure implements ClusterPort {
     await this.runFence(hostId, fence.off);
   }
 
+  /**
+   * Stops (`failed`) or starts again the OSD that stands for disk `host/disk` (a `disk` row of
+   * `failures.trace`) with the inventory's command, without telling the world: the cluster's
+   * poll has to notice, as it would a real OSD going down.
+   */
+  async injectOsd(target: string, action: "stop" | "start"): Promise<void> {
+    const [hostId, disk] = target.split("/");
+    const osd = this.cephEvents?.osdOf(hostId!, Number(disk ?? 0));
+    if (!this.cephEvents || !osd) throw new Error(`cannot ${action} disk ${target}: no OSD of storage.ceph.osds in ${this.inventory.file} stands for it`);
+    await this.cephEvents.injectOsd(osd, action);
+  }
+
   async injectRepair(hostId: string): Promise<void> {
     const fence = this.host(hostId).config.fence;
     if (fence === null) throw new Error(`cannot repair ${hostId}: the inventory gives no fence command for it`);
@@ -370,6 +400,7 @@ export class LibvirtInfrastructure implements ClusterPort {
 
   /** What a host going down does to its VMs (as the simulated adapter); a host back is cleaned up. */
   react(event: DomainEvent): void {
+    this.cephEvents?.react(event);
     if (event.type === "vmTerminated") {
       this.removeEverywhere(event.vm);
       return;
@@ -676,6 +707,7 @@ export class LibvirtInfrastructure implements ClusterPort {
     for (const monitor of this.monitors.values()) monitor.stop();
     for (const timer of this.timers) timer.cancel();
     this.timers.clear();
+    await this.cephEvents?.stop();
     await this.settle();
   }
 

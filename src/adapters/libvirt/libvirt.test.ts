@@ -50,6 +50,12 @@ describe("inventory", () => {
     ["storage: { ceph: { conf: /c/ceph.conf, pool: '-x' } }\nhosts:\n  - { name: h1, uri: 'qemu:///system' }", "storage.ceph.pool: expected an RBD pool name"],
     ["storage: { ceph: { conf: /c/ceph.conf, pool: rbd, blocklist: yes please } }\nhosts:\n  - { name: h1, uri: 'qemu:///system' }", "storage.ceph.blocklist: expected true or false"],
     ["storage: { ceph: { conf: /c/ceph.conf, pool: rbd, size: 3 } }\nhosts:\n  - { name: h1, uri: 'qemu:///system' }", "storage.ceph.size: unknown key"],
+    ["storage: { ceph: { conf: /c/ceph.conf, pool: rbd, osds: [{ id: 0, host: h9 }] } }\nhosts:\n  - { name: h1, uri: 'qemu:///system' }", 'storage.ceph.osds[0].host: expected a host of the inventory (h1), got "h9"'],
+    ["storage: { ceph: { conf: /c/ceph.conf, pool: rbd, osds: [{ id: 0, host: h1 }, { id: 0, host: h1, disk: 1 }] } }\nhosts:\n  - { name: h1, uri: 'qemu:///system' }", "storage.ceph.osds[1].id: duplicate OSD id 0"],
+    ["storage: { ceph: { conf: /c/ceph.conf, pool: rbd, osds: [{ id: 0, host: h1 }, { id: 1, host: h1 }] } }\nhosts:\n  - { name: h1, uri: 'qemu:///system' }", "storage.ceph.osds[1].disk: disk h1/0 is already storage.ceph.osds[0]"],
+    ["storage: { ceph: { conf: /c/ceph.conf, pool: rbd, osds: [{ id: -1, host: h1 }] } }\nhosts:\n  - { name: h1, uri: 'qemu:///system' }", "storage.ceph.osds[0].id: expected an OSD id, an integer ≥ 0, got -1"],
+    ["storage: { ceph: { conf: /c/ceph.conf, pool: rbd, osds: [{ id: 0, host: h1, stop: 'ceph.sh osd-stop' }] } }\nhosts:\n  - { name: h1, uri: 'qemu:///system' }", "storage.ceph.osds[0].stop: expected a command as a list of arguments"],
+    ["storage: { ceph: { conf: /c/ceph.conf, pool: rbd, pollIntervalMs: 0 } }\nhosts:\n  - { name: h1, uri: 'qemu:///system' }", "storage.ceph.pollIntervalMs: expected milliseconds, a positive integer"],
     ["storage: { nfs: {} }\nhosts:\n  - { name: h1, uri: 'qemu:///system' }", "storage.nfs: unknown key"],
     ["guest: { kernel: /k, initrd: /i, baseImage: /b }\nhosts:\n  - { name: h1, uri: 'qemu:///system' }", "guest.serialDir: expected a directory for the guests' serial logs (an absolute path"],
     ["hosts:\n  - { name: h1, uri: 'qemu:///system', dir: \"/a'b\" }", "hosts[0].dir: expected the host's own disk directory (an absolute path without quotes"],
@@ -86,9 +92,18 @@ describe("inventory: the guest and its storage", () => {
       "guest: { kernel: /g/vmlinuz, initrd: /g/initrd.gz, baseImage: /g/base.img, serialDir: /tb/serial }\nstorage:\n  ceph: { conf: /tb/ceph/ceph.conf, pool: rbd }\nhosts:\n  - { name: h1, uri: 'qemu:///system', dir: /tb/h1/disks }\n  - { name: h2, uri: 'qemu:///session' }\n",
     );
     expect(inv.guest).toEqual({ kernel: "/g/vmlinuz", initrd: "/g/initrd.gz", baseImage: "/g/base.img", serialDir: "/tb/serial" });
-    expect(inv.ceph).toEqual({ conf: "/tb/ceph/ceph.conf", pool: "rbd", blocklist: true });
+    expect(inv.ceph).toEqual({ conf: "/tb/ceph/ceph.conf", pool: "rbd", blocklist: true, pollIntervalMs: 2000, osds: [] });
     expect(inv.hosts.map((h) => h.dir)).toEqual(["/tb/h1/disks", null]);
     expect(parseInventory("i.yaml", "hosts:\n  - { name: h1, uri: 'qemu:///system' }\n")).toMatchObject({ guest: null, ceph: null });
+  });
+
+  it("reads the OSDs that stand for the hosts' disks, with their stop and start commands", () => {
+    const inv = parseInventory("inv.yaml", "storage:\n  ceph:\n    conf: /tb/ceph/ceph.conf\n    pool: rbd\n    pollIntervalMs: 500\n    osds:\n      - { id: 0, host: h1, stop: [ceph.sh, osd-stop, '0'], start: [ceph.sh, osd-start, '0'] }\n      - { id: 4, host: h1, disk: 1 }\nhosts:\n  - { name: h1, uri: 'qemu:///system' }\n");
+    expect(inv.ceph!.pollIntervalMs).toBe(500);
+    expect(inv.ceph!.osds).toEqual([
+      { id: 0, host: "h1", disk: 0, stop: ["ceph.sh", "osd-stop", "0"], start: ["ceph.sh", "osd-start", "0"] },
+      { id: 4, host: "h1", disk: 1, stop: null, start: null },
+    ]);
   });
 });
 

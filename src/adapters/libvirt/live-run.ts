@@ -64,7 +64,8 @@ export interface LiveRunResult {
  *    drained by live migration, switched off and on with the hosts' fence commands.
  * 4. `failures.trace` host rows (crash, hardware): at the row's time the host's fence command
  *    cuts it *without* telling the world — the monitor has to notice — and after its duration
- *    the fence command brings it back.
+ *    the fence command brings it back. Disk rows (`host/disk`) stop the OSD that stands for that
+ *    disk (`storage.ceph.osds`) and start it after the duration; the Ceph poll records what follows.
  * 5. A VM lost with its host (an ephemeral instance) is relaunched by its user after the
  *    scenario's `users.replacementDelayHours`, as in the simulation.
  * 6. After the duration: the adapter stops, `runEnded` closes the log, the run is completed in
@@ -77,7 +78,7 @@ export async function runLive(options: LiveRunOptions): Promise<LiveRunResult> {
   const runTag = `${options.meta.scenarioName}-${options.provenance.now().replace(/[^0-9]/g, "").slice(0, 14)}`;
   const boot = config.provisioning.bootSeconds;
   const bootMs = Math.round(boot.type === "deterministic" ? boot.value * 1000 : 1000);
-  const adapter = new LibvirtInfrastructure({ inventory, virsh: options.virsh, log, runTag, bootMs, report });
+  const adapter = new LibvirtInfrastructure({ inventory, virsh: options.virsh, log, runTag, bootMs, report, guestTimeoutMs: config.storage.guestTimeoutMs });
   const recorder = new Recorder(log, {
     store: options.store,
     meta: { ...options.meta, serviceModel: options.serviceModel },
@@ -193,6 +194,16 @@ export function wallClockLog(): EventLog {
 
 export function startLiveFailures(config: RunConfig, adapter: LibvirtInfrastructure, report: (line: string) => void): void {
   for (const row of config.failures.trace) {
+    if (row.kind === "disk") {
+      adapter.after(hoursToMs(row.timeHours), () => {
+        report(`injecting a failure of disk ${row.target} (its OSD stopped) for ${row.durationHours} h`);
+        adapter
+          .injectOsd(row.target, "stop")
+          .then(() => adapter.after(hoursToMs(row.durationHours), () => void adapter.injectOsd(row.target, "start").catch((e: Error) => report(e.message))))
+          .catch((e: Error) => report(e.message));
+      });
+      continue;
+    }
     if (row.kind !== "crash" && row.kind !== "hardware") {
       report(`failures.trace: ${row.kind} failures are not injected on real hosts; row at ${row.timeHours} h skipped`);
       continue;
