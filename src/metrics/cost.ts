@@ -1,5 +1,5 @@
 import { MS_PER_HOUR, msToHours } from "../kernel/time.js";
-import type { PriceModel, ServiceModel } from "../model/events.js";
+import type { DomainEvent, PriceModel, ServiceModel } from "../model/events.js";
 import type { Projection } from "./projection.js";
 
 /**
@@ -64,7 +64,7 @@ interface State {
 export const cost: Projection<State, CostMetrics> = {
   init: () => ({ t: 0, model: null, prices: NO_PRICES, hosts: 0, vms: new Map(), volumeOfVm: new Map(), computeUsd: 0, storageUsd: 0, demandMs: 0, long: { usd: 0, demandMs: 0 } }),
   apply(s, e) {
-    s.t = e.t;
+    cost.advance!(s, e.t);
     switch (e.type) {
       case "runStarted":
         s.model = e.serviceModel;
@@ -115,6 +115,17 @@ export const cost: Projection<State, CostMetrics> = {
       }
     }
     return s;
+  },
+  // Every type its switch does not name: only the clock moves.
+  ignores: new Set<DomainEvent["type"]>([
+    "hostFailed", "hostRepaired", "rackFailed", "rackRepaired", "hostFailureDetected", "hostPoweredOff", "hostPoweredOn", "maintenanceStarted",
+    "maintenanceFinished", "hostIsolated", "hostReconnected", "migrationStarted", "migrationFinished", "migrationAborted", "splitBrain",
+    "diskFailed", "diskReplaced", "raidRebuildStarted", "raidRebuildFinished", "arrayLost", "arrayRecreated", "hostMarkedOut", "copyLost",
+    "rebuildStarted", "rebuildFinished", "rebuildAborted", "copyDropped", "sanFailed", "sanRepaired", "storageFailed", "storageRepaired",
+    "storageNetworkFailed", "storageNetworkRepaired", "warmupEnded", "guestBooted", "runEnded",
+  ]),
+  advance(s, t) {
+    s.t = t;
   },
   result(s) {
     const open = { ...s, computeUsd: s.computeUsd, storageUsd: s.storageUsd, demandMs: s.demandMs, long: { ...s.long } };
