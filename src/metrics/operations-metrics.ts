@@ -49,6 +49,8 @@ interface State {
   maintenanceMs: number;
   splitBrains: number;
   shortfall: Record<FailureDomain, { now: boolean; ms: number }>;
+  /** The VM count when the shortfall was last looked at. */
+  vmsSeen: number;
 }
 
 export const operationsMetrics: Projection<State, OperationsMetrics> = {
@@ -68,11 +70,12 @@ export const operationsMetrics: Projection<State, OperationsMetrics> = {
     maintenanceMs: 0,
     splitBrains: 0,
     shortfall: { host: { now: false, ms: 0 }, rack: { now: false, ms: 0 } },
+    vmsSeen: 0,
   }),
   apply(s, e, world) {
     operationsMetrics.advance!(s, e.t);
     s.reserve ??= new FailoverReserve(world);
-    s.reserve.apply(e);
+    const reserveChanged = s.reserve.apply(e);
     switch (e.type) {
       case "hostAdded":
         s.poweredOn++;
@@ -129,7 +132,9 @@ export const operationsMetrics: Projection<State, OperationsMetrics> = {
       s.started.delete(e.vm);
       s.aborted++;
     }
-    if (world.serviceModel !== null && e.type !== "runStarted") {
+    // The shortfall is a function of the reserve and of whether there are VMs: looked at again only when one of them changed.
+    if (world.serviceModel !== null && e.type !== "runStarted" && (reserveChanged || world.vms.size !== s.vmsSeen)) {
+      s.vmsSeen = world.vms.size;
       for (const domain of ["host", "rack"] as const) s.shortfall[domain].now = hasWork(world) && !s.reserve.covered(domain);
     }
     return s;
