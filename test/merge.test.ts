@@ -66,6 +66,16 @@ describe("testbed merge", () => {
     expect(testbed("summarize", db).stdout).toBe(testbed("summarize", whole).stdout);
   });
 
+  it("merges runs recorded without their events, which have no log hash (found by the merge benchmark, issue 18)", () => {
+    const shard = join(dir, "no-events.db");
+    run(shard, "--no-events");
+    const db = join(dir, "merged-no-events.db");
+    const { code, report } = merge(db, shard);
+    expect(report.shards.map((s) => [s.status, s.merged, s.reason ?? null])).toEqual([["merged", contents(whole).size, null]]);
+    expect(code).toBe(0);
+    expect([...contents(db).values()].every(([state, log, events]) => state !== null && log === null && events === 0)).toBe(true);
+  });
+
   it("is idempotent: merging the same shards again skips every run and changes nothing", () => {
     const db = join(dir, "twice.db");
     merge(db, vps);

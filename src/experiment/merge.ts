@@ -117,7 +117,8 @@ function checkExperiment(store: EventStore, db: string, experiments: StoredExper
 /** Reads a complete run's log back and checks it against what the run recorded; returns its event count. */
 function checkRunIntact(reader: EventStore, run: RunRecord): number {
   const where = `run ${run.id} (seed ${run.seed}, ${run.serviceModel})`;
-  if (run.stateHash === null || run.logHash === null || run.eventCount === null || run.metrics === null) throw new Refused(`damaged: ${where} is complete without its hashes or metrics`);
+  // A run recorded without its events has no log hash unless one was asked for (`--log-hash`, issue 18).
+  if (run.stateHash === null || (run.logHash === null && run.eventsStored) || run.eventCount === null || run.metrics === null) throw new Refused(`damaged: ${where} is complete without its hashes or metrics`);
   if (!run.eventsStored) {
     if (reader.storedEventCount(run.id) !== 0) throw new Refused(`damaged: ${where} was recorded without events but has some`);
     return 0;

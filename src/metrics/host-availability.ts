@@ -37,7 +37,7 @@ interface State {
 export const hostAvailability: Projection<State, HostAvailability> = {
   init: () => ({ t: 0, from: 0, hosts: 0, downSince: new Map(), downMs: 0, failures: { crash: 0, hardware: 0, burst: 0 }, rackOutages: 0, repairs: 0 }),
   apply(s, e, world) {
-    s.t = e.t;
+    hostAvailability.advance!(s, e.t);
     if (e.type === "warmupEnded") {
       for (const id of s.downSince.keys()) s.downSince.set(id, e.t);
       return { ...hostAvailability.init(), t: e.t, from: e.t, hosts: s.hosts, downSince: s.downSince };
@@ -56,6 +56,18 @@ export const hostAvailability: Projection<State, HostAvailability> = {
       }
     }
     return s;
+  },
+  // Every type that is neither counted here nor changes a host's failure status (\`hostsOf\`): only the clock moves.
+  ignores: new Set<DomainEvent["type"]>([
+    "runStarted", "hostFailureDetected", "hostPoweredOff", "hostPoweredOn", "maintenanceStarted", "maintenanceFinished", "hostIsolated", "hostReconnected",
+    "vmRequested", "vmRejected", "vmPlaced", "vmRebooted", "vmStarted", "migrationStarted", "migrationFinished", "migrationAborted", "splitBrain",
+    "vmDown", "vmLost", "vmTerminated", "diskFailed", "diskReplaced", "raidRebuildStarted", "raidRebuildFinished", "arrayLost", "arrayRecreated",
+    "hostMarkedOut", "volumeCreated", "volumeDeleted", "copyLost", "rebuildStarted", "rebuildFinished", "rebuildAborted", "copyDropped",
+    "sanFailed", "sanRepaired", "storageFailed", "storageRepaired", "storageNetworkFailed", "storageNetworkRepaired", "vmResumed", "volumeLost",
+    "guestBooted", "runEnded",
+  ]),
+  advance(s, t) {
+    s.t = t;
   },
   result(s) {
     let downMs = s.downMs;

@@ -1,5 +1,5 @@
 import { msToHours } from "../kernel/time.js";
-import type { MigrationMode } from "../model/events.js";
+import type { DomainEvent, MigrationMode } from "../model/events.js";
 import { FailoverReserve, type FailureDomain } from "../placement/failover-reserve.js";
 import type { World } from "../model/world.js";
 import type { Projection } from "./projection.js";
@@ -53,6 +53,8 @@ interface State {
   maintenanceMs: number;
   splitBrains: number;
   shortfall: Record<FailureDomain, { now: boolean; ms: number }>;
+  /** The VM count when the shortfall was last looked at. */
+  vmsSeen: number;
 }
 
 export const operationsMetrics: Projection<State, OperationsMetrics> = {
@@ -73,14 +75,12 @@ export const operationsMetrics: Projection<State, OperationsMetrics> = {
     maintenanceMs: 0,
     splitBrains: 0,
     shortfall: { host: { now: false, ms: 0 }, rack: { now: false, ms: 0 } },
+    vmsSeen: 0,
   }),
   apply(s, e, world) {
-    const dt = e.t - s.t;
-    s.poweredOnMs += s.poweredOn * dt;
-    for (const domain of ["host", "rack"] as const) if (s.shortfall[domain].now) s.shortfall[domain].ms += dt;
-    s.t = e.t;
+    operationsMetrics.advance!(s, e.t);
     s.reserve ??= new FailoverReserve(world);
-    s.reserve.apply(e);
+    const reserveChanged = s.reserve.apply(e);
     switch (e.type) {
       case "warmupEnded":
         return warmedUp(s, e.t);
@@ -139,10 +139,26 @@ export const operationsMetrics: Projection<State, OperationsMetrics> = {
       s.started.delete(e.vm);
       s.aborted++;
     }
-    if (world.serviceModel !== null && e.type !== "runStarted") {
+    // The shortfall is a function of the reserve and of whether there are VMs: looked at again only when one of them changed.
+    if (world.serviceModel !== null && e.type !== "runStarted" && (reserveChanged || world.vms.size !== s.vmsSeen)) {
+      s.vmsSeen = world.vms.size;
       for (const domain of ["host", "rack"] as const) s.shortfall[domain].now = hasWork(world) && !s.reserve.covered(domain);
     }
     return s;
+  },
+  // Every type that names no VM, changes no host the failover reserve counts (\`hostsTouchedBy\`) and is
+  // not counted here: only the clock moves (the shortfall depends on the reserve and the VM count alone).
+  ignores: new Set<DomainEvent["type"]>([
+    "runStarted", "hostFailureDetected", "diskFailed", "diskReplaced", "raidRebuildStarted", "raidRebuildFinished", "hostMarkedOut", "volumeDeleted",
+    "copyLost", "rebuildStarted", "rebuildFinished", "rebuildAborted", "copyDropped", "sanFailed", "sanRepaired", "storageFailed", "storageRepaired",
+    "storageNetworkFailed", "storageNetworkRepaired", "runEnded",
+  ]),
+  advance(s, t) {
+    const dt = t - s.t;
+    s.poweredOnMs += s.poweredOn * dt;
+    if (s.shortfall.host.now) s.shortfall.host.ms += dt;
+    if (s.shortfall.rack.now) s.shortfall.rack.ms += dt;
+    s.t = t;
   },
   result(s) {
     let maintenanceMs = s.maintenanceMs;

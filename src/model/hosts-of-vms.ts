@@ -11,23 +11,27 @@ export class HostsOfVms {
   private readonly hostOf = new Map<string, string>();
   private readonly migratingTo = new Map<string, string>();
 
-  /** Call with every event, after it was applied: the hosts whose VMs or reservations it may have changed. */
-  touched(event: DomainEvent, world: World): string[] {
-    if (!("vm" in event)) return [];
+  /** Call with every event, after it was applied: the hosts whose VMs or reservations it may have changed (before, then after; each once). */
+  touched(event: DomainEvent, world: World): readonly string[] {
+    if (!("vm" in event)) return NONE;
     const id = event.vm;
-    const hosts: string[] = [];
-    const add = (host: string | undefined | null) => {
-      if (host != null && !hosts.includes(host)) hosts.push(host);
-    };
-    add(this.hostOf.get(id));
-    add(this.migratingTo.get(id));
+    const was = this.hostOf.get(id);
+    const wasTo = this.migratingTo.get(id);
     const vm = world.vms.get(id);
-    if (vm?.host) this.hostOf.set(id, vm.host);
-    else this.hostOf.delete(id);
-    if (vm?.migration) this.migratingTo.set(id, vm.migration.to);
-    else this.migratingTo.delete(id);
-    add(vm?.host);
-    add(vm?.migration?.to);
+    const host = vm?.host ?? null;
+    const to = vm?.migration?.to ?? null;
+    if (host !== null) this.hostOf.set(id, host);
+    else if (was !== undefined) this.hostOf.delete(id);
+    if (to !== null) this.migratingTo.set(id, to);
+    else if (wasTo !== undefined) this.migratingTo.delete(id);
+    // (written out rather than with a closure: this runs for every VM event of a run, issue 18)
+    const hosts: string[] = [];
+    if (was !== undefined) hosts.push(was);
+    if (wasTo !== undefined && wasTo !== was) hosts.push(wasTo);
+    if (host !== null && host !== was && host !== wasTo) hosts.push(host);
+    if (to !== null && !hosts.includes(to)) hosts.push(to);
     return hosts;
   }
 }
+
+const NONE: readonly string[] = [];

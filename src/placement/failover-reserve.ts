@@ -48,10 +48,12 @@ export class FailoverReserve {
 
   constructor(private readonly world: World) {}
 
-  /** Brings the reserve up to date with an event already applied to the world (standalone use). */
-  apply(event: DomainEvent): void {
+  /** Brings the reserve up to date with an event already applied to the world (standalone use); false when the event touched no host (the reserve is as it was). */
+  apply(event: DomainEvent): boolean {
     this.hostsOfVms ??= new HostsOfVms();
-    for (const host of hostsTouchedBy(event, this.world, this.hostsOfVms)) this.update(host);
+    const hosts = hostsTouchedBy(event, this.world, this.hostsOfVms);
+    for (const host of hosts) this.update(host);
+    return hosts.length > 0;
   }
 
   /** Recounts one host's share (it joined, or its state or reservations changed): O(log hosts). */
