@@ -233,6 +233,31 @@ export class Controller {
     if (this.powerSave && (this.waiting.length > 0 || this.reserveShort())) this.wakeForWaiting();
   }
 
+  /**
+   * A controller started on a stored log (a live run resumed after its controller died, issue 19):
+   * its memory was rebuilt by observing the log; this re-arms what that memory says was pending,
+   * against the world as it is now (after `reconcile`'s events):
+   * - a host silent but not yet declared dead: its heartbeat timeout, for what is left of it;
+   * - a host declared dead: what the decision at its timeout asked for and the log does not show
+   *   done — fencing it (an up host not yet powered off), else restarting its VMs elsewhere;
+   * - the down VMs of usable hosts (a reboot asked for that never came): started again.
+   */
+  resume(): void {
+    this.recalled.clear();
+    const world = this.port.world;
+    const ids = [...world.hosts.keys()].sort();
+    for (const id of ids) {
+      const host = world.hosts.get(id)!;
+      const since = this.memory.silentSince.get(id);
+      if (since === undefined) {
+        if (host.up && !host.isolated) this.restartDownVms(host);
+      } else if (!this.memory.declaredDead.has(id)) this.lostContact(host, since.seq);
+      else if (world.serviceModel === "persistent-ha" && host.poweredOff === null) {
+        this.execute(onHeartbeatTimeout(world, this.memory, id, since, this.config.fencing ?? true).filter((c) => c.type !== "record"));
+      } else this.restartDownVms(host);
+    }
+  }
+
   private reserveShort(): boolean {
     const domain = this.constraints.failoverReserve;
     return domain !== null && !reserveCovered(this.index, domain);

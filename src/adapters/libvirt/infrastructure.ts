@@ -181,6 +181,47 @@ export class LibvirtInfrastructure implements ClusterPort {
     return adopted;
   }
 
+  /**
+   * A run resumed from its stored log (issue 19): asks every host that answers for the domains of
+   * this run (its run tag), remembers where each VM's domain is defined (shut off ones too: they
+   * are removed at the end), and returns, per answering host, the VMs whose domain runs there
+   * (running or paused) for `reconcile`. With Ceph and persistent-ha every VM of the world has its
+   * image (made by this run before the controller died).
+   */
+  async hostReports(): Promise<{ host: string; domains: string[] }[]> {
+    const reports: { host: string; domains: string[] }[] = [];
+    for (const host of this.hosts.values()) {
+      let owned;
+      try {
+        owned = await host.ownedDomains();
+      } catch (error) {
+        this.report(`${host.name}: does not answer (${(error as Error).message}): left to its monitor`);
+        continue;
+      }
+      const running: string[] = [];
+      for (const domain of owned) {
+        if (domain.run !== this.options.runTag) continue;
+        this.defined(domain.vm).add(host.name);
+        if (domain.state === "running" || domain.state === "paused") running.push(domain.vm);
+      }
+      reports.push({ host: host.name, domains: running });
+    }
+    if (this.ceph && this.world.serviceModel === "persistent-ha") for (const id of this.world.vms.keys()) this.images.add(id);
+    return reports;
+  }
+
+  /** Destroys and undefines a domain of this run that the world does not account for (`reconcile`'s stale ones). */
+  removeStale(hostId: string, vmId: string): void {
+    const host = this.host(hostId);
+    const domain = host.domainName(vmId);
+    this.op(vmId, `remove the stale ${domain} on ${hostId}`, async () => {
+      this.report(`${hostId}: ${domain} runs there although the log does not account for it: destroyed`);
+      if ((await host.domstate(domain)) !== "shut off") await host.destroy(domain, vmId);
+      await host.undefine(domain, vmId);
+      this.definedOn.get(vmId)?.delete(hostId);
+    });
+  }
+
   /** Starts watching every host. */
   startMonitors(): void {
     for (const host of this.hosts.values()) {
