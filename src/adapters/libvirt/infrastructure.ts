@@ -270,21 +270,26 @@ export class LibvirtInfrastructure implements ClusterPort {
     }
     this.log.emit({ type: "vmPlaced", vm: vmId, host: hostId, bootMs: this.options.bootMs });
     const boots = vm.boots;
+    this.op(vmId, `start ${vmId} on ${hostId}`, async () => {
+      await this.defineOn(host, vmId);
+      await this.bootDomain(host, domain, vmId);
+      if (this.booting(vmId, boots, hostId)) this.log.emit({ type: "vmStarted", vm: vmId });
+    }, () => this.bootFailed(vmId, boots, hostId));
+  }
+
+  /** Defines the VM's domain (our XML, with its disk if there is a guest) on a host. */
+  private async defineOn(host: LibvirtHost, vmId: string): Promise<void> {
+    const vm = this.world.vms.get(vmId)!;
     const spec: DomainSpec = {
-      name: domain,
+      name: host.domainName(vmId),
       vm: vmId,
       run: this.options.runTag,
       vcpus: vm.vcpus,
       memoryMiB: Math.max(16, Math.round(vm.memoryGiB * 1024)),
       domainType: host.config.domainType,
     };
-    this.op(vmId, `start ${vmId} on ${hostId}`, async () => {
-      const xml = domainXml(this.inventory.guest ? await this.withGuestDisk(spec, host) : spec);
-      await host.define(domain, vmId, xml);
-      this.defined(vmId).add(hostId);
-      await this.bootDomain(host, domain, vmId);
-      if (this.booting(vmId, boots, hostId)) this.log.emit({ type: "vmStarted", vm: vmId });
-    }, () => this.bootFailed(vmId, boots, hostId));
+    await host.define(spec.name, vmId, domainXml(this.inventory.guest ? await this.withGuestDisk(spec, host) : spec));
+    this.defined(vmId).add(host.name);
   }
 
   rebootVm(vmId: string): void {
@@ -293,6 +298,8 @@ export class LibvirtInfrastructure implements ClusterPort {
     this.log.emit({ type: "vmRebooted", vm: vmId, bootMs: this.options.bootMs });
     const boots = vm.boots;
     this.op(vmId, `reboot ${vmId} on ${host.name}`, async () => {
+      // Not defined there (a resumed run whose dead controller had placed it but not yet defined it): define it first.
+      if (!this.definedOn.get(vmId)?.has(host.name)) await this.defineOn(host, vmId);
       await this.bootDomain(host, host.domainName(vmId), vmId);
       if (this.booting(vmId, boots, host.name)) this.log.emit({ type: "vmStarted", vm: vmId });
     }, () => this.bootFailed(vmId, boots, host.name));
