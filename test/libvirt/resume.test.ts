@@ -153,4 +153,27 @@ ${failures}`;
     expect(after.some((e) => e.type === "hostFailureDetected" || e.type === "hostPoweredOff" || e.type === "splitBrain")).toBe(false);
     hosts.restart("h1");
   }, 60_000);
+
+  it("killed in the middle of a live migration (a maintenance drain), resumed: the migration reconciled, the drain and window taken up again, every VM runs exactly once", async () => {
+    let inFlight: string | null = null;
+    const { before, after } = await killAndResume(
+      "migrating",
+      scenario("migrating", "{ heartbeatTimeoutSeconds: 10, fencing: false }", "maintenance:\n  windows:\n    - { host: h1, atHours: 0.0011111, hours: 0.0016667 }\n"),
+      hosts.inventoryFile,
+      (events) => {
+        const started = events.filter((e) => e.type === "migrationStarted").map((e) => (e as { vm: string }).vm);
+        const ended = new Set(events.filter((e) => e.type === "migrationFinished" || e.type === "migrationAborted").map((e) => (e as { vm: string }).vm));
+        inFlight = started.find((vm) => !ended.has(vm)) ?? null;
+        return inFlight !== null;
+      },
+    );
+    expect(inFlight).not.toBeNull();
+    // The migration in flight at the kill is ended in the log by the resumed run (finished or failed, as the hosts say).
+    const end = after.find((e) => (e.type === "migrationFinished" || e.type === "migrationAborted") && e.vm === inFlight);
+    expect(end, JSON.stringify(after.slice(0, 5))).toBeDefined();
+    expect(before.filter((e) => e.type === "maintenanceStarted").length).toBe(1);
+    expect(after.filter((e) => e.type === "maintenanceStarted").length).toBe(0);
+    // The window was taken: h1 switched off and on, maintenance over, and no VM on it.
+    expect(after.map((e) => e.type).filter((t) => t === "hostPoweredOff" || t === "hostPoweredOn" || t === "maintenanceFinished")).toEqual(["hostPoweredOff", "hostPoweredOn", "maintenanceFinished"]);
+  }, 60_000);
 });

@@ -210,6 +210,20 @@ export class LibvirtInfrastructure implements ClusterPort {
     return reports;
   }
 
+  /**
+   * Waits (at most the inventory's migration timeout) until no migration the log has in flight is
+   * still running on its source: a `virsh migrate` the dead controller started goes on without it,
+   * and the hosts are to be asked what runs where once it has ended either way.
+   */
+  async migrationsSettled(): Promise<void> {
+    const until = Date.now() + this.inventory.migrateTimeoutMs;
+    for (const [id, vm] of [...this.world.vms].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      if (vm.migration === null || vm.host === null) continue;
+      const source = this.host(vm.host);
+      while (Date.now() < until && (await source.jobActive(source.domainName(id)))) await sleep(250);
+    }
+  }
+
   /** Destroys and undefines a domain of this run that the world does not account for (`reconcile`'s stale ones). */
   removeStale(hostId: string, vmId: string): void {
     const host = this.host(hostId);

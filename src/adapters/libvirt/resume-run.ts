@@ -4,7 +4,7 @@ import { decodeEvent } from "../../event-store/event-codec.js";
 import { processAlive, type EventStore, type RunRecord } from "../../event-store/event-store.js";
 import { distribution } from "../../kernel/distributions.js";
 import { Random } from "../../kernel/random.js";
-import { hoursToMs } from "../../kernel/time.js";
+import { hoursToMs, MS_PER_MINUTE } from "../../kernel/time.js";
 import type { DomainEvent } from "../../model/events.js";
 import type { Provenance } from "../../recording/provenance.js";
 import { Recorder } from "../../recording/recorder.js";
@@ -42,7 +42,9 @@ export interface ResumeOptions {
  *    timeouts, fencing, restarts); the monitors start (a host that died or came back meanwhile is
  *    reported by its monitor); the trace's failures and requests still to come, and the repairs of
  *    hosts it had failed, are scheduled; users' relaunches of lost VMs not yet relaunched are
- *    scheduled at the times the same `users` stream gives them.
+ *    scheduled at the times the same `users` stream gives them; maintenance not finished is taken
+ *    up again (`resumeMaintenance`). Before the hosts are asked, a live migration the dead
+ *    controller started is left to end on its own (`virsh migrate` goes on without it).
  * 4. The run goes on to its end and is completed in the store as any live run.
  */
 export async function resumeLive(options: ResumeOptions): Promise<LiveRunResult> {
@@ -72,6 +74,10 @@ export async function resumeLive(options: ResumeOptions): Promise<LiveRunResult>
     else adapter.after(delayMs, () => controller.relaunch(event.vm));
   });
 
+  const finishedMaintenance = new Map<string, number>();
+  log.subscribe((event) => {
+    if (event.type === "maintenanceFinished") finishedMaintenance.set(event.host, (finishedMaintenance.get(event.host) ?? 0) + 1);
+  });
   for (const page of store.readEvents(run.id, { digests: false })) {
     for (let i = 0; i < page.seq.length; i++) log.restore(decodeEvent(page.seq[i]!, page.t[i]!, page.type[i]!, page.payload[i]!));
   }
@@ -84,6 +90,7 @@ export async function resumeLive(options: ResumeOptions): Promise<LiveRunResult>
 
   let interrupted = false;
   try {
+    await adapter.migrationsSettled();
     const reconciliation = reconcile(log.world, await adapter.hostReports());
     for (const body of reconciliation.events) log.emit(body);
     for (const { host, vm } of reconciliation.stale) adapter.removeStale(host, vm);
@@ -95,7 +102,7 @@ export async function resumeLive(options: ResumeOptions): Promise<LiveRunResult>
     adapter.startMonitors();
     startLiveWorkload(config, run.seed, log, adapter, { doneUntilMs, nowMs });
     startLiveFailures(config, adapter, report, { doneUntilMs, nowMs });
-    if (config.maintenance.windows.length > 0 || config.maintenance.rollingUpgrade) report("maintenance windows are not resumed: a resumed run does no maintenance");
+    resumeMaintenance(config, controller, adapter, finishedMaintenance, { doneUntilMs, nowMs });
     interrupted = await waitFor(Math.max(0, live.durationMs - log.now), options.signal);
     await adapter.quiesce();
     log.emit({ type: "runEnded" });
@@ -108,6 +115,31 @@ export async function resumeLive(options: ResumeOptions): Promise<LiveRunResult>
   } finally {
     if (!options.keep) await adapter.removeAll().catch((error: Error) => report(`cleaning up: ${error.message}`));
     adapter.dispose();
+  }
+}
+
+/**
+ * The scenario's maintenance in a resumed run: a window (or rolling-upgrade host) still to come is
+ * scheduled as usual; one begun before the controller died and not finished in the log (its queue
+ * and phase died with it) is taken up again now, in order — drained again from where the world is,
+ * then switched off for its whole window (the part of the window already spent is not deducted).
+ */
+function resumeMaintenance(config: RunConfig, controller: Controller, adapter: LibvirtInfrastructure, finished: Map<string, number>, resumed: { doneUntilMs: number; nowMs: number }): void {
+  const jobs: { atMs: number; host: string; windowMs: number; drainTimeoutMs: number }[] = [];
+  const rolling = config.maintenance.rollingUpgrade;
+  if (rolling) {
+    for (const host of [...adapter.hosts.keys()].slice(0, rolling.hostCount ?? undefined)) {
+      jobs.push({ atMs: hoursToMs(rolling.startHours), host, windowMs: hoursToMs(rolling.windowHours), drainTimeoutMs: Math.round(rolling.drainTimeoutMinutes * MS_PER_MINUTE) });
+    }
+  }
+  for (const w of config.maintenance.windows) jobs.push({ atMs: hoursToMs(w.atHours), host: w.host, windowMs: hoursToMs(w.hours), drainTimeoutMs: Math.round(w.drainTimeoutMinutes * MS_PER_MINUTE) });
+  jobs.sort((a, b) => a.atMs - b.atMs);
+  const done = new Map(finished);
+  for (const job of jobs) {
+    const maintain = () => controller.maintain(job.host, job.windowMs, job.drainTimeoutMs);
+    if (job.atMs > resumed.doneUntilMs) adapter.after(Math.max(0, job.atMs - resumed.nowMs), maintain);
+    else if ((done.get(job.host) ?? 0) > 0) done.set(job.host, done.get(job.host)! - 1);
+    else maintain();
   }
 }
 
