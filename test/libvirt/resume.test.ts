@@ -139,6 +139,11 @@ ${failures}`;
     expect(before.filter((e) => e.type === "vmDown").map((e) => (e as { vm: string }).vm).sort()).toEqual(["pet-0001", "pet-0002"]);
     // The resumed controller declared h1 dead (its timeout re-armed from the log) and restarted both VMs elsewhere.
     expect(after.filter((e) => e.type === "hostFailureDetected").map((e) => (e as { host: string }).host)).toEqual(["h1"]);
+    // When the timeout runs out on the run's clock, 10 s after the silence began — not 10 s after the resume.
+    const failed = before.find((e) => e.type === "hostFailed")!;
+    const detected = after.find((e) => e.type === "hostFailureDetected")!;
+    expect(detected.t - failed.t).toBeGreaterThanOrEqual(10_000);
+    expect(detected.t - failed.t).toBeLessThan(12_500);
     // And the host came back at the trace's time (the repair re-armed too).
     expect(after.some((e) => e.type === "hostRepaired" && e.host === "h1")).toBe(true);
   }, 60_000);

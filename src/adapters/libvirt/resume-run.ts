@@ -95,7 +95,7 @@ export async function resumeLive(options: ResumeOptions): Promise<LiveRunResult>
     for (const body of reconciliation.events) log.emit(body);
     for (const { host, vm } of reconciliation.stale) adapter.removeStale(host, vm);
     report(`reconciled: ${reconciliation.events.length} event(s) recorded, ${reconciliation.stale.length} stale domain(s) removed`);
-    controller.resume();
+    controller.resume(log.now);
     for (const [vm, at] of [...relaunchAt].sort(([a], [b]) => (a < b ? -1 : 1))) {
       if (log.world.vms.get(vm)?.state === "pending") adapter.after(Math.max(0, at - nowMs), () => controller.relaunch(vm));
     }
