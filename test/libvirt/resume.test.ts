@@ -1,7 +1,9 @@
 import { spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { domainXml } from "../../src/adapters/libvirt/domain-xml.js";
 import { decodeEvent } from "../../src/event-store/event-codec.js";
 import { EventLog } from "../../src/model/event-log.js";
 import type { DomainEvent } from "../../src/model/events.js";
@@ -43,7 +45,13 @@ describe.runIf(runLibvirtTests())("a live run survives its controller's death", 
    * going back, the gap in it), every VM running exactly once where the log says and nothing else of
    * ours running, `replay --verify` passing.
    */
-  async function killAndResume(name: string, text: string, inventory: string, act: (events: DomainEvent[]) => boolean): Promise<{ before: DomainEvent[]; after: DomainEvent[] }> {
+  async function killAndResume(
+    name: string,
+    text: string,
+    inventory: string,
+    act: (events: DomainEvent[]) => boolean,
+    whileDead?: (db: string) => void,
+  ): Promise<{ before: DomainEvent[]; after: DomainEvent[]; stderr: string }> {
     const scenario = writeScenario(dir, name, text);
     const db = join(dir, `${name}.db`);
     const first = startTestbed("live", inventory, scenario, "--db", db);
@@ -65,6 +73,7 @@ describe.runIf(runLibvirtTests())("a live run survives its controller's death", 
     await new Promise((r) => first.once("exit", r));
     const before = storedEvents(db);
     await new Promise((r) => setTimeout(r, 1_500)); // the controller stays dead for a while
+    whileDead?.(db);
 
     const resumed = testbed("live", inventory, "--resume", db, "--keep", "--json");
     expect(resumed.code, resumed.stderr).toBe(0);
@@ -96,7 +105,7 @@ describe.runIf(runLibvirtTests())("a live run survives its controller's death", 
     const verify = testbed("replay", db, "--verify");
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
     clearHosts();
-    return { before, after };
+    return { before, after, stderr: resumed.stderr };
   }
 
   /** Leaves the hosts that answer without domains of ours, for the next case. */
@@ -129,12 +138,27 @@ ${failures}`;
 
   it("killed while a host is down and a restart is pending, resumed: the timeout re-armed from the log, every VM runs exactly once, no stale domain, replay --verify passes", async () => {
     // Two tiny VMs on h1 (first fit); h1 crashes 3 s in for 25 s; HA declares it dead 10 s after it falls silent.
-    const { before, after } = await killAndResume(
+    const { before, after, stderr } = await killAndResume(
       "down",
       scenario("down", "{ heartbeatTimeoutSeconds: 10, fencing: false }", "failures:\n  trace:\n    - { timeHours: 0.00083333, target: h1, kind: crash, durationHours: 0.0069444 }\n"),
       hosts.inventoryFile,
       (events) => events.some((e) => e.type === "hostFailed" && e.host === "h1"),
+      (db) => {
+        // Meanwhile a copy of pet-0001 of this run starts on h3 (the log has it down on h1): stale.
+        const sqlite = new Database(db, { readonly: true });
+        const run = sqlite.prepare("SELECT run_tag FROM live_runs").pluck().get() as string;
+        sqlite.close();
+        const xml = domainXml({ name: "testbed-pet-0001", vm: "pet-0001", run, vcpus: 1, memoryMiB: 64, domainType: "qemu" });
+        const file = join(dir, "copy.xml");
+        writeFileSync(file, xml);
+        for (const args of [["define", file], ["start", "testbed-pet-0001"]]) {
+          const r = spawnSync("virsh", ["-q", "-c", hosts.uri("h3"), ...args], { encoding: "utf8" });
+          expect(r.status, r.stderr).toBe(0);
+        }
+      },
     );
+    expect(stderr).toContain("h3: testbed-pet-0001 runs there although the log does not account for it: destroyed");
+    expect(stderr).toContain("1 stale domain(s) removed");
     expect(before.some((e) => e.type === "hostFailureDetected")).toBe(false);
     expect(before.filter((e) => e.type === "vmDown").map((e) => (e as { vm: string }).vm).sort()).toEqual(["pet-0001", "pet-0002"]);
     // The resumed controller declared h1 dead (its timeout re-armed from the log) and restarted both VMs elsewhere.
