@@ -1,8 +1,9 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { LibvirtHost, type HostCapacity, type OwnedDomain } from "../adapters/libvirt/host.js";
 import { inventoryHost, loadInventoryFile, type Inventory } from "../adapters/libvirt/inventory.js";
 import { runLive, type LiveRunResult } from "../adapters/libvirt/live-run.js";
+import { ResumeRefused, resumeLive, runToResume } from "../adapters/libvirt/resume-run.js";
 import { Virsh } from "../adapters/libvirt/virsh.js";
 import { CephVolumes, execRunner } from "../adapters/libvirt/disks.js";
 import type { ServiceModel } from "../model/events.js";
@@ -125,6 +126,33 @@ export async function liveCommand(inventoryFile: string, loaded: LoadedScenario,
       keep: options.keep,
       signal,
     }),
+  );
+}
+
+/**
+ * `testbed live --resume FILE <inventory>`: takes over the last unfinished live run of FILE (or
+ * `runId`) whose controller died, with the scenario stored with it, on the inventory's hosts.
+ */
+export async function resumeCommand(inventoryFile: string, options: { db: string; runId?: number; keep: boolean; trace: boolean; json: boolean }): Promise<number> {
+  if (!existsSync(options.db)) throw new UsageError(`${options.db}: no such results database to resume a run from`);
+  const inventory = loadInventoryFile(inventoryFile);
+  const store = EventStore.open(options.db);
+  let run;
+  let config: RunConfig;
+  try {
+    run = runToResume(store, options.db, options.runId);
+    const loaded = parseScenario(run.scenarioFile ?? `${options.db} run ${run.id}`, run.scenarioYaml);
+    if (loaded.hash !== run.scenarioHash) throw new ResumeRefused(`${options.db}: run ${run.id}'s stored scenario no longer resolves to the scenario it ran (hash ${loaded.hash}, stored ${run.scenarioHash}): this vm-testbed reads it differently, resume it with the version that started it`);
+    config = loaded.config;
+  } catch (error) {
+    if (error instanceof ResumeRefused) throw new UsageError(error.message);
+    throw error;
+  } finally {
+    store.close();
+  }
+  const resumed = run;
+  return withRun({ ...options, dryRun: false }, (store, virsh, signal) =>
+    resumeLive({ inventory, store, run: resumed, config, provenance: currentProvenance(), virsh, keep: options.keep, signal }),
   );
 }
 

@@ -19,7 +19,7 @@ import { replayCommand } from "./replay.js";
 import { reportCommand } from "./report.js";
 import { runCommand } from "./run.js";
 import { DEFAULT_MAX_EVENTS } from "../adapters/sim/run-scenario.js";
-import { drainCommand, hostsCommand, liveCommand } from "./libvirt.js";
+import { drainCommand, hostsCommand, liveCommand, resumeCommand } from "./libvirt.js";
 import { calibrateCommand } from "./calibrate.js";
 import { compareCommand } from "./compare.js";
 import { InventoryError } from "../adapters/libvirt/inventory.js";
@@ -210,8 +210,10 @@ function buildProgram(): Command {
     .command("live")
     .description("run a scenario's workload (and failure trace) on real hosts through libvirt, with the same controller, and record it")
     .argument("<inventory>", "host inventory (YAML)")
-    .argument("<scenario>", "scenario file (YAML): workload, placement policy, ha, failures.trace")
+    .argument("[scenario]", "scenario file (YAML): workload, placement policy, ha, failures.trace (not with --resume)")
     .option("--db <file>", "results database (default: results/<scenario name>/live.db)")
+    .option("--resume <file>", "take over the last unfinished live run of this results database (its controller died), with its stored scenario")
+    .addOption(new Option("--run <id>", "with --resume: the run to take over").argParser(positiveInteger("a run id")))
     .addOption(new Option("--model <name>", "service model (default: the scenario's first)").choices([...SERVICE_MODELS]))
     .addOption(new Option("--seed <n>", "seed for the VM sizes (default: the scenario's seed, else 1)").argParser(integer("an integer seed")))
     .addOption(new Option("--duration <seconds>", "wall-clock length of the run (default: the scenario's durationHours)").argParser(positiveInteger("a number of seconds")))
@@ -220,7 +222,15 @@ function buildProgram(): Command {
     .option("--trace", "print every virsh command as it runs")
     .option("--json", "print the result as JSON on stdout")
     .option("--set <path=value>", "override a scenario field, e.g. --set placement.policy=spread (repeatable)", (v: string, all: string[]) => [...all, v], [] as string[])
-    .action(async (inventory: string, file: string, opts: { db?: string; model?: ServiceModel; seed?: number; duration?: number; keep?: boolean; dryRun?: boolean; trace?: boolean; json?: boolean; set: string[] }) => {
+    .action(async (inventory: string, file: string | undefined, opts: { db?: string; resume?: string; run?: number; model?: ServiceModel; seed?: number; duration?: number; keep?: boolean; dryRun?: boolean; trace?: boolean; json?: boolean; set: string[] }) => {
+      if (opts.resume !== undefined) {
+        const extra = [file !== undefined && "a scenario", opts.db !== undefined && "--db", opts.model !== undefined && "--model", opts.seed !== undefined && "--seed", opts.duration !== undefined && "--duration", opts.set.length > 0 && "--set", opts.dryRun && "--dry-run"].filter(Boolean);
+        if (extra.length > 0) throw new UsageError(`live --resume takes the run's scenario, model, seed and length from the database: drop ${extra.join(", ")}`);
+        process.exitCode = await resumeCommand(inventory, { db: opts.resume, ...(opts.run !== undefined ? { runId: opts.run } : {}), keep: opts.keep === true, trace: opts.trace === true, json: opts.json === true });
+        return;
+      }
+      if (opts.run !== undefined) throw new UsageError("live: --run only goes with --resume");
+      if (file === undefined) throw new UsageError("live: expected <inventory> <scenario>, or <inventory> --resume <results database>");
       const loaded = loadScenarioFile(file, opts.set);
       process.exitCode = await liveCommand(inventory, loaded, {
         db: opts.db ?? join("results", loaded.scenario.name, "live.db"),

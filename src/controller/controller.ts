@@ -236,6 +236,32 @@ export class Controller {
     if (this.powerSave && (this.waiting.length > 0 || this.reserveShort())) this.wakeForWaiting();
   }
 
+  /**
+   * A controller started on a stored log (a live run resumed after its controller died, issue 19):
+   * its memory was rebuilt by observing the log; this re-arms what that memory says was pending,
+   * against the world as it is now (after `reconcile`'s events):
+   * - a host silent but not yet declared dead: its heartbeat timeout, for what is left of it at
+   *   `nowMs` (the clock's reading: the world's time is its last event's, before the gap);
+   * - a host declared dead: what the decision at its timeout asked for and the log does not show
+   *   done — fencing it (an up host not yet powered off), else restarting its VMs elsewhere;
+   * - the down VMs of usable hosts (a reboot asked for that never came): started again.
+   */
+  resume(nowMs: number): void {
+    this.recalled.clear();
+    const world = this.port.world;
+    const ids = [...world.hosts.keys()].sort();
+    for (const id of ids) {
+      const host = world.hosts.get(id)!;
+      const since = this.memory.silentSince.get(id);
+      if (since === undefined) {
+        if (host.up && !host.isolated) this.restartDownVms(host);
+      } else if (!this.memory.declaredDead.has(id)) this.lostContact(host, since.seq, nowMs);
+      else if (world.serviceModel === "persistent-ha" && host.poweredOff === null) {
+        this.execute(onHeartbeatTimeout(world, this.memory, id, since, this.config.fencing ?? true).filter((c) => c.type !== "record"));
+      } else this.restartDownVms(host);
+    }
+  }
+
   private reserveShort(): boolean {
     const domain = this.constraints.failoverReserve;
     return domain !== null && !reserveCovered(this.index, domain);
@@ -271,11 +297,11 @@ export class Controller {
    * controller acting late, after an outage of its own, waits only for what is left of it) —
    * unless that silence is over, or another began, by the time the controller acts on it.
    */
-  private lostContact(host: Host, seq: number): void {
+  private lostContact(host: Host, seq: number, nowMs = this.port.world.t): void {
     const since = this.memory.silentSince.get(host.id);
     if (since?.seq !== seq) return;
     if (this.port.world.serviceModel === "persistent-ha") {
-      this.after(Math.max(0, since.t + this.config.heartbeatTimeoutMs - this.port.world.t), () => this.declareDead(host, since));
+      this.after(Math.max(0, since.t + this.config.heartbeatTimeoutMs - nowMs), () => this.declareDead(host, since));
     }
   }
 

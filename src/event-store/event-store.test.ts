@@ -183,7 +183,7 @@ describe("schema versions", () => {
     store.close();
   });
 
-  it("upgrades a version-2 database to 6 when opened for writing, keeping its runs", () => {
+  it("upgrades a version-2 database to 7 when opened for writing, keeping its runs", () => {
     const file = join(dir, "v2-write.db");
     versionTwo(file);
     const store = EventStore.open(file);
@@ -194,18 +194,34 @@ describe("schema versions", () => {
     ]);
     store.close();
     const conn = new Database(file, { readonly: true });
-    expect(conn.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()).toBe("6");
+    expect(conn.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()).toBe("7");
     conn.close();
   });
 
   it("refuses a version-1 database with a message saying why, without changing it", () => {
     const file = join(dir, "v1.db");
     versionTwo(file, "1");
-    expect(() => EventStore.open(file)).toThrow(/schema version 1, expected 6 \(written by an older vm-testbed whose row digests were CRC-32/);
-    expect(() => EventStore.openReadonly(file)).toThrow(/schema version 1, expected 6/);
+    expect(() => EventStore.open(file)).toThrow(/schema version 1, expected 7 \(written by an older vm-testbed whose row digests were CRC-32/);
+    expect(() => EventStore.openReadonly(file)).toThrow(/schema version 1, expected 7/);
     const conn = new Database(file, { readonly: true });
     expect(conn.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'cells'").pluck().get()).toBe(0);
     conn.close();
+  });
+
+  it("keeps a live run's tag, length and clock start for --resume; a database from before version 7 has none, read-only too", () => {
+    const file = join(dir, "live.db");
+    const store = EventStore.open(file);
+    const runId = store.beginRun(meta, "start");
+    store.recordLiveRun(runId, { runTag: "s-20261202", durationMs: 45_000, clockStartMs: 1_764_650_000_000 });
+    expect(store.liveRunOf(runId)).toEqual({ runTag: "s-20261202", durationMs: 45_000, clockStartMs: 1_764_650_000_000 });
+    expect(store.liveRunOf(runId + 1)).toBeUndefined();
+    store.close();
+    const old = join(dir, "v6.db");
+    versionTwo(old, "6");
+    new Database(old).exec("DROP TABLE live_runs");
+    const readonly = EventStore.openReadonly(old);
+    expect(readonly.liveRunOf(1)).toBeUndefined();
+    readonly.close();
   });
 
   it("replaces an experiment's cells when it is saved again", () => {

@@ -78,6 +78,13 @@ export interface RunClaimKey {
   serviceModel: string;
 }
 
+/** A live run's own facts (table `live_runs`): its domains' run tag, its length, and the wall-clock ms (epoch) of its t = 0. */
+export interface LiveRunRecord {
+  runTag: string;
+  durationMs: number;
+  clockStartMs: number;
+}
+
 /** Who claimed a run: a process on a host. */
 export interface RunOwner {
   pid: number;
@@ -128,6 +135,10 @@ export interface EventPage {
 }
 
 /**
+ * 7: new table `live_runs` (a live run's run tag, wall-clock length and the wall-clock instant of
+ *    its t = 0: what `testbed live --resume` needs to take a run over from a dead controller,
+ *    issue 19); events as in 6. An older database has no live run to resume: `--resume` refuses
+ *    its runs, naming the reason; everything else reads it as it is.
  * 6: event format 4 — new events `controllerFailed` and `controllerRecovered` (the controller's own
  *    outages, `failures.controller`, issue 19) and `dataDamaged` (a rebuild read hit unrecoverable
  *    read errors where no other copy held the data, issue 13), and `runStarted.prices` carries the
@@ -147,14 +158,14 @@ export interface EventPage {
  *    storage needs no map of its own from VMs to volumes. Tables as in 3.
  * 3: experiments and their cells (tables `experiments`, `cells`); runs and events as in 2.
  * 2: row digests are a chained FNV-1a (version 1 chained CRC-32).
- * A version-2 to -5 database is upgraded to 6 when opened for writing and read as it is: the
+ * A version-2 to -6 database is upgraded to 7 when opened for writing and read as it is: the
  * upgrade only adds tables, and its runs keep their logs, which replay still verifies (`evolve`
  * checks `volume` only where an event has it). A run of the same scenario, seed and model
  * recorded after the upgrade has the same metrics and state hash but another log hash. Version 1
  * is refused.
  */
-const SCHEMA_VERSION = "6";
-const READABLE_VERSIONS = ["2", "3", "4", "5", "6"];
+const SCHEMA_VERSION = "7";
+const READABLE_VERSIONS = ["2", "3", "4", "5", "6", "7"];
 /** How long a connection waits for another one's write transaction (worker threads share the file). */
 const BUSY_TIMEOUT_MS = 60_000;
 /** Rows per INSERT statement: one statement per row costs about twice as much per row. */
@@ -221,6 +232,12 @@ CREATE TABLE IF NOT EXISTS run_slurm (
   array_job_id TEXT NOT NULL,
   array_task_id INTEGER NOT NULL,
   job_id TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS live_runs (
+  run_id INTEGER PRIMARY KEY,
+  run_tag TEXT NOT NULL,
+  duration_ms INTEGER NOT NULL,
+  clock_start_ms INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS checkpoints (
   run_id INTEGER NOT NULL,
@@ -358,6 +375,24 @@ export class EventStore {
       this.db.prepare("INSERT INTO run_slurm (run_id, array_job_id, array_task_id, job_id) VALUES (?, ?, ?, ?)").run(runId, meta.slurm.arrayJobId, meta.slurm.arrayTaskId, meta.slurm.jobId);
     }
     return runId;
+  }
+
+  /** What `testbed live --resume` needs of a live run besides its row and log (table `live_runs`). */
+  recordLiveRun(runId: number, live: LiveRunRecord): void {
+    this.db.prepare("INSERT INTO live_runs (run_id, run_tag, duration_ms, clock_start_ms) VALUES (?, ?, ?, ?)").run(runId, live.runTag, live.durationMs, live.clockStartMs);
+  }
+
+  /** A live run's tag, length and clock start; undefined for a simulated run or one recorded before schema 7. */
+  liveRunOf(runId: number): LiveRunRecord | undefined {
+    if (!this.hasTable("live_runs")) return undefined;
+    const row = this.db.prepare("SELECT run_tag, duration_ms, clock_start_ms FROM live_runs WHERE run_id = ?").get(runId) as { run_tag: string; duration_ms: number; clock_start_ms: number } | undefined;
+    return row && { runTag: row.run_tag, durationMs: row.duration_ms, clockStartMs: row.clock_start_ms };
+  }
+
+  /** A running run taken over by this process (its owner died): the row names the new owner. */
+  takeOverRun(runId: number): void {
+    const changed = this.db.prepare("UPDATE runs SET pid = ? WHERE id = ? AND status = 'running'").run(process.pid, runId).changes;
+    if (changed !== 1) throw new StoreError(`run ${runId} is not running; refusing to take it over`);
   }
 
   /** Appends a batch of event rows to a running run, in one transaction. */
@@ -651,6 +686,11 @@ export class EventWriter {
     readonly runId: number,
     private readonly batchSize = 10_000,
   ) {}
+
+  /** Chains an event already stored (a resumed run's earlier events) without writing it. */
+  chainStored(row: EventRow): void {
+    this.digest = chainDigest(this.digest, row.seq, row.t, row.type, row.payload);
+  }
 
   /**
    * Adds an encoded event. `_line`, the event's `eventLine`, is accepted for callers written when

@@ -38,6 +38,26 @@ export class EventLog {
     return event;
   }
 
+  /** True while `restore` applies a stored event: projections that write the log (the recorder) leave it as it is. */
+  restoring = false;
+
+  /**
+   * Applies an event recorded earlier (a live run resumed from its stored log, issue 19): the world
+   * and the subscribers (the projections: metrics, hashes, the controller's memory) see it as they
+   * did then; the reactions do not — what it called for was done, or is reconciled, then.
+   */
+  restore(event: DomainEvent): void {
+    if (event.seq !== this.world.lastSeq + 1) throw new Error(`restoring event ${event.seq} after ${this.world.lastSeq}: the stored log has a gap`);
+    this.restoring = true;
+    try {
+      evolve(this.world, event);
+      this.subject.next(event);
+    } finally {
+      this.restoring = false;
+    }
+    if (this.subscriberError) throw this.subscriberError.error;
+  }
+
   /**
    * Subscribes to the events so that an exception in `next` stops the run at that event (rxjs
    * reports errors thrown by subscribers asynchronously, after the run would have gone on; a store

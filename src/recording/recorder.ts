@@ -29,6 +29,11 @@ export interface RecorderOptions {
    * it to compare two such runs event for event.
    */
   hashLog?: boolean;
+  /**
+   * Continue a stored run that is still `running` (a live run taken over from a dead controller):
+   * no new row; the events the log restores are folded and chained but not written again.
+   */
+  resumeRunId?: number;
   /** Flush the stored events whenever the world settles (a live run: a killed controller leaves its log up to there). */
   flushWhenSettled?: boolean;
 }
@@ -68,7 +73,7 @@ export class Recorder {
   constructor(private readonly log: EventLog, private readonly options: RecorderOptions = {}) {
     const { store, meta } = options;
     const storeEvents = store !== undefined && options.storeEvents !== false;
-    this.runId = store && meta ? store.beginRun({ ...meta, eventsStored: storeEvents }, this.now()) : null;
+    this.runId = options.resumeRunId ?? (store && meta ? store.beginRun({ ...meta, eventsStored: storeEvents }, this.now()) : null);
     this.writer = storeEvents && this.runId !== null ? new EventWriter(store!, this.runId) : null;
     this.logHash = (options.hashLog ?? options.storeEvents !== false) ? new LogHasher() : null;
     log.subscribe((event) => {
@@ -78,7 +83,8 @@ export class Recorder {
       const row = encodeEvent(event);
       this.logHash?.add(eventLine(row.seq, row.t, row.type, row.payload));
       if (this.writer) {
-        this.writer.add(row);
+        if (log.restoring) this.writer.chainStored(row);
+        else this.writer.add(row);
         if (event.seq === this.nextCheckpoint && this.lastCheckpoint === 0) {
           const { hosts, vms, volumes } = log.world;
           const atLeast = Math.ceil(((hosts.size + vms.size + volumes.size) * MIN_STATE_CHARS_PER_OBJECT) / CHECKPOINT_BYTES_PER_EVENT);
@@ -87,7 +93,7 @@ export class Recorder {
         if (event.seq === this.nextCheckpoint) {
           this.lastCheckpoint = event.seq;
           const state = stateHash(log.world);
-          store!.addCheckpoint(this.runId!, event.seq, state.hash);
+          if (!log.restoring) store!.addCheckpoint(this.runId!, event.seq, state.hash);
           this.nextCheckpoint += Math.max(CHECKPOINT_EVERY, Math.ceil(state.length / CHECKPOINT_BYTES_PER_EVENT));
         }
       }

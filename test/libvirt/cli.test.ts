@@ -72,6 +72,27 @@ describe("libvirt commands: bad input", () => {
     expect(existsSync(join(dir, "y.db"))).toBe(false);
   });
 
+  it("live --resume refuses what it cannot take over (exit 2), naming the database and the reason", () => {
+    const inventory = join(dir, "resume-inv.yaml");
+    writeFileSync(inventory, "hosts:\n  - { name: h1, uri: 'qemu:///session?socket=/nonexistent/sock' }\n");
+    const missing = testbed("live", inventory, "--resume", join(dir, "none.db"));
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain(`${join(dir, "none.db")}: no such results database to resume a run from`);
+    const both = testbed("live", inventory, "scenarios/live-ha.yaml", "--resume", join(dir, "none.db"), "--seed", "3");
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain("live --resume takes the run's scenario, model, seed and length from the database: drop a scenario, --seed");
+    // A database with a simulated run only: nothing live to resume.
+    const db = join(dir, "sim.db");
+    expect(testbed("run", "scenarios/live-ha.yaml", "--db", db).code).toBe(0);
+    const none = testbed("live", inventory, "--resume", db);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain(`${db}: no unfinished live run to resume (0 live run(s), none running)`);
+    const notLive = testbed("live", inventory, "--resume", db, "--run", "1");
+    expect(notLive.code).toBe(2);
+    expect(notLive.stderr).toContain(`${db}: run 1 is not a live run recorded by this version (no live_runs row): it cannot be resumed`);
+    expect(testbed("live", inventory).stderr).toContain("live: expected <inventory> <scenario>, or <inventory> --resume <results database>");
+  });
+
   it("drain refuses a host that is not in the inventory (exit 2)", () => {
     const file = join(dir, "one.yaml");
     writeFileSync(file, "hosts:\n  - { name: h1, uri: 'qemu:///session?socket=/nonexistent/sock' }\n");

@@ -90,6 +90,13 @@ export class LibvirtHost {
     return owned;
   }
 
+  /** Whether a job (a migration) runs on the domain here: `virsh domjobinfo` says a job type other than None; false if it is gone. */
+  async jobActive(domain: string): Promise<boolean> {
+    const info = await this.run(["domjobinfo", checkName("domain", domain)]).catch(() => "");
+    const type = /^Job type:\s*(\S+)/m.exec(info)?.[1];
+    return type !== undefined && type !== "None";
+  }
+
   async domstate(domain: string): Promise<string> {
     return (await this.run(["domstate", checkName("domain", domain)])).trim();
   }

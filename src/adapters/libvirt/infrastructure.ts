@@ -196,6 +196,61 @@ export class LibvirtInfrastructure implements ClusterPort {
     return adopted;
   }
 
+  /**
+   * A run resumed from its stored log (issue 19): asks every host that answers for the domains of
+   * this run (its run tag), remembers where each VM's domain is defined (shut off ones too: they
+   * are removed at the end), and returns, per answering host, the VMs whose domain runs there
+   * (running or paused) for `reconcile`. With Ceph and persistent-ha every VM of the world has its
+   * image (made by this run before the controller died).
+   */
+  async hostReports(): Promise<{ host: string; domains: string[] }[]> {
+    const reports: { host: string; domains: string[] }[] = [];
+    for (const host of this.hosts.values()) {
+      let owned;
+      try {
+        owned = await host.ownedDomains();
+      } catch (error) {
+        this.report(`${host.name}: does not answer (${(error as Error).message}): left to its monitor`);
+        continue;
+      }
+      const running: string[] = [];
+      for (const domain of owned) {
+        if (!this.ownsRun(domain.vm, domain.run)) continue;
+        this.defined(domain.vm).add(host.name);
+        if (domain.state === "running" || domain.state === "paused") running.push(domain.vm);
+      }
+      reports.push({ host: host.name, domains: running });
+    }
+    if (this.ceph && this.world.serviceModel === "persistent-ha") for (const id of this.world.vms.keys()) this.images.add(id);
+    return reports;
+  }
+
+  /**
+   * Waits (at most the inventory's migration timeout) until no migration the log has in flight is
+   * still running on its source: a `virsh migrate` the dead controller started goes on without it,
+   * and the hosts are to be asked what runs where once it has ended either way.
+   */
+  async migrationsSettled(): Promise<void> {
+    const until = Date.now() + this.inventory.migrateTimeoutMs;
+    for (const [id, vm] of [...this.world.vms].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      if (vm.migration === null || vm.host === null) continue;
+      const source = this.host(vm.host);
+      while (Date.now() < until && (await source.jobActive(source.domainName(id)))) await sleep(250);
+    }
+  }
+
+  /** Destroys and undefines a domain of this run that the world does not account for (`reconcile`'s stale ones). */
+  removeStale(hostId: string, vmId: string): void {
+    const host = this.host(hostId);
+    const domain = host.domainName(vmId);
+    this.op(vmId, `remove the stale ${domain} on ${hostId}`, async () => {
+      this.report(`${hostId}: ${domain} runs there although the log does not account for it: destroyed`);
+      if ((await host.domstate(domain)) !== "shut off") await host.destroy(domain, vmId);
+      await host.undefine(domain, vmId);
+      this.definedOn.get(vmId)?.delete(hostId);
+    });
+  }
+
   /** Starts watching every host (and the Ceph cluster). */
   startMonitors(): void {
     if (this.cephEvents && !this.options.virsh.dryRun) this.cephEvents.start();
@@ -247,21 +302,26 @@ export class LibvirtInfrastructure implements ClusterPort {
     if (this.cephEvents && vm.disk === "volume" && vm.volume === null) this.cephEvents.createVolume(vmId, this.imageName(vmId));
     this.log.emit({ type: "vmPlaced", vm: vmId, host: hostId, bootMs: this.options.bootMs });
     const boots = vm.boots;
+    this.op(vmId, `start ${vmId} on ${hostId}`, async () => {
+      await this.defineOn(host, vmId);
+      await this.bootDomain(host, domain, vmId);
+      if (this.booting(vmId, boots, hostId)) this.log.emit({ type: "vmStarted", vm: vmId });
+    }, () => this.bootFailed(vmId, boots, hostId));
+  }
+
+  /** Defines the VM's domain (our XML, with its disk if there is a guest) on a host. */
+  private async defineOn(host: LibvirtHost, vmId: string): Promise<void> {
+    const vm = this.world.vms.get(vmId)!;
     const spec: DomainSpec = {
-      name: domain,
+      name: host.domainName(vmId),
       vm: vmId,
       run: this.options.runTag,
       vcpus: vm.vcpus,
       memoryMiB: Math.max(16, Math.round(vm.memoryGiB * 1024)),
       domainType: host.config.domainType,
     };
-    this.op(vmId, `start ${vmId} on ${hostId}`, async () => {
-      const xml = domainXml(this.inventory.guest ? await this.withGuestDisk(spec, host) : spec);
-      await host.define(domain, vmId, xml);
-      this.defined(vmId).add(hostId);
-      await this.bootDomain(host, domain, vmId);
-      if (this.booting(vmId, boots, hostId)) this.log.emit({ type: "vmStarted", vm: vmId });
-    }, () => this.bootFailed(vmId, boots, hostId));
+    await host.define(spec.name, vmId, domainXml(this.inventory.guest ? await this.withGuestDisk(spec, host) : spec));
+    this.defined(vmId).add(host.name);
   }
 
   rebootVm(vmId: string): void {
@@ -270,6 +330,8 @@ export class LibvirtInfrastructure implements ClusterPort {
     this.log.emit({ type: "vmRebooted", vm: vmId, bootMs: this.options.bootMs });
     const boots = vm.boots;
     this.op(vmId, `reboot ${vmId} on ${host.name}`, async () => {
+      // Not defined there (a resumed run whose dead controller had placed it but not yet defined it): define it first.
+      if (!this.definedOn.get(vmId)?.has(host.name)) await this.defineOn(host, vmId);
       await this.bootDomain(host, host.domainName(vmId), vmId);
       if (this.booting(vmId, boots, host.name)) this.log.emit({ type: "vmStarted", vm: vmId });
     }, () => this.bootFailed(vmId, boots, host.name));

@@ -74,6 +74,7 @@ export interface LiveRunResult {
 export async function runLive(options: LiveRunOptions): Promise<LiveRunResult> {
   const { config, inventory } = options;
   const report = options.report ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const clockStartMs = Date.now();
   const log = wallClockLog();
   const runTag = `${options.meta.scenarioName}-${options.provenance.now().replace(/[^0-9]/g, "").slice(0, 14)}`;
   const boot = config.provisioning.bootSeconds;
@@ -85,6 +86,9 @@ export async function runLive(options: LiveRunOptions): Promise<LiveRunResult> {
     provenance: options.provenance,
     flushWhenSettled: true,
   });
+  // What `live --resume` needs to take the run over if this process dies (issue 19).
+  const durationMs = options.durationMs ?? hoursToMs(config.durationHours);
+  options.store.recordLiveRun(recorder.runId!, { runTag, durationMs, clockStartMs });
   const controller = new Controller(adapter, config.controller);
   log.subscribe((event) => controller.observe(event));
   // While running domains are adopted into the world, the controller only watches (they are placed already).
@@ -131,7 +135,6 @@ export async function runLive(options: LiveRunOptions): Promise<LiveRunResult> {
         }
       });
     }
-    const durationMs = options.durationMs ?? hoursToMs(config.durationHours);
     interrupted = (await waitFor(durationMs, stop.signal)) && options.signal?.aborted === true;
     await adapter.quiesce();
     log.emit({ type: "runEnded" });
@@ -167,11 +170,17 @@ function startLiveMaintenance(config: RunConfig, controller: Controller, adapter
   }
 }
 
-function startLiveWorkload(config: RunConfig, seed: number, log: EventLog, adapter: LibvirtInfrastructure): void {
+/**
+ * The workload. A resumed run (`resumed`: what happened up to `doneUntilMs`, the log's time
+ * `nowMs`) asks only for the trace rows still to come (overdue ones at once); its fleet and the
+ * lifetimes of VMs requested before are not scheduled again.
+ */
+export function startLiveWorkload(config: RunConfig, seed: number, log: EventLog, adapter: LibvirtInfrastructure, resumed?: { doneUntilMs: number; nowMs: number }): void {
   const spec = config.workload;
   if (!spec) return;
   for (const row of spec.trace ?? []) {
-    adapter.after(hoursToMs(row.timeHours), () => {
+    if (resumed && hoursToMs(row.timeHours) <= resumed.doneUntilMs) continue;
+    adapter.after(Math.max(0, hoursToMs(row.timeHours) - (resumed?.nowMs ?? 0)), () => {
       const { vm, vcpus, memoryGiB, diskGiB, lifetimeHours } = row;
       if (lifetimeHours !== null) {
         adapter.after(hoursToMs(lifetimeHours), () => {
@@ -183,43 +192,51 @@ function startLiveWorkload(config: RunConfig, seed: number, log: EventLog, adapt
     });
   }
   // The same fleet as the simulation draws for this seed (its `workload/fleet` stream).
+  if (resumed) return;
   for (const request of fleetRequests(spec, Random.fromSeed(seed).fork("workload").fork("fleet"))) log.emit(request);
 }
 
-/** The event log of a run on real hosts: stamped with wall-clock ms since it was made. */
-export function wallClockLog(): EventLog {
+/** The event log of a run on real hosts: stamped with wall-clock ms since it was made, plus `offsetMs` (a resumed run: its time so far). */
+export function wallClockLog(offsetMs = 0): EventLog {
   const started = performance.now();
-  return new EventLog(() => Math.round(performance.now() - started));
+  return new EventLog(() => Math.round(offsetMs + performance.now() - started));
 }
 
-export function startLiveFailures(config: RunConfig, adapter: LibvirtInfrastructure, report: (line: string) => void): void {
+/**
+ * `failures.trace` host rows injected at their times. A resumed run (`resumed`: what happened up to
+ * `doneUntilMs`, the log's time `nowMs`): a row begun before only has its repair scheduled (at
+ * once if overdue), unless that was done too; later rows as usual, overdue ones at once.
+ */
+export function startLiveFailures(config: RunConfig, adapter: LibvirtInfrastructure, report: (line: string) => void, resumed?: { doneUntilMs: number; nowMs: number }): void {
+  const nowMs = resumed?.nowMs ?? 0;
   for (const row of config.failures.trace) {
-    if (row.kind === "disk") {
-      adapter.after(hoursToMs(row.timeHours), () => {
-        report(`injecting a failure of disk ${row.target} (its OSD stopped) for ${row.durationHours} h`);
-        adapter
-          .injectOsd(row.target, "stop")
-          .then(() => adapter.after(hoursToMs(row.durationHours), () => void adapter.injectOsd(row.target, "start").catch((e: Error) => report(e.message))))
-          .catch((e: Error) => report(e.message));
-      });
-      continue;
-    }
-    if (row.kind !== "crash" && row.kind !== "hardware") {
+    if (row.kind !== "crash" && row.kind !== "hardware" && row.kind !== "disk") {
       report(`failures.trace: ${row.kind} failures are not injected on real hosts; row at ${row.timeHours} h skipped`);
       continue;
     }
-    adapter.after(hoursToMs(row.timeHours), () => {
-      report(`injecting a ${row.kind} of ${row.target} for ${row.durationHours} h`);
-      adapter
-        .injectFailure(row.target)
-        .then(() => adapter.after(hoursToMs(row.durationHours), () => void adapter.injectRepair(row.target).catch((e: Error) => report(e.message))))
+    // A disk row stops and starts the OSD that stands for the disk; a host row fences and repairs the host.
+    const begin = () => (row.kind === "disk" ? adapter.injectOsd(row.target, "stop") : adapter.injectFailure(row.target));
+    const end = () => (row.kind === "disk" ? adapter.injectOsd(row.target, "start") : adapter.injectRepair(row.target));
+    const what = row.kind === "disk" ? `a failure of disk ${row.target} (its OSD stopped)` : `a ${row.kind} of ${row.target}`;
+    if (resumed && hoursToMs(row.timeHours) <= resumed.doneUntilMs) {
+      if (hoursToMs(row.timeHours + row.durationHours) <= resumed.doneUntilMs) continue;
+      adapter.after(Math.max(0, hoursToMs(row.timeHours + row.durationHours) - nowMs), () => {
+        report(`ending ${what} (begun before the run was resumed)`);
+        void end().catch((e: Error) => report(e.message));
+      });
+      continue;
+    }
+    adapter.after(Math.max(0, hoursToMs(row.timeHours) - nowMs), () => {
+      report(`injecting ${what} for ${row.durationHours} h`);
+      begin()
+        .then(() => adapter.after(hoursToMs(row.durationHours), () => void end().catch((e: Error) => report(e.message))))
         .catch((e: Error) => report(e.message));
     });
   }
 }
 
 /** Resolves after `ms`, or when the signal aborts (then with true). */
-function waitFor(ms: number, signal?: AbortSignal): Promise<boolean> {
+export function waitFor(ms: number, signal?: AbortSignal): Promise<boolean> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve(true);
     const timer = setLongTimeout(() => {
