@@ -58,6 +58,7 @@ describe("scenario files", () => {
     ["an unknown distribution", valid.replace("type: exponential", "type: gaussian"), 'scenarios/x.yaml: failures.host.crash.timeToFailureHours.type: expected one of exponential | weibull | lognormal | uniform | deterministic | empirical, got "gaussian"'],
     ["a missing field", valid.replace("durationHours: 100\n", ""), "scenarios/x.yaml: durationHours: expected a positive number, got nothing (the field is missing)"],
     ["a negative duration (cross-field checks wait for valid fields)", valid.replace("durationHours: 100", "durationHours: -7.7e136"), "scenarios/x.yaml: durationHours: expected a positive number, got -7.7e+136"],
+    ["a run shorter than a second", valid.replace("durationHours: 100", "durationHours: 1e-9"), "scenarios/x.yaml: durationHours: expected at least 0.0002777777777777778 hours (one second), got 1e-9"],
     ["a fractional count", valid.replace("count: 3", "count: 2.5"), "scenarios/x.yaml: cluster.hosts[0].count: expected a positive integer, got 2.5"],
     ["an empty host list", valid.replace(/hosts:\n.*\n/, "hosts: []\n"), "scenarios/x.yaml: cluster.hosts: expected at least one host group, got an empty list"],
     ["duplicate host names", valid.replace("- { name: h, count: 3,", "- { name: h-001, vcpus: 1, memoryGiB: 1, diskGiB: 1 }\n    - { name: h, count: 3,"), "scenarios/x.yaml: cluster.hosts[1].name: expected unique host names, but h-001 is also a host of cluster.hosts[0]"],

@@ -258,7 +258,9 @@ const scenarioObject = z.strictObject({
   seed: z.number(expected("an integer")).int(expected("an integer")).optional(),
   /** Length of the observed period (hours). */
   durationHours: positiveNumber()
-    .min(LIMITS.minDurationHours, expected(`at least ${LIMITS.minDurationHours} hours (one second)`))
+    .superRefine((hours, ctx) => {
+      if (hours > 0 && hours < LIMITS.minDurationHours) ctx.addIssue({ code: "custom", message: `expected at least ${LIMITS.minDurationHours} hours (one second), got ${hours}` });
+    })
     .max(LIMITS.durationHours, expected(`at most ${LIMITS.durationHours} hours`)),
   /** The service models to run, each on the same workload and failures (default: all three). */
   serviceModels: z
