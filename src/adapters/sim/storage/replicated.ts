@@ -224,14 +224,16 @@ export class ReplicatedStorage {
    */
   private hostDown(host: Host): void {
     this.markOutLater(host, host.since);
-    for (const id of [...host.copies]) {
+    // Taken once: a rebuild aborted here leaves `host.copies`, and its volume must still be re-ensured.
+    const ids = [...host.copies];
+    for (const id of ids) {
       const volume = this.world.volumes.get(id);
       if (!volume) continue;
       const copy = volume.copies.get(host.id)!;
       if (copy.state === "rebuilding") this.abortRebuild(volume, host.id);
       else if (!copyOnUpHost(this.world, volume)) this.abortAllRebuilds(volume); // nothing left to read from
     }
-    for (const id of [...host.copies]) {
+    for (const id of ids) {
       const volume = this.world.volumes.get(id);
       if (!volume) continue;
       this.ensureCopies(volume);

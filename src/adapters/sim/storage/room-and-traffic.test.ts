@@ -305,3 +305,25 @@ describe("recovery throttle (maxBackfills, Ceph's osd_max_backfills)", () => {
     );
   });
 });
+
+describe("a rebuild whose target host fails", () => {
+  it("is started again on another host (the volume is not left short with no rebuild)", () => {
+    const w = setup(4, 100, { recoveryDelayMinutes: 15 });
+    const a = w.volume("a", 60, ["h1", "h2"]);
+    w.at(1, { type: "diskFailed", host: "h2", disk: 0 });
+    let failed = false;
+    w.sim.onEvent((e) => {
+      if (e.type === "rebuildStarted" && !failed) {
+        failed = true;
+        w.sim.scheduler.after(HOUR / 10, () => w.sim.emit({ type: "hostFailed", host: e.host, cause: "hardware" }), null);
+      }
+    });
+    w.at(50, { type: "runEnded" });
+    w.sim.scheduler.run();
+    const started = w.of("rebuildStarted") as { host: string }[];
+    expect(started).toHaveLength(2);
+    expect(started[1]!.host).not.toBe(started[0]!.host);
+    expect(w.of("rebuildFinished")).toHaveLength(1);
+    expect([...a.copies.values()].every((c) => c.state === "intact")).toBe(true);
+  });
+});
