@@ -101,6 +101,15 @@ export const STORAGE_CAPACITY_DEFAULTS = { fullRatio: 0.95 } as const;
 export const REBUILD_TRAFFIC_DEFAULTS = { rackUplinkMBps: null, clusterNetworkMBps: null, downOutSubtreeLimit: "rack" } as const;
 
 /**
+ * Recovery throttle (`storage.maxBackfills`): at most this many rebuilds read from one host at
+ * once, and this many write to it. 1 is Ceph's `osd_max_backfills` default ("Backfilling",
+ * Red Hat Ceph Storage 3 Configuration Guide, §6.5 — Luminous; the same in Ceph's docs through
+ * Pacific; Quincy's mClock scheduler manages it itself). Ceph counts it per OSD (a disk); here it is
+ * per host, as `rebuildMBps` is. `null` in a scenario: no throttle (the behaviour before it existed).
+ */
+export const RECOVERY_THROTTLE_DEFAULTS = { maxBackfills: 1 } as const;
+
+/**
  * Unrecoverable read errors (`storage.ureRatePerBit`): 1 per 10^14 bits read, what 2008 desktop
  * SATA drives specify ("nonrecoverable read errors per bits read: 1 per 10^14", e.g. Seagate
  * Barracuda 7200.11 datasheet; enterprise drives specify 10^15). A rebuild reading 6 TB meets one

@@ -13,6 +13,7 @@ import {
   REBALANCE_DEFAULTS,
   READ_ERROR_DEFAULTS,
   REBUILD_TRAFFIC_DEFAULTS,
+  RECOVERY_THROTTLE_DEFAULTS,
   STORAGE_CAPACITY_DEFAULTS,
   STORAGE_DEFAULTS,
   USERS_DEFAULTS,
@@ -111,6 +112,8 @@ export interface StorageConfig {
   /** Rebuild bandwidth of each rack's uplink per direction and of the cluster network (MB/s); null: no limit. */
   rackUplinkMBps: number | null;
   clusterNetworkMBps: number | null;
+  /** Rebuilds reading from, and writing to, one host at once (Ceph's `osd_max_backfills`); null: no limit. */
+  maxBackfills: number | null;
   /** `rack`: a host is not marked out while its whole rack is down (Ceph's `mon_osd_down_out_subtree_limit`). */
   downOutSubtreeLimit: "rack" | "none";
   /** Unrecoverable read errors per bit read, on every rebuild read. */
@@ -212,6 +215,7 @@ export function resolveScenario(scenario: Scenario): RunConfig {
       rackUplinkMBps: s.rackUplinkMBps ?? REBUILD_TRAFFIC_DEFAULTS.rackUplinkMBps,
       clusterNetworkMBps: s.clusterNetworkMBps ?? REBUILD_TRAFFIC_DEFAULTS.clusterNetworkMBps,
       downOutSubtreeLimit: s.downOutSubtreeLimit ?? REBUILD_TRAFFIC_DEFAULTS.downOutSubtreeLimit,
+      maxBackfills: s.maxBackfills === undefined ? RECOVERY_THROTTLE_DEFAULTS.maxBackfills : s.maxBackfills,
       guestTimeoutMs: Math.round((s.guestTimeoutSeconds ?? STORAGE_DEFAULTS.guestTimeoutSeconds) * MS_PER_SECOND),
     },
     localRaid: { level: s.localRaid?.level ?? LOCAL_RAID_DEFAULTS.level, rebuildMBps: s.localRaid?.rebuildMBps ?? LOCAL_RAID_DEFAULTS.rebuildMBps, ureRatePerBit: s.ureRatePerBit ?? READ_ERROR_DEFAULTS.ureRatePerBit },

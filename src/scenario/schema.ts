@@ -389,6 +389,8 @@ const scenarioObject = z.strictObject({
       rackUplinkMBps: positiveNumber().optional(),
       /** Rebuild bandwidth of the cluster network as a whole (MB/s); unset: not a limit. */
       clusterNetworkMBps: positiveNumber().optional(),
+      /** At most this many rebuilds read from, and this many write to, one host at once (Ceph's osd_max_backfills); null: no limit. */
+      maxBackfills: positiveInteger().nullable().optional(),
       /** A whole rack down is not marked out (`rack`, Ceph's default), or every down host is (`none`). */
       downOutSubtreeLimit: z.enum(["rack", "none"], expected("rack | none")).optional(),
       /** No copy is placed or rebuilt onto a disk it would fill past this share of its capacity (Ceph's full ratio). */

@@ -36,7 +36,8 @@ const scenario = {
   serviceModels: ["persistent-ha"],
   cluster: { hosts: [{ name: "h", count: 500, racks: 10, vcpus: 64, memoryGiB: 256, diskGiB: 4000 }] },
   failures: { disk: { timeToFailureHours: { type: "exponential", mean: 1 / lambda }, timeToRepairHours: 1 } },
-  storage: { replicas: 2, rebuildMBps, recoveryDelayMinutes: 15 },
+  // No recovery throttle: the closed forms and the chain repair every failed copy at once, independently.
+  storage: { replicas: 2, rebuildMBps, recoveryDelayMinutes: 15, maxBackfills: null },
   users: { replacementDelayHours: 0.001 },
   workload: { sizes: [{ name: "v", vcpus: 1, memoryGiB: 1, diskGiB: sizeGiB }], fleet: 20 },
 };
@@ -80,7 +81,7 @@ describe("mean time to data loss agrees with the Markov chain for exponential re
       durationHours: 40_000,
       cluster: { hosts: [{ name: "h", count: 100, racks: 10, vcpus: 64, memoryGiB: 256, diskGiB: 4000 }] }, // no bandwidth to share: fewer hosts do
       failures: { disk: { timeToFailureHours: { type: "exponential", mean: 1 / lambda }, timeToRepairHours: 1 } },
-      storage: { replicas: n, rebuildHours: { type: "exponential", mean: rebuildHours } },
+      storage: { replicas: n, rebuildHours: { type: "exponential", mean: rebuildHours }, maxBackfills: null },
     };
     const runs = seeds(5).map((seed) => simulateMetrics(markov, seed, "persistent-ha"));
     for (const m of runs) expect(m.dataLossEvents).toBeGreaterThan(200);

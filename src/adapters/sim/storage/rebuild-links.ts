@@ -47,6 +47,16 @@ export class RebuildLinks {
     for (const t of affected) this.retime(t);
   }
 
+  /** How many transfers cross the link now. */
+  crossingCount(linkId: string): number {
+    return this.crossing.get(linkId)?.size ?? 0;
+  }
+
+  /** Whether the transfer is under way. */
+  has(key: string): boolean {
+    return this.transfers.has(key);
+  }
+
   /** Stops a transfer before its end (its data is discarded). */
   cancel(key: string): void {
     const transfer = this.transfers.get(key)!;

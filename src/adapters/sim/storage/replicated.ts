@@ -6,6 +6,7 @@ import type { DomainEvent } from "../../../model/events.js";
 import { copyOnUpHost, hostsBroughtUpBy, hostsDownedBy, intactCopies, storageServes, volumeAvailable, type Host, type Volume, type World } from "../../../model/world.js";
 import type { StorageConfig } from "../../../scenario/resolve.js";
 import type { Simulation } from "../simulation.js";
+import { BackfillSlots } from "./backfill-slots.js";
 import { RebuildLinks, type Link } from "./rebuild-links.js";
 import { DAMAGED_GIB_PER_ERROR, readErrors } from "./read-errors.js";
 import { RoomIndex } from "./room-index.js";
@@ -41,6 +42,11 @@ import { RoomIndex } from "./room-index.js";
  *   (degraded) and waits, retried when room is freed (a volume deleted, a copy dropped) or comes
  *   (a host back, a disk replaced); no new volume is made while no host has room for one copy.
  *
+ * - at most `maxBackfills` rebuilds read from one host at once, and at most that many write to it
+ *   (Ceph's `osd_max_backfills` reservations, `BackfillSlots`): a rebuild beyond it has its copy
+ *   placed (`rebuildStarted`, its room taken) but waits in the host's FIFO queue, the volume
+ *   degraded, until one there ends.
+ *
  * - every rebuild read meets unrecoverable read errors at `ureRatePerBit`; where the copy read was
  *   the volume's last readable one, they damage it (`dataDamaged`: 4 MiB each), short of losing it.
  *
@@ -61,6 +67,8 @@ export class ReplicatedStorage {
   private readonly racks = new Set<string>();
   /** Rebuilds under way, sharing the links they cross. */
   private readonly links: RebuildLinks;
+  /** The per-host limit on rebuilds at once (`maxBackfills`); a rebuild transfers only once it holds its slots. */
+  private readonly backfills: BackfillSlots;
   /** Volumes short of copies that could not start a rebuild (no source or no target yet). */
   private readonly short = new Set<string>();
   private volumes = 0;
@@ -84,6 +92,7 @@ export class ReplicatedStorage {
   constructor(private readonly sim: Simulation, readonly config: StorageConfig, private readonly random: Random) {
     this.world = sim.world;
     this.links = new RebuildLinks(sim.scheduler);
+    this.backfills = new BackfillSlots(config.maxBackfills);
     this.rebuildTime = config.rebuildHours ? distribution(config.rebuildHours) : null;
     this.rebuildRandom = random.fork("rebuild");
     this.ureRandom = random.fork("read-errors");
@@ -215,14 +224,16 @@ export class ReplicatedStorage {
    */
   private hostDown(host: Host): void {
     this.markOutLater(host, host.since);
-    for (const id of [...host.copies]) {
+    // Taken once: a rebuild aborted here leaves `host.copies`, and its volume must still be re-ensured.
+    const ids = [...host.copies];
+    for (const id of ids) {
       const volume = this.world.volumes.get(id);
       if (!volume) continue;
       const copy = volume.copies.get(host.id)!;
       if (copy.state === "rebuilding") this.abortRebuild(volume, host.id);
       else if (!copyOnUpHost(this.world, volume)) this.abortAllRebuilds(volume); // nothing left to read from
     }
-    for (const id of [...host.copies]) {
+    for (const id of ids) {
       const volume = this.world.volumes.get(id);
       if (!volume) continue;
       this.ensureCopies(volume);
@@ -450,8 +461,18 @@ export class ReplicatedStorage {
 
   // Rebuild transfers: the bandwidth of the links they cross, shared (`RebuildLinks`).
 
+  /** Rebuild transfers under way reading from the host and writing to it (`maxBackfills` bounds each; size/bandwidth rebuilds only). */
+  transfersAt(hostId: string): { reading: number; writing: number } {
+    return { reading: this.links.crossingCount(`read:${hostId}`), writing: this.links.crossingCount(`write:${hostId}`) };
+  }
+
+  /** Starts the rebuild's transfer once it holds its slots at the source and the target (`maxBackfills`). */
   private startTransfer(volume: Volume, hostId: string, sourceId: string): void {
     const key = `${volume.id}@${hostId}`;
+    this.backfills.reserve(key, sourceId, hostId, () => this.transfer(volume, hostId, sourceId, key));
+  }
+
+  private transfer(volume: Volume, hostId: string, sourceId: string, key: string): void {
     if (this.rebuildTime) {
       // A drawn duration instead of size / shared bandwidth.
       const ms = hoursToMs(this.rebuildTime.sample(this.rebuildRandom));
@@ -470,6 +491,7 @@ export class ReplicatedStorage {
    * read errors it met are damage (`dataDamaged`); elsewhere another copy supplied those sectors.
    */
   private finishRebuild(volume: Volume, hostId: string, sourceId: string): void {
+    this.backfills.release(`${volume.id}@${hostId}`);
     if (this.config.ureRatePerBit > 0) {
       let readable = 0;
       let from = sourceId;
@@ -515,9 +537,8 @@ export class ReplicatedStorage {
     if (timed !== undefined) {
       this.sim.scheduler.cancel(timed);
       this.timedRebuilds.delete(key);
-      return;
-    }
-    this.links.cancel(key);
+    } else if (this.links.has(key)) this.links.cancel(key);
+    this.backfills.release(key); // a rebuild still waiting for its slots just leaves the queue
   }
 }
 

@@ -20,7 +20,7 @@ const HOUR = 3_600_000;
  */
 function setup(hosts: number | { rack: string; diskGiB: number }[], diskGiB: number, config: Partial<Omit<StorageConfig, "kind">> = {}) {
   const sim = new Simulation(1);
-  const storage = new ReplicatedStorage(sim, { kind: "replicated", replicas: 2, spreadRacks: false, rebuildMBps: 100, rebuildHours: null, recoveryDelayMinutes: 0, rackUplinkMBps: null, clusterNetworkMBps: null, downOutSubtreeLimit: "rack", fullRatio: 1, ureRatePerBit: 0, guestTimeoutMs: 180_000, ...config }, sim.random.fork("storage"));
+  const storage = new ReplicatedStorage(sim, { kind: "replicated", replicas: 2, spreadRacks: false, rebuildMBps: 100, rebuildHours: null, recoveryDelayMinutes: 0, rackUplinkMBps: null, clusterNetworkMBps: null, downOutSubtreeLimit: "rack", maxBackfills: null, fullRatio: 1, ureRatePerBit: 0, guestTimeoutMs: 180_000, ...config }, sim.random.fork("storage"));
   sim.onEvent((e) => storage.react(e));
   const log = checkedPersistentHaLog(sim);
   const list = typeof hosts === "number" ? Array.from({ length: hosts }, () => ({ rack: "r1", diskGiB })) : hosts;
@@ -204,5 +204,126 @@ describe("rebuild traffic", () => {
     w.at(20, { type: "runEnded" });
     w.sim.scheduler.run();
     expect(w.of("hostMarkedOut")).toMatchObject([{ host: "h1", t: 3.25 * HOUR }]);
+  });
+});
+
+describe("recovery throttle (maxBackfills, Ceph's osd_max_backfills)", () => {
+  /**
+   * k volumes of 100 GiB, each with a copy on its own full source host and one on a holder whose
+   * disk fails at 1 h; one target host with room for all k copies: k rebuilds onto one target.
+   */
+  function ontoOneTarget(k: number, maxBackfills: number | null, more: (w: ReturnType<typeof setup>) => void = () => {}) {
+    const hosts = [
+      { rack: "r1", diskGiB: 100 * k }, // h1: the target
+      ...Array.from({ length: 2 * k }, () => ({ rack: "r1", diskGiB: 100 })), // sources h2..h(k+1), holders h(k+2)..h(2k+1)
+    ];
+    const w = setup(hosts, 0, { maxBackfills });
+    for (let i = 0; i < k; i++) w.volume(`v${i}`, 100, [`h${i + 2}`, `h${k + i + 2}`]);
+    for (let i = 0; i < k; i++) w.at(1, { type: "diskFailed", host: `h${k + i + 2}`, disk: 0 });
+    more(w);
+    w.sim.scheduler.run();
+    const finished = w.of("rebuildFinished") as { t: number; volume: string }[];
+    expect(w.of("rebuildStarted").every((e) => (e as { host: string }).host === "h1")).toBe(true);
+    return { w, hours: finished.map((e) => (e.t - HOUR) / HOUR), metrics: project(storageMetrics, w.log) };
+  }
+
+  it("with maxBackfills 1, k rebuilds onto one target run one after another: k × one rebuild's time end to end", () => {
+    for (const k of [1, 2, 4]) {
+      const { w, hours, metrics } = ontoOneTarget(k, 1);
+      expect(w.of("rebuildStarted").map((e) => e.t)).toEqual(Array(k).fill(HOUR)); // placed at once, waiting for the slot
+      hours.forEach((h, i) => expect(h).toBeCloseTo((i + 1) * ONE_REBUILD_HOURS, 6));
+      // Each volume degraded until its own rebuild ends: 1 + 2 + … + k rebuild times; the longest k.
+      expect(metrics.degradedVolumeHours).toBeCloseTo(((k * (k + 1)) / 2) * ONE_REBUILD_HOURS, 6);
+      expect(metrics.longestDegradedHours).toBeCloseTo(k * ONE_REBUILD_HOURS, 6);
+    }
+  });
+
+  it("with maxBackfills k (or no limit), k rebuilds onto one target overlap and share its bandwidth", () => {
+    for (const k of [2, 4]) {
+      for (const limit of [k, null]) {
+        const { hours, metrics } = ontoOneTarget(k, limit);
+        for (const h of hours) expect(h).toBeCloseTo(k * ONE_REBUILD_HOURS, 6);
+        expect(metrics.degradedVolumeHours).toBeCloseTo(k * k * ONE_REBUILD_HOURS, 5); // each re-timing rounds up to 1 ms
+      }
+    }
+  });
+
+  it("a rebuild that ends early hands its slot on: an aborted one at once, a waiting one leaves the queue", () => {
+    // Three rebuilds onto h1 at 1 h; the running one (v0) is deleted half-way, the last waiting one (v2) at once.
+    const half = ONE_REBUILD_HOURS / 2;
+    const { w, hours } = ontoOneTarget(3, 1, (w) => {
+      w.at(1 + half, { type: "vmTerminated", vm: "v0", volume: "vol-v0" });
+      w.at(1 + half, { type: "vmTerminated", vm: "v2", volume: "vol-v2" });
+    });
+    expect(w.of("rebuildFinished").map((e) => (e as { volume: string }).volume)).toEqual(["vol-v1"]);
+    expect(hours[0]).toBeCloseTo(half + ONE_REBUILD_HOURS, 6);
+  });
+
+  it("no host ever runs more than maxBackfills rebuild reads or writes at once, and every rebuild ends (property, invariant checker on)", () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          hosts: fc.integer({ min: 3, max: 9 }),
+          maxBackfills: fc.integer({ min: 1, max: 3 }),
+          volumes: fc.array(fc.record({ sizeGiB: fc.integer({ min: 10, max: 200 }), copies: fc.array(fc.nat(), { minLength: 2, maxLength: 3 }) }), { minLength: 1, maxLength: 12 }),
+          // At most one failure per host (hosts 1..9), so that none fails twice at once.
+          failures: fc.array(fc.option(fc.record({ atHours: fc.double({ min: 0, max: 20, noNaN: true }), kind: fc.constantFrom("disk", "host") })), { minLength: 9, maxLength: 9 }),
+        }),
+        (p) => {
+          const w = setup(p.hosts, 2000, { maxBackfills: p.maxBackfills });
+          p.volumes.forEach((v, i) => {
+            const copies = [...new Set(v.copies.map((c) => `h${(c % p.hosts) + 1}`))];
+            if (copies.length >= 2) w.volume(`v${i}`, v.sizeGiB, copies);
+          });
+          for (const [i, f] of p.failures.slice(0, p.hosts).entries()) {
+            if (f === null) continue;
+            const host = `h${i + 1}`;
+            if (f.kind === "disk") {
+              w.at(f.atHours, { type: "diskFailed", host, disk: 0 });
+              w.at(f.atHours + 3, { type: "diskReplaced", host, disk: 0 });
+            } else {
+              w.at(f.atHours, { type: "hostFailed", host, cause: "hardware" });
+              w.at(f.atHours + 2, { type: "hostRepaired", host });
+            }
+          }
+          let most = 0;
+          w.sim.onEvent(() => {
+            for (let h = 1; h <= p.hosts; h++) {
+              const { reading, writing } = w.storage.transfersAt(`h${h}`);
+              most = Math.max(most, reading, writing);
+            }
+          });
+          w.sim.scheduler.run();
+          expect(most).toBeLessThanOrEqual(p.maxBackfills);
+          // No rebuild left waiting for a slot for ever: each started one finished or was aborted.
+          const ended = w.of("rebuildFinished").length + w.of("rebuildAborted").length + w.of("copyLost").filter((e) => w.of("rebuildStarted").some((s) => (s as { volume: string }).volume === (e as { volume: string }).volume)).length;
+          expect(w.of("rebuildStarted").length).toBeLessThanOrEqual(ended);
+          for (const v of w.sim.world.volumes.values()) for (const c of v.copies.values()) expect(c.state).toBe("intact");
+        },
+      ),
+      { numRuns: 100, seed: 13 },
+    );
+  });
+});
+
+describe("a rebuild whose target host fails", () => {
+  it("is started again on another host (the volume is not left short with no rebuild)", () => {
+    const w = setup(4, 100, { recoveryDelayMinutes: 15 });
+    const a = w.volume("a", 60, ["h1", "h2"]);
+    w.at(1, { type: "diskFailed", host: "h2", disk: 0 });
+    let failed = false;
+    w.sim.onEvent((e) => {
+      if (e.type === "rebuildStarted" && !failed) {
+        failed = true;
+        w.sim.scheduler.after(HOUR / 10, () => w.sim.emit({ type: "hostFailed", host: e.host, cause: "hardware" }), null);
+      }
+    });
+    w.at(50, { type: "runEnded" });
+    w.sim.scheduler.run();
+    const started = w.of("rebuildStarted") as { host: string }[];
+    expect(started).toHaveLength(2);
+    expect(started[1]!.host).not.toBe(started[0]!.host);
+    expect(w.of("rebuildFinished")).toHaveLength(1);
+    expect([...a.copies.values()].every((c) => c.state === "intact")).toBe(true);
   });
 });
