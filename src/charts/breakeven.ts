@@ -13,14 +13,14 @@ export function breakevenChart(result: BreakevenResult, name = `breakeven-${resu
   const band = `${result.lowOpen ? "≤ " : ""}${formatNumber(result.low)} – ${formatNumber(result.high)}${result.highOpen ? " or more" : ""}`;
   const spec = {
     title: {
-      text: `Break-even of ${metric}: ${pair[0]} − ${pair[1]} against ${path}`,
+      text: [`Break-even of ${metric}: ${pair[0]} − ${pair[1]}`, `against ${path}`],
       subtitle: [`crossing at ${formatNumber(result.estimate)} (values not ruled out: ${band}); ${seeds.length} shared seeds per probe, ${result.runs} runs`, "points: mean difference per probe; bars: 95 % CI (Student t over seeds); shaded: where the CI holds 0"],
     },
-    width: 520,
+    width: 720,
     height: 300,
     layer: [
       { data: { values: [{ low: result.low, high: result.high }] }, mark: { type: "rect", color: "#f2b701", opacity: 0.25 }, encoding: { x: { field: "low", type: "quantitative", scale: x.scale, title: path }, x2: { field: "high" } } },
-      { data: { values: probes }, mark: { type: "rule" }, encoding: { x, y: { field: "ciLow", type: "quantitative", title: `${metric}: ${pair[0]} − ${pair[1]} (symlog)`, scale: { type: "symlog" } }, y2: { field: "ciHigh" } } },
+      { data: { values: probes }, mark: { type: "rule" }, encoding: { x, y: { field: "ciLow", type: "quantitative", title: `${pair[0]} − ${pair[1]} (symlog)`, scale: { type: "symlog" } }, y2: { field: "ciHigh" } } },
       {
         data: { values: probes },
         mark: { type: "point", filled: true, size: 50 },
@@ -30,5 +30,5 @@ export function breakevenChart(result: BreakevenResult, name = `breakeven-${resu
       { data: { values: [{ at: result.estimate }] }, mark: { type: "rule", color: "#c00" }, encoding: { x: { field: "at", type: "quantitative", scale: x.scale } } },
     ],
   };
-  return { name, title: spec.title.text, spec: spec as unknown as TopLevelSpec };
+  return { name, title: spec.title.text.join(), spec: spec as unknown as TopLevelSpec };
 }
