@@ -136,18 +136,32 @@ export async function runLive(options: LiveRunOptions): Promise<LiveRunResult> {
       });
     }
     interrupted = (await waitFor(durationMs, stop.signal)) && options.signal?.aborted === true;
-    await adapter.quiesce();
-    log.emit({ type: "runEnded" });
-    const result = recorder.complete();
-    return { runId: recorder.runId!, ...result, problems: adapter.problems, interrupted };
+    return { runId: recorder.runId!, ...(await endLiveRun(adapter, log, recorder)), problems: adapter.problems, interrupted };
   } catch (error) {
-    await adapter.quiesce().catch(() => {});
-    recorder.abandon("failed", (error as Error).message);
-    throw error;
+    return await failLiveRun(adapter, recorder, error);
   } finally {
-    if (!options.keep) await adapter.removeAll().catch((error: Error) => report(`cleaning up: ${error.message}`));
-    adapter.dispose();
+    await releaseHosts(adapter, options.keep === true, report);
   }
+}
+
+/** The end of a live run (started or resumed): the hosts' commands finished, `runEnded` recorded, the run completed. */
+export async function endLiveRun(adapter: LibvirtInfrastructure, log: EventLog, recorder: Recorder): Promise<ReturnType<Recorder["complete"]>> {
+  await adapter.quiesce();
+  log.emit({ type: "runEnded" });
+  return recorder.complete();
+}
+
+/** A live run that failed: its commands let finish, the run stored as failed, the error passed on. */
+export async function failLiveRun(adapter: LibvirtInfrastructure, recorder: Recorder, error: unknown): Promise<never> {
+  await adapter.quiesce().catch(() => {});
+  recorder.abandon("failed", (error as Error).message);
+  throw error;
+}
+
+/** After a live run, whatever its end: the run's domains removed unless kept, the monitors stopped. */
+export async function releaseHosts(adapter: LibvirtInfrastructure, keep: boolean, report: (line: string) => void): Promise<void> {
+  if (!keep) await adapter.removeAll().catch((error: Error) => report(`cleaning up: ${error.message}`));
+  adapter.dispose();
 }
 
 /** Live-migrates everything off a host with the controller's drain. */

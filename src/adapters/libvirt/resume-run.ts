@@ -11,7 +11,7 @@ import { Recorder } from "../../recording/recorder.js";
 import type { RunConfig } from "../../scenario/resolve.js";
 import { LibvirtInfrastructure } from "./infrastructure.js";
 import type { Inventory } from "./inventory.js";
-import { startLiveFailures, startLiveWorkload, waitFor, wallClockLog, type LiveRunResult } from "./live-run.js";
+import { endLiveRun, failLiveRun, releaseHosts, startLiveFailures, startLiveWorkload, waitFor, wallClockLog, type LiveRunResult } from "./live-run.js";
 import type { Virsh } from "./virsh.js";
 
 export interface ResumeOptions {
@@ -104,17 +104,11 @@ export async function resumeLive(options: ResumeOptions): Promise<LiveRunResult>
     startLiveFailures(config, adapter, report, { doneUntilMs, nowMs });
     resumeMaintenance(config, controller, adapter, finishedMaintenance, { doneUntilMs, nowMs });
     interrupted = await waitFor(Math.max(0, live.durationMs - log.now), options.signal);
-    await adapter.quiesce();
-    log.emit({ type: "runEnded" });
-    const result = recorder.complete();
-    return { runId: run.id, ...result, problems: adapter.problems, interrupted };
+    return { runId: run.id, ...(await endLiveRun(adapter, log, recorder)), problems: adapter.problems, interrupted };
   } catch (error) {
-    await adapter.quiesce().catch(() => {});
-    recorder.abandon("failed", (error as Error).message);
-    throw error;
+    return await failLiveRun(adapter, recorder, error);
   } finally {
-    if (!options.keep) await adapter.removeAll().catch((error: Error) => report(`cleaning up: ${error.message}`));
-    adapter.dispose();
+    await releaseHosts(adapter, options.keep === true, report);
   }
 }
 
