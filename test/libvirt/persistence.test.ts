@@ -151,7 +151,7 @@ describe.runIf(runCephTests())("live-persistence on libvirt daemons with the rea
     expect(events.some((e) => e.type === "copyLost" && e.host === "h2"), summary).toBe(true);
     expect(events.some((e) => e.type === "vmDown" && e.cause === "storage"), summary).toBe(true);
     expect(at("vmResumed")!, summary).toBeGreaterThanOrEqual(back!);
-    expect(at("rebuildFinished", (e) => "host" in e && e.host === "h2"), summary).toBeGreaterThan(back!);
+    expect(at("rebuildFinished", (e) => "host" in e && e.host === "h2"), summary).toBeGreaterThanOrEqual(back!); // one reading may show the pool active and clean
     expect(events.some((e) => e.type === "guestBooted" && events.indexOf(e) > events.findIndex((x) => x.type === "storageFailed")), summary).toBe(false);
     // The guest's own ticks: on with one OSD down, none while the pool is out, on again after.
     expect(ticks.some((t) => t > oneDown! && t < out!), `ticks ${ticks} one down ${oneDown} out ${out}`).toBe(true);

@@ -148,14 +148,15 @@ export class CephStorageEvents {
     this.disksAsRead(reading);
     this.clean = reading.clean;
     this.startRebuilds();
-    if (this.clean) this.finishRebuilds();
-    // A disk whose failure waited for another copy of its volumes (`holdsLastCopy`) may go now.
-    this.disksAsRead(reading);
+    // The end of an outage before the rebuilds it held up finish (one reading can show the pool active and clean at once).
     if (reading.active && world.storageOut?.cluster === true && this.out) {
       this.options.report(`Ceph: every placement group of pool ${this.storage.pool} is active again`);
       this.out = false;
       this.emit({ type: "storageRepaired", rack: null });
     }
+    if (this.clean) this.finishRebuilds();
+    // A disk whose failure waited for another copy of its volumes (`holdsLastCopy`) may go now.
+    this.disksAsRead(reading);
   }
 
   /** Each OSD's disk up or failed as the reading says (a failure only if it holds no last copy). */
