@@ -5,7 +5,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll } from "vitest";
 import { simulate } from "../src/adapters/sim/simulate.js";
-import type { Simulation } from "../src/adapters/sim/simulation.js";
+import type { EventLog } from "../src/model/event-log.js";
 import { InvariantChecker } from "../src/model/invariants.js";
 import { PRICES_2008 } from "../src/scenario/defaults.js";
 import type { RunMetrics } from "../src/metrics/run-metrics.js";
@@ -177,11 +177,11 @@ export function busyStartScenario(name: string, extra: Record<string, unknown> =
 }
 
 /**
- * Records a hand-driven persistent-ha simulation: every event into the returned log, the invariant
+ * Records a hand-driven persistent-ha run (a simulation or a bare event log): every event into the returned log, the invariant
  * checker noting each and verifying the world whenever it is settled; starts the run. Register the
  * parts under test (`sim.onEvent`) before the first host is added.
  */
-export function checkedPersistentHaLog(sim: Simulation): DomainEvent[] {
+export function checkedPersistentHaLog(sim: EventLog): DomainEvent[] {
   const checker = new InvariantChecker(sim.world);
   const log: DomainEvent[] = [];
   sim.subscribe((e) => {

@@ -2,8 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { EventLog } from "../../model/event-log.js";
 import type { DomainEvent } from "../../model/events.js";
-import { InvariantChecker } from "../../model/invariants.js";
-import { PRICES_2008 } from "../../scenario/defaults.js";
+import { checkedPersistentHaLog } from "../../../test/helpers.js";
 import { CephStorageEvents, parseCephReading, type CephReading } from "./ceph-storage.js";
 import type { CephStorage } from "./inventory.js";
 
@@ -20,16 +19,9 @@ const noRunner = { dryRun: false, run: () => Promise.reject(new Error("no comman
 function world(guestTimeoutMs = 180_000) {
   let now = 0;
   const log = new EventLog(() => now);
-  const checker = new InvariantChecker(log.world);
-  const events: DomainEvent[] = [];
-  log.subscribe((e) => {
-    checker.note(e);
-    events.push(e);
-  });
-  log.onSettled(() => checker.verify());
+  const events = checkedPersistentHaLog(log);
   const ceph = new CephStorageEvents(STORAGE, log.world, (body) => log.emit(body), noRunner, { commandTimeoutMs: 1000, guestTimeoutMs, report: () => {} });
   log.onEvent((e) => ceph.react(e));
-  log.emit({ type: "runStarted", serviceModel: "persistent-ha", prices: PRICES_2008 });
   for (const host of ["h1", "h2", "h3"]) log.emit({ type: "hostAdded", host, rack: `rack-${host}`, vcpus: 2, memoryGiB: 1, diskGiB: 10, disks: ceph.disksOf(host) });
   ceph.observe(reading([true, true, true], true, true));
   log.emit({ type: "vmRequested", vm: "a", vcpus: 1, memoryGiB: 0.1, diskGiB: 1, lifetimeHours: null });
