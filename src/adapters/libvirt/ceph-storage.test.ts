@@ -1,7 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { EventLog } from "../../model/event-log.js";
-import type { DomainEvent } from "../../model/events.js";
 import { checkedPersistentHaLog } from "../../../test/helpers.js";
 import { CephStorageEvents, parseCephReading, type CephReading } from "./ceph-storage.js";
 import type { CephStorage } from "./inventory.js";
