@@ -144,13 +144,21 @@ describe.runIf(runCephTests())("live-persistence on libvirt daemons with the rea
     const at = (type: string, match: (e: DomainEvent) => boolean = () => true) => events.find((e) => e.type === type && match(e))?.t;
     const summary = events.filter((e) => !["hostAdded"].includes(e.type)).map((e) => `${(e.t / 1000).toFixed(1)}s ${e.type}${"host" in e ? ` ${e.host}` : ""}`).join("\n");
     const oneDown = at("diskFailed", (e) => "host" in e && e.host === "h2");
-    const out = at("storageFailed");
-    const back = at("storageRepaired");
+    // With one OSD stopped, its placement groups peer again and their I/O blocks until they have:
+    // a few seconds on a loaded machine, which the adapter records as a storage outage like any
+    // other. Such a blip must end on its own; the outage the trace makes starts with the second
+    // OSD, stopped at 80 s.
+    const SECOND_OSD_STOPPED_MS = 80_000;
+    const out = at("storageFailed", (e) => e.t >= SECOND_OSD_STOPPED_MS);
+    const back = at("storageRepaired", (e) => out !== undefined && e.t >= out);
     console.log(summary);
     expect([oneDown, out, back], summary).not.toContain(undefined);
+    for (const blip of events.filter((e) => e.type === "storageFailed" && e.t < SECOND_OSD_STOPPED_MS)) {
+      expect(at("storageRepaired", (e) => e.t >= blip.t)! - blip.t, `a storage outage with one OSD down lasts a peering's few seconds\n${summary}`).toBeLessThan(15_000);
+    }
     expect(events.some((e) => e.type === "copyLost" && e.host === "h2"), summary).toBe(true);
-    expect(events.some((e) => e.type === "vmDown" && e.cause === "storage"), summary).toBe(true);
-    expect(at("vmResumed")!, summary).toBeGreaterThanOrEqual(back!);
+    expect(events.some((e) => e.type === "vmDown" && e.cause === "storage" && e.t >= out!), summary).toBe(true);
+    expect(at("vmResumed", (e) => e.t >= out!)!, summary).toBeGreaterThanOrEqual(back!);
     expect(at("rebuildFinished", (e) => "host" in e && e.host === "h2"), summary).toBeGreaterThanOrEqual(back!); // one reading may show the pool active and clean
     expect(events.some((e) => e.type === "guestBooted" && events.indexOf(e) > events.findIndex((x) => x.type === "storageFailed")), summary).toBe(false);
     // The guest's own ticks: on with one OSD down, none while the pool is out, on again after.
