@@ -31,6 +31,10 @@ try {
     const store = EventStore.open(join(dir, "runs.db"));
     const result = await runScenario(loaded, { seed: 1, serviceModel: model as ServiceModel, store, storeEvents: mode === "stored", provenance: benchProvenance });
     store.close();
+    const refused = result.metrics.blockingProbability;
+    if (refused > 0.01) {
+      process.stderr.write(`warning: ${model} refused ${(100 * refused).toFixed(1)} % of its requests in ${file}: this measures a cluster that is not doing its work\n`);
+    }
     return result.eventCount;
   });
 } finally {

@@ -56,4 +56,15 @@ describe("canonicalJson, written piece by piece", () => {
       expect(canonicalJson(v)).toBe(chunks.join(""));
     }), { numRuns: 2000 });
   });
+
+  it("stays exact past the shapes it remembers and across the chunks it hands out", () => {
+    // 1 000 objects of distinct key sets (more than are remembered), each also met again in another key order.
+    const records = Array.from({ length: 1000 }, (_, i) => ({ [`k${i}`]: i, b: "x".repeat(i % 300), "7": i, a: [i, { z: 1, y: 2 }] }));
+    const reordered = records.map((r) => Object.fromEntries(Object.entries(r).reverse()));
+    const value = { records, reordered, map: new Map<string, unknown>([["2", "two"], ["10", "ten"], ["a", 1]]) };
+    const chunks: string[] = [];
+    writeCanonicalJson(value, (chunk) => chunks.push(chunk));
+    expect(chunks.length).toBeGreaterThan(1);
+    expect(chunks.join("")).toBe(JSON.stringify(sortedCopy(value)));
+  });
 });

@@ -10,6 +10,9 @@ export function canonicalJson(value: unknown): string {
   return parts.join("");
 }
 
+/** Characters gathered before they are handed to the writer: one call per value would cost more than the hashing. */
+const CHUNK = 1 << 16;
+
 /**
  * Writes the canonical JSON of `value` piece by piece, without building a sorted copy of it or
  * its whole text: the state hash of a 200 000-host world streams it into sha256 (issue 18). The
@@ -17,33 +20,117 @@ export function canonicalJson(value: unknown): string {
  * whose value is undefined or a function are left out of objects and written as null in arrays.
  */
 export function writeCanonicalJson(value: unknown, write: (chunk: string) => void): void {
-  if (value instanceof Map) {
-    const keys = asJsonOrders([...value.keys()].map(String).sort());
-    const byKey = new Map<string, unknown>();
-    for (const [key, member] of value) byKey.set(String(key), member);
-    writeMembers(keys, (key) => byKey.get(key), write);
-    return;
+  const writer = new CanonicalWriter(write);
+  writer.value(value);
+  writer.flush();
+}
+
+/** An object's keys in the order canonical JSON writes them, each with its quoted name. */
+interface Shape {
+  readonly keys: readonly string[];
+  readonly names: readonly string[];
+}
+
+/** Shapes remembered per writer: a world has a handful (host, VM, volume, …); arbitrary data gets no more than this. */
+const MAX_SHAPES = 256;
+
+class CanonicalWriter {
+  private out = "";
+  /** Shapes by their number of keys, each with the keys as `Object.keys` gave them. */
+  private readonly shapes = new Map<number, Array<{ own: string[]; shape: Shape }>>();
+  private shapeCount = 0;
+
+  constructor(private readonly write: (chunk: string) => void) {}
+
+  flush(): void {
+    if (this.out.length > 0) this.write(this.out);
+    this.out = "";
   }
-  // A Set's order is the order its members were added, itself a function of the event log.
-  if (Array.isArray(value) || value instanceof Set) {
-    write("[");
+
+  value(value: unknown): void {
+    if (this.out.length >= CHUNK) this.flush();
+    if (typeof value === "string") this.out += JSON.stringify(value);
+    else if (typeof value === "number") this.out += Number.isFinite(value) ? String(value) : JSON.stringify(String(value));
+    else if (value === null || typeof value !== "object") this.out += JSON.stringify(value) ?? ""; // undefined alone: no text
+    else if (value instanceof Map) this.map(value);
+    // A Set's order is the order its members were added, itself a function of the event log.
+    else if (Array.isArray(value) || value instanceof Set) this.list(value as Iterable<unknown>);
+    else this.record(value as Record<string, unknown>);
+  }
+
+  private list(members: Iterable<unknown>): void {
+    this.out += "[";
     let first = true;
-    for (const member of value) {
-      if (!first) write(",");
+    for (const member of members) {
+      if (!first) this.out += ",";
       first = false;
-      if (member === undefined || typeof member === "function" || typeof member === "symbol") write("null");
-      else writeCanonicalJson(member, write);
+      if (member === undefined || typeof member === "function" || typeof member === "symbol") this.out += "null";
+      else this.value(member);
     }
-    write("]");
-    return;
+    this.out += "]";
   }
-  if (value !== null && typeof value === "object") {
-    const record = value as Record<string, unknown>;
-    writeMembers(asJsonOrders(Object.keys(record).sort()), (key) => record[key], write);
-    return;
+
+  private record(record: Record<string, unknown>): void {
+    const { keys, names } = this.shapeOf(Object.keys(record));
+    this.out += "{";
+    let first = true;
+    for (let i = 0; i < keys.length; i++) {
+      const member = record[keys[i]!];
+      if (member === undefined || typeof member === "function" || typeof member === "symbol") continue;
+      this.out += first ? names[i]! : `,${names[i]!}`;
+      first = false;
+      this.value(member);
+    }
+    this.out += "}";
   }
-  if (typeof value === "number" && !Number.isFinite(value)) write(JSON.stringify(String(value)));
-  else write(JSON.stringify(value));
+
+  private map(map: Map<unknown, unknown>): void {
+    let byKey: Map<unknown, unknown> = map;
+    const keys: string[] = [];
+    for (const key of map.keys()) {
+      if (typeof key !== "string") byKey = map === byKey ? stringKeyed(map) : byKey;
+      keys.push(String(key));
+    }
+    const sorted = asJsonOrders(keys.sort());
+    this.out += "{";
+    let first = true;
+    for (const key of sorted) {
+      const member = byKey.get(key);
+      if (member === undefined || typeof member === "function" || typeof member === "symbol") continue;
+      this.out += first ? `${JSON.stringify(key)}:` : `,${JSON.stringify(key)}:`;
+      first = false;
+      this.value(member);
+    }
+    this.out += "}";
+  }
+
+  /** The shape of an object with these own keys, from the ones met before when it is one of them. */
+  private shapeOf(own: string[]): Shape {
+    const known = this.shapes.get(own.length);
+    if (known) {
+      for (const candidate of known) if (sameKeys(candidate.own, own)) return candidate.shape;
+    }
+    const keys = asJsonOrders([...own].sort());
+    const shape: Shape = { keys, names: keys.map((key) => `${JSON.stringify(key)}:`) };
+    if (this.shapeCount < MAX_SHAPES) {
+      this.shapeCount++;
+      if (known) known.push({ own, shape });
+      else this.shapes.set(own.length, [{ own, shape }]);
+    }
+    return shape;
+  }
+}
+
+/** A Map's members by their keys as text (a later key with the same text wins, as in the sorted copy). */
+function stringKeyed(map: Map<unknown, unknown>): Map<string, unknown> {
+  const byKey = new Map<string, unknown>();
+  for (const [key, member] of map) byKey.set(String(key), member);
+  return byKey;
+}
+
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /**
@@ -59,17 +146,4 @@ function asJsonOrders(sorted: string[]): string[] {
 function isArrayIndex(key: string): boolean {
   const n = Number(key);
   return Number.isInteger(n) && n >= 0 && n < 2 ** 32 - 1 && String(n) === key;
-}
-
-function writeMembers(keys: string[], get: (key: string) => unknown, write: (chunk: string) => void): void {
-  write("{");
-  let first = true;
-  for (const key of keys) {
-    const member = get(key);
-    if (member === undefined || typeof member === "function" || typeof member === "symbol") continue;
-    write(first ? `${JSON.stringify(key)}:` : `,${JSON.stringify(key)}:`);
-    first = false;
-    writeCanonicalJson(member, write);
-  }
-  write("}");
 }

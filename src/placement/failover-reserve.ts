@@ -60,17 +60,19 @@ export class FailoverReserve {
   update(id: string): void {
     const host = this.world.hosts.get(id)!;
     const usable = schedulable(host);
+    const freeVcpus = usable ? host.vcpus - host.usedVcpus : 0;
+    const freeMemoryGiB = usable ? host.memoryGiB - host.usedMemoryGiB : 0;
     const before = this.counted.get(id);
-    const now = {
-      freeVcpus: usable ? host.vcpus - host.usedVcpus : 0,
-      freeMemoryGiB: usable ? host.memoryGiB - host.usedMemoryGiB : 0,
-      schedulable: usable,
-      slot: before?.slot ?? this.counted.size,
-    };
-    this.total.freeVcpus += now.freeVcpus - (before?.freeVcpus ?? 0);
-    this.total.freeMemoryGiB += now.freeMemoryGiB - (before?.freeMemoryGiB ?? 0);
-    this.counted.set(id, now);
-    if (before?.schedulable === usable) return;
+    // Kept in place (no new record per event: this runs for every VM event of a run).
+    const now = before ?? { freeVcpus: 0, freeMemoryGiB: 0, schedulable: false, slot: this.counted.size };
+    const wasSchedulable = before === undefined ? undefined : before.schedulable;
+    this.total.freeVcpus += freeVcpus - now.freeVcpus;
+    this.total.freeMemoryGiB += freeMemoryGiB - now.freeMemoryGiB;
+    now.freeVcpus = freeVcpus;
+    now.freeMemoryGiB = freeMemoryGiB;
+    now.schedulable = usable;
+    if (before === undefined) this.counted.set(id, now);
+    if (wasSchedulable === usable) return;
     const sign = usable ? 1 : -1;
     this.hostCapacity.set(now.slot, usable ? host.vcpus : 0, usable ? host.memoryGiB : 0);
     let rack = this.rackSlot.get(host.rack);
