@@ -21,7 +21,7 @@ describe("the scale benchmarks' scenarios", () => {
       it(`place the whole fleet of ${file} under ${model}`, () => {
         const { config } = loadScenarioFile(join(BENCH, file), ["durationHours=2"]);
         const { metrics } = simulate(config, 1, model);
-        expect(metrics.vmRequests).toBeGreaterThanOrEqual(config.workload.fleet);
+        expect(metrics.vmRequests).toBeGreaterThanOrEqual(config.workload!.fleet);
         expect(metrics.vmRejected).toBe(0);
       }, 120_000);
     }
