@@ -194,15 +194,15 @@ describe("schema versions", () => {
     ]);
     store.close();
     const conn = new Database(file, { readonly: true });
-    expect(conn.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()).toBe("7");
+    expect(conn.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()).toBe("8");
     conn.close();
   });
 
   it("refuses a version-1 database with a message saying why, without changing it", () => {
     const file = join(dir, "v1.db");
     versionTwo(file, "1");
-    expect(() => EventStore.open(file)).toThrow(/schema version 1, expected 7 \(written by an older vm-testbed whose row digests were CRC-32/);
-    expect(() => EventStore.openReadonly(file)).toThrow(/schema version 1, expected 7/);
+    expect(() => EventStore.open(file)).toThrow(/schema version 1, expected 8 \(written by an older vm-testbed whose row digests were CRC-32/);
+    expect(() => EventStore.openReadonly(file)).toThrow(/schema version 1, expected 8/);
     const conn = new Database(file, { readonly: true });
     expect(conn.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'cells'").pluck().get()).toBe(0);
     conn.close();

@@ -135,6 +135,10 @@ export interface EventPage {
 }
 
 /**
+ * 8: event format 5 — `volumeCreated.minSize`: the copies a replicated volume needs reachable to
+ *    serve I/O (Ceph's pool min_size, `storage.minSize`; absent means 1). Tables as in 7. Older
+ *    logs have no `minSize`: their volumes serve I/O from one copy, as they did when recorded, so
+ *    their runs replay and verify as they are. An older vm-testbed refuses a version-8 database.
  * 7: new table `live_runs` (a live run's run tag, wall-clock length and the wall-clock instant of
  *    its t = 0: what `testbed live --resume` needs to take a run over from a dead controller,
  *    issue 19); events as in 6. An older database has no live run to resume: `--resume` refuses
@@ -158,14 +162,14 @@ export interface EventPage {
  *    storage needs no map of its own from VMs to volumes. Tables as in 3.
  * 3: experiments and their cells (tables `experiments`, `cells`); runs and events as in 2.
  * 2: row digests are a chained FNV-1a (version 1 chained CRC-32).
- * A version-2 to -6 database is upgraded to 7 when opened for writing and read as it is: the
+ * A version-2 to -7 database is upgraded to 8 when opened for writing and read as it is: the
  * upgrade only adds tables, and its runs keep their logs, which replay still verifies (`evolve`
  * checks `volume` only where an event has it). A run of the same scenario, seed and model
  * recorded after the upgrade has the same metrics and state hash but another log hash. Version 1
  * is refused.
  */
-const SCHEMA_VERSION = "7";
-const READABLE_VERSIONS = ["2", "3", "4", "5", "6", "7"];
+const SCHEMA_VERSION = "8";
+const READABLE_VERSIONS = ["2", "3", "4", "5", "6", "7", "8"];
 /** How long a connection waits for another one's write transaction (worker threads share the file). */
 const BUSY_TIMEOUT_MS = 60_000;
 /** Rows per INSERT statement: one statement per row costs about twice as much per row. */

@@ -223,7 +223,8 @@ export type DomainEventBody =
    * A volume for a VM's disk: on `replicated` storage or a two-host `mirror`, with `copies` intact
    * copies on distinct hosts, wanting `replicas`; on the `san`, with no copies on hosts.
    */
-  | { type: "volumeCreated"; volume: string; vm: string; kind: VolumeKind; sizeGiB: number; replicas: number; copies: { host: string; disk: number }[] }
+  /** `minSize`: copies that must be reachable for I/O (Ceph's pool min_size); absent (logs before store schema 8, real hosts): 1. */
+  | { type: "volumeCreated"; volume: string; vm: string; kind: VolumeKind; sizeGiB: number; replicas: number; minSize?: number; copies: { host: string; disk: number }[] }
   /** The VM was terminated: its volume is deleted. */
   | { type: "volumeDeleted"; volume: string }
   /** A copy was destroyed with the disk that held it (an intact or a half-rebuilt one). */

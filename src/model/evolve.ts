@@ -163,7 +163,9 @@ export function evolve(world: World, event: DomainEvent): World {
       const vm = vmIn(world, event, event.vm);
       if (vm.disk !== "volume" || vm.volume !== null) throw new EvolveError(event, `VM ${vm.id} needs no new volume`);
       if (event.kind === "san" && event.copies.length > 0) throw new EvolveError(event, "a SAN volume has no copies on hosts");
-      const volume = { id: event.volume, vm: vm.id, kind: event.kind, sizeGiB: event.sizeGiB, replicas: event.replicas, createdAt: event.t, copies: new Map() };
+      const minSize = event.minSize ?? 1;
+      if (!Number.isInteger(minSize) || minSize < 1 || minSize > Math.max(1, event.replicas)) throw new EvolveError(event, `minSize ${minSize} is not a whole number from 1 to the volume's ${event.replicas} replicas`);
+      const volume = { id: event.volume, vm: vm.id, kind: event.kind, sizeGiB: event.sizeGiB, replicas: event.replicas, minSize, createdAt: event.t, copies: new Map() };
       for (const { host: id, disk } of event.copies) {
         const host = hostIn(world, event, id);
         if (!host.up || host.diskUp[disk] !== true || volume.copies.has(id)) throw new EvolveError(event, `cannot place a copy on disk ${disk} of host ${id}`);

@@ -63,6 +63,8 @@ export interface Volume {
   readonly sizeGiB: number;
   /** How many copies the storage system keeps. */
   readonly replicas: number;
+  /** How many intact copies on reachable hosts it needs to serve I/O (Ceph's pool min_size). */
+  readonly minSize: number;
   readonly createdAt: number;
   copies: Map<string, Copy>;
 }
@@ -223,10 +225,11 @@ export function volumeAvailable(world: World, volume: Volume): boolean {
   if (out?.cluster) return false;
   if (volume.kind === "san") return world.sanUp;
   const partial = out !== undefined && (out.racks.size > 0 || out.hosts.size > 0) ? out : null;
+  let reachable = 0;
   for (const [id, copy] of volume.copies) {
     if (copy.state !== "intact") continue;
     const host = world.hosts.get(id)!;
-    if (host.up && (partial === null || (!partial.racks.has(host.rack) && !partial.hosts.has(id)))) return true;
+    if (host.up && (partial === null || (!partial.racks.has(host.rack) && !partial.hosts.has(id))) && ++reachable >= volume.minSize) return true;
   }
   return false;
 }

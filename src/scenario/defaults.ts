@@ -78,6 +78,17 @@ export const STORAGE_DEFAULTS = {
 } as const;
 
 /**
+ * Copies of a replicated volume that must be reachable for it to serve I/O: Ceph's pool
+ * `min_size`, whose default (`osd_pool_default_min_size` = 0) means size − ⌊size / 2⌋ — 2 of 3
+ * copies, 1 of 2 (Ceph documentation, "Pools": "Sets the minimum number of replicas required for
+ * I/O"; "Pool, PG and CRUSH Config Reference": osd_pool_default_min_size). Below it Ceph blocks the
+ * volume's I/O while it recovers the missing copies. A mirror (DRBD-like) serves from one copy.
+ */
+export function defaultMinSize(replicas: number): number {
+  return replicas - Math.floor(replicas / 2);
+}
+
+/**
  * Room for copies (`storage.fullRatio`): a copy takes its volume's size on one disk of a host, each
  * disk holding the host's `diskGiB` / `disks`; no copy is placed or rebuilt onto a disk it would
  * fill past 95 % — Ceph's `mon_osd_full_ratio` (0.95), past which an OSD takes no writes (its

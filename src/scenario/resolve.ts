@@ -16,6 +16,7 @@ import {
   RECOVERY_THROTTLE_DEFAULTS,
   STORAGE_CAPACITY_DEFAULTS,
   STORAGE_DEFAULTS,
+  defaultMinSize,
   USERS_DEFAULTS,
 } from "./defaults.js";
 import { clusterLayout, type BurstSpec, type FailureProcessSpec, type FailureRow, type Scenario, type WorkloadSpec } from "./schema.js";
@@ -101,6 +102,8 @@ export interface StorageConfig {
   kind: "replicated" | "mirror" | "san";
   /** Copies kept (2 for a mirror, 1 for the SAN). */
   replicas: number;
+  /** Copies that must be reachable for a volume to serve I/O (Ceph's pool min_size; 1 for a mirror and the SAN). */
+  minSize: number;
   spreadRacks: boolean;
   rebuildMBps: number;
   /**
@@ -206,6 +209,7 @@ export function resolveScenario(scenario: Scenario): RunConfig {
     storage: {
       kind,
       replicas: kind === "mirror" ? 2 : kind === "san" ? 1 : s.replicas ?? STORAGE_DEFAULTS.replicas,
+      minSize: kind === "replicated" ? s.minSize ?? defaultMinSize(s.replicas ?? STORAGE_DEFAULTS.replicas) : 1,
       spreadRacks: s.spreadRacks ?? STORAGE_DEFAULTS.spreadRacks,
       rebuildMBps: s.rebuildMBps ?? STORAGE_DEFAULTS.rebuildMBps,
       rebuildHours: s.rebuildHours ?? null,

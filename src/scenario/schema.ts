@@ -4,7 +4,7 @@ import { SERVICE_MODELS, VOLUME_KINDS } from "../model/events.js";
 import { POLICIES, type PolicyName } from "../placement/policies.js";
 import { MS_PER_HOUR, MS_PER_YEAR } from "../kernel/time.js";
 import { distributionMean, LIMITS } from "./limits.js";
-import { HA_DEFAULTS, HOST_GROUP_DEFAULTS, MAINTENANCE_DEFAULTS, PATCH_REBOOT_DEFAULTS, PLACEMENT_DEFAULTS, POWER_DEFAULTS, REBALANCE_DEFAULTS, STORAGE_NETWORK_DEFAULTS, STORAGE_OUTAGE_DEFAULTS, WORKLOAD_DEFAULTS } from "./defaults.js";
+import { HA_DEFAULTS, HOST_GROUP_DEFAULTS, MAINTENANCE_DEFAULTS, PATCH_REBOOT_DEFAULTS, PLACEMENT_DEFAULTS, POWER_DEFAULTS, REBALANCE_DEFAULTS, STORAGE_DEFAULTS, STORAGE_NETWORK_DEFAULTS, STORAGE_OUTAGE_DEFAULTS, WORKLOAD_DEFAULTS } from "./defaults.js";
 
 /**
  * The scenario file schema. Objects are strict: an unknown key is an error, never ignored.
@@ -377,6 +377,8 @@ const scenarioObject = z.strictObject({
       /** Where persistent-ha volumes live: replicated (default), mirror (two hosts, DRBD-like) or san. */
       kind: z.enum(VOLUME_KINDS, expected(`a storage kind (${VOLUME_KINDS.join(" | ")})`)).optional(),
       replicas: positiveInteger().optional(),
+      /** Copies that must be reachable for a volume to serve I/O (Ceph's pool min_size); default size − ⌊size / 2⌋. */
+      minSize: positiveInteger().optional(),
       spreadRacks: z.boolean(expected("true or false")).optional(),
       /** Rebuild bandwidth per target host (MB/s: 10⁶ bytes a second). */
       rebuildMBps: positiveNumber().optional(),
@@ -543,6 +545,12 @@ export const scenarioSchema = scenarioObject.superRefine((scenario, ctx) => {
   }
   if (f?.storage?.scope === "rack" && kind === "san") {
     ctx.addIssue({ code: "custom", path: ["failures", "storage", "scope"], message: "expected cluster for storage.kind: san (the array is one failure domain), got rack" });
+  }
+  const minSize = scenario.storage.minSize;
+  if (minSize !== undefined && kind !== "replicated") {
+    ctx.addIssue({ code: "custom", path: ["storage", "minSize"], message: `expected no minSize for storage kind ${kind} (only replicated volumes have one), got ${minSize}` });
+  } else if (minSize !== undefined && minSize > (scenario.storage.replicas ?? STORAGE_DEFAULTS.replicas)) {
+    ctx.addIssue({ code: "custom", path: ["storage", "minSize"], message: `expected at most storage.replicas (${scenario.storage.replicas ?? STORAGE_DEFAULTS.replicas}), got ${minSize}` });
   }
   if (kind === "mirror" && scenario.storage.replicas !== undefined && scenario.storage.replicas !== 2) {
     ctx.addIssue({ code: "custom", path: ["storage", "replicas"], message: `expected 2 (a mirror has two copies), got ${scenario.storage.replicas}` });

@@ -23,7 +23,7 @@ function replicaRebuilds(n: number, copies: number, sizeGiB: number, ureRatePerB
   const sim = new Simulation(seed);
   const storage = new ReplicatedStorage(
     sim,
-    { kind: "replicated", replicas: copies, spreadRacks: false, rebuildMBps: 100, rebuildHours: null, recoveryDelayMinutes: 0, rackUplinkMBps: null, clusterNetworkMBps: null, downOutSubtreeLimit: "rack", maxBackfills: null, fullRatio: 1, ureRatePerBit, guestTimeoutMs: 180_000 },
+    { kind: "replicated", replicas: copies, minSize: 1, spreadRacks: false, rebuildMBps: 100, rebuildHours: null, recoveryDelayMinutes: 0, rackUplinkMBps: null, clusterNetworkMBps: null, downOutSubtreeLimit: "rack", maxBackfills: null, fullRatio: 1, ureRatePerBit, guestTimeoutMs: 180_000 },
     sim.random.fork("storage"),
   );
   sim.onEvent((e) => storage.react(e));

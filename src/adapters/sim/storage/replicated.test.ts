@@ -11,7 +11,7 @@ const HOUR = 3_600_000;
 /** A persistent-ha world of `hosts` hosts in `racks` racks, one VM with a 100 GiB volume, driven by hand. */
 function setup(hosts: number, racks: number, config: Partial<Omit<StorageConfig, "kind">> = {}) {
   const sim = new Simulation(1);
-  const storage = new ReplicatedStorage(sim, { kind: "replicated", replicas: 3, spreadRacks: true, rebuildMBps: 100, rebuildHours: null, recoveryDelayMinutes: 15, rackUplinkMBps: null, clusterNetworkMBps: null, downOutSubtreeLimit: "rack", maxBackfills: null, fullRatio: 0.95, ureRatePerBit: 0, guestTimeoutMs: 180_000, ...config }, sim.random.fork("storage"));
+  const storage = new ReplicatedStorage(sim, { kind: "replicated", replicas: 3, minSize: 1, spreadRacks: true, rebuildMBps: 100, rebuildHours: null, recoveryDelayMinutes: 15, rackUplinkMBps: null, clusterNetworkMBps: null, downOutSubtreeLimit: "rack", maxBackfills: null, fullRatio: 0.95, ureRatePerBit: 0, guestTimeoutMs: 180_000, ...config }, sim.random.fork("storage"));
   const checker = new InvariantChecker(sim.world, { spreadRacks: true });
   const log: DomainEvent[] = [];
   sim.subscribe((e) => {

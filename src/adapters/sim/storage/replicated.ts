@@ -98,11 +98,25 @@ export class ReplicatedStorage {
     this.ureRandom = random.fork("read-errors");
   }
 
-  /** Some host can take a copy of `sizeGiB` (up, in, a working disk with room, served by the storage service). */
+  /**
+   * A new volume of `sizeGiB` would get enough copies to serve I/O: `minSize` of them (Ceph's
+   * placement groups stay inactive with fewer OSDs than the pool's min_size), on hosts that can take
+   * one (up, in, a working disk with room, served by the storage service) — in as many racks when
+   * copies are spread, as `createVolume` places them (a rack again only once every rack has one).
+   */
   canCreateVolume(sizeGiB = 0): boolean {
     if (this.world.storageOut?.cluster || sizeGiB > this.room.largest() + EPSILON_GIB) return false;
-    for (const host of this.hosts) if (this.canTake(host, NO_HOSTS, false, NO_RACKS, sizeGiB)) return true;
-    return false;
+    const need = this.config.minSize;
+    const spread = this.config.spreadRacks;
+    let hosts = 0;
+    const racks = new Set<string>();
+    for (const host of this.hosts) {
+      if (!this.canTake(host, NO_HOSTS, false, NO_RACKS, sizeGiB)) continue;
+      hosts++;
+      racks.add(host.rack);
+      if ((spread ? racks.size : hosts) >= need) return true;
+    }
+    return spread && racks.size === this.racks.size && hosts >= need;
   }
 
   /**
@@ -134,7 +148,7 @@ export class ReplicatedStorage {
     }
     for (const copy of chosen) this.occupy(copy.host, copy.disk, vm.diskGiB);
     this.accounted.add(id);
-    this.sim.emit({ type: "volumeCreated", volume: id, vm: vmId, kind: this.config.kind, sizeGiB: vm.diskGiB, replicas: this.config.replicas, copies: chosen });
+    this.sim.emit({ type: "volumeCreated", volume: id, vm: vmId, kind: this.config.kind, sizeGiB: vm.diskGiB, replicas: this.config.replicas, ...(this.config.minSize > 1 ? { minSize: this.config.minSize } : {}), copies: chosen });
     if (chosen.length < this.config.replicas) this.short.add(id);
   }
 
