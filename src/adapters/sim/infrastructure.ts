@@ -59,6 +59,10 @@ export class SimulatedInfrastructure implements ClusterPort {
     this.world = sim.world;
   }
 
+  get now(): number {
+    return this.sim.scheduler.now;
+  }
+
   after(delayMs: number, callback: () => void): void {
     this.sim.scheduler.after(delayMs, runCallback, callback);
   }
