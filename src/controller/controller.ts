@@ -3,6 +3,7 @@ import { cutOffFromStorage, fits, hostsBroughtUpBy, schedulable, volumeAvailable
 import { CapacityIndex } from "../placement/capacity-index.js";
 import { admits, AntiAffinityGroups, NO_CONSTRAINTS, place, reserveCovered, type ConstrainedRequest, type PlacementConstraints } from "../placement/placement.js";
 import { POLICIES, type PlacementPolicy, type Plan, type PolicyName } from "../placement/policies.js";
+import { planDrain } from "./drain.js";
 import { byPriority, onHeartbeatTimeout, onStartRetryDue, startRetry, type Command } from "./decide.js";
 import { Maintenance } from "./maintenance.js";
 import { emptyMemory, remember, stalledOnPath, type ControllerMemory } from "./memory.js";
@@ -32,8 +33,6 @@ export interface ControllerConfig {
   storagePath?: { restart: boolean; timeoutMs: number };
 }
 
-/** Failed migrations of one VM retried before a drain gives up on it. */
-const MIGRATION_ATTEMPTS = 3;
 
 /**
  * The cluster controller: the same code drives the simulation and real hosts (through the port).
@@ -457,30 +456,23 @@ export class Controller {
   // --- Migration ------------------------------------------------------------------------------
 
   /**
-   * Starts live migrations off a host in maintenance, at most `maxMigrationsPerHost` at once.
-   * Returns how many VMs are still to move (running, movable, not yet given up on).
+   * Starts live migrations off a host in maintenance, at most `maxMigrationsPerHost` at once, as
+   * `planDrain` plans them — one move at a time, each started before the next is planned (so the
+   * placement sees it). Returns how many VMs are still to move (running, movable, not yet given up on).
    */
   private migrateOff(hostId: string): number {
     const world = this.port.world;
-    const host = world.hosts.get(hostId)!;
-    if (world.serviceModel !== "persistent-ha" || !host.up) return 0;
-    let underway = [...this.memory.migrating.values()].filter((from) => from === hostId).length;
-    let remaining = 0;
-    for (const vmId of [...host.vms]) {
-      const vm = world.vms.get(vmId)!;
-      if (vm.state !== "running" || this.nowhereToGo.has(vmId) || (this.memory.migrationFailures.get(vmId) ?? 0) >= MIGRATION_ATTEMPTS) continue;
-      remaining++;
-      if (vm.migration !== null || underway >= (this.config.maxMigrationsPerHost ?? 2)) continue;
-      const to = hostOf(this.plan(vm, false, [hostId]));
-      if (to === null) {
-        this.nowhereToGo.add(vmId); // nowhere to go: it stays
-        remaining--;
-        continue;
+    const options = { maxConcurrent: this.config.maxMigrationsPerHost ?? 2, maxMoves: 1, skip: this.nowhereToGo };
+    for (;;) {
+      const plan = planDrain(world, this.memory, hostId, options, (vm) => hostOf(this.plan(vm, false, [hostId])));
+      for (const vmId of plan.nowhereToGo) this.nowhereToGo.add(vmId); // nowhere to go: it stays
+      if (plan.moves.length === 0) return plan.remaining;
+      for (const move of plan.moves) {
+        this.migrate(world.vms.get(move.vm)!, move.to);
+        // The port records `migrationStarted` at once; without it the same move would be planned again.
+        if (world.vms.get(move.vm)!.migration === null) throw new Error(`migrating ${move.vm}: the port recorded no migrationStarted`);
       }
-      this.migrate(vm, to);
-      underway++;
     }
-    return remaining;
   }
 
   private migrate(vm: Vm, to: string): void {
