@@ -4,7 +4,7 @@ import { CapacityIndex } from "../placement/capacity-index.js";
 import { admits, AntiAffinityGroups, NO_CONSTRAINTS, place, reserveCovered, type ConstrainedRequest, type PlacementConstraints } from "../placement/placement.js";
 import { POLICIES, type PlacementPolicy, type Plan, type PolicyName } from "../placement/policies.js";
 import { planDrain } from "./drain.js";
-import { byPriority, onHeartbeatTimeout, onStartRetryDue, startRetry, type Command } from "./decide.js";
+import { byPriority, mirrorHost, onHeartbeatTimeout, onStartRetryDue, startAction, startRetry, type Command } from "./decide.js";
 import { Maintenance } from "./maintenance.js";
 import { emptyMemory, remember, stalledOnPath, type ControllerMemory } from "./memory.js";
 import type { ClusterPort } from "./port.js";
@@ -379,35 +379,28 @@ export class Controller {
   }
 
   /**
-   * Starts a VM that should run: reboots it where it is if its host is usable, else places it on
-   * another host. Returns false if it must wait — for room, or for its volume to be reachable —
-   * and true when there is nothing (more) to do for it. `elsewhere`: it is (as far as the
-   * controller knows) running on an unreachable host, restart it on another.
+   * Starts a VM that should run, as `startAction` decides: reboots it where it is if its host is
+   * usable, else places it on another host. Returns false if it must wait — for room, or for its
+   * volume to be reachable — and true when there is nothing (more) to do for it. `elsewhere`: it
+   * is (as far as the controller knows) running on an unreachable host, restart it on another.
    */
   private tryStart(vmId: string, elsewhere = false): boolean {
     const world = this.port.world;
-    const vm = world.vms.get(vmId);
-    if (vm === undefined || vm.migration !== null) return true;
-    if (!elsewhere && (vm.state === "booting" || vm.state === "running")) return true;
-    if (vm.volume !== null && !volumeAvailable(world, world.volumes.get(vm.volume)!)) return false;
-    // No new volume while the storage service (or the SAN) is out: it cannot be created.
-    if (vm.disk === "volume" && vm.volume === null && !this.port.canCreateVolume(vm.diskGiB)) return false;
-    if (vm.state === "down") {
-      const host = world.hosts.get(vm.host!)!;
-      const cutOff = vm.volume !== null && cutOffFromStorage(world, host.id);
-      // Stalled on a host without its storage path: it waits for the path, or for the response's timeout.
-      if (cutOff && host.up && stalledOnPath(this.memory, vmId, this.port.now, this.config.storagePath)) return false;
-      if (!cutOff && host.up && !host.isolated && !host.maintenance) {
-        this.port.rebootVm(vmId);
-        return true;
-      }
-      if (vm.disk === "local-raid") return true; // rebooted when its host is back
+    const action = startAction(world, this.memory, vmId, elsewhere, this.port.now, this.config.storagePath, this.canCreateVolume);
+    if (action === "none") return true;
+    if (action === "wait") return false;
+    if (action === "reboot") {
+      this.port.rebootVm(vmId);
+      return true;
     }
-    const host = vm.volume !== null && world.volumes.get(vm.volume)!.kind === "mirror" ? this.mirrorHost(vm) : hostOf(this.plan(vm, false));
+    const vm = world.vms.get(vmId)!;
+    const host = action === "mirror" ? mirrorHost(world, vm) : hostOf(this.plan(vm, false));
     if (host === null) return false;
     this.port.startVm(vmId, host);
     return true;
   }
+
+  private readonly canCreateVolume = (sizeGiB: number) => this.port.canCreateVolume(sizeGiB);
 
   /**
    * A VM stalled on a host cut off from the storage network waits (`remember` noted the stall);
@@ -433,16 +426,6 @@ export class Controller {
     const plan = place(policy, { index: this.index, placements: this.placements, world: this.port.world, groups: this.groups }, constraints, request);
     if ("host" in plan) this.placements++;
     return plan;
-  }
-
-  /** A mirrored VM runs where its disk is: the first up host with an intact copy and room. */
-  private mirrorHost(vm: Vm): string | null {
-    const world = this.port.world;
-    for (const [id, copy] of world.volumes.get(vm.volume!)!.copies) {
-      const host = world.hosts.get(id)!;
-      if (copy.state === "intact" && schedulable(host) && fits(host, vm)) return id;
-    }
-    return null;
   }
 
   /** Tries every waiting VM, by restart priority, then in the order they began to wait; those that still cannot start stay. */

@@ -1,6 +1,6 @@
 import type { DomainEventBody, PowerOffReason } from "../model/events.js";
-import type { World } from "../model/world.js";
-import { RETRY_WINDOW_MS, type ControllerMemory } from "./memory.js";
+import { cutOffFromStorage, fits, schedulable, volumeAvailable, type Vm, type World } from "../model/world.js";
+import { RETRY_WINDOW_MS, stalledOnPath, type ControllerMemory } from "./memory.js";
 
 /**
  * What a decision asks the executor (the `Controller`) to do: record an event, switch a host off,
@@ -89,4 +89,50 @@ export function onStartRetryDue(world: World, retry: StartRetry): Command[] {
   const vm = world.vms.get(retry.vm);
   if (vm?.state !== "down" || vm.host !== retry.host || vm.since !== retry.since) return [];
   return [{ type: "bootAgain", vm: retry.vm, avoid: retry.failures >= 2 && vm.volume !== null ? retry.host : null }];
+}
+
+/**
+ * How to start a VM that should run (a restart, a relaunch, a VM waiting for room), by the state of
+ * the world: `none` — nothing (more) to do (gone, migrating, up already unless `elsewhere`, or a
+ * VM with a local-RAID disk waiting for its host); `wait` — for its volume to be reachable (or
+ * makeable: `canCreateVolume`), or for its storage path while stalled (`stalledOnPath` at `nowMs`);
+ * `reboot` — where it is, its host usable and reaching the storage; `mirror` — on a host holding an
+ * intact copy of its mirrored disk (`mirrorHost`); `place` — on a host the placement chooses.
+ * `elsewhere`: as far as the controller knows it still runs on a host it cannot reach.
+ */
+export type StartAction = "none" | "wait" | "reboot" | "mirror" | "place";
+
+export function startAction(
+  world: World,
+  memory: ControllerMemory,
+  vmId: string,
+  elsewhere: boolean,
+  nowMs: number,
+  storagePath: { restart: boolean; timeoutMs: number } | undefined,
+  canCreateVolume: (sizeGiB: number) => boolean,
+): StartAction {
+  const vm = world.vms.get(vmId);
+  if (vm === undefined || vm.migration !== null) return "none";
+  if (!elsewhere && (vm.state === "booting" || vm.state === "running")) return "none";
+  if (vm.volume !== null && !volumeAvailable(world, world.volumes.get(vm.volume)!)) return "wait";
+  // No new volume while the storage service (or the SAN) is out: it cannot be created.
+  if (vm.disk === "volume" && vm.volume === null && !canCreateVolume(vm.diskGiB)) return "wait";
+  if (vm.state === "down") {
+    const host = world.hosts.get(vm.host!)!;
+    const cutOff = vm.volume !== null && cutOffFromStorage(world, host.id);
+    // Stalled on a host without its storage path: it waits for the path, or for the response's timeout.
+    if (cutOff && host.up && stalledOnPath(memory, vmId, nowMs, storagePath)) return "wait";
+    if (!cutOff && host.up && !host.isolated && !host.maintenance) return "reboot";
+    if (vm.disk === "local-raid") return "none"; // rebooted when its host is back
+  }
+  return vm.volume !== null && world.volumes.get(vm.volume)!.kind === "mirror" ? "mirror" : "place";
+}
+
+/** A mirrored VM runs where its disk is: the first usable host with an intact copy and room, or null. */
+export function mirrorHost(world: World, vm: Vm): string | null {
+  for (const [id, copy] of world.volumes.get(vm.volume!)!.copies) {
+    const host = world.hosts.get(id)!;
+    if (copy.state === "intact" && schedulable(host) && fits(host, vm)) return id;
+  }
+  return null;
 }
