@@ -1,9 +1,10 @@
 import type { DomainEvent } from "../model/events.js";
-import { cutOffFromStorage, fits, hostsBroughtUpBy, schedulable, volumeAvailable, type Host, type Vm } from "../model/world.js";
+import { hostsBroughtUpBy, volumeAvailable, type Host, type Vm } from "../model/world.js";
 import { CapacityIndex } from "../placement/capacity-index.js";
 import { admits, AntiAffinityGroups, NO_CONSTRAINTS, place, reserveCovered, type ConstrainedRequest, type PlacementConstraints } from "../placement/placement.js";
 import { POLICIES, type PlacementPolicy, type Plan, type PolicyName } from "../placement/policies.js";
 import { planDrain } from "./drain.js";
+import { canWake, lookAtHost, planWake, storageAllowsOff } from "./power-save.js";
 import { byPriority, mirrorHost, onHeartbeatTimeout, onStartRetryDue, startAction, startRetry, type Command } from "./decide.js";
 import { Maintenance } from "./maintenance.js";
 import { emptyMemory, remember, stalledOnPath, type ControllerMemory } from "./memory.js";
@@ -232,7 +233,7 @@ export class Controller {
     }
     const plan = this.plan(vm, true);
     if ("host" in plan) this.port.startVm(vm.id, plan.host);
-    else if (this.powerSave && isCapacityRefusal(plan) && this.canWake()) this.waiting.push(vm.id);
+    else if (this.powerSave && isCapacityRefusal(plan) && canWake(this.port.world, this.waking)) this.waiting.push(vm.id);
     else this.port.record({ type: "vmRejected", vm: vm.id, reason: plan.refused });
   }
 
@@ -474,30 +475,14 @@ export class Controller {
     const world = this.port.world;
     if (world.ended) return;
     for (const host of world.hosts.values()) {
-      const idle = schedulable(host) && host.vms.size === 0 && host.incoming.size === 0;
-      if (!idle) {
-        this.idleSince.delete(host.id);
-        continue;
-      }
-      const since = this.idleSince.get(host.id);
-      if (since === undefined) this.idleSince.set(host.id, world.t);
-      else if (world.t - since >= idleOffMs && this.reserveAllowsOff(host) && this.storageAllowsOff(host)) {
+      const look = lookAtHost(host, this.idleSince.get(host.id), world.t, idleOffMs, () => this.reserveAllowsOff(host) && storageAllowsOff(world, host));
+      if (look === "busy") this.idleSince.delete(host.id);
+      else if (look === "idleFromNow") this.idleSince.set(host.id, world.t);
+      else if (look === "switchOff") {
         this.idleSince.delete(host.id);
         this.port.powerOffHost(host.id, "idle");
       }
     }
-  }
-
-  /** A host may hold copies of volumes (hyperconverged storage): each must keep an intact copy on another up host. */
-  private storageAllowsOff(host: Host): boolean {
-    const world = this.port.world;
-    for (const id of host.copies) {
-      const volume = world.volumes.get(id)!;
-      let elsewhere = false;
-      for (const [other, copy] of volume.copies) if (other !== host.id && copy.state === "intact" && world.hosts.get(other)!.up) elsewhere = true;
-      if (!elsewhere) return false;
-    }
-    return true;
   }
 
   /** Switching a host off takes its free capacity away, as placing a VM of its size would. */
@@ -506,39 +491,13 @@ export class Controller {
     return domain === null || admits(this.index, domain, host);
   }
 
-  /** Whether power-save has switched off a host that could be switched on. */
-  private canWake(): boolean {
-    for (const host of this.port.world.hosts.values()) if (host.poweredOff === "idle" && host.failure === null && !this.waking.has(host.id)) return true;
-    return this.waking.size > 0;
-  }
-
-  /**
-   * Power-save switches hosts back on for what waits: enough memory for the VMs waiting for room
-   * and for the failover reserve (when admission control is on), counting hosts already on their
-   * way up; and the hosts holding copies of the volumes that waiting VMs cannot reach.
-   */
+  /** Power-save switches hosts back on for what waits (`planWake`). */
   private wakeForWaiting(): void {
-    const world = this.port.world;
-    let demand = 0;
-    const copiesNeeded = new Set<string>();
-    for (const vmId of this.waiting) {
-      const vm = world.vms.get(vmId);
-      if (vm === undefined) continue;
-      const volume = vm.volume === null ? undefined : world.volumes.get(vm.volume);
-      if (volume && !volumeAvailable(world, volume)) {
-        for (const [host, copy] of volume.copies) if (copy.state === "intact") copiesNeeded.add(host);
-      } else demand += vm.memoryGiB;
-    }
     const domain = this.constraints.failoverReserve;
-    if (domain !== null) demand += Math.max(0, this.index.largestDomainCapacity(domain).memoryGiB - this.index.freeTotal().memoryGiB);
-    let waking = 0;
-    for (const id of this.waking) waking += world.hosts.get(id)!.memoryGiB;
-    for (const host of world.hosts.values()) {
-      if (host.poweredOff !== "idle" || host.failure !== null || this.waking.has(host.id)) continue;
-      if (waking >= demand && !copiesNeeded.has(host.id)) continue;
-      this.waking.add(host.id);
-      waking += host.memoryGiB;
-      this.port.powerOnHost(host.id);
+    const reserveShortGiB = domain === null ? null : Math.max(0, this.index.largestDomainCapacity(domain).memoryGiB - this.index.freeTotal().memoryGiB);
+    for (const id of planWake(this.port.world, this.waiting, this.waking, reserveShortGiB)) {
+      this.waking.add(id);
+      this.port.powerOnHost(id);
     }
   }
 
