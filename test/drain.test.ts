@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { buildSimulation } from "../src/adapters/sim/build.js";
 import { firstFitAfter, planDrain, type DrainPlan } from "../src/controller/drain.js";
 import { recall, type ControllerMemory } from "../src/controller/memory.js";
+import { planConsolidation, planRebalance, type Move } from "../src/controller/rebalance.js";
 import type { DomainEvent } from "../src/model/events.js";
 import { evolve } from "../src/model/evolve.js";
 import { emptyWorld, schedulable, type World } from "../src/model/world.js";
@@ -135,5 +136,75 @@ describe("a drain planned as data", () => {
     const firstEnd = log.find((e) => e.type === "migrationFinished")!;
     expect(starts[1]!.t).toBeLessThan(firstEnd.t);
     expect(starts[2]!.t).toBeGreaterThanOrEqual(firstEnd.t);
+  });
+});
+
+/** The standard deviation of hosts' memory load (reserved share) over the usable hosts, after `moves`. */
+function loadSpread(world: World, moves: readonly Move[]): number {
+  const hosts = [...world.hosts.values()].filter(schedulable);
+  const used = new Map(hosts.map((h) => [h.id, h.usedMemoryGiB]));
+  for (const m of moves) {
+    const gib = world.vms.get(m.vm)!.memoryGiB;
+    used.set(m.from, used.get(m.from)! - gib);
+    used.set(m.to, used.get(m.to)! + gib);
+  }
+  const loads = hosts.map((h) => used.get(h.id)! / h.memoryGiB);
+  const mean = loads.reduce((a, b) => a + b, 0) / loads.length;
+  return Math.sqrt(loads.reduce((a, l) => a + (l - mean) ** 2, 0) / loads.length);
+}
+
+/** Moves of running VMs off their hosts onto other usable hosts with room for all moved there (vCPUs and memory). */
+function checkMoves(world: World, moves: readonly Move[]): void {
+  const onto = new Map<string, { vcpus: number; memoryGiB: number }>();
+  expect(new Set(moves.map((m) => m.vm)).size).toBe(moves.length);
+  for (const move of moves) {
+    const vm = world.vms.get(move.vm)!;
+    expect(vm.host).toBe(move.from);
+    expect(vm.state).toBe("running");
+    expect(vm.migration).toBe(null);
+    expect(move.to).not.toBe(move.from);
+    const to = world.hosts.get(move.to)!;
+    expect(schedulable(to)).toBe(true);
+    const sum = onto.get(move.to) ?? { vcpus: 0, memoryGiB: 0 };
+    sum.vcpus += vm.vcpus;
+    sum.memoryGiB += vm.memoryGiB;
+    onto.set(move.to, sum);
+    expect(to.usedVcpus + sum.vcpus).toBeLessThanOrEqual(to.vcpus);
+    expect(to.usedMemoryGiB + sum.memoryGiB).toBeLessThanOrEqual(to.memoryGiB + 1e-9);
+  }
+}
+
+describe("a rebalancing round planned as data", () => {
+  it("moves running VMs onto usable hosts within their capacity, at most maxMoves, each move lowering the load's spread by at least minImprovement", () => {
+    let total = 0;
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 500 }), fc.integer({ min: 0, max: 60 }), fc.integer({ min: 1, max: 8 }), fc.double({ min: 0.001, max: 0.05, noNaN: true }), (seed, k, maxMoves, minImprovement) => {
+        const { sim, controller } = buildSimulation(loadScenarioObject(busy).config, seed, "persistent-ha");
+        let planned = 0;
+        sim.subscribe((event) => {
+          if (event.seq % 61 !== k) return;
+          const world = sim.world;
+          const movable = (vm: { id: string; disk: string }) => vm.disk === "volume" && !controller.memory.migrating.has(vm.id);
+          const moves = planRebalance(world, movable, { minImprovement, maxMoves });
+          expect(planRebalance(world, movable, { minImprovement, maxMoves })).toEqual(moves);
+          expect(moves.length).toBeLessThanOrEqual(maxMoves);
+          checkMoves(world, moves);
+          for (let i = 1; i <= moves.length; i++) expect(loadSpread(world, moves.slice(0, i - 1)) - loadSpread(world, moves.slice(0, i))).toBeGreaterThanOrEqual(minImprovement - 1e-9);
+          planned += moves.length;
+          // Consolidation: every VM of one host, onto hosts that run VMs already, or nothing.
+          const consolidation = planConsolidation(world, movable);
+          checkMoves(world, consolidation);
+          if (consolidation.length > 0) {
+            const from = consolidation[0]!.from;
+            expect(consolidation.every((m) => m.from === from && world.hosts.get(m.to)!.vms.size > 0)).toBe(true);
+            expect(consolidation.length).toBe(world.hosts.get(from)!.vms.size);
+          }
+        });
+        while (!sim.advance(1_000_000));
+        total += planned;
+      }),
+      { numRuns: 10 },
+    );
+    expect(total).toBeGreaterThan(0);
   });
 });
