@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { buildSimulation } from "../src/adapters/sim/build.js";
-import { MAX_START_ATTEMPTS, onHeartbeatTimeout, onStartRetryDue, startAction, startRetry, START_RETRY_DELAY_MS, type StartAction } from "../src/controller/decide.js";
+import { MAX_START_ATTEMPTS, onHeartbeatTimeout, onMaintenanceBegin, onMaintenanceDrained, onMaintenanceWindowEnd, onStartRetryDue, startAction, startRetry, START_RETRY_DELAY_MS, type StartAction } from "../src/controller/decide.js";
 import { emptyMemory, recall, remember, RETRY_WINDOW_MS, type ControllerMemory } from "../src/controller/memory.js";
 import type { DomainEvent } from "../src/model/events.js";
 import { evolve } from "../src/model/evolve.js";
@@ -256,5 +256,35 @@ describe("VM monitoring", () => {
     if (first === null || first === "givenUp") throw new Error("expected a retry");
     expect(onStartRetryDue(world, first)).toEqual([]);
     expect(startRetry(world, memory, "pet-0001")).toEqual(retry);
+  });
+});
+
+describe("maintenance's decisions", () => {
+  it("start maintenance mode only once, switch off only a host that is on and on only one that is off, the same from a world rebuilt from the log", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 500 }), fc.integer({ min: 0, max: 40 }), (seed, k) => {
+        const { log } = liveRunOf(churn, seed);
+        const counts = { begin: 0, off: 0, on: 0 };
+        for (let n = k + 1; n <= log.length; n += 41) {
+          const world = emptyWorld();
+          recall(log.slice(0, n), evolve, world);
+          for (const host of world.hosts.values()) {
+            const begin = onMaintenanceBegin(world, host.id);
+            const drained = onMaintenanceDrained(world, host.id);
+            const end = onMaintenanceWindowEnd(world, host.id);
+            expect([onMaintenanceBegin(world, host.id), onMaintenanceDrained(world, host.id), onMaintenanceWindowEnd(world, host.id)]).toEqual([begin, drained, end]);
+            expect(begin).toEqual(host.maintenance ? [] : [{ type: "record", event: { type: "maintenanceStarted", host: host.id } }]);
+            expect(drained).toEqual(host.poweredOff === null ? [{ type: "powerOff", host: host.id, reason: "maintenance" }] : []);
+            expect(end).toEqual(host.poweredOff !== null ? [{ type: "powerOn", host: host.id }] : []);
+            counts.begin += begin.length;
+            counts.off += drained.length;
+            counts.on += end.length;
+          }
+        }
+        expect(log.some((e) => e.type === "maintenanceFinished")).toBe(true);
+        expect(counts.begin * counts.off).toBeGreaterThan(0);
+      }),
+      { numRuns: 5 },
+    );
   });
 });

@@ -96,6 +96,7 @@ export class Controller {
         migrating: (host) => [...this.memory.migrating.values()].includes(host),
       },
       (delayMs, callback) => this.after(delayMs, callback),
+      (commands) => this.execute(commands),
     );
     if (config.rebalance) this.after(config.rebalance.intervalMs, () => this.rebalanceRound());
     if (this.powerSave) this.after(config.idleOffMs! / 2, () => this.powerSaveRound());
@@ -341,6 +342,7 @@ export class Controller {
     for (const command of commands) {
       if (command.type === "record") this.port.record(command.event);
       else if (command.type === "powerOff") this.port.powerOffHost(command.host, command.reason);
+      else if (command.type === "powerOn") this.port.powerOnHost(command.host);
       else if (command.type === "restart") this.placeOrWait(command.vm, command.elsewhere);
       else this.bootAgain(command.vm, command.avoid);
     }

@@ -10,6 +10,7 @@ import { RETRY_WINDOW_MS, stalledOnPath, type ControllerMemory } from "./memory.
 export type Command =
   | { type: "record"; event: DomainEventBody }
   | { type: "powerOff"; host: string; reason: PowerOffReason }
+  | { type: "powerOn"; host: string }
   | { type: "restart"; vm: string; elsewhere: boolean }
   /** Boot a down VM again: on a host other than `avoid` if placement finds one and its volume is reachable, else as `restart` would. */
   | { type: "bootAgain"; vm: string; avoid: string | null };
@@ -135,4 +136,24 @@ export function mirrorHost(world: World, vm: Vm): string | null {
     if (copy.state === "intact" && schedulable(host) && fits(host, vm)) return id;
   }
   return null;
+}
+
+/**
+ * Maintenance (a window on one host: maintenance mode → drain → off for the window → on →
+ * maintenance mode ends; vSphere's maintenance mode, a rolling upgrade takes every host in turn),
+ * decision by decision, from the world:
+ * - at its start, maintenance mode (`maintenanceStarted`), unless the host is in it already;
+ */
+export function onMaintenanceBegin(world: World, hostId: string): Command[] {
+  return world.hosts.get(hostId)!.maintenance ? [] : [{ type: "record", event: { type: "maintenanceStarted", host: hostId } }];
+}
+
+/** - drained (or the drain timed out), a window's host is switched off, unless it is off already; */
+export function onMaintenanceDrained(world: World, hostId: string): Command[] {
+  return world.hosts.get(hostId)!.poweredOff === null ? [{ type: "powerOff", host: hostId, reason: "maintenance" }] : [];
+}
+
+/** - at the window's end it is switched on (nothing if someone switched it on already: maintenance mode ends at once). */
+export function onMaintenanceWindowEnd(world: World, hostId: string): Command[] {
+  return world.hosts.get(hostId)!.poweredOff !== null ? [{ type: "powerOn", host: hostId }] : [];
 }
