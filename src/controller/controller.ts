@@ -34,7 +34,6 @@ export interface ControllerConfig {
   storagePath?: { restart: boolean; timeoutMs: number };
 }
 
-
 /**
  * The cluster controller: the same code drives the simulation and real hosts (through the port).
  *
