@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { buildSimulation } from "../src/adapters/sim/build.js";
+import { simulate } from "../src/adapters/sim/simulate.js";
 import { firstFitAfter, planDrain, type DrainPlan } from "../src/controller/drain.js";
 import { recall, type ControllerMemory } from "../src/controller/memory.js";
 import { planConsolidation, planRebalance, type Move } from "../src/controller/rebalance.js";
@@ -107,6 +108,14 @@ describe("a drain planned as data", () => {
       }),
       { numRuns: 6 },
     );
+  });
+
+  it("a migration aborted and started again before the infrastructure saw the abort finishes once (a stale timer finished it twice)", () => {
+    // Seed 321: h-008's drain sends pet-0022 to h-003, which crashes; the abort and the new migration (to h-007) come in one cascade.
+    const log: DomainEvent[] = [];
+    simulate(loadScenarioObject(busy).config, 321, "persistent-ha", { check: true, observe: (e) => log.push(e) });
+    const pet = log.filter((e) => "vm" in e && e.vm === "pet-0022" && e.type.startsWith("migration") && e.t > 212_000_000 && e.t < 214_000_000).map((e) => e.type);
+    expect(pet).toEqual(["migrationStarted", "migrationAborted", "migrationStarted", "migrationFinished"]);
   });
 
   it("planned whole with first fit, is the moves the controller's drain then makes, two at a time", () => {
