@@ -26,10 +26,13 @@ const busy = {
   failures: {
     host: { crash: { timeToFailureHours: { type: "exponential", mean: 150 }, timeToRepairHours: { type: "exponential", mean: 2 } } },
     isolation: { timeToFailureHours: { type: "exponential", mean: 400 }, timeToRepairHours: { type: "exponential", mean: 1 } },
+    // Hosts cut off from the storage network: their VMs stall (and are restarted elsewhere after the response's timeout).
+    storageNetwork: { timeToFailureHours: { type: "exponential", mean: 300 }, timeToRepairHours: { type: "exponential", mean: 0.5 } },
     // The controller itself stops now and then: its memory goes on being the log's.
     controller: { timeToFailureHours: { type: "exponential", mean: 50 }, timeToRepairHours: { type: "exponential", mean: 2 } },
   },
   maintenance: { rollingUpgrade: { startHours: 50, windowHours: 1 } },
+  ha: { storagePathResponse: "restart", storagePathTimeoutSeconds: 600 },
 };
 
 describe("the controller's memory", () => {
@@ -48,7 +51,8 @@ describe("the controller's memory", () => {
         // Where to cut: a share of a run's events (about 4 000 for this scenario).
         for (const cut of cuts) at.add(1 + Math.floor(cut * 4_000));
         while (!sim.advance(1_000_000));
-        for (const type of ["migrationStarted", "hostFailureDetected", "controllerFailed"]) expect(log.some((e) => e.type === type)).toBe(true);
+        for (const type of ["migrationStarted", "hostFailureDetected", "controllerFailed", "storageNetworkFailed"]) expect(log.some((e) => e.type === type)).toBe(true);
+        expect(log.some((e) => e.type === "vmDown" && e.cause === "storage")).toBe(true);
         for (const [seq, snapshot] of live) {
           const rebuilt = recall(log.slice(0, seq), evolve, emptyWorld());
           expect(JSON.stringify(memorySnapshot(rebuilt))).toBe(snapshot);

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { LibvirtHost, type HostCapacity, type OwnedDomain } from "../adapters/libvirt/host.js";
 import { inventoryHost, loadInventoryFile, type Inventory } from "../adapters/libvirt/inventory.js";
-import { runLive, type LiveRunResult } from "../adapters/libvirt/live-run.js";
+import { planLiveDrain, runLive, type LiveRunResult } from "../adapters/libvirt/live-run.js";
 import { ResumeRefused, resumeLive, runToResume } from "../adapters/libvirt/resume-run.js";
 import { Virsh } from "../adapters/libvirt/virsh.js";
 import { CephVolumes, execRunner } from "../adapters/libvirt/disks.js";
@@ -172,6 +172,7 @@ export interface DrainCommandOptions {
 export async function drainCommand(inventoryFile: string, host: string, options: DrainCommandOptions): Promise<number> {
   const inventory = loadInventoryFile(inventoryFile);
   inventoryHost(inventory, host);
+  if (options.dryRun) return drainPlanCommand(inventory, host, options);
   const text = readFileSync(inventoryFile, "utf8");
   const scenarioJson = JSON.stringify({ drain: host, inventory: text });
   return withRun({ ...options, keep: true }, (store, virsh, signal) =>
@@ -200,6 +201,19 @@ export async function drainCommand(inventoryFile: string, host: string, options:
       signal,
     }),
   );
+}
+
+/** `drain --dry-run`: prints the drain's plan (moves), changes nothing and records nothing. */
+async function drainPlanCommand(inventory: Inventory, host: string, options: DrainCommandOptions): Promise<number> {
+  const plan = await planLiveDrain({ inventory, virsh: new Virsh({ dryRun: true, trace: options.trace }), host, config: drainScenario() });
+  if (options.json) process.stdout.write(`${JSON.stringify({ host, ...plan }, null, 2)}\n`);
+  else {
+    const lines = [`drain plan for ${host} (dry run: nothing changed, nothing recorded): ${plan.moves.length} move(s)`];
+    for (const move of plan.moves) lines.push(`  ${move.vm}: ${move.from} → ${move.to}`);
+    if (plan.nowhereToGo.length > 0) lines.push(`  nowhere to go (would stay on ${host}): ${plan.nowhereToGo.join(", ")}`);
+    process.stdout.write(`${lines.join("\n")}\n`);
+  }
+  return ExitCode.ok;
 }
 
 async function withRun(

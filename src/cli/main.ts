@@ -251,7 +251,7 @@ function buildProgram(): Command {
     .argument("<host>", "the host to empty (a name from the inventory)")
     .option("--db <file>", "results database (default: results/drain/live.db)")
     .addOption(new Option("--timeout <seconds>", "give up after this long").argParser(positiveInteger("a number of seconds")).default(600))
-    .option("--dry-run", "print the commands that would change the hosts instead of running them")
+    .option("--dry-run", "print the drain's plan (the moves: VM, from, to) and change nothing")
     .option("--trace", "print every virsh command as it runs")
     .option("--json", "print the result as JSON on stdout")
     .action(async (inventory: string, host: string, opts: { db?: string; timeout: number; dryRun?: boolean; trace?: boolean; json?: boolean }) => {

@@ -1,11 +1,13 @@
 import type { DomainEvent } from "../model/events.js";
-import { cutOffFromStorage, fits, hostsBroughtUpBy, schedulable, volumeAvailable, type Host, type Vm } from "../model/world.js";
+import { hostsBroughtUpBy, volumeAvailable, type Host, type Vm } from "../model/world.js";
 import { CapacityIndex } from "../placement/capacity-index.js";
 import { admits, AntiAffinityGroups, NO_CONSTRAINTS, place, reserveCovered, type ConstrainedRequest, type PlacementConstraints } from "../placement/placement.js";
 import { POLICIES, type PlacementPolicy, type Plan, type PolicyName } from "../placement/policies.js";
-import { byPriority, onHeartbeatTimeout, type Command } from "./decide.js";
+import { planDrain } from "./drain.js";
+import { canWake, lookAtHost, planWake, storageAllowsOff } from "./power-save.js";
+import { byPriority, mirrorHost, onHeartbeatTimeout, onStartRetryDue, startAction, startRetry, type Command } from "./decide.js";
 import { Maintenance } from "./maintenance.js";
-import { emptyMemory, remember, type ControllerMemory } from "./memory.js";
+import { emptyMemory, remember, stalledOnPath, type ControllerMemory } from "./memory.js";
 import type { ClusterPort } from "./port.js";
 import { planConsolidation, planRebalance, type RebalanceOptions } from "./rebalance.js";
 
@@ -31,12 +33,6 @@ export interface ControllerConfig {
    */
   storagePath?: { restart: boolean; timeoutMs: number };
 }
-
-/** Failed migrations of one VM retried before a drain gives up on it. */
-const MIGRATION_ATTEMPTS = 3;
-/** Boots of a VM that keeps stopping on its own tried before it is left down, and the first pause between them. */
-const MAX_START_ATTEMPTS = 3;
-const START_RETRY_DELAY_MS = 10_000;
 
 /**
  * The cluster controller: the same code drives the simulation and real hosts (through the port).
@@ -65,8 +61,6 @@ export class Controller {
   private readonly index: CapacityIndex;
   private readonly groups = new AntiAffinityGroups();
   private readonly waiting: string[] = [];
-  /** VMs stalled on a host cut off from the storage network, waiting for its path or for the response's timeout. */
-  private readonly stalledOnPath = new Set<string>();
   private readonly policy: PlacementPolicy;
   private readonly constraints: PlacementConstraints;
   private readonly maintenance: Maintenance;
@@ -101,6 +95,7 @@ export class Controller {
         migrating: (host) => [...this.memory.migrating.values()].includes(host),
       },
       (delayMs, callback) => this.after(delayMs, callback),
+      (commands) => this.execute(commands),
     );
     if (config.rebalance) this.after(config.rebalance.intervalMs, () => this.rebalanceRound());
     if (this.powerSave) this.after(config.idleOffMs! / 2, () => this.powerSaveRound());
@@ -155,23 +150,9 @@ export class Controller {
     const recalled = this.recalled.get(event.seq);
     if (recalled !== undefined) this.recalled.delete(event.seq);
     switch (event.type) {
-      case "vmRequested": {
-        const vm = world.vms.get(event.vm);
-        // Acted on late (the controller was stopped): the request may be gone, or answered.
-        if (vm === undefined || vm.state !== "pending") break;
-        // A volume cannot be made while the storage service is out everywhere: the request waits for it.
-        // With the service up but no disk with room for a copy, it is refused, as a host without room would be.
-        if (vm.disk === "volume" && !this.port.canCreateVolume(vm.diskGiB)) {
-          if (this.port.canCreateVolume()) this.port.record({ type: "vmRejected", vm: vm.id, reason: "insufficientDisk" });
-          else this.waiting.push(vm.id);
-          break;
-        }
-        const plan = this.plan(vm, true);
-        if ("host" in plan) this.port.startVm(vm.id, plan.host);
-        else if (this.powerSave && isCapacityRefusal(plan) && this.canWake()) this.waiting.push(vm.id);
-        else this.port.record({ type: "vmRejected", vm: vm.id, reason: plan.refused });
+      case "vmRequested":
+        this.request(event.vm);
         break;
-      }
       case "hostFailed":
       case "rackFailed":
       case "hostIsolated":
@@ -204,7 +185,7 @@ export class Controller {
       case "vmDown":
         // Its host is up but its volume unreachable: it waits for a copy to come back.
         if (event.cause === "storage") {
-          this.noteStallOnPath(event.vm);
+          this.releaseStallLater(event.vm);
           this.placeOrWait(event.vm);
         }
         else if (event.cause === "stopped") this.stoppedOnItsOwn(event.vm);
@@ -229,11 +210,31 @@ export class Controller {
         this.retryWaiting();
         break;
       case "storageNetworkRepaired":
-        for (const id of world.hosts.get(event.host)!.vms) this.stalledOnPath.delete(id);
         this.retryWaiting();
         break;
     }
     if (this.powerSave && (this.waiting.length > 0 || this.reserveShort())) this.wakeForWaiting();
+  }
+
+  /**
+   * A request for a new VM: placed, or refused (a loss system), or waiting — for the storage
+   * service to make its volume, or for power-save to switch a host on.
+   */
+  private request(vmId: string): void {
+    const vm = this.port.world.vms.get(vmId);
+    // Acted on late (the controller was stopped): the request may be gone, or answered.
+    if (vm === undefined || vm.state !== "pending") return;
+    // A volume cannot be made while the storage service is out everywhere: the request waits for it.
+    // With the service up but no disk with room for a copy, it is refused, as a host without room would be.
+    if (vm.disk === "volume" && !this.port.canCreateVolume(vm.diskGiB)) {
+      if (this.port.canCreateVolume()) this.port.record({ type: "vmRejected", vm: vm.id, reason: "insufficientDisk" });
+      else this.waiting.push(vm.id);
+      return;
+    }
+    const plan = this.plan(vm, true);
+    if ("host" in plan) this.port.startVm(vm.id, plan.host);
+    else if (this.powerSave && isCapacityRefusal(plan) && canWake(this.port.world, this.waking)) this.waiting.push(vm.id);
+    else this.port.record({ type: "vmRejected", vm: vm.id, reason: plan.refused });
   }
 
   /**
@@ -244,7 +245,14 @@ export class Controller {
    *   `nowMs` (the clock's reading: the world's time is its last event's, before the gap);
    * - a host declared dead: what the decision at its timeout asked for and the log does not show
    *   done — fencing it (an up host not yet powered off), else restarting its VMs elsewhere;
-   * - the down VMs of usable hosts (a reboot asked for that never came): started again.
+   * - the down VMs of usable hosts (a reboot asked for that never came): started again — but a VM
+   *   that stopped on its own gets VM monitoring's retry when it is due (`startRetry`), or stays
+   *   down if monitoring gave up on it; a VM stalled on its storage path keeps waiting for it, or
+   *   for what is left of the response's timeout;
+   * - requests not yet answered (a VM pending that never booted: it waited for the storage
+   *   service or for a host to be switched on), in the order they came: answered again.
+   * The queue of VMs waiting for room is so rebuilt from the world and the memory; a lost VM its
+   * user has not yet relaunched is the relauncher's (`resume-run.ts`).
    */
   resume(nowMs: number): void {
     this.recalled.clear();
@@ -254,11 +262,24 @@ export class Controller {
       const host = world.hosts.get(id)!;
       const since = this.memory.silentSince.get(id);
       if (since === undefined) {
-        if (host.up && !host.isolated) this.restartDownVms(host);
+        if (host.up && !host.isolated) this.resumeDownVms(host, nowMs);
       } else if (!this.memory.declaredDead.has(id)) this.lostContact(host, since.seq, nowMs);
       else if (world.serviceModel === "persistent-ha" && host.poweredOff === null) {
         this.execute(onHeartbeatTimeout(world, this.memory, id, since, this.config.fencing ?? true).filter((c) => c.type !== "record"));
       } else this.restartDownVms(host);
+    }
+    for (const vmId of [...this.memory.stalls.keys()].sort()) this.releaseStallLater(vmId);
+    for (const vm of [...world.vms.values()]) if (vm.state === "pending" && vm.boots === 0) this.request(vm.id);
+  }
+
+  /** At resume, the down VMs of a usable host: VM monitoring's retries where owed, the others started again (or waiting). */
+  private resumeDownVms(host: Host, nowMs: number): void {
+    for (const vmId of byPriority(this.port.world, [...host.vms])) {
+      if (this.port.world.vms.get(vmId)!.state !== "down") continue;
+      const retry = startRetry(this.port.world, this.memory, vmId);
+      if (retry === "givenUp") continue;
+      if (retry === null) this.placeOrWait(vmId);
+      else this.after(Math.max(0, retry.atMs - nowMs), () => this.execute(onStartRetryDue(this.port.world, retry)));
     }
   }
 
@@ -320,34 +341,32 @@ export class Controller {
     for (const command of commands) {
       if (command.type === "record") this.port.record(command.event);
       else if (command.type === "powerOff") this.port.powerOffHost(command.host, command.reason);
-      else this.placeOrWait(command.vm, command.elsewhere);
+      else if (command.type === "powerOn") this.port.powerOnHost(command.host);
+      else if (command.type === "restart") this.placeOrWait(command.vm, command.elsewhere);
+      else this.bootAgain(command.vm, command.avoid);
     }
   }
 
   /**
    * A VM stopped on a host the controller can reach, and not by the controller: its boot failed
-   * or its guest died (the libvirt adapter reports both so). As vSphere HA's VM monitoring does
-   * (at most 3 resets within an hour, by default), it is booted again after a pause that grows
-   * with each failure within the hour; from the second, a VM with a volume is started on another
-   * host instead; after MAX_START_ATTEMPTS in the hour it is left down (an operator's case). A VM
-   * stopped on an isolated host is left to HA.
+   * or its guest died (the libvirt adapter reports both so). VM monitoring (`startRetry`) boots it
+   * again after a pause, or leaves it down after MAX_START_ATTEMPTS within the hour. A VM stopped
+   * on an isolated host is left to HA.
    */
   private stoppedOnItsOwn(vmId: string): void {
+    const retry = startRetry(this.port.world, this.memory, vmId);
+    if (retry === null || retry === "givenUp") return;
+    // Counted from when the controller acts on the stop (later than the stop after an outage of its own).
+    this.after(retry.atMs - retry.since, () => this.execute(onStartRetryDue(this.port.world, retry)));
+  }
+
+  /** Boots a down VM again, on another host than `avoid` if one can take it and its volume is reachable. */
+  private bootAgain(vmId: string, avoid: string | null): void {
     const world = this.port.world;
-    const vm = world.vms.get(vmId);
-    if (vm?.host == null) return; // gone meanwhile (the controller was stopped)
-    const host = world.hosts.get(vm.host)!;
-    if (!host.up || host.isolated) return;
-    const failures = this.memory.failedStarts.get(vmId)?.length ?? 0;
-    if (failures === 0) return;
-    if (failures > MAX_START_ATTEMPTS) return;
-    this.after(START_RETRY_DELAY_MS * failures, () => {
-      const now = this.port.world.vms.get(vmId);
-      if (now?.state !== "down" || now.host !== host.id) return;
-      const elsewhere = failures >= 2 && now.volume !== null ? hostOf(this.plan(now, false, [host.id])) : null;
-      if (elsewhere !== null && volumeAvailable(this.port.world, this.port.world.volumes.get(now.volume!)!)) this.port.startVm(vmId, elsewhere);
-      else this.placeOrWait(vmId);
-    });
+    const vm = world.vms.get(vmId)!;
+    const elsewhere = avoid !== null ? hostOf(this.plan(vm, false, [avoid])) : null;
+    if (elsewhere !== null && volumeAvailable(world, world.volumes.get(vm.volume!)!)) this.port.startVm(vmId, elsewhere);
+    else this.placeOrWait(vmId);
   }
 
   /** The down VMs assigned to the host: rebooted there if it is usable, else placed elsewhere (or waiting). */
@@ -362,53 +381,41 @@ export class Controller {
   }
 
   /**
-   * Starts a VM that should run: reboots it where it is if its host is usable, else places it on
-   * another host. Returns false if it must wait — for room, or for its volume to be reachable —
-   * and true when there is nothing (more) to do for it. `elsewhere`: it is (as far as the
-   * controller knows) running on an unreachable host, restart it on another.
+   * Starts a VM that should run, as `startAction` decides: reboots it where it is if its host is
+   * usable, else places it on another host. Returns false if it must wait — for room, or for its
+   * volume to be reachable — and true when there is nothing (more) to do for it. `elsewhere`: it
+   * is (as far as the controller knows) running on an unreachable host, restart it on another.
    */
   private tryStart(vmId: string, elsewhere = false): boolean {
     const world = this.port.world;
-    const vm = world.vms.get(vmId);
-    if (vm === undefined || vm.migration !== null) return true;
-    if (!elsewhere && (vm.state === "booting" || vm.state === "running")) return true;
-    if (vm.volume !== null && !volumeAvailable(world, world.volumes.get(vm.volume)!)) return false;
-    // No new volume while the storage service (or the SAN) is out: it cannot be created.
-    if (vm.disk === "volume" && vm.volume === null && !this.port.canCreateVolume(vm.diskGiB)) return false;
-    if (vm.state === "down") {
-      const host = world.hosts.get(vm.host!)!;
-      const cutOff = vm.volume !== null && cutOffFromStorage(world, host.id);
-      // Stalled on a host without its storage path: it waits for the path, or for the response's timeout.
-      if (cutOff && host.up && this.stalledOnPath.has(vmId)) return false;
-      if (!cutOff && host.up && !host.isolated && !host.maintenance) {
-        this.port.rebootVm(vmId);
-        return true;
-      }
-      if (vm.disk === "local-raid") return true; // rebooted when its host is back
+    const action = startAction(world, this.memory, vmId, elsewhere, this.port.now, this.config.storagePath, this.canCreateVolume);
+    if (action === "none") return true;
+    if (action === "wait") return false;
+    if (action === "reboot") {
+      this.port.rebootVm(vmId);
+      return true;
     }
-    const host = vm.volume !== null && world.volumes.get(vm.volume)!.kind === "mirror" ? this.mirrorHost(vm) : hostOf(this.plan(vm, false));
+    const vm = world.vms.get(vmId)!;
+    const host = action === "mirror" ? mirrorHost(world, vm) : hostOf(this.plan(vm, false));
     if (host === null) return false;
     this.port.startVm(vmId, host);
     return true;
   }
 
+  private readonly canCreateVolume = (sizeGiB: number) => this.port.canCreateVolume(sizeGiB);
+
   /**
-   * A VM stalled on a host cut off from the storage network waits; with the restart response,
-   * after the timeout it is released to be started on a host that reaches its storage.
+   * A VM stalled on a host cut off from the storage network waits (`remember` noted the stall);
+   * with the restart response, once the timeout has run out it may start on a host that reaches
+   * its storage: the waiting VMs are tried again then.
    */
-  private noteStallOnPath(vmId: string): void {
-    const world = this.port.world;
-    const vm = world.vms.get(vmId);
-    if (vm?.host == null || !cutOffFromStorage(world, vm.host)) return;
-    this.stalledOnPath.add(vmId);
+  private releaseStallLater(vmId: string): void {
+    const stall = this.memory.stalls.get(vmId);
     const response = this.config.storagePath;
-    if (!response?.restart) return;
-    const { host, since } = vm;
-    this.after(response.timeoutMs, () => {
-      const now = this.port.world.vms.get(vmId);
-      if (!this.stalledOnPath.has(vmId) || now?.state !== "down" || now.host !== host || now.since !== since) return;
-      this.stalledOnPath.delete(vmId);
-      this.retryWaiting();
+    if (stall === undefined || !response?.restart) return;
+    this.after(Math.max(0, stall.t + response.timeoutMs - this.port.now), () => {
+      const vm = this.port.world.vms.get(vmId);
+      if (this.memory.stalls.get(vmId) === stall && vm?.state === "down" && vm.host === stall.host && vm.since === stall.t) this.retryWaiting();
     });
   }
 
@@ -423,16 +430,6 @@ export class Controller {
     return plan;
   }
 
-  /** A mirrored VM runs where its disk is: the first up host with an intact copy and room. */
-  private mirrorHost(vm: Vm): string | null {
-    const world = this.port.world;
-    for (const [id, copy] of world.volumes.get(vm.volume!)!.copies) {
-      const host = world.hosts.get(id)!;
-      if (copy.state === "intact" && schedulable(host) && fits(host, vm)) return id;
-    }
-    return null;
-  }
-
   /** Tries every waiting VM, by restart priority, then in the order they began to wait; those that still cannot start stay. */
   private retryWaiting(): void {
     if (this.waiting.length === 0) return;
@@ -444,30 +441,23 @@ export class Controller {
   // --- Migration ------------------------------------------------------------------------------
 
   /**
-   * Starts live migrations off a host in maintenance, at most `maxMigrationsPerHost` at once.
-   * Returns how many VMs are still to move (running, movable, not yet given up on).
+   * Starts live migrations off a host in maintenance, at most `maxMigrationsPerHost` at once, as
+   * `planDrain` plans them — one move at a time, each started before the next is planned (so the
+   * placement sees it). Returns how many VMs are still to move (running, movable, not yet given up on).
    */
   private migrateOff(hostId: string): number {
     const world = this.port.world;
-    const host = world.hosts.get(hostId)!;
-    if (world.serviceModel !== "persistent-ha" || !host.up) return 0;
-    let underway = [...this.memory.migrating.values()].filter((from) => from === hostId).length;
-    let remaining = 0;
-    for (const vmId of [...host.vms]) {
-      const vm = world.vms.get(vmId)!;
-      if (vm.state !== "running" || this.nowhereToGo.has(vmId) || (this.memory.migrationFailures.get(vmId) ?? 0) >= MIGRATION_ATTEMPTS) continue;
-      remaining++;
-      if (vm.migration !== null || underway >= (this.config.maxMigrationsPerHost ?? 2)) continue;
-      const to = hostOf(this.plan(vm, false, [hostId]));
-      if (to === null) {
-        this.nowhereToGo.add(vmId); // nowhere to go: it stays
-        remaining--;
-        continue;
+    const options = { maxConcurrent: this.config.maxMigrationsPerHost ?? 2, maxMoves: 1, skip: this.nowhereToGo };
+    for (;;) {
+      const plan = planDrain(world, this.memory, hostId, options, (vm) => hostOf(this.plan(vm, false, [hostId])));
+      for (const vmId of plan.nowhereToGo) this.nowhereToGo.add(vmId); // nowhere to go: it stays
+      if (plan.moves.length === 0) return plan.remaining;
+      for (const move of plan.moves) {
+        this.migrate(world.vms.get(move.vm)!, move.to);
+        // The port records `migrationStarted` at once; without it the same move would be planned again.
+        if (world.vms.get(move.vm)!.migration === null) throw new Error(`migrating ${move.vm}: the port recorded no migrationStarted`);
       }
-      this.migrate(vm, to);
-      underway++;
     }
-    return remaining;
   }
 
   private migrate(vm: Vm, to: string): void {
@@ -486,30 +476,14 @@ export class Controller {
     const world = this.port.world;
     if (world.ended) return;
     for (const host of world.hosts.values()) {
-      const idle = schedulable(host) && host.vms.size === 0 && host.incoming.size === 0;
-      if (!idle) {
-        this.idleSince.delete(host.id);
-        continue;
-      }
-      const since = this.idleSince.get(host.id);
-      if (since === undefined) this.idleSince.set(host.id, world.t);
-      else if (world.t - since >= idleOffMs && this.reserveAllowsOff(host) && this.storageAllowsOff(host)) {
+      const look = lookAtHost(host, this.idleSince.get(host.id), world.t, idleOffMs, () => this.reserveAllowsOff(host) && storageAllowsOff(world, host));
+      if (look === "busy") this.idleSince.delete(host.id);
+      else if (look === "idleFromNow") this.idleSince.set(host.id, world.t);
+      else if (look === "switchOff") {
         this.idleSince.delete(host.id);
         this.port.powerOffHost(host.id, "idle");
       }
     }
-  }
-
-  /** A host may hold copies of volumes (hyperconverged storage): each must keep an intact copy on another up host. */
-  private storageAllowsOff(host: Host): boolean {
-    const world = this.port.world;
-    for (const id of host.copies) {
-      const volume = world.volumes.get(id)!;
-      let elsewhere = false;
-      for (const [other, copy] of volume.copies) if (other !== host.id && copy.state === "intact" && world.hosts.get(other)!.up) elsewhere = true;
-      if (!elsewhere) return false;
-    }
-    return true;
   }
 
   /** Switching a host off takes its free capacity away, as placing a VM of its size would. */
@@ -518,39 +492,13 @@ export class Controller {
     return domain === null || admits(this.index, domain, host);
   }
 
-  /** Whether power-save has switched off a host that could be switched on. */
-  private canWake(): boolean {
-    for (const host of this.port.world.hosts.values()) if (host.poweredOff === "idle" && host.failure === null && !this.waking.has(host.id)) return true;
-    return this.waking.size > 0;
-  }
-
-  /**
-   * Power-save switches hosts back on for what waits: enough memory for the VMs waiting for room
-   * and for the failover reserve (when admission control is on), counting hosts already on their
-   * way up; and the hosts holding copies of the volumes that waiting VMs cannot reach.
-   */
+  /** Power-save switches hosts back on for what waits (`planWake`). */
   private wakeForWaiting(): void {
-    const world = this.port.world;
-    let demand = 0;
-    const copiesNeeded = new Set<string>();
-    for (const vmId of this.waiting) {
-      const vm = world.vms.get(vmId);
-      if (vm === undefined) continue;
-      const volume = vm.volume === null ? undefined : world.volumes.get(vm.volume);
-      if (volume && !volumeAvailable(world, volume)) {
-        for (const [host, copy] of volume.copies) if (copy.state === "intact") copiesNeeded.add(host);
-      } else demand += vm.memoryGiB;
-    }
     const domain = this.constraints.failoverReserve;
-    if (domain !== null) demand += Math.max(0, this.index.largestDomainCapacity(domain).memoryGiB - this.index.freeTotal().memoryGiB);
-    let waking = 0;
-    for (const id of this.waking) waking += world.hosts.get(id)!.memoryGiB;
-    for (const host of world.hosts.values()) {
-      if (host.poweredOff !== "idle" || host.failure !== null || this.waking.has(host.id)) continue;
-      if (waking >= demand && !copiesNeeded.has(host.id)) continue;
-      this.waking.add(host.id);
-      waking += host.memoryGiB;
-      this.port.powerOnHost(host.id);
+    const reserveShortGiB = domain === null ? null : Math.max(0, this.index.largestDomainCapacity(domain).memoryGiB - this.index.freeTotal().memoryGiB);
+    for (const id of planWake(this.port.world, this.waiting, this.waking, reserveShortGiB)) {
+      this.waking.add(id);
+      this.port.powerOnHost(id);
     }
   }
 

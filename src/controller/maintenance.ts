@@ -1,3 +1,4 @@
+import { onMaintenanceBegin, onMaintenanceDrained, onMaintenanceWindowEnd, type Command } from "./decide.js";
 import type { ClusterPort } from "./port.js";
 
 export interface MaintenanceJob {
@@ -21,17 +22,20 @@ export interface Drainer {
  * maintenance mode (nothing new placed there) → drain (the controller live-migrates what it can)
  * → switched off for the window → switched on → maintenance mode ends → the next host.
  * A drain that has not finished after `drainTimeoutMs` is cut short: whatever still runs there
- * goes down with the host, as it would for an operator with a deadline.
+ * goes down with the host, as it would for an operator with a deadline. Each step's decision is a
+ * pure function of the world (`onMaintenanceBegin`, `onMaintenanceDrained`, `onMaintenanceWindowEnd`;
+ * the drain's moves are `planDrain`'s), carried out by the controller's `execute`.
  */
 export class Maintenance {
   private readonly queue: MaintenanceJob[] = [];
   private current: { job: MaintenanceJob; phase: "draining" | "off" | "booting"; started: number } | null = null;
 
-  /** `after`: the controller's timers (held while it is stopped); by default the port's. */
+  /** `after`: the controller's timers (held while it is stopped); `execute`: the controller's executor of commands. */
   constructor(
     private readonly port: ClusterPort,
     private readonly drainer: Drainer,
-    private readonly after: (delayMs: number, callback: () => void) => void = (delayMs, callback) => port.after(delayMs, callback),
+    private readonly after: (delayMs: number, callback: () => void) => void,
+    private readonly execute: (commands: readonly Command[]) => void,
   ) {}
 
   enqueue(job: { host: string; windowMs: number; drainTimeoutMs: number }): void {
@@ -64,7 +68,7 @@ export class Maintenance {
     if (host === undefined) return this.next();
     const started = this.port.world.t;
     this.current = { job, phase: "draining", started };
-    if (!host.maintenance) this.port.record({ type: "maintenanceStarted", host: job.host });
+    this.execute(onMaintenanceBegin(this.port.world, job.host));
     if (Number.isFinite(job.drainTimeoutMs)) {
       this.after(job.drainTimeoutMs, () => {
         if (this.current?.job === job && this.current.phase === "draining") this.drained(this.drainer.migrateOff(job.host));
@@ -89,11 +93,11 @@ export class Maintenance {
       return;
     }
     current.phase = "off";
-    const host = this.port.world.hosts.get(job.host)!;
-    if (host.poweredOff === null) this.port.powerOffHost(job.host, "maintenance");
+    this.execute(onMaintenanceDrained(this.port.world, job.host));
     this.after(job.windowMs, () => {
       current.phase = "booting";
-      if (this.port.world.hosts.get(job.host)!.poweredOff !== null) this.port.powerOnHost(job.host);
+      const commands = onMaintenanceWindowEnd(this.port.world, job.host);
+      if (commands.length > 0) this.execute(commands);
       else this.hostPoweredOn(job.host); // someone switched it on already
     });
   }

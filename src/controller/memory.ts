@@ -1,5 +1,5 @@
 import type { DomainEvent } from "../model/events.js";
-import { hostsBroughtUpBy, hostsDownedBy, type World } from "../model/world.js";
+import { cutOffFromStorage, hostsBroughtUpBy, hostsDownedBy, type World } from "../model/world.js";
 
 /** Within this window, a VM's stops on its own count against its restart attempts (vSphere HA's VM monitoring: 3 resets an hour). */
 export const RETRY_WINDOW_MS = 3_600_000;
@@ -8,9 +8,9 @@ export const RETRY_WINDOW_MS = 3_600_000;
  * What the controller remembers between events, as a projection of the log: `remember` folds one
  * event into it, reading the world *after* that event (as `evolve` left it). Folding a log prefix
  * over an empty memory gives the memory the live controller had at that point, so a controller
- * that dies loses none of it (issue 19). What the controller keeps besides — the queue of VMs
- * waiting for room, power-save's idle timers, the maintenance queue, the round-robin counter — is
- * not (yet) rebuilt from the log: see the README ("The controller's memory").
+ * that dies loses none of it (issue 19). What the controller keeps besides is a working list or a
+ * timer that a controller started afresh rebuilds from the world and this memory (`Controller.resume`;
+ * the README's "The controller's memory" says which, and what is lost).
  */
 export interface ControllerMemory {
   /** Hosts the controller has lost contact with: since when, and the event that began the silence. */
@@ -27,10 +27,17 @@ export interface ControllerMemory {
   readonly migrationFailures: Map<string, number>;
   /** When each VM stopped on its own (a failed boot, a crashed guest) within the last RETRY_WINDOW_MS before its last stop. */
   readonly failedStarts: Map<string, number[]>;
+  /**
+   * VMs that went down because their host lost its storage path (`vmDown` cause `storage` on a host
+   * cut off from the storage network), with the host and the time: they wait for the path, or for
+   * HA's storage-path timeout (`stalledOnPath`). Ends with the path's repair or the VM's end; a
+   * second stall replaces the first.
+   */
+  readonly stalls: Map<string, { host: string; t: number }>;
 }
 
 export function emptyMemory(): ControllerMemory {
-  return { silentSince: new Map(), declaredDead: new Set(), migrating: new Map(), migrationFailures: new Map(), failedStarts: new Map() };
+  return { silentSince: new Map(), declaredDead: new Set(), migrating: new Map(), migrationFailures: new Map(), failedStarts: new Map(), stalls: new Map() };
 }
 
 /** What an event changed that the controller acts on. */
@@ -79,6 +86,7 @@ export function remember(memory: ControllerMemory, world: World, event: DomainEv
         // Gone for good (a lost VM may be relaunched under its id and keeps its history).
         memory.migrationFailures.delete(event.vm);
         memory.failedStarts.delete(event.vm);
+        memory.stalls.delete(event.vm);
       }
       if (from === undefined) return {};
       memory.migrating.delete(event.vm);
@@ -86,7 +94,15 @@ export function remember(memory: ControllerMemory, world: World, event: DomainEv
       else if (event.type === "migrationAborted") memory.migrationFailures.set(event.vm, (memory.migrationFailures.get(event.vm) ?? 0) + 1);
       return { migrationEndedFrom: from };
     }
+    case "storageNetworkRepaired":
+      for (const vm of world.hosts.get(event.host)!.vms) memory.stalls.delete(vm);
+      return {};
     case "vmDown": {
+      if (event.cause === "storage") {
+        const host = world.vms.get(event.vm)!.host!;
+        if (cutOffFromStorage(world, host)) memory.stalls.set(event.vm, { host, t: event.t });
+        return {};
+      }
       if (event.cause !== "stopped") return {};
       const vm = world.vms.get(event.vm)!;
       const host = world.hosts.get(vm.host!)!;
@@ -125,5 +141,17 @@ export function memorySnapshot(memory: ControllerMemory): unknown {
     migrating: sorted(memory.migrating),
     migrationFailures: sorted(memory.migrationFailures),
     failedStarts: sorted(memory.failedStarts),
+    stalls: sorted(memory.stalls),
   };
+}
+
+/**
+ * Whether a down VM still waits for its host's storage path: it went down for it (`stalls`) and,
+ * with HA's restart response (vSphere VM Component Protection), the response's timeout has not yet
+ * run out at `nowMs` — after it, it may be restarted on a host that reaches its storage.
+ */
+export function stalledOnPath(memory: ControllerMemory, vmId: string, nowMs: number, storagePath: { restart: boolean; timeoutMs: number } | undefined): boolean {
+  const stall = memory.stalls.get(vmId);
+  if (stall === undefined) return false;
+  return !storagePath?.restart || nowMs < stall.t + storagePath.timeoutMs;
 }

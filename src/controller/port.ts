@@ -14,6 +14,8 @@ import type { World } from "../model/world.js";
  */
 export interface ClusterPort {
   readonly world: World;
+  /** The run's clock (ms since t = 0): the world's time is its last event's, this one goes on between events. */
+  readonly now: number;
   /** Calls `callback` after `delayMs` (simulated or wall-clock). */
   after(delayMs: number, callback: () => void): void;
   /** Records a decision of the controller as an event (a refused request, a host declared dead, maintenance begun). */

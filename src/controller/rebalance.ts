@@ -41,7 +41,7 @@ export function planRebalance(world: World, movable: (vm: Vm) => boolean, option
   }
   const sd = (s: number, sq: number) => Math.sqrt(Math.max(0, sq / n - (s / n) ** 2));
   const moved = new Set<string>();
-  const extra = new Map<string, number>(); // memory planned onto a host
+  const extra = new Map<string, { vcpus: number; memoryGiB: number }>(); // planned onto a host
   const moves: Move[] = [];
   while (moves.length < options.maxMoves) {
     let source: Host = hosts[0]!;
@@ -56,7 +56,7 @@ export function planRebalance(world: World, movable: (vm: Vm) => boolean, option
     for (const vm of candidates) {
       let target: Host | null = null;
       for (const h of hosts) {
-        if (h === source || !fitsWith(h, vm, extra.get(h.id) ?? 0)) continue;
+        if (h === source || !fitsWith(h, vm, extra.get(h.id)?.memoryGiB ?? 0, extra.get(h.id)?.vcpus ?? 0)) continue;
         if (target === null || load.get(h.id)! < load.get(target.id)!) target = h;
       }
       if (target === null) continue;
@@ -74,7 +74,9 @@ export function planRebalance(world: World, movable: (vm: Vm) => boolean, option
     moved.add(best.vm.id);
     load.set(source.id, load.get(source.id)! - best.vm.memoryGiB / source.memoryGiB);
     load.set(best.to.id, load.get(best.to.id)! + best.vm.memoryGiB / best.to.memoryGiB);
-    extra.set(best.to.id, (extra.get(best.to.id) ?? 0) + best.vm.memoryGiB);
+    // vCPUs too: a second VM planned onto the same host must fit beside the first.
+    const e = extra.get(best.to.id) ?? { vcpus: 0, memoryGiB: 0 };
+    extra.set(best.to.id, { vcpus: e.vcpus + best.vm.vcpus, memoryGiB: e.memoryGiB + best.vm.memoryGiB });
     sum = best.sum;
     sumSq = best.sumSq;
   }
@@ -106,6 +108,6 @@ export function planConsolidation(world: World, movable: (vm: Vm) => boolean): M
 }
 
 /** Whether the VM fits on the host with `memoryGiB` and `vcpus` already planned onto it. */
-function fitsWith(host: Host, vm: Vm, memoryGiB: number, vcpus = 0): boolean {
+function fitsWith(host: Host, vm: Vm, memoryGiB: number, vcpus: number): boolean {
   return fits({ ...host, usedMemoryGiB: host.usedMemoryGiB + memoryGiB, usedVcpus: host.usedVcpus + vcpus }, vm);
 }

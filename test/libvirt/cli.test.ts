@@ -140,6 +140,39 @@ describe.runIf(runLibvirtTests())("libvirt commands on test-bed hosts", () => {
     expect(domains("h1")).toBe("");
   });
 
+  it("drain --dry-run prints the drain's plan (text and JSON), changes nothing and records nothing", () => {
+    const scenario = join(dir, "kept.yaml");
+    writeFileSync(scenario, "name: kept\ndurationHours: 1\nserviceModels: [persistent-ha]\ncluster: { hosts: [{ name: h, vcpus: 1, memoryGiB: 1, diskGiB: 1 }] }\nworkload: { sizes: [{ name: tiny, vcpus: 1, memoryGiB: 0.0625, diskGiB: 1 }], fleet: 2 }\n");
+    const kept = testbed("live", hosts.inventoryFile, scenario, "--duration", "3", "--keep", "--db", join(dir, "kept.db"));
+    expect(kept.code, kept.stdout + kept.stderr).toBe(0);
+    const running = (host: string) => spawnSync("virsh", ["-q", "-c", hosts.uri(host), "list", "--name"], { encoding: "utf8" }).stdout.trim().split("\n").filter(Boolean).sort();
+    const onH1 = running("h1");
+    const onH2 = running("h2");
+    expect(onH1.length).toBeGreaterThan(0);
+    try {
+      const db = join(dir, "plan.db");
+      const json = testbed("drain", hosts.inventoryFile, "h1", "--dry-run", "--json", "--db", db);
+      expect(json.code, json.stdout + json.stderr).toBe(0);
+      const plan = JSON.parse(json.stdout) as { host: string; moves: { vm: string; from: string; to: string }[]; nowhereToGo: string[]; remaining: number };
+      expect(plan.host).toBe("h1");
+      expect(plan.moves.map((m) => `testbed-${m.vm}`).sort()).toEqual(onH1);
+      expect(plan.moves.every((m) => m.from === "h1" && m.to === "h2")).toBe(true);
+      const text = testbed("drain", hosts.inventoryFile, "h1", "--dry-run", "--db", db);
+      expect(text.code).toBe(0);
+      expect(text.stdout).toContain(`drain plan for h1 (dry run: nothing changed, nothing recorded): ${onH1.length} move(s)`);
+      expect(text.stdout).toContain(`  ${plan.moves[0]!.vm}: h1 → h2`);
+      // Nothing moved, nothing recorded.
+      expect(running("h1")).toEqual(onH1);
+      expect(running("h2")).toEqual(onH2);
+      expect(existsSync(db)).toBe(false);
+    } finally {
+      for (const host of ["h1", "h2"]) {
+        for (const name of running(host)) spawnSync("virsh", ["-q", "-c", hosts.uri(host), "destroy", name]);
+        for (const name of domains(host).split("\n").filter(Boolean)) spawnSync("virsh", ["-q", "-c", hosts.uri(host), "undefine", name]);
+      }
+    }
+  }, 120_000);
+
   it("refuses to touch a domain without our metadata, or another VM's", async () => {
     const inventory = loadInventoryFile(hosts.inventoryFile);
     const virsh = new Virsh();

@@ -267,6 +267,10 @@ export class LibvirtInfrastructure implements ClusterPort {
 
   // ---- the port ----
 
+  get now(): number {
+    return this.log.now;
+  }
+
   after(delayMs: number, callback: () => void): void {
     if (this.closed) return;
     const timer = setLongTimeout(() => {

@@ -1,4 +1,6 @@
 import { Controller } from "../../controller/controller.js";
+import { firstFitAfter, planDrain, type DrainPlan } from "../../controller/drain.js";
+import { emptyMemory, remember } from "../../controller/memory.js";
 import type { EventStore, RunMeta } from "../../event-store/event-store.js";
 import { distribution } from "../../kernel/distributions.js";
 import { Random } from "../../kernel/random.js";
@@ -162,6 +164,30 @@ export async function failLiveRun(adapter: LibvirtInfrastructure, recorder: Reco
 export async function releaseHosts(adapter: LibvirtInfrastructure, keep: boolean, report: (line: string) => void): Promise<void> {
   if (!keep) await adapter.removeAll().catch((error: Error) => report(`cleaning up: ${error.message}`));
   adapter.dispose();
+}
+
+/**
+ * `drain --dry-run`: the plan of a drain of `host` on the hosts as they are — the running domains
+ * of ours taken into a world (as `drain` adopts them, in a log that is not recorded), and the
+ * drain planned whole (`planDrain`, first fit counting the moves before: what the drain would do
+ * if nothing else changed meanwhile). Only read-only commands run (`virsh` must be a dry run).
+ */
+export async function planLiveDrain(options: { inventory: Inventory; virsh: Virsh; host: string; config: RunConfig; report?: (line: string) => void }): Promise<DrainPlan> {
+  if (!options.virsh.dryRun) throw new Error("planLiveDrain: expected a dry-run virsh");
+  const report = options.report ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const log = wallClockLog();
+  const memory = emptyMemory();
+  log.subscribe((event) => remember(memory, log.world, event));
+  const adapter = new LibvirtInfrastructure({ inventory: options.inventory, virsh: options.virsh, log, runTag: "drain-plan", bootMs: 1000, report });
+  try {
+    log.emit({ type: "runStarted", serviceModel: "persistent-ha", prices: options.config.prices });
+    await adapter.addHosts();
+    await adapter.adoptRunningDomains();
+    const whole = { maxConcurrent: Infinity, maxMoves: Infinity, skip: new Set<string>() };
+    return planDrain(log.world, memory, options.host, whole, (vm, planned) => firstFitAfter(log.world, vm, planned));
+  } finally {
+    adapter.dispose();
+  }
 }
 
 /** Live-migrates everything off a host with the controller's drain. */

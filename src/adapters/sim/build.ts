@@ -20,6 +20,8 @@ import { startWorkload } from "./workload.js";
 export interface SimulatedCluster {
   sim: Simulation;
   controller: Controller;
+  /** The port the controller drives (a second controller may be started on it: a resume, in tests). */
+  infrastructure: SimulatedInfrastructure;
 }
 
 /**
@@ -168,7 +170,7 @@ export function buildSimulation(config: RunConfig, seed: number, serviceModel: S
     startWorkload(sim, config.workload);
     scheduleMaintenance(sim, config, controller);
   }, null);
-  return { sim, controller };
+  return { sim, controller, infrastructure };
 }
 
 /**

@@ -59,6 +59,10 @@ export class SimulatedInfrastructure implements ClusterPort {
     this.world = sim.world;
   }
 
+  get now(): number {
+    return this.sim.scheduler.now;
+  }
+
   after(delayMs: number, callback: () => void): void {
     this.sim.scheduler.after(delayMs, runCallback, callback);
   }
@@ -101,6 +105,10 @@ export class SimulatedInfrastructure implements ClusterPort {
     const from = vm.host!;
     const config = this.config.migration;
     const share = migrationShareMiBps(config, this.migrationsFrom(from), this.world.hosts.get(to)!.incoming.size);
+    // A VM has one migration at a time: one that ended before its timer and before this reaction
+    // saw it end (the controller may react first, to an earlier event of the same cascade) loses
+    // its timer now, or it would finish the new migration (issue 19's drain tests found it).
+    this.endMigration(vmId);
     this.sim.emit({ type: "migrationStarted", vm: vmId, from, to, mode });
     if (mode === "cold") {
       const diskGiB = localDiskGiB(vm);
