@@ -4,7 +4,9 @@ import { simulateMetrics } from "./helpers.js";
 
 /**
  * Two hosts, two VMs on the first (first fit); a 2 h maintenance window on h-001 at 500 h, then a
- * hardware failure of h-001 at 600 h for 3 h. One year observed.
+ * hardware failure of h-001 at 600 h for 3 h. One year observed. Volumes keep 2 copies (one per
+ * host; Ceph's min_size is then 1): with 3 copies and a min_size of 2, two hosts cannot serve a
+ * volume while one of them is down.
  */
 const scenario = {
   name: "planned",
@@ -15,6 +17,7 @@ const scenario = {
   users: { replacementDelayHours: 0.25 },
   maintenance: { windows: [{ host: "h-001", atHours: 500, hours: 2 }] },
   failures: { trace: [{ timeHours: 600, target: "h-001", kind: "hardware", durationHours: 3 }] },
+  storage: { replicas: 2 },
 };
 
 describe("planned and unplanned downtime", () => {

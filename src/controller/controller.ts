@@ -10,6 +10,7 @@ import { Maintenance } from "./maintenance.js";
 import { emptyMemory, remember, stalledOnPath, type ControllerMemory } from "./memory.js";
 import type { ClusterPort } from "./port.js";
 import { planConsolidation, planRebalance, type RebalanceOptions } from "./rebalance.js";
+import { WaitingVms } from "./waiting.js";
 
 export interface ControllerConfig {
   /** persistent-ha: silence after which a host is declared dead and its VMs restarted elsewhere. */
@@ -60,7 +61,7 @@ export interface ControllerConfig {
 export class Controller {
   private readonly index: CapacityIndex;
   private readonly groups = new AntiAffinityGroups();
-  private readonly waiting: string[] = [];
+  private readonly waiting = new WaitingVms();
   private readonly policy: PlacementPolicy;
   private readonly constraints: PlacementConstraints;
   private readonly maintenance: Maintenance;
@@ -127,6 +128,7 @@ export class Controller {
     }
     if (event.type === "controllerRecovered") {
       this.down = false;
+      this.waiting.unparkAll();
       for (const action of this.missed.splice(0)) action();
       return true;
     }
@@ -147,6 +149,7 @@ export class Controller {
       return;
     }
     const world = this.port.world;
+    this.waiting.consider(world, event);
     const recalled = this.recalled.get(event.seq);
     if (recalled !== undefined) this.recalled.delete(event.seq);
     switch (event.type) {
@@ -213,7 +216,7 @@ export class Controller {
         this.retryWaiting();
         break;
     }
-    if (this.powerSave && (this.waiting.length > 0 || this.reserveShort())) this.wakeForWaiting();
+    if (this.powerSave && (this.waiting.size > 0 || this.reserveShort())) this.wakeForWaiting();
   }
 
   /**
@@ -228,12 +231,12 @@ export class Controller {
     // With the service up but no disk with room for a copy, it is refused, as a host without room would be.
     if (vm.disk === "volume" && !this.port.canCreateVolume(vm.diskGiB)) {
       if (this.port.canCreateVolume()) this.port.record({ type: "vmRejected", vm: vm.id, reason: "insufficientDisk" });
-      else this.waiting.push(vm.id);
+      else this.waiting.add(vm.id);
       return;
     }
     const plan = this.plan(vm, true);
     if ("host" in plan) this.port.startVm(vm.id, plan.host);
-    else if (this.powerSave && isCapacityRefusal(plan) && canWake(this.port.world, this.waking)) this.waiting.push(vm.id);
+    else if (this.powerSave && isCapacityRefusal(plan) && canWake(this.port.world, this.waking)) this.waiting.add(vm.id);
     else this.port.record({ type: "vmRejected", vm: vm.id, reason: plan.refused });
   }
 
@@ -256,6 +259,7 @@ export class Controller {
    */
   resume(nowMs: number): void {
     this.recalled.clear();
+    this.waiting.unparkAll();
     const world = this.port.world;
     const ids = [...world.hosts.keys()].sort();
     for (const id of ids) {
@@ -377,7 +381,7 @@ export class Controller {
   }
 
   private placeOrWait(vmId: string, elsewhere = false): void {
-    if (!this.tryStart(vmId, elsewhere)) this.waiting.push(vmId);
+    if (!this.tryStart(vmId, elsewhere)) this.waiting.add(vmId);
   }
 
   /**
@@ -432,10 +436,7 @@ export class Controller {
 
   /** Tries every waiting VM, by restart priority, then in the order they began to wait; those that still cannot start stay. */
   private retryWaiting(): void {
-    if (this.waiting.length === 0) return;
-    const still = byPriority(this.port.world, this.waiting).filter((vmId) => !this.tryStart(vmId));
-    this.waiting.length = 0;
-    this.waiting.push(...still);
+    this.waiting.retry(this.port.world, (vmId) => this.tryStart(vmId));
   }
 
   // --- Migration ------------------------------------------------------------------------------
@@ -496,7 +497,7 @@ export class Controller {
   private wakeForWaiting(): void {
     const domain = this.constraints.failoverReserve;
     const reserveShortGiB = domain === null ? null : Math.max(0, this.index.largestDomainCapacity(domain).memoryGiB - this.index.freeTotal().memoryGiB);
-    for (const id of planWake(this.port.world, this.waiting, this.waking, reserveShortGiB)) {
+    for (const id of planWake(this.port.world, this.waiting.all(), this.waking, reserveShortGiB)) {
       this.waking.add(id);
       this.port.powerOnHost(id);
     }

@@ -15,7 +15,7 @@ export type Command =
   /** Boot a down VM again: on a host other than `avoid` if placement finds one and its volume is reachable, else as `restart` would. */
   | { type: "bootAgain"; vm: string; avoid: string | null };
 
-const PRIORITY_RANK = { high: 0, medium: 1, low: 2 } as const;
+export const PRIORITY_RANK = { high: 0, medium: 1, low: 2 } as const;
 
 /** The VMs by restart priority, high first, keeping their order within a priority. */
 export function byPriority(world: World, vms: readonly string[]): string[] {

@@ -20,13 +20,16 @@ export function lookAtHost(host: Host, idleSince: number | undefined, nowMs: num
   return nowMs - idleSince >= idleOffMs && allowsOff() ? "switchOff" : "idle";
 }
 
-/** A host may hold copies of volumes (hyperconverged storage): each must keep an intact copy on another up host. */
+/**
+ * A host may hold copies of volumes (hyperconverged storage): each must keep intact copies on
+ * other up hosts, as many as it needs to serve I/O (its `minSize`; Ceph blocks I/O below it).
+ */
 export function storageAllowsOff(world: World, host: Host): boolean {
   for (const id of host.copies) {
     const volume = world.volumes.get(id)!;
-    let elsewhere = false;
-    for (const [other, copy] of volume.copies) if (other !== host.id && copy.state === "intact" && world.hosts.get(other)!.up) elsewhere = true;
-    if (!elsewhere) return false;
+    let elsewhere = 0;
+    for (const [other, copy] of volume.copies) if (other !== host.id && copy.state === "intact" && world.hosts.get(other)!.up) elsewhere++;
+    if (elsewhere < volume.minSize) return false;
   }
   return true;
 }
