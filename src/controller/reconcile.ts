@@ -1,5 +1,5 @@
 import type { DomainEventBody } from "../model/events.js";
-import type { World } from "../model/world.js";
+import { volumeReachableFrom, type World } from "../model/world.js";
 
 /** What one host that answers says when a controller resumes: the run's domains running (or paused) on it, by VM id. */
 export interface HostReport {
@@ -31,7 +31,9 @@ export interface Reconciliation {
  *   cause `stopped`: the controller's VM monitoring boots it again); booting with its domain
  *   running → `vmStarted` (the boot the dead controller was waiting for);
  * - a VM the world has down on its usable host with its domain running → the reboot the dead
- *   controller had asked for happened (`vmRebooted`, boot not measured: 0, then `vmStarted`);
+ *   controller had asked for happened (`vmRebooted`, boot not measured: 0, then `vmStarted`) —
+ *   unless its volume cannot serve I/O there (too few copies reachable: Ceph's min_size): then the
+ *   domain cannot be doing its work, and it is stale; the VM waits for its volume as before;
  * - any other domain — of a VM on another host, pending, ended or unknown — is stale.
  */
 export function reconcile(world: World, reports: readonly HostReport[]): Reconciliation {
@@ -71,7 +73,7 @@ export function reconcile(world: World, reports: readonly HostReport[]): Reconci
         accounted.add(`${host} ${id}`);
         if (state === "booting" && usable) events.push({ type: "vmStarted", vm: id });
       }
-    } else if (state === "down" && usable && runsOn(host, id)) {
+    } else if (state === "down" && usable && runsOn(host, id) && (vm.volume === null || volumeReachableFrom(world, world.volumes.get(vm.volume)!, host))) {
       events.push({ type: "vmRebooted", vm: id, bootMs: 0 }, { type: "vmStarted", vm: id });
       accounted.add(`${host} ${id}`);
     }
