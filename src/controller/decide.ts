@@ -15,12 +15,16 @@ export type Command =
   /** Boot a down VM again: on a host other than `avoid` if placement finds one and its volume is reachable, else as `restart` would. */
   | { type: "bootAgain"; vm: string; avoid: string | null };
 
-export const PRIORITY_RANK = { high: 0, medium: 1, low: 2 } as const;
+const PRIORITY_RANK = { high: 0, medium: 1, low: 2 } as const;
+
+/** A VM's restart priority as a number, high first (0); a VM gone counts as medium. */
+export function priorityRank(world: World, vmId: string): number {
+  return PRIORITY_RANK[world.vms.get(vmId)?.priority ?? "medium"];
+}
 
 /** The VMs by restart priority, high first, keeping their order within a priority. */
 export function byPriority(world: World, vms: readonly string[]): string[] {
-  const rank = (id: string) => PRIORITY_RANK[world.vms.get(id)?.priority ?? "medium"];
-  return vms.map((id, i) => ({ id, i })).sort((a, b) => rank(a.id) - rank(b.id) || a.i - b.i).map((x) => x.id);
+  return vms.map((id, i) => ({ id, i, rank: priorityRank(world, id) })).sort((a, b) => a.rank - b.rank || a.i - b.i).map((x) => x.id);
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { DomainEvent } from "../model/events.js";
 import { volumeAvailable, type World } from "../model/world.js";
-import { PRIORITY_RANK } from "./decide.js";
+import { priorityRank } from "./decide.js";
 
 /** A VM waiting to start, and when it began to wait (entries of one VM may repeat, as requests do). */
 interface Entry {
@@ -52,8 +52,7 @@ export class WaitingVms {
    */
   retry(world: World, start: (vm: string) => boolean): void {
     if (this.ready.length === 0) return;
-    const rank = (id: string) => PRIORITY_RANK[world.vms.get(id)?.priority ?? "medium"];
-    const tried = this.ready.map((entry) => ({ entry, rank: rank(entry.vm) })).sort((a, b) => a.rank - b.rank || a.entry.seq - b.entry.seq);
+    const tried = this.ready.map((entry) => ({ entry, rank: priorityRank(world, entry.vm) })).sort((a, b) => a.rank - b.rank || a.entry.seq - b.entry.seq);
     const still = tried.filter(({ entry }) => !start(entry.vm));
     this.ready = [];
     for (const { entry } of still) {
