@@ -547,10 +547,11 @@ export const scenarioSchema = scenarioObject.superRefine((scenario, ctx) => {
     ctx.addIssue({ code: "custom", path: ["failures", "storage", "scope"], message: "expected cluster for storage.kind: san (the array is one failure domain), got rack" });
   }
   const minSize = scenario.storage.minSize;
+  const replicas = scenario.storage.replicas ?? STORAGE_DEFAULTS.replicas;
   if (minSize !== undefined && kind !== "replicated") {
     ctx.addIssue({ code: "custom", path: ["storage", "minSize"], message: `expected no minSize for storage kind ${kind} (only replicated volumes have one), got ${minSize}` });
-  } else if (minSize !== undefined && minSize > (scenario.storage.replicas ?? STORAGE_DEFAULTS.replicas)) {
-    ctx.addIssue({ code: "custom", path: ["storage", "minSize"], message: `expected at most storage.replicas (${scenario.storage.replicas ?? STORAGE_DEFAULTS.replicas}), got ${minSize}` });
+  } else if (minSize !== undefined && minSize > replicas) {
+    ctx.addIssue({ code: "custom", path: ["storage", "minSize"], message: `expected at most storage.replicas (${replicas}), got ${minSize}` });
   }
   if (kind === "mirror" && scenario.storage.replicas !== undefined && scenario.storage.replicas !== 2) {
     ctx.addIssue({ code: "custom", path: ["storage", "replicas"], message: `expected 2 (a mirror has two copies), got ${scenario.storage.replicas}` });

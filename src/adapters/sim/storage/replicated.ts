@@ -106,20 +106,6 @@ export class ReplicatedStorage {
    */
   canCreateVolume(sizeGiB = 0): boolean {
     if (this.world.storageOut?.cluster || sizeGiB > this.room.largest() + EPSILON_GIB) return false;
-    // Asked for every waiting VM when the controller retries them: one answer per size and event.
-    const asked = this.canCreateAsked;
-    if (asked.seq !== this.world.lastSeq) {
-      asked.seq = this.world.lastSeq;
-      asked.answers.clear();
-    }
-    let answer = asked.answers.get(sizeGiB);
-    if (answer === undefined) asked.answers.set(sizeGiB, (answer = this.enoughHostsFor(sizeGiB)));
-    return answer;
-  }
-
-  private readonly canCreateAsked = { seq: -1, answers: new Map<number, boolean>() };
-
-  private enoughHostsFor(sizeGiB: number): boolean {
     const need = this.config.minSize;
     const spread = this.config.spreadRacks;
     let hosts = 0;
